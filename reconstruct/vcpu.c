@@ -60,6 +60,35 @@ void vcpu_normalise_exception(struct vcpu_state *v)
 		e->state = EXC_NONE;
 }
 
+static bool exception_equal(const struct vcpu_exception *a, const struct vcpu_exception *b)
+{
+	return a->injected == b->injected && a->pending == b->pending && a->nr == b->nr &&
+	       a->has_error_code == b->has_error_code && a->error_code == b->error_code &&
+	       a->has_payload == b->has_payload && a->payload == b->payload &&
+	       a->error_code_saved == b->error_code_saved && a->state == b->state;
+}
+
+bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b)
+{
+	if (a->index != b->index || a->events_present != b->events_present ||
+	    a->events_flags != b->events_flags || !exception_equal(&a->exc, &b->exc))
+		return false;
+	if (a->intr.injected != b->intr.injected || a->intr.nr != b->intr.nr ||
+	    a->intr.soft != b->intr.soft || a->intr.shadow != b->intr.shadow)
+		return false;
+	if (a->nmi.injected != b->nmi.injected || a->nmi.pending != b->nmi.pending ||
+	    a->nmi.masked != b->nmi.masked)
+		return false;
+	if (a->reg_present != b->reg_present)
+		return false;
+	for (int r = 0; r < REG_COUNT; r++)
+		if (vcpu_has(a, (enum vcpu_reg)r) && a->reg[r] != b->reg[r])
+			return false;
+	return a->nested_saved == b->nested_saved &&
+	       a->nested_guest_mode == b->nested_guest_mode &&
+	       a->nested_run_pending == b->nested_run_pending;
+}
+
 bool vcpu_fred_active(const struct vcpu_state *v)
 {
 	return vcpu_has(v, REG_CR4) && vcpu_has(v, REG_EFER) &&

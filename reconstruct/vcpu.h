@@ -147,6 +147,12 @@ void vcpu_init(struct vcpu_state *v, unsigned int index);
  */
 void vcpu_normalise_exception(struct vcpu_state *v);
 
+/*
+ * Field-by-field equality of two models (not memcmp: padding).  Registers
+ * compare only where present; presence itself must match.
+ */
+bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b);
+
 /* FRED is enabled and the vCPU is in IA-32e mode (both bits present). */
 bool vcpu_fred_active(const struct vcpu_state *v);
 

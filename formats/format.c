@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * format.c --- the format registry, detection by content, verification.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/format.h"
+#include "formats/kvmdir.h"
+
+const struct format_ops *const format_list[] = {
+	&kvmdir_format,
+	NULL,
+};
+
+const struct format_ops *format_by_name(const char *name)
+{
+	for (size_t i = 0; format_list[i]; i++)
+		if (strcmp(format_list[i]->name, name) == 0)
+			return format_list[i];
+	return NULL;
+}
+
+static const struct format_ops *detect(const char *path, const struct stat *st,
+				       struct fmt_error *e)
+{
+	for (size_t i = 0; format_list[i]; i++)
+		if (format_list[i]->probe(path, st))
+			return format_list[i];
+	if (S_ISDIR(st->st_mode))
+		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
+			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
+	else
+		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
+			 "no known format (this version reads kvm-dir snapshot directories)");
+	return NULL;
+}
+
+int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
+		  struct fmt_error *e)
+{
+	const struct format_ops *ops;
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	if (stat(path, &st) != 0)
+		return fmt_syserr(e, path, errno, "cannot open");
+	if (format_name) {
+		ops = format_by_name(format_name);
+		if (!ops)
+			return fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "unknown format '%s'",
+					format_name);
+	} else {
+		ops = detect(path, &st, e);
+		if (!ops)
+			return -1;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if (!realpath(path, s->real))
+		return fmt_syserr(e, path, errno, "cannot resolve the path");
+	s->ops = ops;
+	if (ops->open(s, path, e) != 0) {
+		snapshot_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void snapshot_close(struct snapshot *s)
+{
+	if (s->ops && s->ops->close)
+		s->ops->close(s);
+	free(s->vcpus);
+	s->vcpus = NULL;
+	s->nvcpus = 0;
+	s->ops = NULL;
+}
+
+bool plans_change_state(const struct vcpu_plan *plans, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (plan_changes_state(&plans[i]))
+			return true;
+	return false;
+}
+
+int snapshot_verify(const struct snapshot *orig, const struct vcpu_plan *plans,
+		    const struct snapshot *reread, struct fmt_error *e)
+{
+	if (reread->nvcpus != orig->nvcpus)
+		return fmt_fail(e, FMT_ERR_SYSTEM, reread->path,
+				"verification failed: %zu vCPUs read back, %zu expected",
+				reread->nvcpus, orig->nvcpus);
+	for (size_t i = 0; i < orig->nvcpus; i++) {
+		struct vcpu_state want = orig->vcpus[i];
+
+		plan_apply(&want, &plans[i]);
+		if (!vcpu_state_equal(&want, &reread->vcpus[i]))
+			return fmt_fail(e, FMT_ERR_SYSTEM, reread->path,
+					"verification failed: vCPU %u does not read back as planned",
+					want.index);
+	}
+	return 0;
+}

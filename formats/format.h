@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * format.h --- the interface every format implements, and the registry.
+ *
+ * A reader turns the bytes of a saved state into vCPU models; a writer
+ * applies repair plans as byte edits and commits the result only after
+ * parsing it again (DESIGN.md section 4).  Nothing here prints.
+ */
+#ifndef FRED_FORMAT_H
+#define FRED_FORMAT_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "formats/fmt_error.h"
+#include "reconstruct/plan.h"
+#include "reconstruct/vcpu.h"
+
+struct format_ops;
+
+/* One opened input. */
+struct snapshot {
+	const struct format_ops *ops;
+	char path[PATH_MAX];  /* as the user gave it */
+	char real[PATH_MAX];  /* symlinks resolved: where a repair is written */
+	size_t nvcpus;
+	struct vcpu_state *vcpus;
+	char detail[128];     /* what inspect shows about the container */
+	void *priv;           /* the format's own state */
+};
+
+/* Where and how a repair is written. */
+struct write_request {
+	const char *out_path; /* -o OUT; NULL with in_place */
+	bool in_place;
+	const char *backup_suffix; /* default ".orig" */
+	bool no_backup;
+	/* Filled by the writer. */
+	char written[PATH_MAX]; /* the path that now holds the repair */
+	char backup[PATH_MAX];  /* the backup, "" when none */
+};
+
+struct format_ops {
+	const char *name;        /* the --format value: "kvm-dir" */
+	const char *description; /* one line for help and inspect */
+	/* Does path (already stat'ed) look like this format?  Reads content only. */
+	bool (*probe)(const char *path, const struct stat *st);
+	/* Read path into s (vcpus, detail, priv); -1 with e filled on error. */
+	int (*open)(struct snapshot *s, const char *path, struct fmt_error *e);
+	/* The destination's payload capability when --dest-payload-cap=auto. */
+	bool (*dest_payload_cap)(const struct snapshot *s, const struct vcpu_state *v);
+	/*
+	 * Write s with plans[nvcpus] applied, as w says; verify by reading the
+	 * result again; never touch the input unless w->in_place.
+	 */
+	int (*write)(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+		     struct fmt_error *e);
+	void (*close)(struct snapshot *s);
+};
+
+/* The registered formats, NULL-terminated. */
+extern const struct format_ops *const format_list[];
+
+const struct format_ops *format_by_name(const char *name);
+
+/*
+ * Open path as format_name (NULL: detect from the content).  On error s is
+ * left closed and e says why.
+ */
+int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
+		  struct fmt_error *e);
+void snapshot_close(struct snapshot *s);
+
+/*
+ * After a writer re-read its output: every vCPU must equal the original
+ * with its plan applied.  -1 with e filled (naming the vCPU) otherwise.
+ */
+int snapshot_verify(const struct snapshot *orig, const struct vcpu_plan *plans,
+		    const struct snapshot *reread, struct fmt_error *e);
+
+/* Any plan changes the saved state. */
+bool plans_change_state(const struct vcpu_plan *plans, size_t n);
+
+#endif

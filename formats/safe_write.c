@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * safe_write.c --- temporary trees, hard links, fsync and atomic renames.
+ *
+ * The input is never modified: a repaired directory is a new tree whose
+ * unchanged files are hard links to the input's, with the changed files
+ * written anew.  A crash at any point leaves the input and any backup
+ * complete; at worst a .NAME.fredck-XXXXXX directory is left behind.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/safe_write.h"
+
+#define COPY_CHUNK (1U << 20)
+
+static int path_join(char *out, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(out, len, "%s/%s", a, b);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* dirname() and basename() modify their argument: work on copies. */
+static void split_path(const char *path, char *dir, char *base, size_t len)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(dir, len, "%s", dirname(a));
+	snprintf(base, len, "%s", basename(b));
+}
+
+int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
+	       struct fmt_error *e)
+{
+	struct stat st;
+
+	w->backup[0] = '\0';
+	if (!w->in_place) {
+		snprintf(target, len, "%s", w->out_path);
+		if (lstat(target, &st) == 0)
+			return fmt_fail(e, FMT_ERR_REFUSED, target,
+					"output already exists; fredck never overwrites: remove it or "
+					"choose another name");
+		return 0;
+	}
+	snprintf(target, len, "%s", real);
+	if (w->no_backup)
+		return 0;
+	if ((size_t)snprintf(w->backup, sizeof(w->backup), "%s%s", real, w->backup_suffix) >=
+	    sizeof(w->backup))
+		return fmt_fail(e, FMT_ERR_REFUSED, real, "backup path too long");
+	if (lstat(w->backup, &st) == 0)
+		return fmt_fail(e, FMT_ERR_REFUSED, w->backup,
+				"backup already exists; fredck never overwrites a backup: move it "
+				"away, or choose --backup=SUFFIX");
+	return 0;
+}
+
+int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
+		struct fmt_error *e)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	struct stat st;
+
+	split_path(target, dir, base, sizeof(dir));
+	if ((size_t)snprintf(tmp, len, "%s/.%s.fredck-XXXXXX", dir, base) >= len)
+		return fmt_fail(e, FMT_ERR_SYSTEM, target, "path too long");
+	if (!mkdtemp(tmp))
+		return fmt_syserr(e, dir, errno, "cannot create a temporary directory");
+	if (stat(like, &st) == 0) {
+		/* Keep the input's owner and mode; chown fails harmlessly when not root. */
+		if (chown(tmp, st.st_uid, st.st_gid) != 0 && errno != EPERM)
+			return fmt_syserr(e, tmp, errno, "cannot set the owner");
+		if (chmod(tmp, st.st_mode & 07777) != 0)
+			return fmt_syserr(e, tmp, errno, "cannot set the mode");
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int copy_file(const char *src, const char *dst, const struct stat *st,
+		     struct fmt_error *e)
+{
+	int in = -1, out = -1, rc = -1;
+	char *buf = malloc(COPY_CHUNK);
+	ssize_t n;
+
+	if (!buf)
+		return fmt_syserr(e, dst, ENOMEM, "cannot copy");
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		fmt_syserr(e, src, errno, "cannot open");
+		goto out;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+	if (out < 0) {
+		fmt_syserr(e, dst, errno, "cannot create");
+		goto out;
+	}
+	while ((n = read(in, buf, COPY_CHUNK)) > 0)
+		if (write_all(out, buf, (size_t)n) != 0) {
+			fmt_syserr(e, dst, errno, "cannot write");
+			goto out;
+		}
+	if (n < 0) {
+		fmt_syserr(e, src, errno, "cannot read");
+		goto out;
+	}
+	if (fchown(out, st->st_uid, st->st_gid) != 0 && errno != EPERM) {
+		fmt_syserr(e, dst, errno, "cannot set the owner");
+		goto out;
+	}
+	if (fsync(out) != 0) {
+		fmt_syserr(e, dst, errno, "cannot fsync");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0 && rc == 0)
+		rc = fmt_syserr(e, dst, errno, "cannot close");
+	free(buf);
+	return rc;
+}
+
+static int clone_entry(const char *src, const char *dst, struct fmt_error *e);
+
+static int clone_dir(const char *src, const char *dst, const struct stat *st,
+		     struct fmt_error *e)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return fmt_syserr(e, src, errno, "cannot open the directory");
+	while (rc == 0 && (errno = 0, de = readdir(d))) {
+		char s[PATH_MAX], t[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (path_join(s, sizeof(s), src, de->d_name) || path_join(t, sizeof(t), dst, de->d_name))
+			rc = fmt_fail(e, FMT_ERR_SYSTEM, src, "path too long");
+		else
+			rc = clone_entry(s, t, e);
+	}
+	if (rc == 0 && errno)
+		rc = fmt_syserr(e, src, errno, "cannot read the directory");
+	closedir(d);
+	return rc;
+}
+
+static int clone_entry(const char *src, const char *dst, struct fmt_error *e)
+{
+	struct stat st;
+	char link_target[PATH_MAX];
+	ssize_t n;
+
+	if (lstat(src, &st) != 0)
+		return fmt_syserr(e, src, errno, "cannot stat");
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, st.st_mode & 07777) != 0)
+			return fmt_syserr(e, dst, errno, "cannot create the directory");
+		if (chown(dst, st.st_uid, st.st_gid) != 0 && errno != EPERM)
+			return fmt_syserr(e, dst, errno, "cannot set the owner");
+		return clone_dir(src, dst, &st, e);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(src, link_target, sizeof(link_target) - 1);
+		if (n < 0)
+			return fmt_syserr(e, src, errno, "cannot read the link");
+		link_target[n] = '\0';
+		if (symlink(link_target, dst) != 0)
+			return fmt_syserr(e, dst, errno, "cannot create the link");
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, src,
+				"not a regular file, directory or symlink: cannot copy it");
+	if (link(src, dst) == 0)
+		return 0;
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+		return fmt_syserr(e, dst, errno, "cannot link");
+	return copy_file(src, dst, &st, e);
+}
+
+int sw_clone_tree(const char *src, const char *dst, struct fmt_error *e)
+{
+	struct stat st;
+
+	if (stat(src, &st) != 0)
+		return fmt_syserr(e, src, errno, "cannot stat");
+	return clone_dir(src, dst, &st, e);
+}
+
+int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct fmt_error *e)
+{
+	struct stat st;
+	int fd;
+
+	/* Keep the owner of the file being replaced (a hard link to the input's). */
+	if (lstat(path, &st) != 0)
+		return fmt_syserr(e, path, errno, "cannot stat");
+	if (unlink(path) != 0)
+		return fmt_syserr(e, path, errno, "cannot replace");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return fmt_syserr(e, path, errno, "cannot create");
+	if (write_all(fd, buf, len) != 0) {
+		fmt_syserr(e, path, errno, "cannot write");
+		close(fd);
+		return -1;
+	}
+	if (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) {
+		fmt_syserr(e, path, errno, "cannot set the owner");
+		close(fd);
+		return -1;
+	}
+	if (fsync(fd) != 0) {
+		fmt_syserr(e, path, errno, "cannot fsync");
+		close(fd);
+		return -1;
+	}
+	if (close(fd) != 0)
+		return fmt_syserr(e, path, errno, "cannot close");
+	return 0;
+}
+
+static int fsync_path(const char *path, struct fmt_error *e)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fmt_syserr(e, path, errno, "cannot open");
+	if (fsync(fd) != 0) {
+		fmt_syserr(e, path, errno, "cannot fsync");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int sw_fsync_tree(const char *dir, struct fmt_error *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return fmt_syserr(e, dir, errno, "cannot open the directory");
+	while (rc == 0 && (de = readdir(d))) {
+		char p[PATH_MAX];
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (path_join(p, sizeof(p), dir, de->d_name) == 0 && lstat(p, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			rc = sw_fsync_tree(p, e);
+	}
+	closedir(d);
+	return rc ? rc : fsync_path(dir, e);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void sw_remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int fsync_parent(const char *path, struct fmt_error *e)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+
+	split_path(path, dir, base, sizeof(dir));
+	return fsync_path(dir, e);
+}
+
+int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
+		  struct fmt_error *e)
+{
+	if (!w->in_place) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
+			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
+		snprintf(w->written, sizeof(w->written), "%s", target);
+		return fsync_parent(target, e);
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0)
+		return fmt_syserr(e, target, errno,
+				  "cannot exchange the repaired directory with the original");
+	snprintf(w->written, sizeof(w->written), "%s", target);
+	/* From here on tmp holds the original. */
+	if (w->no_backup) {
+		sw_remove_tree(tmp);
+		return fsync_parent(target, e);
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, w->backup, RENAME_NOREPLACE) != 0) {
+		int err = errno;
+
+		snprintf(w->backup, sizeof(w->backup), "%s", tmp);
+		return fmt_syserr(e, tmp, err,
+				  "repaired in place, but the original could not be renamed to its "
+				  "backup name; it is kept here");
+	}
+	return fsync_parent(target, e);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * safe_write.h --- the writing rules of DESIGN.md section 4, shared by the
+ * writers: build the result under a temporary name beside the target,
+ * fsync it, and only then rename it into place, never over an existing
+ * output or backup.
+ */
+#ifndef FRED_SAFE_WRITE_H
+#define FRED_SAFE_WRITE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "formats/fmt_error.h"
+#include "formats/format.h"
+
+/*
+ * Work out the target of w for an input whose resolved path is real:
+ * w->out_path or real itself (in place), and the backup path.  Refuses
+ * (FMT_ERR_REFUSED) when -o names an existing path or the backup exists.
+ */
+int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
+	       struct fmt_error *e);
+
+/* A new empty directory beside target, named .NAME.fredck-XXXXXX, mode and owner of like. */
+int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
+		struct fmt_error *e);
+
+/*
+ * Fill the empty directory dst with src's tree: directories recreated with
+ * their modes, files hard-linked (copied across file systems), symlinks
+ * recreated.
+ */
+int sw_clone_tree(const char *src, const char *dst, struct fmt_error *e);
+
+/* Replace path (a link in the temporary tree) by a new file holding buf, fsync'ed. */
+int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct fmt_error *e);
+
+/* fsync every directory (and the files it created by copying) under dir. */
+int sw_fsync_tree(const char *dir, struct fmt_error *e);
+
+/* Remove a tree (a temporary directory, or an old one when --no-backup). */
+void sw_remove_tree(const char *dir);
+
+/*
+ * Move the verified temporary directory tmp into place: renamed to target
+ * (never over an existing path) for -o; for --in-place exchanged
+ * atomically with target (renameat2 RENAME_EXCHANGE), the old directory
+ * then renamed to the backup or removed with --no-backup.
+ */
+int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
+		  struct fmt_error *e);
+
+#endif
