@@ -253,6 +253,9 @@ static size_t check_rebuild(const struct vcpu_state *v, struct finding *out, siz
 	return n;
 }
 
+/* The mask of every FRED MSR, as enum vcpu_reg bits. */
+#define FRED_MSRS_ALL (((1ULL << (REG_FRED_LAST + 1)) - 1) & ~((1ULL << REG_FRED_FIRST) - 1))
+
 static uint64_t missing_fred_msrs(const struct vcpu_state *v)
 {
 	uint64_t missing = 0;
@@ -345,7 +348,10 @@ void finding_message(const struct finding *f, char *buf, size_t len)
 			 f->reg < REG_COUNT ? vcpu_reg_desc(f->reg)->name : "a register");
 		break;
 	case FK_FRED_MSRS_NOT_SAVED:
-		reg_names(f->fred_missing, detail, sizeof(detail));
+		if (f->fred_missing == FRED_MSRS_ALL)
+			snprintf(detail, sizeof(detail), "none of the 9 is saved");
+		else
+			reg_names(f->fred_missing, detail, sizeof(detail));
 		snprintf(buf, len, "FRED MSRs not saved by the format (%s): the restore loses them",
 			 detail);
 		break;

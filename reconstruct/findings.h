@@ -79,7 +79,7 @@ size_t vcpu_check(const struct vcpu_state *v, struct finding *out);
  */
 void finding_message(const struct finding *f, char *buf, size_t len);
 
-/* "BS", "BS,BD", "" for a doubtful-bit mask, into buf. */
+/* Names of the DR6 bits in a mask, in bit order: "BS", "BD,BS", "". Into buf. */
 void dr6_bit_names(uint64_t bits, char *buf, size_t len);
 
 /* 0 when the table is well formed (unique codes, every text present). */

@@ -533,7 +533,7 @@ static void test_dr6_bit_names(void)
 	dr6_bit_names(DR6_BD, buf, sizeof(buf));
 	is_str(buf, "BD", "dr6_bit_names(BD)");
 	dr6_bit_names(DR6_BS | DR6_BD, buf, sizeof(buf));
-	is_str(buf, "BS,BD", "dr6_bit_names(BS|BD), as documented in findings.h");
+	is_str(buf, "BD,BS", "dr6_bit_names(BS|BD): bit order, as documented in findings.h");
 	memset(buf, 'x', sizeof(buf));
 	dr6_bit_names(DR6_BS | DR6_BD, buf, 3);
 	ok(strnlen(buf, 3) < 3, "dr6_bit_names truncates within len");

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd.h --- the subcommand table, the options every command shares, and
+ * the exit status bits (fsck(8) style, OR-ed over all inputs).
+ */
+#ifndef FRED_CMD_H
+#define FRED_CMD_H
+
+#include <argp.h>
+#include <stdbool.h>
+
+#include "reconstruct/plan.h"
+
+enum exit_bits {
+	EXIT_OK = 0,
+	EXIT_REPAIRED = 1,    /* something was repaired */
+	EXIT_AT_RISK = 4,     /* an at-risk vCPU is left unrepaired */
+	EXIT_OPERATIONAL = 8, /* I/O error, malformed or unsupported input */
+	EXIT_USAGE = 16,
+	EXIT_INTERNAL = 128,
+};
+
+/* diff has its own status (diff(1)): 0 same, 1 different, 8 error, 16 usage. */
+
+/* Options of the common argp child, accepted before or after the command. */
+struct global_opts {
+	bool json;
+	bool pretty;
+	bool quiet;
+	int verbose;
+	const char *format; /* --format=NAME, NULL: detect */
+};
+
+extern struct global_opts global_opts;
+
+/* The common options ("-j", "-p", "-q", "-v", "--format"), as an argp child. */
+extern const struct argp common_argp;
+
+/* --strategy, --dest-payload-cap, --force, shared by check and repair. */
+enum cap_choice { CAP_AUTO, CAP_YES, CAP_NO };
+struct plan_cli_opts {
+	struct plan_options plan;
+	enum cap_choice cap;
+};
+extern struct plan_cli_opts plan_cli_opts;
+extern const struct argp plan_argp;
+
+/* The inputs of a command, collected by inputs_parse (argp's input). */
+struct inputs {
+	char **paths;
+	int count;
+};
+
+/* An argp parser that collects the positional arguments into struct inputs. */
+error_t inputs_parse(int key, char *arg, struct argp_state *state);
+
+struct cmd {
+	const char *name; /* matched exactly */
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct cmd cmd_inspect;
+extern const struct cmd cmd_check;
+extern const struct cmd cmd_repair;
+extern const struct cmd cmd_explain;
+
+#endif

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd_repair.c --- `fredck repair INPUT -o OUT | --in-place | --dry-run`.
+ *
+ * The input is never modified unless --in-place is given; either way the
+ * result is written under a temporary name, parsed again and verified,
+ * fsync'ed and only then renamed into place (formats/safe_write.c).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "cli/diag.h"
+#include "cli/output.h"
+#include "cli/report.h"
+
+enum { OPT_IN_PLACE = 0x200, OPT_BACKUP, OPT_NO_BACKUP, OPT_DRY_RUN };
+
+struct repair_opts {
+	struct inputs in;
+	const char *output;
+	bool in_place;
+	const char *backup_suffix;
+	bool backup_given;
+	bool no_backup;
+	bool dry_run;
+};
+
+static const struct argp_option repair_options[] = {
+	{ .name = "output", .key = 'o', .arg = "OUT",
+	  .doc = "Write the repaired copy to OUT (a new path; never overwritten)" },
+	{ .name = "in-place", .key = OPT_IN_PLACE,
+	  .doc = "Replace the input atomically, keeping the original as INPUT.orig" },
+	{ .name = "backup", .key = OPT_BACKUP, .arg = "SUFFIX",
+	  .doc = "With --in-place: name the backup INPUT+SUFFIX (default .orig)" },
+	{ .name = "no-backup", .key = OPT_NO_BACKUP,
+	  .doc = "With --in-place: keep no backup of the original" },
+	{ .name = "dry-run", .key = OPT_DRY_RUN,
+	  .doc = "Show what would be repaired; write nothing (exits like check)" },
+	{ 0 }
+};
+
+static void validate(const struct repair_opts *o, struct argp_state *state)
+{
+	int modes = (o->output != NULL) + o->in_place + o->dry_run;
+
+	if (modes == 0)
+		argp_error(state, "say where the repair goes: -o OUT, --in-place, or --dry-run");
+	if (modes > 1)
+		argp_error(state, "-o, --in-place and --dry-run exclude each other");
+	if ((o->backup_given || o->no_backup) && !o->in_place)
+		argp_error(state, "--backup and --no-backup go with --in-place");
+	if (o->backup_given && o->no_backup)
+		argp_error(state, "--backup and --no-backup exclude each other");
+	if (o->backup_given && (!*o->backup_suffix || strchr(o->backup_suffix, '/')))
+		argp_error(state, "--backup takes a non-empty suffix without '/'");
+	if (o->output && o->in.count != 1)
+		argp_error(state, "-o writes one input; give exactly one");
+}
+
+static error_t repair_parse(int key, char *arg, struct argp_state *state)
+{
+	struct repair_opts *o = state->input;
+
+	switch (key) {
+	case 'o':
+		o->output = arg;
+		break;
+	case OPT_IN_PLACE:
+		o->in_place = true;
+		break;
+	case OPT_BACKUP:
+		o->backup_suffix = arg;
+		o->backup_given = true;
+		break;
+	case OPT_NO_BACKUP:
+		o->no_backup = true;
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case ARGP_KEY_END:
+		validate(o, state);
+		break;
+	default:
+		state->input = &o->in;
+		error_t rc = inputs_parse(key, arg, state);
+		state->input = o;
+		return rc;
+	}
+	return 0;
+}
+
+static const struct argp_child repair_children[] = {
+	{ .argp = &plan_argp, .header = "Repair planning:" },
+	{ .argp = &common_argp, .header = "Common options:" },
+	{ 0 }
+};
+
+static const struct argp repair_argp = {
+	.options = repair_options,
+	.parser = repair_parse,
+	.args_doc = "INPUT -o OUT\nINPUT... --in-place\nINPUT... --dry-run",
+	.doc = "Rewrite saved vCPU state so that the destination delivers the right FRED event "
+	       "data: an at-risk exception becomes pending with the rebuilt payload, or is "
+	       "dropped so that re-execution raises it again (see --strategy).\v"
+	       "The result is verified by parsing it again before it is renamed into place. "
+	       "Exit status: 0 nothing to do, 1 repaired, 4 an at-risk vCPU left, 8 error, "
+	       "16 usage (bits OR-ed).",
+	.children = repair_children,
+};
+
+/* The plans of all vCPUs, contiguous, as the writers take them. */
+static struct vcpu_plan *collect_plans(const struct input_report *r)
+{
+	struct vcpu_plan *plans = calloc(r->snap.nvcpus ? r->snap.nvcpus : 1, sizeof(*plans));
+
+	if (plans)
+		for (size_t i = 0; i < r->snap.nvcpus; i++)
+			plans[i] = r->vcpus[i].plan;
+	return plans;
+}
+
+static void write_repair(struct input_report *r, const struct repair_opts *o)
+{
+	struct vcpu_plan *plans;
+
+	r->w.out_path = o->output;
+	r->w.in_place = o->in_place;
+	r->w.backup_suffix = o->backup_suffix;
+	r->w.no_backup = o->no_backup;
+	/* In place and nothing to change: the input stays as it is. */
+	if (o->in_place && !r->planned)
+		return;
+	if (o->output && strcmp(o->output, "-") == 0) {
+		fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, r->path,
+			 "a %s cannot be written to standard output; give -o OUT",
+			 r->snap.ops->name);
+		r->failed = true;
+		return;
+	}
+	plans = collect_plans(r);
+	if (!plans || r->snap.ops->write(&r->snap, plans, &r->w, &r->err) != 0)
+		r->failed = true;
+	else
+		r->wrote = true;
+	free(plans);
+}
+
+static int repair_run(int argc, char **argv)
+{
+	struct repair_opts o = { .backup_suffix = ".orig" };
+	enum report_mode mode;
+	int status = 0;
+
+	o.in.paths = calloc((size_t)argc, sizeof(char *));
+	if (!o.in.paths)
+		return EXIT_INTERNAL;
+	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
+	mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
+	out_begin(o.dry_run ? "repair --dry-run" : "repair");
+	for (int i = 0; i < o.in.count; i++) {
+		struct input_report r;
+
+		if (report_analyse(&r, o.in.paths[i]) && !o.dry_run)
+			write_repair(&r, &o);
+		report_emit(&r, mode);
+		status |= report_exit_bits(&r, mode);
+		report_free(&r);
+	}
+	status |= out_end();
+	free(o.in.paths);
+	return status;
+}
+
+const struct cmd cmd_repair = {
+	.name = "repair",
+	.summary = "rewrite the saved state so the right event data is delivered",
+	.run = repair_run,
+};

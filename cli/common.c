@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * common.c --- the argp children shared by the subcommands: output
+ * options, and the repair-planning options of check and repair.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "formats/format.h"
+
+struct global_opts global_opts;
+struct plan_cli_opts plan_cli_opts = {
+	.plan = { .strategy = STRATEGY_AUTO, .force = false },
+	.cap = CAP_AUTO,
+};
+
+enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE };
+
+static const struct argp_option common_options[] = {
+	{ .name = "json", .key = 'j', .doc = "Print one JSON document instead of text" },
+	{ .name = "pretty", .key = 'p', .doc = "Indent the JSON (implies --json)" },
+	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
+	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
+	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
+	  .doc = "Read the input as NAME instead of detecting it (kvm-dir)" },
+	{ 0 }
+};
+
+/* "kvm-dir, qemu, ..." into buf. */
+static void list_formats(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; format_list[i] && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", format_list[i]->name);
+
+		if (n > 0)
+			used += (size_t)n;
+	}
+}
+
+static error_t common_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'j':
+		global_opts.json = true;
+		break;
+	case 'p':
+		global_opts.json = true;
+		global_opts.pretty = true;
+		break;
+	case 'q':
+		global_opts.quiet = true;
+		break;
+	case 'v':
+		global_opts.verbose++;
+		break;
+	case OPT_FORMAT:
+		if (!format_by_name(arg)) {
+			char known[256];
+
+			list_formats(known, sizeof(known));
+			argp_error(state, "unknown format '%s' (known: %s)", arg, known);
+		}
+		global_opts.format = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp common_argp = {
+	.options = common_options,
+	.parser = common_parse,
+};
+
+static const struct argp_option plan_options[] = {
+	{ .name = "strategy", .key = OPT_STRATEGY, .arg = "auto|pending|drop|none",
+	  .doc = "How to repair an at-risk vCPU (default auto: per vCPU, see fredck(1))" },
+	{ .name = "dest-payload-cap", .key = OPT_DEST_CAP, .arg = "auto|yes|no",
+	  .doc = "Whether the destination VMM enables KVM_CAP_EXCEPTION_PAYLOAD (default auto: "
+		 "from the format)" },
+	{ .name = "force", .key = OPT_FORCE,
+	  .doc = "Let pending use the best estimate of an ambiguous #DB (doubtful bits cleared), "
+		 "or a #PF whose error code the format lost" },
+	{ 0 }
+};
+
+static error_t plan_parse(int key, char *arg, struct argp_state *state)
+{
+	int s;
+
+	switch (key) {
+	case OPT_STRATEGY:
+		s = strategy_parse(arg);
+		if (s < 0)
+			argp_error(state, "unknown strategy '%s' (auto, pending, drop, none)", arg);
+		plan_cli_opts.plan.strategy = (enum strategy)s;
+		break;
+	case OPT_DEST_CAP:
+		if (strcmp(arg, "auto") == 0)
+			plan_cli_opts.cap = CAP_AUTO;
+		else if (strcmp(arg, "yes") == 0)
+			plan_cli_opts.cap = CAP_YES;
+		else if (strcmp(arg, "no") == 0)
+			plan_cli_opts.cap = CAP_NO;
+		else
+			argp_error(state, "--dest-payload-cap takes auto, yes or no, not '%s'", arg);
+		break;
+	case OPT_FORCE:
+		plan_cli_opts.plan.force = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp plan_argp = {
+	.options = plan_options,
+	.parser = plan_parse,
+};
+
+error_t inputs_parse(int key, char *arg, struct argp_state *state)
+{
+	struct inputs *in = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		in->paths[in->count++] = arg;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no input given");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * diag.h --- the only writer to stderr: errors and warnings, prefixed
+ * with the program name, in git's message style.
+ */
+#ifndef FRED_DIAG_H
+#define FRED_DIAG_H
+
+#include "formats/fmt_error.h"
+
+void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "fredck: FILE: byte OFFSET (FIELD): MESSAGE" or with the system error. */
+void diag_fmt_error(const struct fmt_error *e);
+/* The same text, into buf, for JSON. */
+void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
+
+#endif

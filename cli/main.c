@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c --- fredck's entry point: the command table and dispatch.
+ *
+ * The top-level parse stops at the first non-option (the command name);
+ * the command then parses the rest with its own argp, which mounts the
+ * common options as a child so they work before or after the command.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "cli/diag.h"
+#include "reconstruct/findings.h"
+
+const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
+const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+
+static const struct cmd *const commands[] = {
+	&cmd_inspect,
+	&cmd_check,
+	&cmd_repair,
+	&cmd_explain,
+	NULL,
+};
+
+/* Index in argv of the command name, set by the top-level parser. */
+static int command_index;
+
+static const struct cmd *find_command(const char *name)
+{
+	for (size_t i = 0; commands[i]; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+static error_t top_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		command_index = state->next - 1;
+		state->next = state->argc; /* the command parses the rest */
+		return 0;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no command given");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static char *top_help_filter(int key, const char *text, void *input)
+{
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	if (key != ARGP_KEY_HELP_POST_DOC)
+		return (char *)text;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return (char *)text;
+	fprintf(f, "Commands:\n");
+	for (size_t i = 0; commands[i]; i++)
+		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\nRun 'fredck COMMAND --help' for a command's options; see fredck(1).\n"
+		   "Exit status: 0 nothing to do, 1 repaired, 4 at-risk vCPU left, "
+		   "8 error, 16 usage (bits OR-ed).");
+	fclose(f);
+	return buf;
+}
+
+static const struct argp_child top_children[] = {
+	{ .argp = &common_argp, .header = "Common options (also after the command):" },
+	{ 0 }
+};
+
+static const struct argp top_argp = {
+	.parser = top_parse,
+	.args_doc = "COMMAND [ARG...]",
+	.doc = "fredck -- find and repair KVM vCPUs whose FRED event data was lost "
+	       "when their state was saved.\v",
+	.children = top_children,
+	.help_filter = top_help_filter,
+};
+
+/* Stdout is where results go: a failed flush is an operational error. */
+static int close_stdout(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		diag_error("cannot write the output: %s", strerror(errno));
+		return status | EXIT_OPERATIONAL;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *cmd;
+	char *name;
+	int status;
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (findings_table_verify() != 0) {
+		diag_error("internal error: the findings table is inconsistent");
+		return EXIT_INTERNAL;
+	}
+	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+	cmd = find_command(argv[command_index]);
+	if (!cmd) {
+		diag_error("unknown command '%s'; try 'fredck --help'", argv[command_index]);
+		return EXIT_USAGE;
+	}
+	/* Help and error lines then name the command: "fredck check: ...". */
+	if (asprintf(&name, "fredck %s", cmd->name) < 0)
+		return EXIT_INTERNAL;
+	argv[command_index] = name;
+	status = cmd->run(argc - command_index, argv + command_index);
+	status = close_stdout(status);
+	free(name);
+	return status;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * output.c --- the run's JSON document and value encodings.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cmd.h"
+#include "cli/diag.h"
+#include "cli/output.h"
+
+/* The document being built, NULL in text mode. */
+static json_t *document;
+
+/* "0x" and digits hex digits, zero-padded. */
+static json_t *hex(int digits, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%0*" PRIx64, digits, v);
+	return json_string(buf);
+}
+
+json_t *json_hex64(uint64_t v)
+{
+	return hex(16, v);
+}
+
+json_t *json_hex32(uint32_t v)
+{
+	return hex(8, v);
+}
+
+json_t *json_hex8(uint8_t v)
+{
+	return hex(2, v);
+}
+
+void jset(json_t *obj, const char *key, json_t *value)
+{
+	if (!value || json_object_set_new(obj, key, value) != 0) {
+		diag_error("internal error: out of memory building the JSON output");
+		exit(EXIT_INTERNAL);
+	}
+}
+
+void out_begin(const char *command)
+{
+	json_t *tool;
+
+	if (!global_opts.json)
+		return;
+	document = json_object();
+	tool = json_object();
+	if (!document || !tool) {
+		diag_error("internal error: out of memory building the JSON output");
+		exit(EXIT_INTERNAL);
+	}
+	jset(document, "schema_version", json_integer(SCHEMA_VERSION));
+	jset(tool, "name", json_string(PACKAGE_NAME));
+	jset(tool, "version", json_string(PACKAGE_VERSION));
+	jset(document, "tool", tool);
+	jset(document, "command", json_string(command));
+	jset(document, "inputs", json_array());
+}
+
+void out_add_input(json_t *input)
+{
+	if (!document) {
+		json_decref(input);
+		return;
+	}
+	if (json_array_append_new(json_object_get(document, "inputs"), input) != 0) {
+		diag_error("internal error: out of memory building the JSON output");
+		exit(EXIT_INTERNAL);
+	}
+}
+
+int out_end(void)
+{
+	size_t flags = global_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT;
+	int rc;
+
+	if (!document)
+		return 0;
+	rc = json_dumpf(document, stdout, flags | JSON_ENSURE_ASCII);
+	json_decref(document);
+	document = NULL;
+	if (rc != 0 || fputc('\n', stdout) == EOF)
+		return EXIT_OPERATIONAL;
+	return 0;
+}

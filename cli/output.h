@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * output.h --- the JSON document of one run and the value encodings
+ * shared by every command.
+ *
+ * One document per run: {"schema_version": 1, "tool": ..., "command": ...,
+ * "inputs": [...]}.  Registers are "0x%016" hex strings: jansson's
+ * integers are signed and JavaScript's lose bits above 2^53.
+ */
+#ifndef FRED_OUTPUT_H
+#define FRED_OUTPUT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define SCHEMA_VERSION 1
+
+json_t *json_hex64(uint64_t v);
+json_t *json_hex32(uint32_t v);
+json_t *json_hex8(uint8_t v);
+
+/* Start the document of this run (only in JSON mode). */
+void out_begin(const char *command);
+/* Append one input's object (steals the reference). */
+void out_add_input(json_t *input);
+/* Print the document; returns 0, or EXIT_INTERNAL bits on failure. */
+int out_end(void);
+
+/* Set a key, stealing the value's reference (json_object_set_new, checked). */
+void jset(json_t *obj, const char *key, json_t *value);
+
+#endif

@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * report.c --- one input, analysed and shown.
+ *
+ * The analysis (findings, rebuilt event data, plan) is computed once; the
+ * text and the JSON views are both drawn from it and from the same tables
+ * (registers, findings, strategies), so they cannot disagree.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "cli/diag.h"
+#include "cli/output.h"
+#include "cli/report.h"
+
+/* Names of struct kvm_vcpu_events.flags bits, for inspect. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} events_flag_names[] = {
+	{ 0x01, "nmi-pending" }, { 0x02, "sipi-vector" }, { 0x04, "shadow" },
+	{ 0x08, "smm" },         { 0x10, "payload" },     { 0x20, "triple-fault" },
+	{ 0x40, "nested-flag" },
+};
+
+static bool resolve_cap(const struct snapshot *s, const struct vcpu_state *v)
+{
+	switch (plan_cli_opts.cap) {
+	case CAP_YES:
+		return true;
+	case CAP_NO:
+		return false;
+	case CAP_AUTO:
+		break;
+	}
+	return s->ops->dest_payload_cap(s, v);
+}
+
+bool report_analyse(struct input_report *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
+		r->failed = true;
+		return false;
+	}
+	r->opened = true;
+	r->vcpus = calloc(r->snap.nvcpus ? r->snap.nvcpus : 1, sizeof(*r->vcpus));
+	if (!r->vcpus) {
+		fmt_syserr(&r->err, path, 12 /* ENOMEM */, "cannot analyse");
+		r->failed = true;
+		return false;
+	}
+	for (size_t i = 0; i < r->snap.nvcpus; i++) {
+		const struct vcpu_state *v = &r->snap.vcpus[i];
+		struct vcpu_report *vr = &r->vcpus[i];
+
+		vr->nfindings = vcpu_check(v, vr->findings);
+		vr->at_risk = vcpu_at_risk(v);
+		vr->dest_cap = resolve_cap(&r->snap, v);
+		vr->plan = plan_vcpu(v, &plan_cli_opts.plan, vr->dest_cap);
+		r->at_risk += vr->at_risk;
+		r->planned += plan_changes_state(&vr->plan);
+		r->left += vr->plan.action == ACTION_LEAVE;
+	}
+	return true;
+}
+
+void report_free(struct input_report *r)
+{
+	if (r->opened)
+		snapshot_close(&r->snap);
+	free(r->vcpus);
+	r->vcpus = NULL;
+}
+
+int report_exit_bits(const struct input_report *r, enum report_mode mode)
+{
+	if (r->failed)
+		return EXIT_OPERATIONAL;
+	switch (mode) {
+	case MODE_INSPECT:
+		return EXIT_OK;
+	case MODE_CHECK:
+	case MODE_DRY_RUN:
+		return r->at_risk ? EXIT_AT_RISK : EXIT_OK;
+	case MODE_REPAIR:
+		return (r->planned && r->wrote ? EXIT_REPAIRED : 0) | (r->left ? EXIT_AT_RISK : 0);
+	}
+	return EXIT_OK;
+}
+
+static const char *status_name(const struct input_report *r, enum report_mode mode)
+{
+	if (r->failed)
+		return "error";
+	if (mode == MODE_INSPECT)
+		return "read";
+	if (mode == MODE_REPAIR && r->left)
+		return "at-risk";
+	if (mode == MODE_REPAIR && r->planned)
+		return "repaired";
+	return r->at_risk ? "at-risk" : "ok";
+}
+
+/* ---- shared descriptions ---------------------------------------------- */
+
+static const char *exc_state_name(enum exc_state s)
+{
+	switch (s) {
+	case EXC_NONE:
+		return "none";
+	case EXC_INJECTED:
+		return "injected";
+	case EXC_PENDING:
+		return "pending";
+	}
+	return "?";
+}
+
+/* "#PF (14) injected, error code 0x00000006, no payload" */
+static void describe_exception(const struct vcpu_exception *x, char *buf, size_t len)
+{
+	int n;
+
+	if (x->state == EXC_NONE) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	n = snprintf(buf, len, "%s (%u) %s", vcpu_vector_name(x->nr), x->nr,
+		     exc_state_name(x->state));
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (x->has_error_code)
+		n += snprintf(buf + n, len - (size_t)n, ", error code 0x%08" PRIx32 "%s",
+			      x->error_code, x->error_code_saved ? "" : " (not saved: lost)");
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (x->has_payload)
+		snprintf(buf + n, len - (size_t)n, ", payload 0x%016" PRIx64, x->payload);
+	else
+		snprintf(buf + n, len - (size_t)n, ", no payload");
+}
+
+/* What the plan does, in words. */
+static void describe_plan(const struct vcpu_state *v, const struct vcpu_plan *p, char *buf,
+			  size_t len)
+{
+	const char *vec = vcpu_vector_name(v->exc.nr);
+
+	switch (p->action) {
+	case ACTION_NOTHING:
+		snprintf(buf, len, "nothing to do");
+		break;
+	case ACTION_PENDING:
+		snprintf(buf, len, "pending: %s becomes pending with payload 0x%016" PRIx64 "%s", vec,
+			 p->new_exc.payload,
+			 p->used_estimate ? " (--force: best estimate, doubtful bits cleared)" : "");
+		break;
+	case ACTION_DROP:
+		snprintf(buf, len,
+			 "drop: %s is cleared; re-executing the instruction raises it again "
+			 "(a fault KVM synthesised, e.g. an async page fault, is not regenerated)",
+			 vec);
+		break;
+	case ACTION_LEAVE:
+		snprintf(buf, len, "none, left at risk: %s", leave_reason_text(p->reason));
+		break;
+	}
+}
+
+static const char *severity_name(enum severity s)
+{
+	return s == SEV_PROBLEM ? "problem" : "note";
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static void text_header(const struct input_report *r)
+{
+	printf("%s: %s (%s)\n", r->path, r->snap.ops->name, r->snap.detail);
+}
+
+static void text_flags(uint32_t flags)
+{
+	bool first = true;
+
+	printf("  %-12s 0x%08" PRIx32, "flags", flags);
+	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
+		if (flags & events_flag_names[i].bit) {
+			printf("%s%s", first ? " (" : ", ", events_flag_names[i].name);
+			first = false;
+		}
+	printf("%s\n", first ? "" : ")");
+}
+
+static void text_inspect_vcpu(const struct vcpu_state *v)
+{
+	char buf[256];
+
+	printf("vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
+	describe_exception(&v->exc, buf, sizeof(buf));
+	printf("  %-12s %s\n", "exception", buf);
+	if (v->intr.injected)
+		printf("  %-12s vector %u injected%s\n", "interrupt", v->intr.nr,
+		       v->intr.soft ? " (soft)" : "");
+	else
+		printf("  %-12s none\n", "interrupt");
+	printf("  %-12s %s, %u pending, %s\n", "nmi", v->nmi.injected ? "injected" : "not injected",
+	       v->nmi.pending, v->nmi.masked ? "masked" : "unmasked");
+	printf("  %-12s 0x%02x\n", "shadow", v->intr.shadow);
+	text_flags(v->events_flags);
+	printf("  %-12s %s\n", "nested",
+	       !v->nested_saved	     ? "not saved" :
+	       v->nested_guest_mode ? (v->nested_run_pending ? "guest mode, run pending" :
+							       "guest mode") :
+				      "not in guest mode");
+	for (int i = 0; i < REG_COUNT; i++) {
+		const struct reg_desc *d = vcpu_reg_desc((enum vcpu_reg)i);
+
+		if (vcpu_has(v, (enum vcpu_reg)i))
+			printf("  %-12s 0x%016" PRIx64 "\n", d->name, v->reg[i]);
+		else if (global_opts.verbose || i < REG_FRED_FIRST)
+			printf("  %-12s not saved\n", d->name);
+	}
+}
+
+static void text_event_data(const struct event_data *ed)
+{
+	char bits[64];
+
+	if (ed->confidence == CONF_UNRECOVERABLE) {
+		printf("    event data: unrecoverable (%s not saved)\n",
+		       ed->missing < REG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?");
+		return;
+	}
+	printf("    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
+	       confidence_name(ed->confidence), provenance_name(ed->provenance),
+	       provenance_description(ed->provenance));
+	if (ed->confidence == CONF_AMBIGUOUS) {
+		dr6_bit_names(ed->doubtful, bits, sizeof(bits));
+		printf("    best estimate: 0x%016" PRIx64 " (without %s)\n", ed->best_estimate, bits);
+	}
+}
+
+static void text_findings(const struct vcpu_report *vr, enum severity which)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < vr->nfindings; i++) {
+		const struct finding_desc *d = finding_desc(vr->findings[i].code);
+
+		if (d->severity != which)
+			continue;
+		finding_message(&vr->findings[i], msg, sizeof(msg));
+		printf("    FK%03d %s: %s\n", (int)d->code, severity_name(d->severity), msg);
+	}
+}
+
+static void text_changes(const struct vcpu_state *v, const struct vcpu_plan *p)
+{
+	struct field_change ch[FIELD_CHANGES_MAX];
+	size_t n = plan_field_changes(v, p, ch);
+
+	for (size_t i = 0; i < n; i++)
+		printf("      %s: 0x%" PRIx64 " -> 0x%" PRIx64 "\n", ch[i].field, ch[i].old_value,
+		       ch[i].new_value);
+}
+
+static const char *plan_verb(enum report_mode mode)
+{
+	switch (mode) {
+	case MODE_REPAIR:
+		return "repaired";
+	case MODE_DRY_RUN:
+		return "would repair (dry run)";
+	default:
+		return "repair would do";
+	}
+}
+
+/* Whether a vCPU deserves its own lines in check's text. */
+static bool vcpu_worth_showing(const struct vcpu_report *vr)
+{
+	if (global_opts.verbose)
+		return true;
+	if (global_opts.quiet)
+		return vr->at_risk;
+	return vr->at_risk || vr->nfindings;
+}
+
+static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr,
+			    enum report_mode mode)
+{
+	char buf[512];
+
+	describe_exception(&v->exc, buf, sizeof(buf));
+	printf("  vCPU %u: exception %s%s\n", v->index, buf,
+	       vcpu_fred_active(v) ? "; FRED enabled" : "");
+	text_findings(vr, SEV_PROBLEM);
+	if (vr->at_risk) {
+		text_event_data(&vr->plan.ed);
+		describe_plan(v, &vr->plan, buf, sizeof(buf));
+		printf("    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
+		       buf);
+		if (global_opts.verbose)
+			text_changes(v, &vr->plan);
+	}
+	if (!global_opts.quiet)
+		text_findings(vr, SEV_NOTE);
+}
+
+static void text_summary(const struct input_report *r, enum report_mode mode)
+{
+	size_t shown_clean = r->snap.nvcpus - r->at_risk;
+
+	printf("  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
+	       r->snap.nvcpus == 1 ? "" : "s");
+	if (mode == MODE_REPAIR)
+		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+	else if (r->at_risk)
+		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+	if (!r->at_risk && shown_clean && mode != MODE_REPAIR)
+		printf(": nothing to do");
+	printf("\n");
+	if (mode == MODE_REPAIR && r->wrote) {
+		printf("  wrote %s", r->w.written);
+		if (r->w.backup[0])
+			printf(" (original kept as %s)", r->w.backup);
+		printf("\n");
+	} else if (mode == MODE_REPAIR && !r->planned) {
+		printf("  nothing written\n");
+	}
+}
+
+/* -q: an input with nothing at risk and nothing written prints nothing. */
+static bool input_worth_showing(const struct input_report *r, enum report_mode mode)
+{
+	return !global_opts.quiet || mode == MODE_INSPECT || r->at_risk || r->wrote;
+}
+
+static void text_report(const struct input_report *r, enum report_mode mode)
+{
+	if (!input_worth_showing(r, mode))
+		return;
+	text_header(r);
+	if (mode == MODE_INSPECT) {
+		for (size_t i = 0; i < r->snap.nvcpus; i++)
+			text_inspect_vcpu(&r->snap.vcpus[i]);
+		return;
+	}
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (vcpu_worth_showing(&r->vcpus[i]))
+			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
+	if (!global_opts.quiet)
+		text_summary(r, mode);
+}
+
+
+/* ---- JSON -------------------------------------------------------------- */
+
+/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
+static json_t *json_path(const char *path)
+{
+	json_t *s = json_string(path);
+	char *buf;
+	size_t j = 0;
+
+	if (s)
+		return s;
+	buf = malloc(strlen(path) * 4 + 1);
+	if (!buf)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x80)
+			buf[j++] = (char)*p;
+		else
+			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
+	buf[j] = '\0';
+	s = json_string(buf);
+	free(buf);
+	return s;
+}
+
+static json_t *json_exception(const struct vcpu_exception *x)
+{
+	json_t *o = json_object();
+
+	jset(o, "state", json_string(exc_state_name(x->state)));
+	jset(o, "vector", json_integer(x->nr));
+	jset(o, "name", x->state == EXC_NONE ? json_null() : json_string(vcpu_vector_name(x->nr)));
+	jset(o, "injected", json_boolean(x->injected));
+	jset(o, "pending", json_boolean(x->pending));
+	jset(o, "has_error_code", json_boolean(x->has_error_code));
+	jset(o, "error_code", json_hex32(x->error_code));
+	jset(o, "error_code_saved", json_boolean(x->error_code_saved));
+	jset(o, "has_payload", json_boolean(x->has_payload));
+	jset(o, "payload", json_hex64(x->payload));
+	return o;
+}
+
+static json_t *json_registers(const struct vcpu_state *v)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < REG_COUNT; i++)
+		jset(o, vcpu_reg_desc((enum vcpu_reg)i)->name,
+		     vcpu_has(v, (enum vcpu_reg)i) ? json_hex64(v->reg[i]) : json_null());
+	return o;
+}
+
+static json_t *json_inspect_vcpu(const struct vcpu_state *v)
+{
+	json_t *o = json_object(), *intr = json_object(), *nmi = json_object(),
+	       *nested = json_object(), *flags = json_array();
+
+	jset(o, "index", json_integer(v->index));
+	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
+	jset(o, "exception", json_exception(&v->exc));
+	jset(intr, "injected", json_boolean(v->intr.injected));
+	jset(intr, "vector", json_integer(v->intr.nr));
+	jset(intr, "soft", json_boolean(v->intr.soft));
+	jset(intr, "shadow", json_integer(v->intr.shadow));
+	jset(o, "interrupt", intr);
+	jset(nmi, "injected", json_boolean(v->nmi.injected));
+	jset(nmi, "pending", json_integer(v->nmi.pending));
+	jset(nmi, "masked", json_boolean(v->nmi.masked));
+	jset(o, "nmi", nmi);
+	jset(o, "events_flags", json_hex32(v->events_flags));
+	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
+		if (v->events_flags & events_flag_names[i].bit)
+			json_array_append_new(flags, json_string(events_flag_names[i].name));
+	jset(o, "events_flag_names", flags);
+	jset(nested, "saved", json_boolean(v->nested_saved));
+	jset(nested, "guest_mode", json_boolean(v->nested_guest_mode));
+	jset(nested, "run_pending", json_boolean(v->nested_run_pending));
+	jset(o, "nested", nested);
+	jset(o, "registers", json_registers(v));
+	return o;
+}
+
+static json_t *json_findings(const struct vcpu_report *vr)
+{
+	json_t *a = json_array();
+	char msg[512], code[16];
+
+	for (size_t i = 0; i < vr->nfindings; i++) {
+		const struct finding_desc *d = finding_desc(vr->findings[i].code);
+		json_t *o = json_object();
+
+		snprintf(code, sizeof(code), "FK%03d", (int)d->code);
+		finding_message(&vr->findings[i], msg, sizeof(msg));
+		jset(o, "code", json_string(code));
+		jset(o, "name", json_string(d->name));
+		jset(o, "severity", json_string(severity_name(d->severity)));
+		jset(o, "message", json_string(msg));
+		if (d->code == FK_DB_AMBIGUOUS)
+			jset(o, "doubtful_bits", json_hex64(vr->findings[i].bits));
+		if (d->code == FK_REG_NOT_SAVED && vr->findings[i].reg < REG_COUNT)
+			jset(o, "register", json_string(vcpu_reg_desc(vr->findings[i].reg)->name));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_event_data(const struct event_data *ed)
+{
+	json_t *o = json_object();
+	char bits[64];
+
+	jset(o, "vector", json_integer(ed->vector));
+	jset(o, "confidence", json_string(confidence_name(ed->confidence)));
+	if (ed->confidence == CONF_UNRECOVERABLE) {
+		jset(o, "value", json_null());
+		jset(o, "missing_register",
+		     json_string(ed->missing < REG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?"));
+		return o;
+	}
+	jset(o, "value", json_hex64(ed->value));
+	jset(o, "best_estimate", json_hex64(ed->best_estimate));
+	jset(o, "provenance", json_string(provenance_name(ed->provenance)));
+	jset(o, "provenance_text", json_string(provenance_description(ed->provenance)));
+	dr6_bit_names(ed->doubtful, bits, sizeof(bits));
+	jset(o, "doubtful_bits", json_hex64(ed->doubtful));
+	jset(o, "doubtful_bit_names", json_string(bits));
+	return o;
+}
+
+static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *vr)
+{
+	json_t *o = json_object(), *changes = json_array();
+	struct field_change ch[FIELD_CHANGES_MAX];
+	size_t n = plan_field_changes(v, &vr->plan, ch);
+	char buf[512];
+
+	jset(o, "action", json_string(action_name(vr->plan.action)));
+	jset(o, "strategy", json_string(strategy_name(plan_cli_opts.plan.strategy)));
+	jset(o, "dest_payload_cap", json_boolean(vr->dest_cap));
+	jset(o, "reason", vr->plan.action == ACTION_LEAVE ?
+				  json_string(leave_reason_name(vr->plan.reason)) : json_null());
+	describe_plan(v, &vr->plan, buf, sizeof(buf));
+	jset(o, "text", json_string(buf));
+	jset(o, "used_estimate", json_boolean(vr->plan.used_estimate));
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_object();
+
+		jset(c, "field", json_string(ch[i].field));
+		jset(c, "old", json_hex64(ch[i].old_value));
+		jset(c, "new", json_hex64(ch[i].new_value));
+		json_array_append_new(changes, c);
+	}
+	jset(o, "changes", changes);
+	return o;
+}
+
+static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr)
+{
+	json_t *o = json_object();
+
+	jset(o, "index", json_integer(v->index));
+	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
+	jset(o, "at_risk", json_boolean(vr->at_risk));
+	jset(o, "nested_guest_mode", json_boolean(v->nested_guest_mode));
+	jset(o, "exception", json_exception(&v->exc));
+	jset(o, "findings", json_findings(vr));
+	jset(o, "event_data", vr->at_risk ? json_event_data(&vr->plan.ed) : json_null());
+	jset(o, "repair", json_plan(v, vr));
+	return o;
+}
+
+static json_t *json_error(const struct fmt_error *e)
+{
+	json_t *o = json_object();
+	char buf[PATH_MAX + 512];
+
+	fmt_error_text(e, buf, sizeof(buf));
+	jset(o, "message", json_path(buf));
+	jset(o, "file", json_path(e->file));
+	jset(o, "offset", e->has_offset ? json_integer((json_int_t)e->offset) : json_null());
+	jset(o, "field", e->has_offset ? json_string(e->field) : json_null());
+	jset(o, "reason", json_string(e->msg));
+	return o;
+}
+
+static json_t *json_summary(const struct input_report *r, enum report_mode mode)
+{
+	json_t *o = json_object();
+
+	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
+	jset(o, "at_risk", json_integer((json_int_t)r->at_risk));
+	jset(o, mode == MODE_REPAIR ? "repaired" : "would_repair",
+	     json_integer((json_int_t)(mode != MODE_REPAIR || r->wrote ? r->planned : 0)));
+	jset(o, "left_at_risk", json_integer((json_int_t)r->left));
+	return o;
+}
+
+static json_t *json_report(const struct input_report *r, enum report_mode mode)
+{
+	json_t *o = json_object(), *vcpus = json_array();
+
+	jset(o, "path", json_path(r->path));
+	jset(o, "status", json_string(status_name(r, mode)));
+	jset(o, "exit_status", json_integer(report_exit_bits(r, mode)));
+	if (r->failed) {
+		jset(o, "format", r->snap.ops ? json_string(r->snap.ops->name) : json_null());
+		jset(o, "error", json_error(&r->err));
+		json_decref(vcpus);
+		return o;
+	}
+	jset(o, "format", json_string(r->snap.ops->name));
+	jset(o, "detail", json_string(r->snap.detail));
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		json_array_append_new(vcpus, mode == MODE_INSPECT ?
+						     json_inspect_vcpu(&r->snap.vcpus[i]) :
+						     json_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i]));
+	jset(o, "vcpus", vcpus);
+	if (mode == MODE_INSPECT)
+		return o;
+	jset(o, "summary", json_summary(r, mode));
+	if (mode == MODE_REPAIR) {
+		json_t *out = json_object();
+
+		jset(out, "written", r->wrote ? json_path(r->w.written) : json_null());
+		jset(out, "backup", r->wrote && r->w.backup[0] ? json_path(r->w.backup) : json_null());
+		jset(o, "output", out);
+	}
+	return o;
+}
+
+void report_emit(const struct input_report *r, enum report_mode mode)
+{
+	if (r->failed)
+		diag_fmt_error(&r->err);
+	if (global_opts.json)
+		out_add_input(json_report(r, mode));
+	else if (!r->failed)
+		text_report(r, mode);
+}
+
+int run_read_only(const struct argp *argp, int argc, char **argv, const char *command,
+		  enum report_mode mode)
+{
+	struct inputs in = { .paths = calloc((size_t)argc, sizeof(char *)) };
+	int status = 0;
+
+	if (!in.paths)
+		return EXIT_INTERNAL;
+	argp_parse(argp, argc, argv, 0, NULL, &in);
+	out_begin(command);
+	for (int i = 0; i < in.count; i++) {
+		struct input_report r;
+
+		report_analyse(&r, in.paths[i]);
+		report_emit(&r, mode);
+		status |= report_exit_bits(&r, mode);
+		report_free(&r);
+	}
+	status |= out_end();
+	free(in.paths);
+	return status;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * report.h --- one input's analysis (findings, rebuilt event data, plan)
+ * and its rendering as text or JSON, shared by inspect, check and repair.
+ */
+#ifndef FRED_REPORT_H
+#define FRED_REPORT_H
+
+#include <jansson.h>
+
+#include "formats/format.h"
+#include "reconstruct/findings.h"
+#include "reconstruct/plan.h"
+
+enum report_mode {
+	MODE_INSPECT,
+	MODE_CHECK,   /* what repair would do */
+	MODE_DRY_RUN, /* repair --dry-run: the same, said as a dry run */
+	MODE_REPAIR,  /* what repair did */
+};
+
+struct vcpu_report {
+	struct finding findings[FINDINGS_MAX];
+	size_t nfindings;
+	bool at_risk;
+	bool dest_cap;
+	struct vcpu_plan plan;
+};
+
+struct input_report {
+	const char *path;
+	struct snapshot snap;
+	bool opened;
+	bool failed;
+	struct fmt_error err;
+	struct vcpu_report *vcpus;
+	size_t at_risk, planned, left;
+	/* Repair only. */
+	struct write_request w;
+	bool wrote;
+};
+
+/* Open path and analyse it with the planning options; false on error (r->err). */
+bool report_analyse(struct input_report *r, const char *path);
+void report_free(struct input_report *r);
+
+/* The exit bits of this input in mode (fsck style; EXIT_OPERATIONAL on error). */
+int report_exit_bits(const struct input_report *r, enum report_mode mode);
+
+/* Print the input as text, or add it to the JSON document. */
+void report_emit(const struct input_report *r, enum report_mode mode);
+
+/*
+ * Parse argv with argp (its parser must be inputs_parse), then analyse and
+ * show every input in mode; returns the OR of the exit bits.
+ */
+struct argp;
+int run_read_only(const struct argp *argp, int argc, char **argv, const char *command,
+		  enum report_mode mode);
+
+#endif
