@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The second README command: the whole test suite.
+#   1. make check in _build/ (C unit tests, BATS CLI tests, real-kernel
+#      oracle where /dev/kvm exists), warnings as errors;
+#   2. the same suite built with AddressSanitizer and UBSan (_build-san/);
+#   3. make distcheck (the release tarball builds and passes).
+# Ends with one line "N passed, N failed, N skipped" over all three.
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh >/dev/null
+sh scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+summaries=""
+
+# Count the results of one make check run from its .trs files.
+count() { # dir
+	find "$1" -name '*.trs' -exec cat {} + 2>/dev/null |
+		awk '/^:test-result: PASS/ {p++} /^:test-result: XFAIL/ {p++}
+		     /^:test-result: (FAIL|XPASS|ERROR)/ {f++} /^:test-result: SKIP/ {s++}
+		     END {printf "%d %d %d\n", p, f, s}'
+}
+
+stage() { # name dir command...
+	name=$1
+	dir=$2
+	shift 2
+	echo "== $name"
+	if ! "$@"; then
+		status=1
+		for log in $(find "$dir" -name '*.log' -newer configure 2>/dev/null); do
+			grep -q '^not ok\|^ERROR\|^FAIL' "$log" 2>/dev/null && {
+				echo "--- $log"
+				tail -40 "$log"
+			}
+		done
+	fi
+	summaries="$summaries $(count "$dir")"
+}
+
+stage "make check" _build make -C _build -j"$(nproc)" check
+
+mkdir -p _build-san
+if [ ! -f _build-san/Makefile ]; then
+	(cd _build-san && ../configure --quiet --enable-werror --enable-sanitizers)
+fi
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	stage "make check (ASan, UBSan)" _build-san make -C _build-san -j"$(nproc)" check
+
+# distcheck removes its tree on success: it counts as one test.
+echo "== make distcheck"
+if make -C _build -j"$(nproc)" distcheck >_build/distcheck.out 2>&1; then
+	summaries="$summaries 1 0 0"
+else
+	tail -60 _build/distcheck.out
+	summaries="$summaries 0 1 0"
+	status=1
+fi
+
+echo "$summaries" | awk '{for (i = 1; i <= NF; i += 3) {p += $i; f += $(i+1); s += $(i+2)}
+	printf "%d passed, %d failed, %d skipped\n", p, f, s}'
+[ "$status" -eq 0 ]
