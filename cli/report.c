@@ -174,6 +174,21 @@ static void describe_plan(const struct vcpu_state *v, const struct vcpu_plan *p,
 	}
 }
 
+/* Why auto chose drop over pending, or NULL. */
+static const char *drop_rationale(const struct vcpu_state *v, const struct vcpu_report *vr)
+{
+	if (vr->plan.action != ACTION_DROP || plan_cli_opts.plan.strategy != STRATEGY_AUTO)
+		return NULL;
+	if (!vr->dest_cap)
+		return plan_cli_opts.cap == CAP_NO ?
+			       "--dest-payload-cap=no: pending cannot carry the event data" :
+			       "the destination is taken not to enable KVM_CAP_EXCEPTION_PAYLOAD "
+			       "(the format's default); --dest-payload-cap=yes if it does";
+	if (vr->plan.ed.confidence == CONF_UNRECOVERABLE)
+		return "the event data cannot be rebuilt";
+	return "the format lost the error code; re-execution regenerates it";
+}
+
 static const char *severity_name(enum severity s)
 {
 	return s == SEV_PROBLEM ? "problem" : "note";
@@ -304,10 +319,13 @@ static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report
 	       vcpu_fred_active(v) ? "; FRED enabled" : "");
 	text_findings(vr, SEV_PROBLEM);
 	if (vr->at_risk) {
+		printf("    why: %s\n", loss_cause_text(vcpu_loss_cause(v)));
 		text_event_data(&vr->plan.ed);
 		describe_plan(v, &vr->plan, buf, sizeof(buf));
 		printf("    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
 		       buf);
+		if (drop_rationale(v, vr))
+			printf("    drop, because %s\n", drop_rationale(v, vr));
 		if (global_opts.verbose)
 			text_changes(v, &vr->plan);
 	}
@@ -528,6 +546,8 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	jset(o, "nested_guest_mode", json_boolean(v->nested_guest_mode));
 	jset(o, "exception", json_exception(&v->exc));
 	jset(o, "findings", json_findings(vr));
+	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vcpu_loss_cause(v))) :
+				       json_null());
 	jset(o, "event_data", vr->at_risk ? json_event_data(&vr->plan.ed) : json_null());
 	jset(o, "repair", json_plan(v, vr));
 	return o;

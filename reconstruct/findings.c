@@ -213,6 +213,50 @@ bool vcpu_at_risk(const struct vcpu_state *v)
 	return e->state == EXC_INJECTED || (e->state == EXC_PENDING && !e->has_payload);
 }
 
+enum loss_cause vcpu_loss_cause(const struct vcpu_state *v)
+{
+	if (!vcpu_at_risk(v))
+		return CAUSE_NONE;
+	if (v->exc.state == EXC_PENDING)
+		return CAUSE_PENDING_NO_PAYLOAD;
+	if (!(v->events_flags & EVENTS_FLAG_VALID_PAYLOAD))
+		return CAUSE_NO_PAYLOAD_CAP;
+	return CAUSE_INJECTED;
+}
+
+/* Keys and sentences for enum loss_cause, in enum order. */
+static const struct {
+	const char *name;
+	const char *text;
+} causes[] = {
+	[CAUSE_NONE] = { "none", "" },
+	[CAUSE_INJECTED] = { "saved-injected",
+			     "saved as injected (KVM re-queues an exception as injected after a VM "
+			     "exit during its delivery, or the VMM converted it); "
+			     "KVM_SET_VCPU_EVENTS drops the payload of an injected exception" },
+	[CAUSE_NO_PAYLOAD_CAP] = { "no-payload-cap-at-save",
+				   "saved without KVM_CAP_EXCEPTION_PAYLOAD (flags lack 0x10): KVM "
+				   "reports any queued exception as injected and its payload is "
+				   "dropped on restore" },
+	[CAUSE_PENDING_NO_PAYLOAD] = { "pending-without-payload",
+				       "saved as pending without a payload: nothing carries the "
+				       "event data" },
+};
+
+const char *loss_cause_name(enum loss_cause c)
+{
+	if ((unsigned int)c >= sizeof(causes) / sizeof(causes[0]))
+		return "?";
+	return causes[c].name;
+}
+
+const char *loss_cause_text(enum loss_cause c)
+{
+	if ((unsigned int)c >= sizeof(causes) / sizeof(causes[0]))
+		return "?";
+	return causes[c].text;
+}
+
 static enum finding_code lost_code(uint8_t nr)
 {
 	switch (nr) {

@@ -67,6 +67,19 @@ const struct finding_desc *finding_lookup(const char *text);
  */
 bool vcpu_at_risk(const struct vcpu_state *v);
 
+/* Why an at-risk vCPU's event data is lost, as far as the saved state tells. */
+enum loss_cause {
+	CAUSE_NONE,               /* not at risk */
+	CAUSE_INJECTED,           /* saved as injected with the payload capability on */
+	CAUSE_NO_PAYLOAD_CAP,     /* saved without KVM_CAP_EXCEPTION_PAYLOAD */
+	CAUSE_PENDING_NO_PAYLOAD, /* pending, but without a payload */
+};
+
+enum loss_cause vcpu_loss_cause(const struct vcpu_state *v);
+const char *loss_cause_name(enum loss_cause c);
+/* One sentence for the operator. */
+const char *loss_cause_text(enum loss_cause c);
+
 /*
  * Detect the findings of one vCPU into out[] (at most FINDINGS_MAX);
  * returns how many.  Problems come first.
