@@ -81,8 +81,9 @@ void report_free(struct input_report *r)
 
 int report_exit_bits(const struct input_report *r, enum report_mode mode)
 {
+	/* A failed write leaves the at-risk vCPUs at risk. */
 	if (r->failed)
-		return EXIT_OPERATIONAL;
+		return EXIT_OPERATIONAL | (mode != MODE_INSPECT && r->at_risk ? EXIT_AT_RISK : 0);
 	switch (mode) {
 	case MODE_INSPECT:
 		return EXIT_OK;

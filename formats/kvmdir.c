@@ -161,11 +161,12 @@ static int parse_events(const char *path, const uint8_t *ev, struct vcpu_state *
 static int parse_sregs(const char *path, const uint8_t *sr, bool is2, struct vcpu_state *v,
 		       struct fmt_error *e)
 {
-	if (is2 && (le(sr + SREGS2_FLAGS, 4) & ~(uint64_t)KVM_SREGS2_FLAGS_PDPTRS_VALID))
+	uint64_t unknown = le(sr + SREGS2_FLAGS, 8) & ~(uint64_t)KVM_SREGS2_FLAGS_PDPTRS_VALID;
+
+	if (is2 && unknown)
 		return fmt_malformed(e, path, SREGS2_FLAGS, "flags",
 				     "unknown flag bits 0x%llx; KVM_SET_SREGS2 would reject them",
-				     (unsigned long long)(le(sr + SREGS2_FLAGS, 4) &
-							  ~(uint64_t)KVM_SREGS2_FLAGS_PDPTRS_VALID));
+				     (unsigned long long)unknown);
 	vcpu_set(v, REG_CR0, le(sr + SREGS_CR0, 8));
 	vcpu_set(v, REG_CR2, le(sr + SREGS_CR2, 8));
 	vcpu_set(v, REG_CR3, le(sr + SREGS_CR3, 8));
@@ -560,8 +561,14 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 		patch_events(want[i], &s->vcpus[i], &plans[i]);
 		char name[32];
 
-		snprintf(name, sizeof(name), "vcpu%u/events", kd->v[i].n);
-		if (fmt_join(path, sizeof(path), tmp, name, e) != 0)
+		char src_dir[PATH_MAX], dst_dir[PATH_MAX];
+
+		/* A vcpuN symlink in the input must not be written through. */
+		snprintf(name, sizeof(name), "vcpu%u", kd->v[i].n);
+		if (fmt_join(src_dir, sizeof(src_dir), s->real, name, e) != 0 ||
+		    fmt_join(dst_dir, sizeof(dst_dir), tmp, name, e) != 0 ||
+		    sw_materialise_dir(src_dir, dst_dir, e) != 0 ||
+		    fmt_join(path, sizeof(path), dst_dir, "events", e) != 0)
 			return -1;
 		if (sw_replace_file(path, want[i], EV_SIZE, kd->v[i].events_mode, e) != 0)
 			return -1;

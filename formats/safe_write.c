@@ -223,6 +223,25 @@ int sw_clone_tree(const char *src, const char *dst, struct fmt_error *e)
 	return clone_dir(src, dst, &st, e);
 }
 
+int sw_materialise_dir(const char *src, const char *dst, struct fmt_error *e)
+{
+	struct stat lst, st;
+
+	if (lstat(dst, &lst) != 0)
+		return fmt_syserr(e, dst, errno, "cannot stat");
+	if (S_ISDIR(lst.st_mode))
+		return 0;
+	if (stat(src, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fmt_fail(e, FMT_ERR_MALFORMED, src, "not a directory");
+	if (unlink(dst) != 0)
+		return fmt_syserr(e, dst, errno, "cannot replace the link");
+	if (mkdir(dst, st.st_mode & 07777) != 0)
+		return fmt_syserr(e, dst, errno, "cannot create the directory");
+	if (chown(dst, st.st_uid, st.st_gid) != 0 && errno != EPERM)
+		return fmt_syserr(e, dst, errno, "cannot set the owner");
+	return clone_dir(src, dst, &st, e);
+}
+
 int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
 		    struct fmt_error *e)
 {
@@ -234,7 +253,7 @@ int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
 		return fmt_syserr(e, path, errno, "cannot stat");
 	if (unlink(path) != 0)
 		return fmt_syserr(e, path, errno, "cannot replace");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		return fmt_syserr(e, path, errno, "cannot create");
 	if (write_all(fd, buf, len) != 0) {

@@ -33,6 +33,13 @@ int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
  */
 int sw_clone_tree(const char *src, const char *dst, struct fmt_error *e);
 
+/*
+ * Make dst, inside a temporary tree, a real directory holding a clone of
+ * src: when the input had a symlink there, writing through the cloned link
+ * would modify the input.  A no-op when dst already is a real directory.
+ */
+int sw_materialise_dir(const char *src, const char *dst, struct fmt_error *e);
+
 /* Replace path (a link in the temporary tree) by a new file holding buf, fsync'ed. */
 int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
 		    struct fmt_error *e);

@@ -144,7 +144,8 @@ static const struct finding_desc table[] = {
 			"with error code 0. This breaks non-FRED guests too (a #PF with the wrong "
 			"error code makes the guest panic).",
 		.repair = "auto repairs a lost #PF by drop, so that re-execution regenerates the "
-			  "error code; pending would keep the wrong one.",
+			  "error code. --strategy=pending refuses it (error-code-lost) unless "
+			  "--force, which delivers error code 0.",
 	},
 };
 
