@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 	int status;
 
 	argp_err_exit_status = EXIT_USAGE;
+	/* argp names the program by argv[0]: "fredck", not its full path. */
+	argv[0] = (char *)"fredck";
 	if (findings_table_verify() != 0) {
 		diag_error("internal error: the findings table is inconsistent");
 		return EXIT_INTERNAL;

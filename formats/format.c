@@ -65,6 +65,7 @@ int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 	s->ops = ops;
 	if (ops->open(s, path, e) != 0) {
 		snapshot_close(s);
+		s->ops = ops; /* a failed input still says which format it was read as */
 		return -1;
 	}
 	return 0;

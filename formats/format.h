@@ -65,7 +65,8 @@ const struct format_ops *format_by_name(const char *name);
 
 /*
  * Open path as format_name (NULL: detect from the content).  On error s is
- * left closed and e says why.
+ * left closed (s->ops still names the format, when one was chosen) and e
+ * says why.
  */
 int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 		  struct fmt_error *e);

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -42,6 +43,18 @@ static void split_path(const char *path, char *dir, char *base, size_t len)
 	snprintf(base, len, "%s", basename(b));
 }
 
+/* The parent directory of path (resolved) is dir or below it. */
+static bool is_inside(const char *path, const char *dir)
+{
+	char parent[PATH_MAX], base[PATH_MAX], resolved[PATH_MAX];
+	size_t n = strlen(dir);
+
+	split_path(path, parent, base, sizeof(parent));
+	if (!realpath(parent, resolved))
+		return false;
+	return strncmp(resolved, dir, n) == 0 && (resolved[n] == '\0' || resolved[n] == '/');
+}
+
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e)
 {
@@ -54,6 +67,9 @@ int sw_prepare(const char *real, struct write_request *w, char *target, size_t l
 			return fmt_fail(e, FMT_ERR_REFUSED, target,
 					"output already exists; fredck never overwrites: remove it or "
 					"choose another name");
+		if (is_inside(target, real))
+			return fmt_fail(e, FMT_ERR_REFUSED, target,
+					"output inside the input '%s': choose a path outside it", real);
 		return 0;
 	}
 	snprintf(target, len, "%s", real);
@@ -135,8 +151,13 @@ static int copy_file(const char *src, const char *dst, const struct stat *st,
 		fmt_syserr(e, src, errno, "cannot read");
 		goto out;
 	}
+	/* chown first: it may clear set-id bits that fchmod then restores. */
 	if (fchown(out, st->st_uid, st->st_gid) != 0 && errno != EPERM) {
 		fmt_syserr(e, dst, errno, "cannot set the owner");
+		goto out;
+	}
+	if (fchmod(out, st->st_mode & 07777) != 0) {
+		fmt_syserr(e, dst, errno, "cannot set the mode");
 		goto out;
 	}
 	if (fsync(out) != 0) {
@@ -154,6 +175,18 @@ out:
 }
 
 static int clone_entry(const char *src, const char *dst, struct fmt_error *e);
+
+/* mkdir dst with the mode and owner of st (chmod: the umask must not narrow it). */
+static int make_dir_like(const char *dst, const struct stat *st, struct fmt_error *e)
+{
+	if (mkdir(dst, 0700) != 0)
+		return fmt_syserr(e, dst, errno, "cannot create the directory");
+	if (chown(dst, st->st_uid, st->st_gid) != 0 && errno != EPERM)
+		return fmt_syserr(e, dst, errno, "cannot set the owner");
+	if (chmod(dst, st->st_mode & 07777) != 0)
+		return fmt_syserr(e, dst, errno, "cannot set the mode");
+	return 0;
+}
 
 static int clone_dir(const char *src, const char *dst, const struct stat *st,
 		     struct fmt_error *e)
@@ -189,10 +222,8 @@ static int clone_entry(const char *src, const char *dst, struct fmt_error *e)
 	if (lstat(src, &st) != 0)
 		return fmt_syserr(e, src, errno, "cannot stat");
 	if (S_ISDIR(st.st_mode)) {
-		if (mkdir(dst, st.st_mode & 07777) != 0)
-			return fmt_syserr(e, dst, errno, "cannot create the directory");
-		if (chown(dst, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-			return fmt_syserr(e, dst, errno, "cannot set the owner");
+		if (make_dir_like(dst, &st, e) != 0)
+			return -1;
 		return clone_dir(src, dst, &st, e);
 	}
 	if (S_ISLNK(st.st_mode)) {
@@ -235,10 +266,8 @@ int sw_materialise_dir(const char *src, const char *dst, struct fmt_error *e)
 		return fmt_fail(e, FMT_ERR_MALFORMED, src, "not a directory");
 	if (unlink(dst) != 0)
 		return fmt_syserr(e, dst, errno, "cannot replace the link");
-	if (mkdir(dst, st.st_mode & 07777) != 0)
-		return fmt_syserr(e, dst, errno, "cannot create the directory");
-	if (chown(dst, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-		return fmt_syserr(e, dst, errno, "cannot set the owner");
+	if (make_dir_like(dst, &st, e) != 0)
+		return -1;
 	return clone_dir(src, dst, &st, e);
 }
 
@@ -261,8 +290,9 @@ int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
 		close(fd);
 		return -1;
 	}
-	if (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) {
-		fmt_syserr(e, path, errno, "cannot set the owner");
+	if ((fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+	    fchmod(fd, mode & 07777) != 0) {
+		fmt_syserr(e, path, errno, "cannot set the owner and mode");
 		close(fd);
 		return -1;
 	}

@@ -53,3 +53,29 @@ setup() {
 	run "$FREDCK" check real.orig
 	assert_equal "$status" 4
 }
+
+@test "safety: -o inside the input is refused before anything is written" {
+	mkdir in
+	cp -R "$FIXTURES/pf-lost-cap/." in/
+	find in -type f | sort | xargs sha256sum >in.sum
+	run "$FREDCK" repair in -o in/out
+	assert_equal "$status" 12
+	assert_output --partial "output inside the input"
+	run sha256sum -c in.sum
+	assert_success
+	[ ! -e in/out ]
+	run find in -name '.*fredck-*'
+	assert_output ""
+}
+
+@test "safety: modes survive a restrictive umask (directories and rewritten events)" {
+	mkdir in
+	cp -R "$FIXTURES/pf-lost-cap/." in/
+	chmod 0775 in/vcpu0
+	chmod 0664 in/vcpu0/events
+	umask 077
+	run "$FREDCK" repair in -o out
+	assert_equal "$status" 1
+	assert_equal "$(stat -c %a out/vcpu0)" 775
+	assert_equal "$(stat -c %a out/vcpu0/events)" 664
+}
