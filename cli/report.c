@@ -369,6 +369,8 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 		return;
 	text_header(r);
 	if (mode == MODE_INSPECT) {
+		for (size_t i = 0; i < r->snap.nfacts; i++)
+			printf("%-12s %s\n", r->snap.facts[i].key, r->snap.facts[i].value);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
 			text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
@@ -595,6 +597,13 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	}
 	jset(o, "format", json_string(r->snap.ops->name));
 	jset(o, "detail", json_string(r->snap.detail));
+	if (mode == MODE_INSPECT) {
+		json_t *facts = json_object();
+
+		for (size_t i = 0; i < r->snap.nfacts; i++)
+			jset(facts, r->snap.facts[i].key, json_path(r->snap.facts[i].value));
+		jset(o, "facts", facts);
+	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		json_array_append_new(vcpus, mode == MODE_INSPECT ?
 						     json_inspect_vcpu(&r->snap.vcpus[i]) :

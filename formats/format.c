@@ -5,15 +5,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/format.h"
 #include "formats/kvmdir.h"
+#include "formats/qemu.h"
 
 const struct format_ops *const format_list[] = {
 	&kvmdir_format,
+	&qemu_format,
 	NULL,
 };
 
@@ -36,7 +39,8 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-			 "no known format (this version reads kvm-dir snapshot directories)");
+			 "no known format (this version reads kvm-dir snapshot directories and "
+			 "QEMU migration streams)");
 	return NULL;
 }
 
@@ -71,8 +75,29 @@ int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 	return 0;
 }
 
+void snapshot_add_fact(struct snapshot *s, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *value;
+
+	if (s->nfacts >= SNAPSHOT_FACTS_MAX)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&value, fmt, ap) < 0)
+		value = NULL;
+	va_end(ap);
+	if (!value)
+		return;
+	s->facts[s->nfacts].key = key;
+	s->facts[s->nfacts].value = value;
+	s->nfacts++;
+}
+
 void snapshot_close(struct snapshot *s)
 {
+	for (size_t i = 0; i < s->nfacts; i++)
+		free(s->facts[i].value);
+	s->nfacts = 0;
 	if (s->ops && s->ops->close)
 		s->ops->close(s);
 	free(s->vcpus);

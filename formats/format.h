@@ -18,6 +18,14 @@
 
 struct format_ops;
 
+/* A fact about the container that inspect shows ("machine": "pc-i440fx-7.2"). */
+struct snapshot_fact {
+	const char *key; /* static */
+	char *value;     /* malloc'ed */
+};
+
+#define SNAPSHOT_FACTS_MAX 16
+
 /* One opened input. */
 struct snapshot {
 	const struct format_ops *ops;
@@ -26,8 +34,14 @@ struct snapshot {
 	size_t nvcpus;
 	struct vcpu_state *vcpus;
 	char detail[128];     /* what inspect shows about the container */
+	struct snapshot_fact facts[SNAPSHOT_FACTS_MAX];
+	size_t nfacts;
 	void *priv;           /* the format's own state */
 };
+
+/* Add a fact (printf-style value); silently dropped when the table is full. */
+void snapshot_add_fact(struct snapshot *s, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Where and how a repair is written. */
 struct write_request {

@@ -220,6 +220,8 @@ enum loss_cause vcpu_loss_cause(const struct vcpu_state *v)
 		return CAUSE_NONE;
 	if (v->exc.state == EXC_PENDING)
 		return CAUSE_PENDING_NO_PAYLOAD;
+	if (v->saver == SAVER_QEMU)
+		return CAUSE_QEMU_INJECTED;
 	if (!(v->events_flags & EVENTS_FLAG_VALID_PAYLOAD))
 		return CAUSE_NO_PAYLOAD_CAP;
 	return CAUSE_INJECTED;
@@ -242,6 +244,11 @@ static const struct {
 	[CAUSE_PENDING_NO_PAYLOAD] = { "pending-without-payload",
 				       "saved as pending without a payload: nothing carries the "
 				       "event data" },
+	[CAUSE_QEMU_INJECTED] = { "qemu-pre-save",
+				  "QEMU saved it as injected: its pre-save hook turns a pending "
+				  "exception into an injected one outside nested guest mode (a #PF "
+				  "payload goes to CR2, a #DB payload raw into DR6, an #NM payload is "
+				  "dropped), or KVM had already re-queued it as injected" },
 };
 
 const char *loss_cause_name(enum loss_cause c)

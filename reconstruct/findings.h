@@ -73,6 +73,7 @@ enum loss_cause {
 	CAUSE_INJECTED,           /* saved as injected with the payload capability on */
 	CAUSE_NO_PAYLOAD_CAP,     /* saved without KVM_CAP_EXCEPTION_PAYLOAD */
 	CAUSE_PENDING_NO_PAYLOAD, /* pending, but without a payload */
+	CAUSE_QEMU_INJECTED,      /* a QEMU stream: injected, by KVM or QEMU's pre-save */
 };
 
 enum loss_cause vcpu_loss_cause(const struct vcpu_state *v);

@@ -70,7 +70,7 @@ static bool exception_equal(const struct vcpu_exception *a, const struct vcpu_ex
 
 bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b)
 {
-	if (a->index != b->index || a->events_present != b->events_present ||
+	if (a->index != b->index || a->saver != b->saver || a->events_present != b->events_present ||
 	    a->events_flags != b->events_flags || !exception_equal(&a->exc, &b->exc))
 		return false;
 	if (a->intr.injected != b->intr.injected || a->intr.nr != b->intr.nr ||

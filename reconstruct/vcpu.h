@@ -108,8 +108,15 @@ struct vcpu_nmi {
 	bool masked;
 };
 
+/* Who wrote the saved exception state: decides how its loss is explained. */
+enum vcpu_saver {
+	SAVER_KVM_IOCTL, /* raw KVM_GET_VCPU_EVENTS output (kvm-dir, VMM snapshots) */
+	SAVER_QEMU,      /* QEMU's vmstate: its pre-save converts pending to injected */
+};
+
 struct vcpu_state {
 	unsigned int index; /* the vCPU number the format gives */
+	enum vcpu_saver saver;
 
 	bool events_present;
 	uint32_t events_flags; /* kvm_vcpu_events.flags, or its equivalent */

@@ -252,9 +252,15 @@ assert_repair_writes_nothing() {
 }
 
 @test "malformed: a regular file in no known format: exit 8" {
-	printf 'QEVM but not really\n' >"$WORK/file"
+	printf 'NOPE, not a snapshot\n' >"$WORK/file"
 	run --separate-stderr -8 "$FREDCK" check "$WORK/file"
 	assert_stderr_contains "$WORK/file" 'no known format'
+}
+
+@test "malformed: QEVM magic with a bad version: exit 8, byte 4 (version)" {
+	printf 'QEVM but not really\n' >"$WORK/file"
+	run --separate-stderr -8 "$FREDCK" check "$WORK/file"
+	assert_stderr_contains "$WORK/file" 'byte 4 (version)'
 }
 
 @test "malformed: an empty regular file: exit 8" {

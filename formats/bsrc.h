@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bsrc.h --- a bounded, buffered byte source over a file or a pipe.
+ *
+ * Streams are read front to back through one fixed buffer, so memory does
+ * not grow with the input; a regular file is also seekable, which lets a
+ * reader jump over RAM it never needs.  Every read is checked against the
+ * bytes that exist: running out is an error naming the offset and field.
+ */
+#ifndef FRED_BSRC_H
+#define FRED_BSRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/fmt_error.h"
+
+/* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
+#define BSRC_BUFFER (4U << 20)
+
+struct bsrc {
+	int fd;
+	bool own_fd;
+	bool seekable;
+	uint64_t size;      /* seekable only: the file's size */
+	const char *path;   /* for error messages */
+	uint8_t *buf;
+	size_t pos, len;    /* unread bytes are buf[pos..len) */
+	uint64_t base;      /* input offset of buf[0] */
+	bool eof;
+};
+
+/* Open path ("-" is standard input); -1 with e filled. */
+int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
+void bsrc_close(struct bsrc *b);
+
+/* The input offset of the next unread byte. */
+static inline uint64_t bsrc_offset(const struct bsrc *b)
+{
+	return b->base + b->pos;
+}
+
+/*
+ * Make n bytes (n <= BSRC_BUFFER) available and return them without
+ * consuming; NULL at the end of the input (with e naming field and the
+ * offset) -- a truncated input.
+ */
+const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt_error *e);
+
+/* As bsrc_peek, and consume them. */
+const uint8_t *bsrc_take(struct bsrc *b, size_t n, const char *field, struct fmt_error *e);
+
+/* Up to n bytes are available (fewer only at the end): how many. */
+size_t bsrc_available(struct bsrc *b, size_t n);
+
+/* Step over n bytes (seeking where possible); -1 when the input ends first. */
+int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e);
+
+/* Seekable inputs: go to absolute offset off (<= size). */
+int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e);
+
+/* The input is exhausted. */
+bool bsrc_at_end(struct bsrc *b);
+
+/* Big-endian decoding. */
+static inline uint64_t be(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void put_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+#endif

@@ -1,0 +1,1116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu.c --- reader of QEMU migration streams (QEVM version 3).
+ *
+ * The stream has no framing: every section must be understood to be
+ * stepped over.  RAM is walked record by record without copying a page
+ * (mapped-ram files are jumped over by their absolute offsets); `cpu`
+ * sections are decoded at the offsets of vmstate_x86_cpu version 12; any
+ * other device is sized by the trailing JSON device description when the
+ * stream has one, and otherwise the next `cpu` section is found by its
+ * 17-byte header and validated by its footer.  Every section footer is
+ * checked.  Byte layouts: reference/qemu-migration-stream.md.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "formats/bsrc.h"
+#include "formats/qemu.h"
+
+#define QEVM_MAGIC 0x5145564dU
+#define QEVM_VERSION 3
+
+/* Top-level section types. */
+enum {
+	QSEC_EOF = 0x00,
+	QSEC_START = 0x01,
+	QSEC_PART = 0x02,
+	QSEC_END = 0x03,
+	QSEC_FULL = 0x04,
+	QSEC_SUBSECTION = 0x05,
+	QSEC_VMDESC = 0x06,
+	QSEC_CONFIGURATION = 0x07,
+	QSEC_COMMAND = 0x08,
+	QSEC_FOOTER = 0x7e,
+};
+
+/* RAM record flags (migration/ram.c). */
+enum {
+	RAM_ZERO = 0x002,
+	RAM_MEM_SIZE = 0x004,
+	RAM_PAGE = 0x008,
+	RAM_EOS = 0x010,
+	RAM_CONTINUE = 0x020,
+	RAM_XBZRLE = 0x040,
+	RAM_HOOK = 0x080,
+	RAM_COMPRESS_PAGE = 0x100,
+	RAM_MULTIFD_FLUSH = 0x200,
+};
+
+/* The fixed body size of each known `cpu` subsection (reference 3.3, 3.4). */
+static const struct {
+	const char *name;
+	uint32_t size;
+} cpu_subsections[] = {
+	{ "cpu/exception_info", 11 },
+	{ "cpu/error_code", 4 },
+	{ "cpu/async_pf_msr", 8 },
+	{ "cpu/async_pf_int_msr", 8 },
+	{ "cpu/async_pv_eoi_msr", 8 },
+	{ "cpu/steal_time_msr", 8 },
+	{ "cpu/poll_control_msr", 8 },
+	{ "cpu/fpop_ip_dp", 18 },
+	{ "cpu/msr_tsc_adjust", 8 },
+	{ "cpu/msr_tscdeadline", 8 },
+	{ "cpu/msr_ia32_misc_enable", 8 },
+	{ "cpu/msr_ia32_feature_control", 8 },
+	{ "cpu/msr_architectural_pmu", 344 },
+	{ "cpu/mpx", 88 },
+	{ "cpu/msr_hyperv_hypercall", 16 },
+	{ "cpu/msr_hyperv_vapic", 8 },
+	{ "cpu/msr_hyperv_time", 8 },
+	{ "cpu/msr_hyperv_crash", 40 },
+	{ "cpu/msr_hyperv_runtime", 8 },
+	{ "cpu/msr_hyperv_synic", 152 },
+	{ "cpu/msr_hyperv_stimer", 64 },
+	{ "cpu/msr_hyperv_reenlightenment", 24 },
+	{ "cpu/avx512", 1600 },
+	{ "cpu/xss", 8 },
+	{ "cpu/umwait", 4 },
+	{ "cpu/tsc_khz", 8 },
+	{ "cpu/msr_smi_count", 8 },
+	{ "cpu/pkru", 4 },
+	{ "cpu/pkrs", 4 },
+	{ "cpu/spec_ctrl", 8 },
+	{ "cpu/amd_tsc_scale_msr", 8 },
+	{ "cpu/mcg_ext_ctl", 8 },
+	{ "cpu/intel_pt", 104 },
+	{ "cpu/virt_ssbd", 8 },
+	{ "cpu/svn_npt", 12 },
+	{ "cpu/svm_guest", 4 },
+	{ "cpu/xen_vcpu", 97 },
+	{ "cpu/msr_tsx_ctrl", 4 },
+	{ "cpu/intel_sgx", 32 },
+	{ "cpu/pdptrs", 32 },
+	{ "cpu/msr_xfd", 16 },
+	{ "cpu/msr_hwcr", 8 },
+	{ "cpu/fred", 72 },
+	{ "cpu/intel_amx_xtile", 8256 },
+	{ "cpu/arch_lbr", 784 },
+	{ "cpu/triple_fault", 1 },
+	/* cpu/nested_state holds the struct kvm_nested_state header ... */
+	{ "cpu/nested_state", 8 },
+	/* ... whose own subsections follow it (prefix cpu/kvm_nested_state). */
+	{ "cpu/kvm_nested_state/vmx", 18 },
+	{ "cpu/kvm_nested_state/vmx/vmcs12", 4096 },
+	{ "cpu/kvm_nested_state/vmx/shadow_vmcs12", 4096 },
+	{ "cpu/kvm_nested_state/svm", 8 },
+	{ "cpu/kvm_nested_state/svm/vmcb12", 4096 },
+};
+
+/* An iterative section announced by a START header. */
+struct iter_section {
+	uint32_t sid;
+	char idstr[256];
+};
+
+struct qemu {
+	struct bsrc src;
+	uint32_t page_size;
+	bool mapped_ram;
+	bool ignore_shared;
+	char machine[256];
+	uint64_t ram_bytes;
+	uint64_t ram_pages, zero_pages;
+	unsigned int ram_blocks;
+	bool switchover_command;
+	struct iter_section iter[16];
+	size_t niter;
+	/* The device description, when the stream has one. */
+	json_t *vmdesc;
+	uint64_t vmdesc_offset;
+	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
+	bool vmdesc_trusted;  /* it has matched every FULL section so far */
+	bool scanned;         /* some sections were found by scanning */
+	/* Devices, in stream order (bounded: names only, for inspect). */
+	char *devices;
+	size_t devices_len, ndevices;
+	/* The vCPUs. */
+	struct qemu_cpu_loc *cpus;
+	size_t ncpus, cap_cpus;
+	struct vcpu_state *vcpus;
+	bool cpu_has_error_code_sub;
+};
+
+/* One subsection header, as the loader checks it. */
+struct subsection {
+	char name[256];
+	uint32_t version;
+	uint64_t offset; /* of its 0x05 byte */
+};
+
+/* ---- small readers -------------------------------------------------- */
+
+static int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fmt_error *e)
+{
+	const uint8_t *p = bsrc_take(&q->src, (size_t)bytes, field, e);
+
+	if (!p)
+		return -1;
+	*v = be(p, bytes);
+	return 0;
+}
+
+/* A counted string (1 length byte, no NUL) into out[256]. */
+static int take_counted(struct qemu *q, char *out, const char *field, struct fmt_error *e)
+{
+	const uint8_t *p = bsrc_take(&q->src, 1, field, e);
+	size_t n;
+
+	if (!p)
+		return -1;
+	n = *p;
+	p = bsrc_take(&q->src, n, field, e);
+	if (!p)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	if (strlen(out) != n)
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - n, field,
+				     "a NUL byte inside a name");
+	return 0;
+}
+
+static int expect_footer(struct qemu *q, uint32_t sid, const char *what, struct fmt_error *e)
+{
+	uint64_t off = bsrc_offset(&q->src);
+	const uint8_t *p = bsrc_take(&q->src, 5, "section footer", e);
+
+	if (!p)
+		return -1;
+	if (p[0] != QSEC_FOOTER || be(p + 1, 4) != sid)
+		return fmt_malformed(e, q->src.path, off, "section footer",
+				     "section %s (id %u) does not end with its footer 7e %08x "
+				     "(found %02x %08llx): the section was not parsed as written",
+				     what, sid, sid, p[0], (unsigned long long)be(p + 1, 4));
+	return 0;
+}
+
+static void add_device(struct qemu *q, const char *idstr, uint32_t instance)
+{
+	char item[300];
+	int n = snprintf(item, sizeof(item), "%s%s/%u", q->ndevices ? ", " : "", idstr, instance);
+	char *grown;
+
+	q->ndevices++;
+	if (n <= 0 || q->devices_len > (1U << 20))
+		return;
+	grown = realloc(q->devices, q->devices_len + (size_t)n + 1);
+	if (!grown)
+		return;
+	memcpy(grown + q->devices_len, item, (size_t)n + 1);
+	q->devices = grown;
+	q->devices_len += (size_t)n;
+}
+
+/* ---- header and configuration --------------------------------------- */
+
+static int parse_config_subsections(struct qemu *q, struct fmt_error *e)
+{
+	const uint8_t *p;
+
+	while (bsrc_available(&q->src, 1) && (p = bsrc_peek(&q->src, 1, "", e)) &&
+	       *p == QSEC_SUBSECTION) {
+		char name[256];
+		uint64_t version, count, v;
+		uint64_t off = bsrc_offset(&q->src);
+
+		bsrc_take(&q->src, 1, "", e);
+		if (take_counted(q, name, "configuration subsection name", e) ||
+		    take_be(q, 4, &version, "configuration subsection version", e))
+			return -1;
+		if (strcmp(name, "configuration/target-page-bits") == 0) {
+			if (take_be(q, 4, &v, "configuration/target-page-bits", e))
+				return -1;
+			if (v < 12 || v > 16)
+				return fmt_malformed(e, q->src.path, off, name,
+						     "target page bits %llu", (unsigned long long)v);
+			q->page_size = 1U << v;
+		} else if (strcmp(name, "configuration/capabilities") == 0) {
+			if (take_be(q, 4, &count, "configuration/capabilities count", e))
+				return -1;
+			for (uint64_t i = 0; i < count; i++) {
+				char cap[256];
+
+				if (take_counted(q, cap, "configuration/capabilities name", e))
+					return -1;
+				if (strcmp(cap, "mapped-ram") == 0)
+					q->mapped_ram = true;
+				if (strcmp(cap, "x-ignore-shared") == 0)
+					q->ignore_shared = true;
+			}
+		} else if (strcmp(name, "configuration/uuid") == 0) {
+			if (bsrc_skip(&q->src, 16, "configuration/uuid", e))
+				return -1;
+		} else {
+			return fmt_malformed(e, q->src.path, off, "configuration subsection",
+					     "unknown configuration subsection '%s'", name);
+		}
+	}
+	return 0;
+}
+
+static int parse_header(struct qemu *q, struct fmt_error *e)
+{
+	const uint8_t *p = bsrc_take(&q->src, 8, "file header", e);
+	uint64_t len;
+
+	if (!p)
+		return -1;
+	if (be(p, 4) != QEVM_MAGIC)
+		return fmt_malformed(e, q->src.path, 0, "magic", "not a QEMU migration stream");
+	if (be(p + 4, 4) != QEVM_VERSION)
+		return fmt_malformed(e, q->src.path, 4, "version",
+				     "stream version %llu; fredck reads version 3",
+				     (unsigned long long)be(p + 4, 4));
+	p = bsrc_peek(&q->src, 1, "first section", e);
+	if (!p)
+		return -1;
+	if (*p != QSEC_CONFIGURATION)
+		return 0;
+	bsrc_take(&q->src, 1, "", e);
+	if (take_be(q, 4, &len, "configuration length", e))
+		return -1;
+	if (len > 255)
+		return fmt_malformed(e, q->src.path, 9, "configuration length",
+				     "machine type name of %llu bytes", (unsigned long long)len);
+	p = bsrc_take(&q->src, (size_t)len, "machine type", e);
+	if (!p)
+		return -1;
+	memcpy(q->machine, p, (size_t)len);
+	q->machine[len] = '\0';
+	return parse_config_subsections(q, e);
+}
+
+/* ---- RAM -------------------------------------------------------------- */
+
+/* One block of the MEM_SIZE list; mapped-ram jumps over the block's pages. */
+static int parse_ram_block(struct qemu *q, uint64_t *sum, uint64_t total, struct fmt_error *e)
+{
+	char name[256];
+	uint64_t used, v, pages_offset;
+	uint64_t off = bsrc_offset(&q->src);
+
+	if (take_counted(q, name, "RAM block name", e) ||
+	    take_be(q, 8, &used, "RAM block used_length", e))
+		return -1;
+	if (used > total - *sum)
+		return fmt_malformed(e, q->src.path, off, "RAM block used_length",
+				     "block '%s' of %llu bytes exceeds the announced RAM total", name,
+				     (unsigned long long)used);
+	*sum += used;
+	q->ram_blocks++;
+	if (q->ignore_shared && take_be(q, 8, &v, "RAM block address", e))
+		return -1;
+	if (!q->mapped_ram)
+		return 0;
+	/* MappedRamHeader: version, page size, bitmap offset, pages offset. */
+	if (take_be(q, 4, &v, "mapped-ram header version", e) ||
+	    take_be(q, 8, &v, "mapped-ram page size", e) ||
+	    take_be(q, 8, &v, "mapped-ram bitmap offset", e) ||
+	    take_be(q, 8, &pages_offset, "mapped-ram pages offset", e))
+		return -1;
+	if (!q->src.seekable)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
+				"a mapped-ram stream must be read from a file, not a pipe");
+	if (pages_offset > q->src.size || used > q->src.size - pages_offset)
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - 8,
+				     "mapped-ram pages offset",
+				     "block '%s' pages at %llu + %llu lie beyond the end of the file",
+				     name, (unsigned long long)pages_offset,
+				     (unsigned long long)used);
+	return bsrc_seek(&q->src, pages_offset + used, e);
+}
+
+static int parse_mem_size(struct qemu *q, uint64_t total, struct fmt_error *e)
+{
+	uint64_t sum = 0;
+
+	q->ram_bytes = total;
+	while (sum < total)
+		if (parse_ram_block(q, &sum, total, e))
+			return -1;
+	return 0;
+}
+
+/* Step over one page-carrying record's body. */
+static int skip_ram_body(struct qemu *q, uint64_t flags, struct fmt_error *e)
+{
+	char block[256];
+	uint64_t len;
+	const uint8_t *p;
+
+	if (!(flags & RAM_CONTINUE) && take_counted(q, block, "RAM block name", e))
+		return -1;
+	if (flags & RAM_ZERO) {
+		q->zero_pages++;
+		return bsrc_skip(&q->src, 1, "RAM zero-page fill byte", e);
+	}
+	if (flags & RAM_PAGE) {
+		q->ram_pages++;
+		return bsrc_skip(&q->src, q->page_size, "RAM page", e);
+	}
+	if (flags & RAM_XBZRLE) {
+		p = bsrc_take(&q->src, 3, "XBZRLE header", e);
+		if (!p)
+			return -1;
+		q->ram_pages++;
+		return bsrc_skip(&q->src, be(p + 1, 2), "XBZRLE data", e);
+	}
+	/* RAM_COMPRESS_PAGE */
+	if (take_be(q, 4, &len, "compressed page length", e))
+		return -1;
+	q->ram_pages++;
+	return bsrc_skip(&q->src, len, "compressed page", e);
+}
+
+static int parse_ram(struct qemu *q, bool start, struct fmt_error *e)
+{
+	const uint64_t known = RAM_ZERO | RAM_MEM_SIZE | RAM_PAGE | RAM_EOS | RAM_CONTINUE |
+			       RAM_XBZRLE | RAM_COMPRESS_PAGE | RAM_MULTIFD_FLUSH;
+
+	for (;;) {
+		uint64_t off = bsrc_offset(&q->src), a, flags;
+
+		if (take_be(q, 8, &a, "RAM record header", e))
+			return -1;
+		flags = a & (q->page_size - 1);
+		if (flags & ~known)
+			return fmt_malformed(e, q->src.path, off, "RAM record flags",
+					     "unknown RAM record flags 0x%llx%s",
+					     (unsigned long long)flags,
+					     flags & RAM_HOOK ? " (RDMA hook: never in a file)" : "");
+		if (flags & RAM_EOS)
+			return 0;
+		if (flags & RAM_MEM_SIZE) {
+			if (!start)
+				return fmt_malformed(e, q->src.path, off, "RAM record flags",
+						     "RAM size list outside the first RAM section");
+			if (parse_mem_size(q, a & ~(uint64_t)(q->page_size - 1), e))
+				return -1;
+			continue;
+		}
+		if (flags & RAM_MULTIFD_FLUSH)
+			continue;
+		if (!(flags & (RAM_ZERO | RAM_PAGE | RAM_XBZRLE | RAM_COMPRESS_PAGE)))
+			return fmt_malformed(e, q->src.path, off, "RAM record flags",
+					     "RAM record 0x%llx carries nothing",
+					     (unsigned long long)flags);
+		if (skip_ram_body(q, flags, e))
+			return -1;
+	}
+}
+
+/* ---- the device description (vmdesc) ----------------------------------- */
+
+static int64_t json_int(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+/*
+ * Bytes a described device (or subsection, or struct) occupies:
+ * sum(field size x array_len) plus each subsection's header and body.
+ * -1 when the description is not well formed.
+ */
+static int64_t vmdesc_size(json_t *dev, int depth)
+{
+	json_t *fields = json_object_get(dev, "fields");
+	json_t *subs = json_object_get(dev, "subsections");
+	int64_t total = 0;
+	size_t i;
+	json_t *f;
+
+	if (depth > 32 || (fields && !json_is_array(fields)) || (subs && !json_is_array(subs)))
+		return -1;
+	json_array_foreach(fields, i, f) {
+		int64_t size = json_int(f, "size");
+		int64_t n = json_object_get(f, "array_len") ? json_int(f, "array_len") : 1;
+
+		if (size < 0 || n < 0 || (n && size > (INT64_MAX / 4) / n))
+			return -1;
+		total += size * n;
+		if (total > INT64_MAX / 4)
+			return -1;
+	}
+	json_array_foreach(subs, i, f) {
+		json_t *name = json_object_get(f, "vmsd_name");
+		int64_t body = vmdesc_size(f, depth + 1);
+
+		if (!json_is_string(name) || body < 0)
+			return -1;
+		total += 2 + (int64_t)strlen(json_string_value(name)) + 4 + body;
+		if (total > INT64_MAX / 4)
+			return -1;
+	}
+	return total;
+}
+
+/*
+ * Find the description at the end of a file: 06, be32 L, then L bytes of
+ * JSON starting with '{' that end exactly at the end of the file.
+ */
+static void load_vmdesc(struct qemu *q)
+{
+	uint64_t size = q->src.size, window = size < (64U << 20) ? size : (64U << 20);
+	uint8_t *tail;
+	json_t *doc = NULL;
+
+	if (!q->src.seekable || size < 6)
+		return;
+	tail = malloc(window);
+	if (!tail)
+		return;
+	if (pread(q->src.fd, tail, window, (off_t)(size - window)) != (ssize_t)window) {
+		free(tail);
+		return;
+	}
+	for (uint64_t k = window - 6;; k--) {
+		if (tail[k] == QSEC_VMDESC && tail[k + 5] == '{' &&
+		    be(tail + k + 1, 4) == window - k - 5) {
+			doc = json_loadb((const char *)tail + k + 5, window - k - 5, 0, NULL);
+			if (doc) {
+				q->vmdesc_offset = size - window + k;
+				break;
+			}
+		}
+		if (k == 0)
+			break;
+	}
+	free(tail);
+	if (doc && json_is_array(json_object_get(doc, "devices"))) {
+		q->vmdesc = doc;
+		q->vmdesc_trusted = true;
+		if (json_int(doc, "page_size") > 0)
+			q->page_size = (uint32_t)json_int(doc, "page_size");
+	} else {
+		json_decref(doc);
+	}
+}
+
+/* The description of the FULL section (idstr, instance) now being read. */
+static json_t *vmdesc_device(struct qemu *q, const char *idstr, uint32_t instance)
+{
+	json_t *devs, *d;
+
+	if (!q->vmdesc || !q->vmdesc_trusted)
+		return NULL;
+	devs = json_object_get(q->vmdesc, "devices");
+	d = json_array_get(devs, q->vmdesc_next);
+	if (!d || !json_is_string(json_object_get(d, "name")) ||
+	    strcmp(json_string_value(json_object_get(d, "name")), idstr) != 0 ||
+	    json_int(d, "instance_id") != instance) {
+		q->vmdesc_trusted = false; /* out of step with the stream: stop using it */
+		return NULL;
+	}
+	q->vmdesc_next++;
+	return d;
+}
+
+/* The description of subsection name among desc's subsections, or NULL. */
+static json_t *vmdesc_subsection(json_t *desc, const char *name)
+{
+	json_t *subs = json_object_get(desc, "subsections"), *s;
+	size_t i;
+
+	json_array_foreach(subs, i, s) {
+		json_t *n = json_object_get(s, "vmsd_name");
+
+		if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* ---- cpu sections ------------------------------------------------------ */
+
+static void decode_main(const uint8_t *m, struct vcpu_state *v)
+{
+	int32_t exception_nr = (int32_t)be(m + QCPU_EXCEPTION_NR, 4);
+	int32_t interrupt = (int32_t)be(m + QCPU_INTERRUPT_INJECTED, 4);
+	uint32_t hflags = (uint32_t)be(m + QCPU_HFLAGS, 4);
+
+	vcpu_set(v, REG_RIP, be(m + QCPU_EIP, 8));
+	vcpu_set(v, REG_RFLAGS, be(m + QCPU_EFLAGS, 8));
+	vcpu_set(v, REG_CR0, be(m + QCPU_CR0, 8));
+	vcpu_set(v, REG_CR2, be(m + QCPU_CR2, 8));
+	vcpu_set(v, REG_CR3, be(m + QCPU_CR3, 8));
+	vcpu_set(v, REG_CR4, be(m + QCPU_CR4, 8));
+	vcpu_set(v, REG_EFER, be(m + QCPU_EFER, 8));
+	vcpu_set(v, REG_DR6, be(m + QCPU_DR6, 8));
+	vcpu_set(v, REG_DR7, be(m + QCPU_DR7, 8));
+	vcpu_set(v, REG_XCR0, be(m + QCPU_XCR0, 8));
+	v->events_present = true;
+	/* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD: its events carry the flag. */
+	v->events_flags = EVENTS_FLAG_VALID_PAYLOAD;
+	v->exc.nr = exception_nr >= 0 && exception_nr < 256 ? (uint8_t)exception_nr : 0;
+	v->exc.injected = false; /* cpu/exception_info or classify_exception says */
+	v->exc.has_error_code = m[QCPU_HAS_ERROR_CODE] != 0;
+	v->exc.error_code_saved = !v->exc.has_error_code;
+	v->intr.injected = interrupt != -1;
+	v->intr.nr = interrupt >= 0 && interrupt < 256 ? (uint8_t)interrupt : 0;
+	v->intr.soft = m[QCPU_SOFT_INTERRUPT] != 0;
+	v->nmi.injected = m[QCPU_NMI_INJECTED] != 0;
+	v->nmi.pending = m[QCPU_NMI_PENDING];
+	v->nmi.masked = be(m + QCPU_HFLAGS2, 4) & QEMU_HF2_NMI;
+	v->nested_saved = true; /* hflags always says whether L2 runs */
+	v->nested_guest_mode = hflags & QEMU_HF_GUEST;
+}
+
+/* Keep the values fredck models from a known subsection's body. */
+static void decode_subsection(const char *name, const uint8_t *b, struct vcpu_state *v,
+			      struct qemu_cpu_loc *loc, uint64_t off)
+{
+	if (strcmp(name, "cpu/exception_info") == 0) {
+		v->exc.pending = b[0] != 0;
+		v->exc.injected = b[1] != 0;
+		v->exc.has_payload = b[2] != 0;
+		v->exc.payload = be(b + 3, 8);
+		loc->exception_info = off;
+	} else if (strcmp(name, "cpu/error_code") == 0) {
+		v->exc.error_code = (uint32_t)be(b, 4);
+		v->exc.error_code_saved = true;
+		loc->error_code = off;
+	} else if (strcmp(name, "cpu/msr_xfd") == 0) {
+		vcpu_set(v, REG_XFD, be(b, 8));
+		vcpu_set(v, REG_XFD_ERR, be(b + 8, 8));
+	} else if (strcmp(name, "cpu/fred") == 0) {
+		static const enum vcpu_reg order[] = {
+			REG_FRED_RSP0, REG_FRED_RSP1,	 REG_FRED_RSP2, REG_FRED_RSP3,
+			REG_FRED_STKLVLS, REG_FRED_SSP1, REG_FRED_SSP2, REG_FRED_SSP3,
+			REG_FRED_CONFIG,
+		};
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+			vcpu_set(v, order[i], be(b + 8 * i, 8));
+	} else if (strcmp(name, "cpu/nested_state") == 0) {
+		v->nested_guest_mode |= be(b, 2) & 1;
+		v->nested_run_pending = be(b, 2) & 2;
+	}
+}
+
+static int64_t known_subsection_size(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cpu_subsections) / sizeof(cpu_subsections[0]); i++)
+		if (strcmp(cpu_subsections[i].name, name) == 0)
+			return cpu_subsections[i].size;
+	return -1;
+}
+
+/*
+ * The next subsection header if it belongs to parent (QEMU's own test:
+ * 0x05, a name starting with "parent/"); false otherwise.
+ */
+static bool next_subsection(struct qemu *q, const char *parent, struct subsection *s)
+{
+	struct fmt_error ignored;
+	size_t plen = strlen(parent);
+	const uint8_t *p;
+	size_t n;
+
+	if (bsrc_available(&q->src, 2) < 2)
+		return false;
+	p = bsrc_peek(&q->src, 2, "", &ignored);
+	if (p[0] != QSEC_SUBSECTION || p[1] < plen + 1)
+		return false;
+	n = p[1];
+	if (bsrc_available(&q->src, 2 + n + 4) < 2 + n + 4)
+		return false;
+	p = bsrc_peek(&q->src, 2 + n + 4, "", &ignored);
+	if (memcmp(p + 2, parent, plen) != 0 || p[2 + plen] != '/' || memchr(p + 2, 0, n))
+		return false;
+	memcpy(s->name, p + 2, n);
+	s->name[n] = '\0';
+	s->version = (uint32_t)be(p + 2 + n, 4);
+	s->offset = bsrc_offset(&q->src);
+	bsrc_take(&q->src, 2 + n + 4, "", &ignored);
+	return true;
+}
+
+static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
+			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
+			     struct fmt_error *e);
+
+/* One subsection's body, then its own subsections. */
+static int parse_subsection_body(struct qemu *q, const struct subsection *s, json_t *desc,
+				 struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
+				 struct fmt_error *e)
+{
+	int64_t size = known_subsection_size(s->name);
+	json_t *sdesc = vmdesc_subsection(desc, s->name);
+	const uint8_t *body;
+
+	if (size < 0) {
+		/* Not in fredck's table: the stream's own description sizes it. */
+		size = sdesc ? vmdesc_size(sdesc, 0) : -1;
+		if (size < 0)
+			return fmt_malformed(e, q->src.path, s->offset, s->name,
+					     "unknown subsection of cpu %u, and no device description "
+					     "to size it",
+					     v->index);
+		return bsrc_skip(&q->src, (uint64_t)size, s->name, e);
+	}
+	if (s->version != 1)
+		return fmt_malformed(e, q->src.path, s->offset, s->name,
+				     "subsection version %u; fredck knows version 1", s->version);
+	body = bsrc_take(&q->src, (size_t)size, s->name, e);
+	if (!body)
+		return -1;
+	decode_subsection(s->name, body, v, loc, s->offset);
+	/* The nested-state struct's subsections come before the subsection's own. */
+	if (strcmp(s->name, "cpu/nested_state") == 0 &&
+	    parse_subsections(q, "cpu/kvm_nested_state", sdesc, v, loc, depth + 1, e))
+		return -1;
+	return parse_subsections(q, s->name, sdesc, v, loc, depth + 1, e);
+}
+
+static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
+			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
+			     struct fmt_error *e)
+{
+	struct subsection s;
+
+	if (depth > 8)
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), parent,
+				     "subsections nested more than 8 deep");
+	while (next_subsection(q, parent, &s))
+		if (parse_subsection_body(q, &s, desc, v, loc, depth, e))
+			return -1;
+	return 0;
+}
+
+static struct qemu_cpu_loc *new_cpu(struct qemu *q, struct fmt_error *e)
+{
+	if (q->ncpus == q->cap_cpus) {
+		size_t cap = q->cap_cpus ? q->cap_cpus * 2 : 8;
+		struct qemu_cpu_loc *l = realloc(q->cpus, cap * sizeof(*l));
+		struct vcpu_state *v = realloc(q->vcpus, cap * sizeof(*v));
+
+		if (l)
+			q->cpus = l;
+		if (v)
+			q->vcpus = v;
+		if (!l || !v) {
+			fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
+			return NULL;
+		}
+		q->cap_cpus = cap;
+	}
+	memset(&q->cpus[q->ncpus], 0, sizeof(q->cpus[0]));
+	return &q->cpus[q->ncpus];
+}
+
+/*
+ * The exception as the destination will see it: exception_nr -1 is none;
+ * cpu_post_load makes an exception that is neither pending nor injected
+ * injected (streams without cpu/exception_info); KVM_SET_VCPU_EVENTS lets
+ * pending win.  A vector the kernel rejects is malformed.
+ */
+static int classify_exception(struct qemu *q, struct vcpu_state *v, int32_t nr,
+			      const struct qemu_cpu_loc *loc, struct fmt_error *e)
+{
+	if (nr == -1) {
+		v->exc.state = EXC_NONE;
+		return 0;
+	}
+	if (nr < 0 || nr > 31 || nr == VEC_NMI)
+		return fmt_malformed(e, q->src.path, loc->main + QCPU_EXCEPTION_NR,
+				     "env.exception_nr",
+				     "exception vector %d; the kernel rejects vectors above 31 and NMI",
+				     nr);
+	if (v->exc.pending) {
+		v->exc.state = EXC_PENDING;
+	} else {
+		v->exc.injected = true;
+		v->exc.state = EXC_INJECTED;
+	}
+	return 0;
+}
+
+/* A `cpu` section whose 17-byte header (at section) was just consumed. */
+static int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
+		     uint32_t version, json_t *desc, struct fmt_error *e)
+{
+	struct qemu_cpu_loc *loc;
+	struct vcpu_state *v;
+	const uint8_t *m;
+
+	if (version != QCPU_VERSION)
+		return fmt_malformed(e, q->src.path, section + QCPU_HEADER - 4, "cpu version",
+				     "cpu section version %u; fredck reads version 12 "
+				     "(qemu-system-x86_64)",
+				     version);
+	for (size_t i = 0; i < q->ncpus; i++)
+		if (q->cpus[i].instance == instance)
+			return fmt_malformed(e, q->src.path, section, "cpu instance",
+					     "a second cpu section for vCPU %u", instance);
+	loc = new_cpu(q, e);
+	if (!loc)
+		return -1;
+	v = &q->vcpus[q->ncpus];
+	vcpu_init(v, instance);
+	v->saver = SAVER_QEMU;
+	loc->section = section;
+	loc->sid = sid;
+	loc->instance = instance;
+	loc->main = bsrc_offset(&q->src);
+	m = bsrc_take(&q->src, QCPU_MAIN, "cpu main fields", e);
+	if (!m)
+		return -1;
+	decode_main(m, v);
+	if (parse_subsections(q, "cpu", desc, v, loc, 0, e))
+		return -1;
+	if (classify_exception(q, v, (int32_t)be(m + QCPU_EXCEPTION_NR, 4), loc, e))
+		return -1;
+	loc->subs_end = bsrc_offset(&q->src);
+	if (expect_footer(q, sid, "cpu", e))
+		return -1;
+	q->ncpus++;
+	return 0;
+}
+
+/* ---- top level ----------------------------------------------------------- */
+
+/* A START or FULL header after its type byte: sid, idstr, instance, version. */
+static int take_full_header(struct qemu *q, uint32_t *sid, char *idstr, uint32_t *instance,
+			    uint32_t *version, struct fmt_error *e)
+{
+	uint64_t v;
+
+	if (take_be(q, 4, &v, "section id", e))
+		return -1;
+	*sid = (uint32_t)v;
+	if (take_counted(q, idstr, "section name", e))
+		return -1;
+	if (take_be(q, 4, &v, "instance id", e))
+		return -1;
+	*instance = (uint32_t)v;
+	if (take_be(q, 4, &v, "version id", e))
+		return -1;
+	*version = (uint32_t)v;
+	return 0;
+}
+
+static struct iter_section *find_iter(struct qemu *q, uint32_t sid)
+{
+	for (size_t i = 0; i < q->niter; i++)
+		if (q->iter[i].sid == sid)
+			return &q->iter[i];
+	return NULL;
+}
+
+static int parse_iterative(struct qemu *q, uint8_t type, uint64_t off, struct fmt_error *e)
+{
+	struct iter_section *it;
+	uint32_t sid, instance, version;
+	char idstr[256];
+	uint64_t v;
+
+	if (type == QSEC_START) {
+		if (take_full_header(q, &sid, idstr, &instance, &version, e))
+			return -1;
+		if (strcmp(idstr, "ram") != 0)
+			return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
+					"byte %llu: iterative section '%s' (dirty bitmaps, block "
+					"migration, VFIO) cannot be stepped over",
+					(unsigned long long)off, idstr);
+		if (q->niter == sizeof(q->iter) / sizeof(q->iter[0]))
+			return fmt_malformed(e, q->src.path, off, "section id",
+					     "too many iterative sections");
+		it = &q->iter[q->niter++];
+		it->sid = sid;
+		snprintf(it->idstr, sizeof(it->idstr), "%s", idstr);
+		add_device(q, idstr, instance);
+	} else {
+		if (take_be(q, 4, &v, "section id", e))
+			return -1;
+		sid = (uint32_t)v;
+		it = find_iter(q, sid);
+		if (!it)
+			return fmt_malformed(e, q->src.path, off + 1, "section id",
+					     "section id %u continues no section that was started",
+					     sid);
+	}
+	if (parse_ram(q, type == QSEC_START, e))
+		return -1;
+	return expect_footer(q, sid, it->idstr, e);
+}
+
+/* A FULL section: a `cpu`, or a device sized by the description or found past. */
+static int parse_full(struct qemu *q, uint64_t off, struct fmt_error *e)
+{
+	uint32_t sid, instance, version;
+	char idstr[256];
+	json_t *desc;
+	int64_t size;
+
+	if (take_full_header(q, &sid, idstr, &instance, &version, e))
+		return -1;
+	add_device(q, idstr, instance);
+	desc = vmdesc_device(q, idstr, instance);
+	if (strcmp(idstr, "cpu") == 0)
+		return parse_cpu(q, off, sid, instance, version, desc, e);
+	size = desc ? vmdesc_size(desc, 0) : -1;
+	if (size < 0)
+		return -2; /* the caller scans for the next cpu section */
+	if (bsrc_skip(&q->src, (uint64_t)size, idstr, e))
+		return -1;
+	return expect_footer(q, sid, idstr, e);
+}
+
+/* Is this a plausible cpu section header: 04 sid 03 "cpu" instance 0000000c? */
+static bool cpu_header_at(const uint8_t *p)
+{
+	return p[0] == QSEC_FULL && p[5] == 3 && memcmp(p + 6, "cpu", 3) == 0 &&
+	       be(p + 13, 4) == QCPU_VERSION;
+}
+
+/*
+ * Is the 00 here the end-of-file marker: the last byte of the input, or
+ * followed by 06, a be32 length and '{' (and, in a file, ending exactly
+ * there)?  A 00 inside some device's data passes neither test.
+ */
+static bool end_marker_here(struct qemu *q)
+{
+	struct fmt_error ignored;
+	size_t n = bsrc_available(&q->src, 7);
+	const uint8_t *p = bsrc_peek(&q->src, n, "", &ignored);
+	uint64_t here = bsrc_offset(&q->src);
+
+	if (n == 1)
+		return true;
+	if (n < 7 || p[1] != QSEC_VMDESC || p[6] != '{')
+		return false;
+	return !q->src.seekable || here + 6 + be(p + 2, 4) == q->src.size;
+}
+
+/*
+ * Without a description, step to the next `cpu` section by its header, or
+ * to the end of the device sections (00 then 06 or the end of the input).
+ * Returns 1 at a cpu header, 0 at the end marker, -1 on error.
+ */
+static int scan_to_cpu(struct qemu *q, struct fmt_error *e)
+{
+	q->scanned = true;
+	for (;;) {
+		size_t n = bsrc_available(&q->src, QCPU_HEADER);
+		const uint8_t *p;
+
+		if (n == 0)
+			return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "EOF marker",
+					     "the stream ends without its end-of-file marker");
+		p = bsrc_peek(&q->src, n, "", e);
+		if (n == QCPU_HEADER && cpu_header_at(p))
+			return 1;
+		if (p[0] == QSEC_EOF && end_marker_here(q))
+			return 0;
+		bsrc_skip(&q->src, 1, "", e);
+	}
+}
+
+static int parse_command(struct qemu *q, struct fmt_error *e)
+{
+	uint64_t cmd, len;
+
+	if (take_be(q, 2, &cmd, "command", e) || take_be(q, 2, &len, "command length", e))
+		return -1;
+	if (cmd == 11)
+		q->switchover_command = true;
+	return bsrc_skip(&q->src, len, "command data", e);
+}
+
+/* After EOF: nothing, or the description that ends the file. */
+static int parse_trailer(struct qemu *q, struct fmt_error *e)
+{
+	uint64_t off = bsrc_offset(&q->src), len;
+	const uint8_t *p;
+
+	if (bsrc_at_end(&q->src))
+		return 0;
+	p = bsrc_take(&q->src, 1, "vmdesc marker", e);
+	if (!p)
+		return -1;
+	if (*p != QSEC_VMDESC)
+		return fmt_malformed(e, q->src.path, off, "vmdesc marker",
+				     "byte 0x%02x after the end-of-file marker", *p);
+	if (take_be(q, 4, &len, "vmdesc length", e) ||
+	    bsrc_skip(&q->src, len, "vmdesc JSON", e))
+		return -1;
+	if (!bsrc_at_end(&q->src))
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "(end)",
+				     "bytes after the device description");
+	return 0;
+}
+
+static int parse_sections(struct qemu *q, struct fmt_error *e)
+{
+	for (;;) {
+		uint64_t off = bsrc_offset(&q->src);
+		const uint8_t *p = bsrc_take(&q->src, 1, "section type", e);
+		int rc;
+
+		if (!p)
+			return -1;
+		switch (*p) {
+		case QSEC_EOF:
+			return parse_trailer(q, e);
+		case QSEC_START:
+		case QSEC_PART:
+		case QSEC_END:
+			rc = parse_iterative(q, *p, off, e);
+			break;
+		case QSEC_FULL:
+			rc = parse_full(q, off, e);
+			if (rc == -2) {
+				rc = scan_to_cpu(q, e);
+				rc = rc < 0 ? -1 : 0;
+			}
+			break;
+		case QSEC_COMMAND:
+			rc = parse_command(q, e);
+			break;
+		default:
+			return fmt_malformed(e, q->src.path, off, "section type",
+					     "unknown section type 0x%02x", *p);
+		}
+		if (rc)
+			return -1;
+	}
+}
+
+/* ---- format operations ------------------------------------------------- */
+
+static void qemu_free(struct qemu *q)
+{
+	bsrc_close(&q->src);
+	json_decref(q->vmdesc);
+	free(q->devices);
+	free(q->cpus);
+	free(q->vcpus);
+	free(q);
+}
+
+static void qemu_close(struct snapshot *s)
+{
+	if (s->priv)
+		qemu_free(s->priv);
+	s->priv = NULL;
+}
+
+/* vCPUs in index order, as the other formats give them. */
+static int cmp_vcpu(const void *a, const void *b)
+{
+	unsigned int x = ((const struct vcpu_state *)a)->index;
+	unsigned int y = ((const struct vcpu_state *)b)->index;
+
+	return (x > y) - (x < y);
+}
+
+static void describe(struct snapshot *s, struct qemu *q)
+{
+	snprintf(s->detail, sizeof(s->detail), "%zu vCPU%s, machine %.64s%s", q->ncpus,
+		 q->ncpus == 1 ? "" : "s", q->machine[0] ? q->machine : "(not named)",
+		 q->mapped_ram ? ", mapped-ram" : "");
+	snapshot_add_fact(s, "machine", "%s", q->machine[0] ? q->machine : "(not named)");
+	snapshot_add_fact(s, "ram", "%llu MiB in %u blocks; %llu pages, %llu zero pages",
+			  (unsigned long long)(q->ram_bytes >> 20), q->ram_blocks,
+			  (unsigned long long)q->ram_pages, (unsigned long long)q->zero_pages);
+	snapshot_add_fact(s, "layout", "%s%s", q->mapped_ram ? "mapped-ram" : "sequential",
+			  q->ignore_shared ? ", x-ignore-shared" : "");
+	snapshot_add_fact(s, "device_description",
+			  !q->vmdesc ? "absent (suppress-vmdesc, or not read from a pipe)" :
+			  q->vmdesc_trusted ? "present, matches the stream" :
+					      "present, out of step with the stream: not used");
+	snapshot_add_fact(s, "qemu_version_hints", "%s%s%s",
+			  q->switchover_command ? "switchover-start command (QEMU 10.0 or later)" :
+						  "no switchover-start command",
+			  q->vmdesc && json_object_get(q->vmdesc, "configuration") ?
+				  "; configuration described (QEMU 8 or later)" : "",
+			  q->cpu_has_error_code_sub ? "; cpu/error_code (QEMU 10.2 or later)" : "");
+	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
+}
+
+static int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
+{
+	struct qemu *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return fmt_syserr(e, path, ENOMEM, "cannot read");
+	s->priv = q;
+	q->page_size = 4096;
+	if (bsrc_open(&q->src, path, e))
+		return -1;
+	load_vmdesc(q);
+	if (parse_header(q, e) || parse_sections(q, e))
+		return -1;
+	if (q->ncpus == 0)
+		return fmt_fail(e, FMT_ERR_MALFORMED, path, "no cpu section in the stream");
+	for (size_t i = 0; i < q->ncpus; i++)
+		if (q->cpus[i].error_code)
+			q->cpu_has_error_code_sub = true;
+	s->vcpus = malloc(q->ncpus * sizeof(*s->vcpus));
+	if (!s->vcpus)
+		return fmt_syserr(e, path, ENOMEM, "cannot read");
+	memcpy(s->vcpus, q->vcpus, q->ncpus * sizeof(*s->vcpus));
+	s->nvcpus = q->ncpus;
+	qsort(s->vcpus, s->nvcpus, sizeof(*s->vcpus), cmp_vcpu);
+	describe(s, q);
+	return 0;
+}
+
+static bool qemu_probe(const char *path, const struct stat *st)
+{
+	uint8_t magic[8];
+	FILE *f;
+	bool ok;
+
+	if (!S_ISREG(st->st_mode))
+		return false;
+	f = fopen(path, "rb");
+	if (!f)
+		return false;
+	ok = fread(magic, 1, 8, f) == 8 && be(magic, 4) == QEVM_MAGIC;
+	fclose(f);
+	return ok;
+}
+
+/* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD wherever the kernel offers it. */
+static bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
+{
+	return true;
+}
+
+static int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+		      struct fmt_error *e)
+{
+	return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+			"repairing QEMU streams is not implemented yet: use check and inspect");
+}
+
+const struct format_ops qemu_format = {
+	.name = "qemu",
+	.description = "QEMU migration stream (QEVM version 3)",
+	.probe = qemu_probe,
+	.open = qemu_open,
+	.dest_payload_cap = qemu_dest_cap,
+	.write = qemu_write,
+	.close = qemu_close,
+};
