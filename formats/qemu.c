@@ -22,6 +22,7 @@
 
 #include "formats/bsrc.h"
 #include "formats/qemu.h"
+#include "formats/qemu_priv.h"
 
 #define QEVM_MAGIC 0x5145564dU
 #define QEVM_VERSION 3
@@ -112,40 +113,6 @@ static const struct {
 	{ "cpu/kvm_nested_state/vmx/shadow_vmcs12", 4096 },
 	{ "cpu/kvm_nested_state/svm", 8 },
 	{ "cpu/kvm_nested_state/svm/vmcb12", 4096 },
-};
-
-/* An iterative section announced by a START header. */
-struct iter_section {
-	uint32_t sid;
-	char idstr[256];
-};
-
-struct qemu {
-	struct bsrc src;
-	uint32_t page_size;
-	bool mapped_ram;
-	bool ignore_shared;
-	char machine[256];
-	uint64_t ram_bytes;
-	uint64_t ram_pages, zero_pages;
-	unsigned int ram_blocks;
-	bool switchover_command;
-	struct iter_section iter[16];
-	size_t niter;
-	/* The device description, when the stream has one. */
-	json_t *vmdesc;
-	uint64_t vmdesc_offset;
-	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
-	bool vmdesc_trusted;  /* it has matched every FULL section so far */
-	bool scanned;         /* some sections were found by scanning */
-	/* Devices, in stream order (bounded: names only, for inspect). */
-	char *devices;
-	size_t devices_len, ndevices;
-	/* The vCPUs. */
-	struct qemu_cpu_loc *cpus;
-	size_t ncpus, cap_cpus;
-	struct vcpu_state *vcpus;
-	bool cpu_has_error_code_sub;
 };
 
 /* One subsection header, as the loader checks it. */
@@ -679,7 +646,13 @@ static int parse_subsection_body(struct qemu *q, const struct subsection *s, jso
 	if (strcmp(s->name, "cpu/nested_state") == 0 &&
 	    parse_subsections(q, "cpu/kvm_nested_state", sdesc, v, loc, depth + 1, e))
 		return -1;
-	return parse_subsections(q, s->name, sdesc, v, loc, depth + 1, e);
+	if (parse_subsections(q, s->name, sdesc, v, loc, depth + 1, e))
+		return -1;
+	if (loc->exception_info == s->offset)
+		loc->exception_info_end = bsrc_offset(&q->src);
+	if (loc->error_code == s->offset)
+		loc->error_code_end = bsrc_offset(&q->src);
+	return 0;
 }
 
 static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
@@ -998,7 +971,7 @@ static int parse_sections(struct qemu *q, struct fmt_error *e)
 
 /* ---- format operations ------------------------------------------------- */
 
-static void qemu_free(struct qemu *q)
+void qemu_free(struct qemu *q)
 {
 	bsrc_close(&q->src);
 	json_decref(q->vmdesc);
@@ -1048,7 +1021,7 @@ static void describe(struct snapshot *s, struct qemu *q)
 	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
 }
 
-static int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
+int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
 
@@ -1096,13 +1069,6 @@ static bool qemu_probe(const char *path, const struct stat *st)
 static bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
 {
 	return true;
-}
-
-static int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
-		      struct fmt_error *e)
-{
-	return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
-			"repairing QEMU streams is not implemented yet: use check and inspect");
 }
 
 const struct format_ops qemu_format = {

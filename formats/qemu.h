@@ -46,7 +46,9 @@ struct qemu_cpu_loc {
 	uint32_t sid;
 	uint32_t instance;
 	uint64_t exception_info; /* offset of its 0x05 byte, 0 when absent */
+	uint64_t exception_info_end;
 	uint64_t error_code;     /* offset of cpu/error_code's 0x05 byte, 0 when absent */
+	uint64_t error_code_end;
 };
 
 #endif

@@ -393,3 +393,108 @@ int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 	}
 	return fsync_parent(target, e);
 }
+
+int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, int *fd,
+		 struct fmt_error *e)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	struct stat st;
+
+	split_path(target, dir, base, sizeof(dir));
+	if ((size_t)snprintf(tmp, len, "%s/.%s.fredck-XXXXXX", dir, base) >= len)
+		return fmt_fail(e, FMT_ERR_SYSTEM, target, "path too long");
+	*fd = mkostemp(tmp, O_CLOEXEC);
+	if (*fd < 0)
+		return fmt_syserr(e, dir, errno, "cannot create a temporary file");
+	if (stat(like, &st) == 0 &&
+	    ((fchown(*fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+	     fchmod(*fd, st.st_mode & 07777) != 0)) {
+		fmt_syserr(e, tmp, errno, "cannot set the owner and mode");
+		close(*fd);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Copy [from, to) of data (no holes inside) from in to out at out_off. */
+static int copy_data(int in, const char *in_path, int out, const char *out_path, uint64_t from,
+		     uint64_t to, uint64_t out_off, struct fmt_error *e)
+{
+	loff_t src = (loff_t)from, dst = (loff_t)out_off;
+	char *buf = NULL;
+
+	while ((uint64_t)src < to) {
+		ssize_t n = copy_file_range(in, &src, out, &dst, to - (uint64_t)src, 0);
+
+		if (n > 0)
+			continue;
+		if (n == 0)
+			break;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+			return fmt_syserr(e, out_path, errno, "cannot copy");
+		/* No in-kernel copy here: read and write. */
+		buf = buf ? buf : malloc(COPY_CHUNK);
+		if (!buf)
+			return fmt_syserr(e, out_path, ENOMEM, "cannot copy");
+		n = pread(in, buf, to - (uint64_t)src < COPY_CHUNK ? to - (uint64_t)src : COPY_CHUNK,
+			  src);
+		if (n <= 0 || pwrite(out, buf, (size_t)n, dst) != n) {
+			free(buf);
+			return fmt_syserr(e, n <= 0 ? in_path : out_path, n < 0 ? errno : EIO,
+					  "cannot copy");
+		}
+		src += n;
+		dst += n;
+	}
+	free(buf);
+	if ((uint64_t)src < to)
+		return fmt_fail(e, FMT_ERR_SYSTEM, in_path, "the input shrank while being copied");
+	return 0;
+}
+
+int sw_copy_range(int in, const char *in_path, int out, const char *out_path, uint64_t from,
+		  uint64_t to, uint64_t out_off, struct fmt_error *e)
+{
+	uint64_t off = from;
+
+	while (off < to) {
+		off_t data = lseek(in, (off_t)off, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			return 0; /* the rest is a hole */
+		if (data < 0) /* no SEEK_DATA here: all data */
+			return copy_data(in, in_path, out, out_path, off, to, out_off + (off - from), e);
+		if ((uint64_t)data >= to)
+			return 0;
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > to)
+			hole = (off_t)to;
+		if (copy_data(in, in_path, out, out_path, (uint64_t)data, (uint64_t)hole,
+			      out_off + ((uint64_t)data - from), e))
+			return -1;
+		off = (uint64_t)hole;
+	}
+	return 0;
+}
+
+int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
+		   struct fmt_error *e)
+{
+	if (!w->in_place) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
+			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
+		snprintf(w->written, sizeof(w->written), "%s", target);
+		return fsync_parent(target, e);
+	}
+	if (!w->no_backup) {
+		if (link(target, w->backup) != 0)
+			return fmt_syserr(e, w->backup, errno, "cannot create the backup (a hard link)");
+		if (fsync_parent(w->backup, e) != 0)
+			return -1;
+	}
+	if (rename(tmp, target) != 0)
+		return fmt_syserr(e, target, errno, "cannot rename the repaired file over the original");
+	snprintf(w->written, sizeof(w->written), "%s", target);
+	return fsync_parent(target, e);
+}

@@ -9,6 +9,7 @@
 #define FRED_SAFE_WRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "formats/fmt_error.h"
@@ -58,5 +59,28 @@ void sw_remove_tree(const char *dir);
  */
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		  struct fmt_error *e);
+
+/*
+ * A new empty file beside target, created with O_EXCL as
+ * .NAME.fredck-XXXXXX, with the mode and owner of like; its fd in *fd.
+ */
+int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, int *fd,
+		 struct fmt_error *e);
+
+/*
+ * Copy bytes [from, to) of in to out at out_off, keeping holes as holes
+ * (mapped-ram files are sparse).
+ */
+int sw_copy_range(int in, const char *in_path, int out, const char *out_path, uint64_t from,
+		  uint64_t to, uint64_t out_off, struct fmt_error *e);
+
+/*
+ * Move the verified, fsync'ed temporary file tmp into place: renamed to
+ * target, never over an existing path, for -o; for --in-place the
+ * original is first hard-linked to its backup name (so the input path
+ * always holds a complete file), then tmp is renamed over it.
+ */
+int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
+		   struct fmt_error *e);
 
 #endif

@@ -32,11 +32,10 @@ static struct vcpu_plan make_pending(struct vcpu_plan p, bool use_estimate)
 /* The exception is cleared entirely; flags stay as they were. */
 static struct vcpu_plan make_drop(struct vcpu_plan p)
 {
-	bool saved = p.new_exc.error_code_saved;
-
 	p.action = ACTION_DROP;
 	memset(&p.new_exc, 0, sizeof(p.new_exc));
-	p.new_exc.error_code_saved = saved;
+	/* No exception left, so no error code left to lose. */
+	p.new_exc.error_code_saved = true;
 	p.new_exc.state = EXC_NONE;
 	return p;
 }

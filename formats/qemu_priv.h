@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu_priv.h --- what the QEMU stream reader learns, shared with the
+ * writer: where every `cpu` section and the device description lie.
+ */
+#ifndef FRED_QEMU_PRIV_H
+#define FRED_QEMU_PRIV_H
+
+#include <jansson.h>
+
+#include "formats/bsrc.h"
+#include "formats/qemu.h"
+
+/* An iterative section announced by a START header. */
+struct iter_section {
+	uint32_t sid;
+	char idstr[256];
+};
+
+struct qemu {
+	struct bsrc src;
+	uint32_t page_size;
+	bool mapped_ram;
+	bool ignore_shared;
+	char machine[256];
+	uint64_t ram_bytes;
+	uint64_t ram_pages, zero_pages;
+	unsigned int ram_blocks;
+	bool switchover_command;
+	struct iter_section iter[16];
+	size_t niter;
+	/* The device description, when the stream has one. */
+	json_t *vmdesc;
+	uint64_t vmdesc_offset;
+	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
+	bool vmdesc_trusted;  /* it has matched every FULL section so far */
+	bool scanned;         /* some sections were found by scanning */
+	/* Devices, in stream order (bounded: names only, for inspect). */
+	char *devices;
+	size_t devices_len, ndevices;
+	/* The vCPUs. */
+	struct qemu_cpu_loc *cpus;
+	size_t ncpus, cap_cpus;
+	struct vcpu_state *vcpus;
+	bool cpu_has_error_code_sub;
+};
+
+/* Read path into s (the format's open operation). */
+int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e);
+void qemu_free(struct qemu *q);
+
+/* Write s repaired by plans (the format's write operation). */
+int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+	       struct fmt_error *e);
+
+#endif

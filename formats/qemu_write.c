@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu_write.c --- repairing a QEMU migration stream.
+ *
+ * A repair is a short list of byte edits: in a vCPU's `cpu` section,
+ * exception_nr and has_error_code, and the cpu/exception_info and
+ * cpu/error_code subsections (inserted, patched or removed); at the end,
+ * the device description, rewritten so it still describes the stream.
+ * Everything else is copied byte for byte (holes kept), into a temporary
+ * file that is parsed again and verified before it is renamed into place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/qemu_priv.h"
+#include "formats/safe_write.h"
+
+#define EXCEPTION_INFO "cpu/exception_info"
+#define ERROR_CODE "cpu/error_code"
+/* 05, name length, name, be32 version: the bytes before a subsection's body. */
+#define SUB_HEADER(name) (2 + sizeof(name) - 1 + 4)
+#define EXCEPTION_INFO_BODY 11
+
+/* Replace [off, off + del) of the input with ins[len]. */
+struct edit {
+	uint64_t off;
+	uint64_t del;
+	uint8_t *ins;
+	size_t len;
+};
+
+struct edits {
+	struct edit *v;
+	size_t n, cap;
+};
+
+static int add_edit(struct edits *ed, uint64_t off, uint64_t del, const void *ins, size_t len)
+{
+	struct edit *x;
+
+	if (ed->n == ed->cap) {
+		size_t cap = ed->cap ? ed->cap * 2 : 16;
+
+		x = realloc(ed->v, cap * sizeof(*x));
+		if (!x)
+			return -1;
+		ed->v = x;
+		ed->cap = cap;
+	}
+	x = &ed->v[ed->n];
+	x->off = off;
+	x->del = del;
+	x->len = len;
+	x->ins = len ? malloc(len) : NULL;
+	if (len && !x->ins)
+		return -1;
+	if (len)
+		memcpy(x->ins, ins, len);
+	ed->n++;
+	return 0;
+}
+
+static void free_edits(struct edits *ed)
+{
+	for (size_t i = 0; i < ed->n; i++)
+		free(ed->v[i].ins);
+	free(ed->v);
+}
+
+static int cmp_edit(const void *a, const void *b)
+{
+	uint64_t x = ((const struct edit *)a)->off, y = ((const struct edit *)b)->off;
+
+	return (x > y) - (x < y);
+}
+
+/* The body QEMU's cpu/exception_info carries for a pending exception. */
+static void exception_info_body(uint8_t *b, const struct vcpu_exception *x)
+{
+	b[0] = x->pending;
+	b[1] = x->injected;
+	b[2] = x->has_payload;
+	put_be(b + 3, x->payload, 8);
+}
+
+/* vmdesc: the description of cpu/exception_info, as QEMU writes it. */
+static json_t *exception_info_desc(void)
+{
+	static const struct {
+		const char *name, *type;
+		int size;
+	} fields[] = {
+		{ "env.exception_pending", "uint8", 1 },
+		{ "env.exception_injected", "uint8", 1 },
+		{ "env.exception_has_payload", "uint8", 1 },
+		{ "env.exception_payload", "uint64", 8 },
+	};
+	json_t *d = json_object(), *a = json_array();
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		json_t *f = json_object();
+
+		json_object_set_new(f, "name", json_string(fields[i].name));
+		json_object_set_new(f, "type", json_string(fields[i].type));
+		json_object_set_new(f, "size", json_integer(fields[i].size));
+		json_array_append_new(a, f);
+	}
+	json_object_set_new(d, "vmsd_name", json_string(EXCEPTION_INFO));
+	json_object_set_new(d, "version", json_integer(1));
+	json_object_set_new(d, "fields", a);
+	return d;
+}
+
+/* The description of vCPU instance's `cpu` device in vmdesc, or NULL. */
+static json_t *desc_cpu(json_t *vmdesc, uint32_t instance)
+{
+	json_t *devs = json_object_get(vmdesc, "devices"), *d;
+	size_t i;
+
+	json_array_foreach(devs, i, d) {
+		json_t *name = json_object_get(d, "name"), *inst = json_object_get(d, "instance_id");
+
+		if (json_is_string(name) && strcmp(json_string_value(name), "cpu") == 0 &&
+		    json_is_integer(inst) && json_integer_value(inst) == instance)
+			return d;
+	}
+	return NULL;
+}
+
+static void desc_remove_subsection(json_t *cpu, const char *name)
+{
+	json_t *subs = json_object_get(cpu, "subsections"), *s;
+	size_t i;
+
+	json_array_foreach(subs, i, s) {
+		json_t *n = json_object_get(s, "vmsd_name");
+
+		if (json_is_string(n) && strcmp(json_string_value(n), name) == 0) {
+			json_array_remove(subs, i);
+			break;
+		}
+	}
+	if (subs && json_array_size(subs) == 0)
+		json_object_del(cpu, "subsections"); /* QEMU omits an empty list */
+}
+
+/* cpu/exception_info is first in QEMU's definition order: insert it first. */
+static void desc_insert_exception_info(json_t *cpu)
+{
+	json_t *subs = json_object_get(cpu, "subsections");
+
+	if (!subs) {
+		subs = json_array();
+		json_object_set_new(cpu, "subsections", subs);
+	}
+	json_array_insert_new(subs, 0, exception_info_desc());
+}
+
+static int edits_pending(struct edits *ed, const struct qemu_cpu_loc *loc,
+			 const struct vcpu_plan *p, json_t *cpu_desc)
+{
+	uint8_t sub[SUB_HEADER(EXCEPTION_INFO) + EXCEPTION_INFO_BODY];
+	size_t name_len = sizeof(EXCEPTION_INFO) - 1;
+
+	if (loc->exception_info) {
+		exception_info_body(sub, &p->new_exc);
+		return add_edit(ed, loc->exception_info + SUB_HEADER(EXCEPTION_INFO),
+				EXCEPTION_INFO_BODY, sub, EXCEPTION_INFO_BODY);
+	}
+	sub[0] = 0x05;
+	sub[1] = (uint8_t)name_len;
+	memcpy(sub + 2, EXCEPTION_INFO, name_len);
+	put_be(sub + 2 + name_len, 1, 4);
+	exception_info_body(sub + SUB_HEADER(EXCEPTION_INFO), &p->new_exc);
+	if (cpu_desc)
+		desc_insert_exception_info(cpu_desc);
+	return add_edit(ed, loc->main + QCPU_MAIN, 0, sub, sizeof(sub));
+}
+
+static int edits_drop(struct edits *ed, const struct qemu_cpu_loc *loc,
+		      const struct vcpu_state *v, json_t *cpu_desc)
+{
+	static const uint8_t none[4] = { 0xff, 0xff, 0xff, 0xff }; /* exception_nr = -1 */
+	static const uint8_t zero = 0;
+
+	if (add_edit(ed, loc->main + QCPU_EXCEPTION_NR, 4, none, 4))
+		return -1;
+	if (v->exc.has_error_code && add_edit(ed, loc->main + QCPU_HAS_ERROR_CODE, 1, &zero, 1))
+		return -1;
+	if (loc->exception_info) {
+		if (add_edit(ed, loc->exception_info, loc->exception_info_end - loc->exception_info,
+			     NULL, 0))
+			return -1;
+		if (cpu_desc)
+			desc_remove_subsection(cpu_desc, EXCEPTION_INFO);
+	}
+	if (loc->error_code) {
+		if (add_edit(ed, loc->error_code, loc->error_code_end - loc->error_code, NULL, 0))
+			return -1;
+		if (cpu_desc)
+			desc_remove_subsection(cpu_desc, ERROR_CODE);
+	}
+	return 0;
+}
+
+static const struct qemu_cpu_loc *find_loc(const struct qemu *q, unsigned int instance)
+{
+	for (size_t i = 0; i < q->ncpus; i++)
+		if (q->cpus[i].instance == instance)
+			return &q->cpus[i];
+	return NULL;
+}
+
+/* The device description rewritten as the last edit: 06, be32 length, JSON. */
+static int edit_vmdesc(struct edits *ed, const struct qemu *q, json_t *vmdesc, uint64_t size)
+{
+	char *text = json_dumps(vmdesc, JSON_PRESERVE_ORDER);
+	size_t len;
+	uint8_t *rec;
+	int rc;
+
+	if (!text)
+		return -1;
+	len = strlen(text);
+	rec = malloc(len + 5);
+	if (!rec) {
+		free(text);
+		return -1;
+	}
+	rec[0] = 0x06;
+	put_be(rec + 1, len, 4);
+	memcpy(rec + 5, text, len);
+	rc = add_edit(ed, q->vmdesc_offset, size - q->vmdesc_offset, rec, len + 5);
+	free(rec);
+	free(text);
+	return rc;
+}
+
+static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct edits *ed,
+		      struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	json_t *vmdesc = q->vmdesc ? json_deep_copy(q->vmdesc) : NULL;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->nvcpus; i++) {
+		const struct vcpu_state *v = &s->vcpus[i];
+		const struct qemu_cpu_loc *loc = find_loc(q, v->index);
+		json_t *cpu_desc = vmdesc ? desc_cpu(vmdesc, v->index) : NULL;
+
+		if (!plan_changes_state(&plans[i]))
+			continue;
+		if (!loc)
+			rc = -1;
+		else if (plans[i].action == ACTION_PENDING)
+			rc = edits_pending(ed, loc, &plans[i], cpu_desc);
+		else
+			rc = edits_drop(ed, loc, v, cpu_desc);
+	}
+	if (rc == 0 && vmdesc && ed->n)
+		rc = edit_vmdesc(ed, q, vmdesc, q->src.size);
+	json_decref(vmdesc);
+	if (rc)
+		return fmt_syserr(e, s->path, ENOMEM, "cannot plan the edits");
+	qsort(ed->v, ed->n, sizeof(*ed->v), cmp_edit);
+	return 0;
+}
+
+/* The input with the edits applied, into out. */
+static int write_edited(struct snapshot *s, const struct edits *ed, int out, const char *tmp,
+			struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	uint64_t in_pos = 0, out_pos = 0;
+	int in = q->src.fd;
+
+	for (size_t i = 0; i < ed->n; i++) {
+		const struct edit *x = &ed->v[i];
+
+		if (x->off < in_pos)
+			return fmt_fail(e, FMT_ERR_SYSTEM, s->path, "internal error: overlapping edits");
+		if (sw_copy_range(in, s->path, out, tmp, in_pos, x->off, out_pos, e))
+			return -1;
+		out_pos += x->off - in_pos;
+		if (x->len && pwrite(out, x->ins, x->len, (off_t)out_pos) != (ssize_t)x->len)
+			return fmt_syserr(e, tmp, errno, "cannot write");
+		out_pos += x->len;
+		in_pos = x->off + x->del;
+	}
+	if (sw_copy_range(in, s->path, out, tmp, in_pos, q->src.size, out_pos, e))
+		return -1;
+	out_pos += q->src.size - in_pos;
+	/* A trailing hole is only a size. */
+	if (ftruncate(out, (off_t)out_pos) != 0 || fsync(out) != 0)
+		return fmt_syserr(e, tmp, errno, "cannot write");
+	return 0;
+}
+
+/* Parse the result again: every vCPU as planned, the description in step. */
+static int verify_file(struct snapshot *s, const struct vcpu_plan *plans, const char *tmp,
+		       struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	struct snapshot re;
+	int rc;
+
+	if (snapshot_open(&re, tmp, "qemu", e) != 0)
+		return -1;
+	rc = snapshot_verify(s, plans, &re, e);
+	if (rc == 0 && q->vmdesc_trusted && !((struct qemu *)re.priv)->vmdesc_trusted)
+		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
+			      "verification failed: the rewritten device description does not "
+			      "match the stream");
+	snapshot_close(&re);
+	return rc;
+}
+
+int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+	       struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	char target[PATH_MAX], tmp[PATH_MAX];
+	struct edits ed = { 0 };
+	int out = -1, rc = -1;
+
+	if (!q->src.seekable)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"repairing a stream read from a pipe is not implemented yet");
+	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
+		return -1;
+	if (plan_edits(s, plans, &ed, e) != 0)
+		goto out;
+	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0)
+		goto out;
+	rc = write_edited(s, &ed, out, tmp, e);
+	if (close(out) != 0 && rc == 0)
+		rc = fmt_syserr(e, tmp, errno, "cannot write");
+	out = -1;
+	if (rc != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = -1;
+	if (verify_file(s, plans, tmp, e) != 0 || sw_commit_file(tmp, target, w, e) != 0) {
+		if (strcmp(w->written, target) != 0)
+			unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out >= 0) {
+		close(out);
+		unlink(tmp);
+	}
+	free_edits(&ed);
+	return rc;
+}
