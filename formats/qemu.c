@@ -27,19 +27,6 @@
 #define QEVM_MAGIC 0x5145564dU
 #define QEVM_VERSION 3
 
-/* Top-level section types. */
-enum {
-	QSEC_EOF = 0x00,
-	QSEC_START = 0x01,
-	QSEC_PART = 0x02,
-	QSEC_END = 0x03,
-	QSEC_FULL = 0x04,
-	QSEC_SUBSECTION = 0x05,
-	QSEC_VMDESC = 0x06,
-	QSEC_CONFIGURATION = 0x07,
-	QSEC_COMMAND = 0x08,
-	QSEC_FOOTER = 0x7e,
-};
 
 /* RAM record flags (migration/ram.c). */
 enum {
@@ -54,77 +41,11 @@ enum {
 	RAM_MULTIFD_FLUSH = 0x200,
 };
 
-/* The fixed body size of each known `cpu` subsection (reference 3.3, 3.4). */
-static const struct {
-	const char *name;
-	uint32_t size;
-} cpu_subsections[] = {
-	{ "cpu/exception_info", 11 },
-	{ "cpu/error_code", 4 },
-	{ "cpu/async_pf_msr", 8 },
-	{ "cpu/async_pf_int_msr", 8 },
-	{ "cpu/async_pv_eoi_msr", 8 },
-	{ "cpu/steal_time_msr", 8 },
-	{ "cpu/poll_control_msr", 8 },
-	{ "cpu/fpop_ip_dp", 18 },
-	{ "cpu/msr_tsc_adjust", 8 },
-	{ "cpu/msr_tscdeadline", 8 },
-	{ "cpu/msr_ia32_misc_enable", 8 },
-	{ "cpu/msr_ia32_feature_control", 8 },
-	{ "cpu/msr_architectural_pmu", 344 },
-	{ "cpu/mpx", 88 },
-	{ "cpu/msr_hyperv_hypercall", 16 },
-	{ "cpu/msr_hyperv_vapic", 8 },
-	{ "cpu/msr_hyperv_time", 8 },
-	{ "cpu/msr_hyperv_crash", 40 },
-	{ "cpu/msr_hyperv_runtime", 8 },
-	{ "cpu/msr_hyperv_synic", 152 },
-	{ "cpu/msr_hyperv_stimer", 64 },
-	{ "cpu/msr_hyperv_reenlightenment", 24 },
-	{ "cpu/avx512", 1600 },
-	{ "cpu/xss", 8 },
-	{ "cpu/umwait", 4 },
-	{ "cpu/tsc_khz", 8 },
-	{ "cpu/msr_smi_count", 8 },
-	{ "cpu/pkru", 4 },
-	{ "cpu/pkrs", 4 },
-	{ "cpu/spec_ctrl", 8 },
-	{ "cpu/amd_tsc_scale_msr", 8 },
-	{ "cpu/mcg_ext_ctl", 8 },
-	{ "cpu/intel_pt", 104 },
-	{ "cpu/virt_ssbd", 8 },
-	{ "cpu/svn_npt", 12 },
-	{ "cpu/svm_guest", 4 },
-	{ "cpu/xen_vcpu", 97 },
-	{ "cpu/msr_tsx_ctrl", 4 },
-	{ "cpu/intel_sgx", 32 },
-	{ "cpu/pdptrs", 32 },
-	{ "cpu/msr_xfd", 16 },
-	{ "cpu/msr_hwcr", 8 },
-	{ "cpu/fred", 72 },
-	{ "cpu/intel_amx_xtile", 8256 },
-	{ "cpu/arch_lbr", 784 },
-	{ "cpu/triple_fault", 1 },
-	/* cpu/nested_state holds the struct kvm_nested_state header ... */
-	{ "cpu/nested_state", 8 },
-	/* ... whose own subsections follow it (prefix cpu/kvm_nested_state). */
-	{ "cpu/kvm_nested_state/vmx", 18 },
-	{ "cpu/kvm_nested_state/vmx/vmcs12", 4096 },
-	{ "cpu/kvm_nested_state/vmx/shadow_vmcs12", 4096 },
-	{ "cpu/kvm_nested_state/svm", 8 },
-	{ "cpu/kvm_nested_state/svm/vmcb12", 4096 },
-};
 
-/* One subsection header, as the loader checks it. */
-struct subsection {
-	char name[256];
-	uint32_t version;
-	uint64_t offset; /* of its 0x05 byte */
-};
 
 /* ---- small readers -------------------------------------------------- */
 
-static int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fmt_error *e)
+int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fmt_error *e)
 {
 	const uint8_t *p = bsrc_take(&q->src, (size_t)bytes, field, e);
 
@@ -154,7 +75,7 @@ static int take_counted(struct qemu *q, char *out, const char *field, struct fmt
 	return 0;
 }
 
-static int expect_footer(struct qemu *q, uint32_t sid, const char *what, struct fmt_error *e)
+int expect_footer(struct qemu *q, uint32_t sid, const char *what, struct fmt_error *e)
 {
 	uint64_t off = bsrc_offset(&q->src);
 	const uint8_t *p = bsrc_take(&q->src, 5, "section footer", e);
@@ -398,7 +319,7 @@ static int64_t json_int(json_t *o, const char *key)
  * sum(field size x array_len) plus each subsection's header and body.
  * -1 when the description is not well formed.
  */
-static int64_t vmdesc_size(json_t *dev, int depth)
+int64_t vmdesc_size(json_t *dev, int depth)
 {
 	json_t *fields = json_object_get(dev, "fields");
 	json_t *subs = json_object_get(dev, "subsections");
@@ -493,7 +414,7 @@ static json_t *vmdesc_device(struct qemu *q, const char *idstr, uint32_t instanc
 }
 
 /* The description of subsection name among desc's subsections, or NULL. */
-static json_t *vmdesc_subsection(json_t *desc, const char *name)
+json_t *vmdesc_subsection(json_t *desc, const char *name)
 {
 	json_t *subs = json_object_get(desc, "subsections"), *s;
 	size_t i;
@@ -505,259 +426,6 @@ static json_t *vmdesc_subsection(json_t *desc, const char *name)
 			return s;
 	}
 	return NULL;
-}
-
-/* ---- cpu sections ------------------------------------------------------ */
-
-static void decode_main(const uint8_t *m, struct vcpu_state *v)
-{
-	int32_t exception_nr = (int32_t)be(m + QCPU_EXCEPTION_NR, 4);
-	int32_t interrupt = (int32_t)be(m + QCPU_INTERRUPT_INJECTED, 4);
-	uint32_t hflags = (uint32_t)be(m + QCPU_HFLAGS, 4);
-
-	vcpu_set(v, REG_RIP, be(m + QCPU_EIP, 8));
-	vcpu_set(v, REG_RFLAGS, be(m + QCPU_EFLAGS, 8));
-	vcpu_set(v, REG_CR0, be(m + QCPU_CR0, 8));
-	vcpu_set(v, REG_CR2, be(m + QCPU_CR2, 8));
-	vcpu_set(v, REG_CR3, be(m + QCPU_CR3, 8));
-	vcpu_set(v, REG_CR4, be(m + QCPU_CR4, 8));
-	vcpu_set(v, REG_EFER, be(m + QCPU_EFER, 8));
-	vcpu_set(v, REG_DR6, be(m + QCPU_DR6, 8));
-	vcpu_set(v, REG_DR7, be(m + QCPU_DR7, 8));
-	vcpu_set(v, REG_XCR0, be(m + QCPU_XCR0, 8));
-	v->events_present = true;
-	/* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD: its events carry the flag. */
-	v->events_flags = EVENTS_FLAG_VALID_PAYLOAD;
-	v->exc.nr = exception_nr >= 0 && exception_nr < 256 ? (uint8_t)exception_nr : 0;
-	v->exc.injected = false; /* cpu/exception_info or classify_exception says */
-	v->exc.has_error_code = m[QCPU_HAS_ERROR_CODE] != 0;
-	v->exc.error_code_saved = !v->exc.has_error_code;
-	v->intr.injected = interrupt != -1;
-	v->intr.nr = interrupt >= 0 && interrupt < 256 ? (uint8_t)interrupt : 0;
-	v->intr.soft = m[QCPU_SOFT_INTERRUPT] != 0;
-	v->nmi.injected = m[QCPU_NMI_INJECTED] != 0;
-	v->nmi.pending = m[QCPU_NMI_PENDING];
-	v->nmi.masked = be(m + QCPU_HFLAGS2, 4) & QEMU_HF2_NMI;
-	v->nested_saved = true; /* hflags always says whether L2 runs */
-	v->nested_guest_mode = hflags & QEMU_HF_GUEST;
-}
-
-/* Keep the values fredck models from a known subsection's body. */
-static void decode_subsection(const char *name, const uint8_t *b, struct vcpu_state *v,
-			      struct qemu_cpu_loc *loc, uint64_t off)
-{
-	if (strcmp(name, "cpu/exception_info") == 0) {
-		v->exc.pending = b[0] != 0;
-		v->exc.injected = b[1] != 0;
-		v->exc.has_payload = b[2] != 0;
-		v->exc.payload = be(b + 3, 8);
-		loc->exception_info = off;
-	} else if (strcmp(name, "cpu/error_code") == 0) {
-		v->exc.error_code = (uint32_t)be(b, 4);
-		v->exc.error_code_saved = true;
-		loc->error_code = off;
-	} else if (strcmp(name, "cpu/msr_xfd") == 0) {
-		vcpu_set(v, REG_XFD, be(b, 8));
-		vcpu_set(v, REG_XFD_ERR, be(b + 8, 8));
-	} else if (strcmp(name, "cpu/fred") == 0) {
-		static const enum vcpu_reg order[] = {
-			REG_FRED_RSP0, REG_FRED_RSP1,	 REG_FRED_RSP2, REG_FRED_RSP3,
-			REG_FRED_STKLVLS, REG_FRED_SSP1, REG_FRED_SSP2, REG_FRED_SSP3,
-			REG_FRED_CONFIG,
-		};
-
-		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-			vcpu_set(v, order[i], be(b + 8 * i, 8));
-	} else if (strcmp(name, "cpu/nested_state") == 0) {
-		v->nested_guest_mode |= be(b, 2) & 1;
-		v->nested_run_pending = be(b, 2) & 2;
-	}
-}
-
-static int64_t known_subsection_size(const char *name)
-{
-	for (size_t i = 0; i < sizeof(cpu_subsections) / sizeof(cpu_subsections[0]); i++)
-		if (strcmp(cpu_subsections[i].name, name) == 0)
-			return cpu_subsections[i].size;
-	return -1;
-}
-
-/*
- * The next subsection header if it belongs to parent (QEMU's own test:
- * 0x05, a name starting with "parent/"); false otherwise.
- */
-static bool next_subsection(struct qemu *q, const char *parent, struct subsection *s)
-{
-	struct fmt_error ignored;
-	size_t plen = strlen(parent);
-	const uint8_t *p;
-	size_t n;
-
-	if (bsrc_available(&q->src, 2) < 2)
-		return false;
-	p = bsrc_peek(&q->src, 2, "", &ignored);
-	if (p[0] != QSEC_SUBSECTION || p[1] < plen + 1)
-		return false;
-	n = p[1];
-	if (bsrc_available(&q->src, 2 + n + 4) < 2 + n + 4)
-		return false;
-	p = bsrc_peek(&q->src, 2 + n + 4, "", &ignored);
-	if (memcmp(p + 2, parent, plen) != 0 || p[2 + plen] != '/' || memchr(p + 2, 0, n))
-		return false;
-	memcpy(s->name, p + 2, n);
-	s->name[n] = '\0';
-	s->version = (uint32_t)be(p + 2 + n, 4);
-	s->offset = bsrc_offset(&q->src);
-	bsrc_take(&q->src, 2 + n + 4, "", &ignored);
-	return true;
-}
-
-static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
-			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
-			     struct fmt_error *e);
-
-/* One subsection's body, then its own subsections. */
-static int parse_subsection_body(struct qemu *q, const struct subsection *s, json_t *desc,
-				 struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
-				 struct fmt_error *e)
-{
-	int64_t size = known_subsection_size(s->name);
-	json_t *sdesc = vmdesc_subsection(desc, s->name);
-	const uint8_t *body;
-
-	if (size < 0) {
-		/* Not in fredck's table: the stream's own description sizes it. */
-		size = sdesc ? vmdesc_size(sdesc, 0) : -1;
-		if (size < 0)
-			return fmt_malformed(e, q->src.path, s->offset, s->name,
-					     "unknown subsection of cpu %u, and no device description "
-					     "to size it",
-					     v->index);
-		return bsrc_skip(&q->src, (uint64_t)size, s->name, e);
-	}
-	if (s->version != 1)
-		return fmt_malformed(e, q->src.path, s->offset, s->name,
-				     "subsection version %u; fredck knows version 1", s->version);
-	body = bsrc_take(&q->src, (size_t)size, s->name, e);
-	if (!body)
-		return -1;
-	decode_subsection(s->name, body, v, loc, s->offset);
-	/* The nested-state struct's subsections come before the subsection's own. */
-	if (strcmp(s->name, "cpu/nested_state") == 0 &&
-	    parse_subsections(q, "cpu/kvm_nested_state", sdesc, v, loc, depth + 1, e))
-		return -1;
-	if (parse_subsections(q, s->name, sdesc, v, loc, depth + 1, e))
-		return -1;
-	if (loc->exception_info == s->offset)
-		loc->exception_info_end = bsrc_offset(&q->src);
-	if (loc->error_code == s->offset)
-		loc->error_code_end = bsrc_offset(&q->src);
-	return 0;
-}
-
-static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
-			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
-			     struct fmt_error *e)
-{
-	struct subsection s;
-
-	if (depth > 8)
-		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), parent,
-				     "subsections nested more than 8 deep");
-	while (next_subsection(q, parent, &s))
-		if (parse_subsection_body(q, &s, desc, v, loc, depth, e))
-			return -1;
-	return 0;
-}
-
-static struct qemu_cpu_loc *new_cpu(struct qemu *q, struct fmt_error *e)
-{
-	if (q->ncpus == q->cap_cpus) {
-		size_t cap = q->cap_cpus ? q->cap_cpus * 2 : 8;
-		struct qemu_cpu_loc *l = realloc(q->cpus, cap * sizeof(*l));
-		struct vcpu_state *v = realloc(q->vcpus, cap * sizeof(*v));
-
-		if (l)
-			q->cpus = l;
-		if (v)
-			q->vcpus = v;
-		if (!l || !v) {
-			fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
-			return NULL;
-		}
-		q->cap_cpus = cap;
-	}
-	memset(&q->cpus[q->ncpus], 0, sizeof(q->cpus[0]));
-	return &q->cpus[q->ncpus];
-}
-
-/*
- * The exception as the destination will see it: exception_nr -1 is none;
- * cpu_post_load makes an exception that is neither pending nor injected
- * injected (streams without cpu/exception_info); KVM_SET_VCPU_EVENTS lets
- * pending win.  A vector the kernel rejects is malformed.
- */
-static int classify_exception(struct qemu *q, struct vcpu_state *v, int32_t nr,
-			      const struct qemu_cpu_loc *loc, struct fmt_error *e)
-{
-	if (nr == -1) {
-		v->exc.state = EXC_NONE;
-		return 0;
-	}
-	if (nr < 0 || nr > 31 || nr == VEC_NMI)
-		return fmt_malformed(e, q->src.path, loc->main + QCPU_EXCEPTION_NR,
-				     "env.exception_nr",
-				     "exception vector %d; the kernel rejects vectors above 31 and NMI",
-				     nr);
-	if (v->exc.pending) {
-		v->exc.state = EXC_PENDING;
-	} else {
-		v->exc.injected = true;
-		v->exc.state = EXC_INJECTED;
-	}
-	return 0;
-}
-
-/* A `cpu` section whose 17-byte header (at section) was just consumed. */
-static int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
-		     uint32_t version, json_t *desc, struct fmt_error *e)
-{
-	struct qemu_cpu_loc *loc;
-	struct vcpu_state *v;
-	const uint8_t *m;
-
-	if (version != QCPU_VERSION)
-		return fmt_malformed(e, q->src.path, section + QCPU_HEADER - 4, "cpu version",
-				     "cpu section version %u; fredck reads version 12 "
-				     "(qemu-system-x86_64)",
-				     version);
-	for (size_t i = 0; i < q->ncpus; i++)
-		if (q->cpus[i].instance == instance)
-			return fmt_malformed(e, q->src.path, section, "cpu instance",
-					     "a second cpu section for vCPU %u", instance);
-	loc = new_cpu(q, e);
-	if (!loc)
-		return -1;
-	v = &q->vcpus[q->ncpus];
-	vcpu_init(v, instance);
-	v->saver = SAVER_QEMU;
-	loc->section = section;
-	loc->sid = sid;
-	loc->instance = instance;
-	loc->main = bsrc_offset(&q->src);
-	m = bsrc_take(&q->src, QCPU_MAIN, "cpu main fields", e);
-	if (!m)
-		return -1;
-	decode_main(m, v);
-	if (parse_subsections(q, "cpu", desc, v, loc, 0, e))
-		return -1;
-	if (classify_exception(q, v, (int32_t)be(m + QCPU_EXCEPTION_NR, 4), loc, e))
-		return -1;
-	loc->subs_end = bsrc_offset(&q->src);
-	if (expect_footer(q, sid, "cpu", e))
-		return -1;
-	q->ncpus++;
-	return 0;
 }
 
 /* ---- top level ----------------------------------------------------------- */

@@ -11,6 +11,20 @@
 #include "formats/bsrc.h"
 #include "formats/qemu.h"
 
+/* Top-level section types. */
+enum {
+	QSEC_EOF = 0x00,
+	QSEC_START = 0x01,
+	QSEC_PART = 0x02,
+	QSEC_END = 0x03,
+	QSEC_FULL = 0x04,
+	QSEC_SUBSECTION = 0x05,
+	QSEC_VMDESC = 0x06,
+	QSEC_CONFIGURATION = 0x07,
+	QSEC_COMMAND = 0x08,
+	QSEC_FOOTER = 0x7e,
+};
+
 /* An iterative section announced by a START header. */
 struct iter_section {
 	uint32_t sid;
@@ -44,6 +58,18 @@ struct qemu {
 	struct vcpu_state *vcpus;
 	bool cpu_has_error_code_sub;
 };
+
+/* Shared readers (qemu.c). */
+int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fmt_error *e);
+int expect_footer(struct qemu *q, uint32_t sid, const char *what, struct fmt_error *e);
+/* Bytes a vmdesc device, subsection or struct occupies; -1 if malformed. */
+int64_t vmdesc_size(json_t *dev, int depth);
+/* The description of subsection name among desc's subsections, or NULL. */
+json_t *vmdesc_subsection(json_t *desc, const char *name);
+
+/* A `cpu` section whose 17-byte header (at section) was just consumed (qemu_cpu.c). */
+int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
+	      uint32_t version, json_t *desc, struct fmt_error *e);
 
 /* Read path into s (the format's open operation). */
 int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu-patch.c --- make test streams out of real QEMU output.
+ *
+ * QEMU under TCG never saves a queued exception (TCG delivers at once) and
+ * no host here has FRED, so at-risk streams are made by patching a real
+ * stream: find vCPU N's `cpu` section by its 17-byte header, set main
+ * fields at the offsets of reference/qemu-migration-stream.md 3.2, and
+ * optionally insert a subsection right after the main fields.  Written
+ * independently of fredck's reader, which it exists to test.
+ *
+ *   qemu-patch IN OUT VCPU [FIELD=VALUE...] [+sub:NAME=HEXBYTES...]
+ *
+ * FIELD is one of cr0 cr2 cr4 efer dr6 dr7 rflags xcr0 hflags (64-bit values;
+ * hflags 32-bit), exception_nr (signed), has_error_code; a leading '|'
+ * in VALUE ORs it in ("cr4=|0x100000000").
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAIN_SIZE 1817
+
+static const struct {
+	const char *name;
+	unsigned int off, size;
+} fields[] = {
+	{ "rflags", 136, 8 }, { "hflags", 144, 4 }, { "cr0", 456, 8 },
+	{ "cr2", 464, 8 },    { "cr4", 480, 8 },    { "dr6", 536, 8 },
+	{ "dr7", 544, 8 },    { "efer", 816, 8 },   { "exception_nr", 1165, 4 },
+	{ "has_error_code", 1172, 1 }, { "xcr0", 1545, 8 },
+};
+
+static uint64_t get_be(const unsigned char *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void set_be(unsigned char *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = n; i-- > 0; v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		return NULL;
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		return NULL;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Offset of vCPU n's main fields: after 04 sid(4) 03 "cpu" be32(n) be32(12). */
+static long find_cpu(const unsigned char *b, size_t len, unsigned int n)
+{
+	for (size_t i = 0; i + 17 + MAIN_SIZE <= len; i++)
+		if (b[i] == 4 && b[i + 5] == 3 && memcmp(b + i + 6, "cpu", 3) == 0 &&
+		    get_be(b + i + 9, 4) == n && get_be(b + i + 13, 4) == 12)
+			return (long)(i + 17);
+	return -1;
+}
+
+static int set_field(unsigned char *main, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	int or = eq && eq[1] == '|';
+	uint64_t v;
+
+	if (!eq)
+		return -1;
+	v = strtoull(eq + 1 + or, NULL, 0);
+	if (strncmp(arg, "exception_nr", 12) == 0)
+		v = (uint64_t)(int64_t)strtoll(eq + 1, NULL, 0);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strlen(fields[i].name) != (size_t)(eq - arg) ||
+		    strncmp(arg, fields[i].name, (size_t)(eq - arg)) != 0)
+			continue;
+		if (or)
+			v |= get_be(main + fields[i].off, fields[i].size);
+		set_be(main + fields[i].off, v, fields[i].size);
+		return 0;
+	}
+	return -1;
+}
+
+/* "+sub:NAME=HEX": 05, name, be32 1, the bytes. Returns its length in out. */
+static size_t make_subsection(const char *arg, unsigned char *out)
+{
+	const char *eq = strchr(arg, '=');
+	size_t nlen, n = 0;
+
+	if (!eq)
+		return 0;
+	nlen = (size_t)(eq - (arg + 5));
+	out[n++] = 5;
+	out[n++] = (unsigned char)nlen;
+	memcpy(out + n, arg + 5, nlen);
+	n += nlen;
+	set_be(out + n, 1, 4);
+	n += 4;
+	for (const char *h = eq + 1; h[0] && h[1]; h += 2) {
+		unsigned int byte;
+
+		if (sscanf(h, "%2x", &byte) != 1)
+			return 0;
+		out[n++] = (unsigned char)byte;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char *b, sub[4096];
+	size_t len, sublen = 0;
+	long main_off;
+	FILE *out;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: qemu-patch IN OUT VCPU [FIELD=VALUE...] [+sub:NAME=HEX...]\n");
+		return 2;
+	}
+	b = slurp(argv[1], &len);
+	if (!b) {
+		fprintf(stderr, "qemu-patch: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	main_off = find_cpu(b, len, (unsigned int)atoi(argv[3]));
+	if (main_off < 0) {
+		fprintf(stderr, "qemu-patch: %s: no cpu section for vCPU %s\n", argv[1], argv[3]);
+		return 1;
+	}
+	for (int i = 4; i < argc; i++) {
+		if (strncmp(argv[i], "+sub:", 5) == 0) {
+			size_t n = make_subsection(argv[i], sub + sublen);
+
+			if (!n || sublen + n > sizeof(sub) / 2) {
+				fprintf(stderr, "qemu-patch: bad subsection '%s'\n", argv[i]);
+				return 2;
+			}
+			sublen += n;
+		} else if (set_field(b + main_off, argv[i]) != 0) {
+			fprintf(stderr, "qemu-patch: bad field '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	out = fopen(argv[2], "wb");
+	if (!out || fwrite(b, 1, (size_t)main_off + MAIN_SIZE, out) != (size_t)main_off + MAIN_SIZE ||
+	    fwrite(sub, 1, sublen, out) != sublen ||
+	    fwrite(b + main_off + MAIN_SIZE, 1, len - (size_t)main_off - MAIN_SIZE, out) !=
+		    len - (size_t)main_off - MAIN_SIZE ||
+	    fclose(out) != 0) {
+		fprintf(stderr, "qemu-patch: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	free(b);
+	return 0;
+}
