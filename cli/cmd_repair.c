@@ -8,8 +8,10 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
@@ -58,6 +60,10 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 		argp_error(state, "--backup takes a non-empty suffix without '/'");
 	if (o->output && o->in.count != 1)
 		argp_error(state, "-o writes one input; give exactly one");
+	if (o->in.count > 1)
+		for (int i = 0; i < o->in.count; i++)
+			if (strcmp(o->in.paths[i], "-") == 0)
+				argp_error(state, "standard input (-) cannot be one of several inputs");
 }
 
 static error_t repair_parse(int key, char *arg, struct argp_state *state)
@@ -134,19 +140,28 @@ static void write_repair(struct input_report *r, const struct repair_opts *o)
 	/* In place and nothing to change: the input stays as it is. */
 	if (o->in_place && !r->planned)
 		return;
-	if (o->output && strcmp(o->output, "-") == 0) {
-		fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, r->path,
-			 "a %s cannot be written to standard output; give -o OUT",
-			 r->snap.ops->name);
-		r->failed = true;
-		return;
-	}
 	plans = collect_plans(r);
 	if (!plans || r->snap.ops->write(&r->snap, plans, &r->w, &r->err) != 0)
 		r->failed = true;
 	else
 		r->wrote = true;
 	free(plans);
+}
+
+/*
+ * -o -: the repaired stream goes to standard output in one pass, so the
+ * report goes to standard error: stdout is pointed there once the stream
+ * is complete (nothing of the stream passed through stdio).
+ */
+static void filter_repair(struct input_report *r, const char *path)
+{
+	diag_ignore_sigpipe(); /* a consumer that quits is an error (EPIPE), not a kill */
+	report_filter(r, path, STDOUT_FILENO);
+	fflush(stdout);
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		diag_error("cannot redirect the report to standard error");
+		r->failed = true;
+	}
 }
 
 static int repair_run(int argc, char **argv)
@@ -164,7 +179,9 @@ static int repair_run(int argc, char **argv)
 	for (int i = 0; i < o.in.count; i++) {
 		struct input_report r;
 
-		if (report_analyse(&r, o.in.paths[i]) && !o.dry_run)
+		if (o.output && strcmp(o.output, "-") == 0)
+			filter_repair(&r, o.in.paths[i]);
+		else if (report_analyse(&r, o.in.paths[i]) && !o.dry_run)
 			write_repair(&r, &o);
 		report_emit(&r, mode);
 		status |= report_exit_bits(&r, mode);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,4 +54,9 @@ void diag_fmt_error(const struct fmt_error *e)
 
 	fmt_error_text(e, buf, sizeof(buf));
 	diag_error("%s", buf);
+}
+
+void diag_ignore_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
 }

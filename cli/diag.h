@@ -15,4 +15,11 @@ void diag_fmt_error(const struct fmt_error *e);
 /* The same text, into buf, for JSON. */
 void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
 
+/*
+ * Writing a stream to a pipe: a reader that goes away must give EPIPE (an
+ * error fredck reports), not kill fredck.  Here because <signal.h> clashes
+ * with the register names of the vCPU model.
+ */
+void diag_ignore_sigpipe(void);
+
 #endif

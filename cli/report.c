@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,18 +42,12 @@ static bool resolve_cap(const struct snapshot *s, const struct vcpu_state *v)
 	return s->ops->dest_payload_cap(s, v);
 }
 
-bool report_analyse(struct input_report *r, const char *path)
+/* Findings and plans of every vCPU of the opened r->snap (plans given: the filter's). */
+static bool analyse_vcpus(struct input_report *r, const struct vcpu_plan *plans)
 {
-	memset(r, 0, sizeof(*r));
-	r->path = path;
-	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
-		r->failed = true;
-		return false;
-	}
-	r->opened = true;
 	r->vcpus = calloc(r->snap.nvcpus ? r->snap.nvcpus : 1, sizeof(*r->vcpus));
 	if (!r->vcpus) {
-		fmt_syserr(&r->err, path, 12 /* ENOMEM */, "cannot analyse");
+		fmt_syserr(&r->err, r->path, ENOMEM, "cannot analyse");
 		r->failed = true;
 		return false;
 	}
@@ -63,12 +58,54 @@ bool report_analyse(struct input_report *r, const char *path)
 		vr->nfindings = vcpu_check(v, vr->findings);
 		vr->at_risk = vcpu_at_risk(v);
 		vr->dest_cap = resolve_cap(&r->snap, v);
-		vr->plan = plan_vcpu(v, &plan_cli_opts.plan, vr->dest_cap);
+		vr->plan = plans ? plans[i] : plan_vcpu(v, &plan_cli_opts.plan, vr->dest_cap);
 		r->at_risk += vr->at_risk;
 		r->planned += plan_changes_state(&vr->plan);
 		r->left += vr->plan.action == ACTION_LEAVE;
 	}
 	return true;
+}
+
+bool report_analyse(struct input_report *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
+		r->failed = true;
+		return false;
+	}
+	r->opened = true;
+	return analyse_vcpus(r, NULL);
+}
+
+/* The filter plans each vCPU as it streams by, exactly as analyse_vcpus would. */
+static struct vcpu_plan plan_streamed(const struct vcpu_state *v, void *ctx)
+{
+	const struct snapshot *s = ctx;
+
+	return plan_vcpu(v, &plan_cli_opts.plan, resolve_cap(s, v));
+}
+
+bool report_filter(struct input_report *r, const char *path, int out_fd)
+{
+	struct vcpu_plan *plans = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	rc = snapshot_filter(&r->snap, path, global_opts.format, out_fd, plan_streamed, &r->snap,
+			     &plans, &r->err);
+	r->opened = r->snap.ops != NULL;
+	if (rc != 0) {
+		r->failed = true;
+		free(plans);
+		return false;
+	}
+	snprintf(r->w.written, sizeof(r->w.written), "(standard output)");
+	r->wrote = true;
+	rc = analyse_vcpus(r, plans);
+	free(plans);
+	return rc;
 }
 
 void report_free(struct input_report *r)

@@ -44,6 +44,12 @@ struct input_report {
 bool report_analyse(struct input_report *r, const char *path);
 void report_free(struct input_report *r);
 
+/*
+ * Repair path as a stream filter into out_fd (one pass), then analyse it
+ * as report_analyse does; false on error (r->err; the output is cut short).
+ */
+bool report_filter(struct input_report *r, const char *path, int out_fd);
+
 /* The exit bits of this input in mode (fsck style; EXIT_OPERATIONAL on error). */
 int report_exit_bits(const struct input_report *r, enum report_mode mode);
 

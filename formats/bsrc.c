@@ -36,6 +36,7 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 	b->size = b->seekable ? (uint64_t)st.st_size : 0;
 	if (b->seekable)
 		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	b->hold = UINT64_MAX;
 	b->buf = malloc(BSRC_BUFFER);
 	if (!b->buf) {
 		fmt_syserr(e, path, ENOMEM, "cannot read");
@@ -54,15 +55,43 @@ void bsrc_close(struct bsrc *b)
 	b->buf = NULL;
 }
 
-/* Read more input after the unread bytes until n are there or the input ends. */
+/* Send buf bytes before input offset upto that were not sent yet. */
+static int sink_upto(struct bsrc *b, uint64_t upto)
+{
+	if (!b->sink || upto <= b->emitted)
+		return 0;
+	if (b->emitted < b->base || upto > b->base + b->len) {
+		b->sink_errno = EINVAL; /* bytes were dropped unsent: a bug */
+		return -1;
+	}
+	if (b->sink(b->sink_ctx, b->buf + (b->emitted - b->base), (size_t)(upto - b->emitted))) {
+		b->sink_errno = errno;
+		return -1;
+	}
+	b->emitted = upto;
+	return 0;
+}
+
+/* Read more input after the unread (and held) bytes until n are there or the input ends. */
 static int fill(struct bsrc *b, size_t n)
 {
-	if (b->pos > 0) {
-		memmove(b->buf, b->buf + b->pos, b->len - b->pos);
-		b->base += b->pos;
-		b->len -= b->pos;
-		b->pos = 0;
+	size_t keep = b->pos;
+
+	if (b->hold != UINT64_MAX && b->hold - b->base < keep)
+		keep = (size_t)(b->hold - b->base);
+	if (sink_upto(b, b->base + keep))
+		return -1;
+	if (keep > 0) {
+		memmove(b->buf, b->buf + keep, b->len - keep);
+		b->base += keep;
+		b->len -= keep;
+		b->pos -= keep;
 	}
+	if (n > BSRC_BUFFER - b->pos) {
+		errno = ENOBUFS; /* a held section larger than the buffer */
+		return -1;
+	}
+	n += b->pos;
 	while (b->len < n && !b->eof) {
 		ssize_t got = read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
 
@@ -79,8 +108,8 @@ static int fill(struct bsrc *b, size_t n)
 
 size_t bsrc_available(struct bsrc *b, size_t n)
 {
-	if (n > BSRC_BUFFER)
-		n = BSRC_BUFFER;
+	if (n > BSRC_BUFFER - b->pos)
+		n = BSRC_BUFFER - b->pos;
 	if (b->len - b->pos < n)
 		fill(b, n);
 	return b->len - b->pos < n ? b->len - b->pos : n;
@@ -94,7 +123,8 @@ const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt
 		return NULL;
 	}
 	if (b->len - b->pos < n && fill(b, n) != 0) {
-		fmt_syserr(e, b->path, errno, "cannot read");
+		fmt_syserr(e, b->path, b->sink_errno ? b->sink_errno : errno,
+			   b->sink_errno ? "cannot write the output" : "cannot read");
 		return NULL;
 	}
 	if (b->len - b->pos < n) {
@@ -141,7 +171,7 @@ int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e
 		b->pos += n;
 		return 0;
 	}
-	if (b->seekable) {
+	if (b->seekable && !b->sink) {
 		if (n > b->size - here)
 			return fmt_malformed(e, b->path, here, field,
 					     "truncated: %llu bytes needed, the input ends after %llu",
@@ -150,7 +180,8 @@ int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e
 		return bsrc_seek(b, here + n, e);
 	}
 	while (n) {
-		size_t chunk = n < BSRC_BUFFER ? (size_t)n : BSRC_BUFFER;
+		/* Half the buffer: held bytes may occupy the rest. */
+		size_t chunk = n < BSRC_BUFFER / 2 ? (size_t)n : BSRC_BUFFER / 2;
 
 		if (!bsrc_take(b, chunk, field, e))
 			return -1;
@@ -162,4 +193,42 @@ int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e
 bool bsrc_at_end(struct bsrc *b)
 {
 	return bsrc_available(b, 1) == 0;
+}
+
+void bsrc_set_sink(struct bsrc *b, int (*sink)(void *, const uint8_t *, size_t), void *ctx)
+{
+	b->sink = sink;
+	b->sink_ctx = ctx;
+	b->emitted = bsrc_offset(b);
+	b->seekable = false; /* every byte must pass through the buffer */
+}
+
+void bsrc_hold(struct bsrc *b, uint64_t off)
+{
+	b->hold = off;
+}
+
+void bsrc_release(struct bsrc *b)
+{
+	b->hold = UINT64_MAX;
+}
+
+int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e)
+{
+	if (sink_upto(b, upto))
+		return fmt_syserr(e, b->path, b->sink_errno, "cannot write the output");
+	return 0;
+}
+
+void bsrc_mark_emitted(struct bsrc *b, uint64_t to)
+{
+	if (to > b->emitted)
+		b->emitted = to;
+}
+
+const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len)
+{
+	if (off < b->base || off + len > b->base + b->len)
+		return NULL;
+	return b->buf + (off - b->base);
 }

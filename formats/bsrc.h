@@ -29,6 +29,16 @@ struct bsrc {
 	size_t pos, len;    /* unread bytes are buf[pos..len) */
 	uint64_t base;      /* input offset of buf[0] */
 	bool eof;
+	/*
+	 * Filter mode: every byte leaves through sink before the buffer drops
+	 * it, except bytes from hold on, which stay until released (a section
+	 * that may be rewritten).  sink returns 0, or -1 with errno set.
+	 */
+	int (*sink)(void *ctx, const uint8_t *data, size_t len);
+	void *sink_ctx;
+	uint64_t emitted; /* input offset up to which bytes went to the sink */
+	uint64_t hold;    /* UINT64_MAX: nothing held */
+	int sink_errno;
 };
 
 /* Open path ("-" is standard input); -1 with e filled. */
@@ -62,6 +72,24 @@ int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e);
 
 /* The input is exhausted. */
 bool bsrc_at_end(struct bsrc *b);
+
+/*
+ * Filter mode: from now on bytes leave through sink (the source is then
+ * read strictly front to back, never seeking).
+ */
+void bsrc_set_sink(struct bsrc *b, int (*sink)(void *, const uint8_t *, size_t), void *ctx);
+
+/* Keep the bytes from offset off (>= the oldest byte in the buffer) until released. */
+void bsrc_hold(struct bsrc *b, uint64_t off);
+/*
+ * Send the input up to offset upto through the sink (held bytes too), and
+ * mark [from, to) as already sent (the caller wrote its replacement).
+ */
+int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e);
+void bsrc_mark_emitted(struct bsrc *b, uint64_t to);
+void bsrc_release(struct bsrc *b);
+/* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
+const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);
 
 /* Big-endian decoding. */
 static inline uint64_t be(const uint8_t *p, int bytes)

@@ -44,6 +44,48 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 	return NULL;
 }
 
+/* The format of path; standard input ("-") can only be a streaming format. */
+static const struct format_ops *choose(const char *path, const char *format_name,
+				       struct fmt_error *e)
+{
+	const struct format_ops *ops;
+	struct stat st;
+
+	if (format_name) {
+		ops = format_by_name(format_name);
+		if (!ops)
+			fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "unknown format '%s'", format_name);
+		return ops;
+	}
+	if (strcmp(path, "-") == 0)
+		return format_by_name("qemu");
+	if (stat(path, &st) != 0) {
+		fmt_syserr(e, path, errno, "cannot open");
+		return NULL;
+	}
+	return detect(path, &st, e);
+}
+
+int snapshot_filter(struct snapshot *s, const char *path, const char *format_name, int out_fd,
+		    struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		    struct vcpu_plan **plans, struct fmt_error *e)
+{
+	const struct format_ops *ops;
+
+	memset(s, 0, sizeof(*s));
+	*plans = NULL;
+	ops = choose(path, format_name, e);
+	if (!ops)
+		return -1;
+	if (!ops->filter)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
+				"a %s cannot be written to standard output; give -o OUT", ops->name);
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(s->real, sizeof(s->real), "%s", path);
+	s->ops = ops;
+	return ops->filter(s, path, out_fd, plan, ctx, plans, e);
+}
+
 int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 		  struct fmt_error *e)
 {
@@ -51,6 +93,20 @@ int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 	struct stat st;
 
 	memset(s, 0, sizeof(*s));
+	if (strcmp(path, "-") == 0) {
+		ops = choose(path, format_name, e);
+		if (!ops)
+			return -1;
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		snprintf(s->real, sizeof(s->real), "%s", path);
+		s->ops = ops;
+		if (ops->open(s, path, e) != 0) {
+			snapshot_close(s);
+			s->ops = ops;
+			return -1;
+		}
+		return 0;
+	}
 	if (stat(path, &st) != 0)
 		return fmt_syserr(e, path, errno, "cannot open");
 	if (format_name) {

@@ -69,6 +69,16 @@ struct format_ops {
 	 */
 	int (*write)(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
 		     struct fmt_error *e);
+	/*
+	 * Stream filter, for formats that can (NULL otherwise): read in_path
+	 * ("-": standard input) and write the repaired stream to out_fd in one
+	 * pass, planning each vCPU as it is read.  s is filled as open fills
+	 * it; *plans (malloc'ed) parallels s->vcpus.  On error the output is
+	 * truncated where the input went wrong.
+	 */
+	int (*filter)(struct snapshot *s, const char *in_path, int out_fd,
+		      struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		      struct vcpu_plan **plans, struct fmt_error *e);
 	void (*close)(struct snapshot *s);
 };
 
@@ -85,6 +95,14 @@ const struct format_ops *format_by_name(const char *name);
 int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 		  struct fmt_error *e);
 void snapshot_close(struct snapshot *s);
+
+/*
+ * Run the stream filter of path's format (standard input: "-", which only
+ * a streaming format can be) into out_fd; see format_ops.filter.
+ */
+int snapshot_filter(struct snapshot *s, const char *path, const char *format_name, int out_fd,
+		    struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		    struct vcpu_plan **plans, struct fmt_error *e);
 
 /*
  * After a writer re-read its output: every vCPU must equal the original

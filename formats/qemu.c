@@ -505,10 +505,15 @@ static int parse_full(struct qemu *q, uint64_t off, struct fmt_error *e)
 
 	if (take_full_header(q, &sid, idstr, &instance, &version, e))
 		return -1;
+	if (strcmp(idstr, "cpu") != 0)
+		bsrc_release(&q->src);
 	add_device(q, idstr, instance);
 	desc = vmdesc_device(q, idstr, instance);
-	if (strcmp(idstr, "cpu") == 0)
-		return parse_cpu(q, off, sid, instance, version, desc, e);
+	if (strcmp(idstr, "cpu") == 0) {
+		if (parse_cpu(q, off, sid, instance, version, desc, e))
+			return -1;
+		return q->filter ? qemu_filter_cpu(q, e) : 0;
+	}
 	size = desc ? vmdesc_size(desc, 0) : -1;
 	if (size < 0)
 		return -2; /* the caller scans for the next cpu section */
@@ -584,16 +589,19 @@ static int parse_trailer(struct qemu *q, struct fmt_error *e)
 	uint64_t off = bsrc_offset(&q->src), len;
 	const uint8_t *p;
 
-	if (bsrc_at_end(&q->src))
+	if (bsrc_at_end(&q->src)) {
+		bsrc_release(&q->src);
 		return 0;
+	}
 	p = bsrc_take(&q->src, 1, "vmdesc marker", e);
 	if (!p)
 		return -1;
 	if (*p != QSEC_VMDESC)
 		return fmt_malformed(e, q->src.path, off, "vmdesc marker",
 				     "byte 0x%02x after the end-of-file marker", *p);
-	if (take_be(q, 4, &len, "vmdesc length", e) ||
-	    bsrc_skip(&q->src, len, "vmdesc JSON", e))
+	if (take_be(q, 4, &len, "vmdesc length", e))
+		return -1;
+	if (q->filter ? qemu_filter_vmdesc(q, len, e) : bsrc_skip(&q->src, len, "vmdesc JSON", e))
 		return -1;
 	if (!bsrc_at_end(&q->src))
 		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "(end)",
@@ -605,11 +613,17 @@ static int parse_sections(struct qemu *q, struct fmt_error *e)
 {
 	for (;;) {
 		uint64_t off = bsrc_offset(&q->src);
-		const uint8_t *p = bsrc_take(&q->src, 1, "section type", e);
+		const uint8_t *p;
 		int rc;
 
+		/* Filter mode: a FULL section may be a cpu to rewrite; keep its header. */
+		if (q->filter)
+			bsrc_hold(&q->src, off);
+		p = bsrc_take(&q->src, 1, "section type", e);
 		if (!p)
 			return -1;
+		if (*p != QSEC_FULL && *p != QSEC_EOF)
+			bsrc_release(&q->src);
 		switch (*p) {
 		case QSEC_EOF:
 			return parse_trailer(q, e);
@@ -656,16 +670,7 @@ static void qemu_close(struct snapshot *s)
 	s->priv = NULL;
 }
 
-/* vCPUs in index order, as the other formats give them. */
-static int cmp_vcpu(const void *a, const void *b)
-{
-	unsigned int x = ((const struct vcpu_state *)a)->index;
-	unsigned int y = ((const struct vcpu_state *)b)->index;
-
-	return (x > y) - (x < y);
-}
-
-static void describe(struct snapshot *s, struct qemu *q)
+void qemu_describe(struct snapshot *s, struct qemu *q)
 {
 	snprintf(s->detail, sizeof(s->detail), "%zu vCPU%s, machine %.64s%s", q->ncpus,
 		 q->ncpus == 1 ? "" : "s", q->machine[0] ? q->machine : "(not named)",
@@ -689,6 +694,53 @@ static void describe(struct snapshot *s, struct qemu *q)
 	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
 }
 
+int qemu_parse(struct qemu *q, struct fmt_error *e)
+{
+	if (parse_header(q, e) || parse_sections(q, e))
+		return -1;
+	if (q->ncpus == 0)
+		return fmt_fail(e, FMT_ERR_MALFORMED, q->src.path, "no cpu section in the stream");
+	for (size_t i = 0; i < q->ncpus; i++)
+		if (q->cpus[i].error_code)
+			q->cpu_has_error_code_sub = true;
+	return 0;
+}
+
+int qemu_take_vcpus(struct snapshot *s, struct qemu *q, struct vcpu_plan *plans,
+		    struct fmt_error *e)
+{
+	size_t *order = malloc(q->ncpus * sizeof(*order));
+	struct vcpu_plan *sorted = plans ? malloc(q->ncpus * sizeof(*sorted)) : NULL;
+
+	s->vcpus = malloc(q->ncpus * sizeof(*s->vcpus));
+	if (!order || !s->vcpus || (plans && !sorted)) {
+		free(order);
+		free(sorted);
+		return fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
+	}
+	/* Insertion sort by vCPU index: stream order is nearly sorted already. */
+	for (size_t i = 0; i < q->ncpus; i++) {
+		size_t j = i;
+
+		while (j > 0 && q->vcpus[order[j - 1]].index > q->vcpus[i].index) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t i = 0; i < q->ncpus; i++) {
+		s->vcpus[i] = q->vcpus[order[i]];
+		if (plans)
+			sorted[i] = plans[order[i]];
+	}
+	if (plans)
+		memcpy(plans, sorted, q->ncpus * sizeof(*plans));
+	free(sorted);
+	free(order);
+	s->nvcpus = q->ncpus;
+	return 0;
+}
+
 int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
@@ -700,20 +752,9 @@ int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
 	if (bsrc_open(&q->src, path, e))
 		return -1;
 	load_vmdesc(q);
-	if (parse_header(q, e) || parse_sections(q, e))
+	if (qemu_parse(q, e) || qemu_take_vcpus(s, q, NULL, e))
 		return -1;
-	if (q->ncpus == 0)
-		return fmt_fail(e, FMT_ERR_MALFORMED, path, "no cpu section in the stream");
-	for (size_t i = 0; i < q->ncpus; i++)
-		if (q->cpus[i].error_code)
-			q->cpu_has_error_code_sub = true;
-	s->vcpus = malloc(q->ncpus * sizeof(*s->vcpus));
-	if (!s->vcpus)
-		return fmt_syserr(e, path, ENOMEM, "cannot read");
-	memcpy(s->vcpus, q->vcpus, q->ncpus * sizeof(*s->vcpus));
-	s->nvcpus = q->ncpus;
-	qsort(s->vcpus, s->nvcpus, sizeof(*s->vcpus), cmp_vcpu);
-	describe(s, q);
+	qemu_describe(s, q);
 	return 0;
 }
 
@@ -746,5 +787,6 @@ const struct format_ops qemu_format = {
 	.open = qemu_open,
 	.dest_payload_cap = qemu_dest_cap,
 	.write = qemu_write,
+	.filter = qemu_filter,
 	.close = qemu_close,
 };

@@ -57,7 +57,20 @@ struct qemu {
 	size_t ncpus, cap_cpus;
 	struct vcpu_state *vcpus;
 	bool cpu_has_error_code_sub;
+	/* Filter mode (qemu_write.c): called after each cpu section and at the trailer. */
+	struct qemu_filter *filter;
 };
+
+struct qemu_filter;
+/* A cpu section was parsed (q->cpus[q->ncpus - 1]): plan it, write it out. */
+int qemu_filter_cpu(struct qemu *q, struct fmt_error *e);
+/* The description (len bytes of JSON follow): rewrite it for the plans made. */
+int qemu_filter_vmdesc(struct qemu *q, uint64_t len, struct fmt_error *e);
+/* Parse the stream already opened in q (header, sections, trailer). */
+int qemu_parse(struct qemu *q, struct fmt_error *e);
+/* Hand the parsed vCPUs to s (sorted by index, plans permuted alike when given). */
+int qemu_take_vcpus(struct snapshot *s, struct qemu *q, struct vcpu_plan *plans,
+		    struct fmt_error *e);
 
 /* Shared readers (qemu.c). */
 int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fmt_error *e);
@@ -71,9 +84,17 @@ json_t *vmdesc_subsection(json_t *desc, const char *name);
 int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
 	      uint32_t version, json_t *desc, struct fmt_error *e);
 
+/* The container facts inspect shows. */
+void qemu_describe(struct snapshot *s, struct qemu *q);
+
 /* Read path into s (the format's open operation). */
 int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e);
 void qemu_free(struct qemu *q);
+
+/* Stream filter: read in_path, write the repaired stream to out_fd in one pass. */
+int qemu_filter(struct snapshot *s, const char *in_path, int out_fd,
+		struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		struct vcpu_plan **plans, struct fmt_error *e);
 
 /* Write s repaired by plans (the format's write operation). */
 int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,

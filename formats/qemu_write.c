@@ -209,6 +209,15 @@ static int edits_drop(struct edits *ed, const struct qemu_cpu_loc *loc,
 	return 0;
 }
 
+/* The edits of one planned vCPU (and its description, when there is one). */
+static int cpu_edits(struct edits *ed, const struct qemu_cpu_loc *loc, const struct vcpu_state *v,
+		     const struct vcpu_plan *p, json_t *cpu_desc)
+{
+	if (p->action == ACTION_PENDING)
+		return edits_pending(ed, loc, p, cpu_desc);
+	return edits_drop(ed, loc, v, cpu_desc);
+}
+
 static const struct qemu_cpu_loc *find_loc(const struct qemu *q, unsigned int instance)
 {
 	for (size_t i = 0; i < q->ncpus; i++)
@@ -256,12 +265,7 @@ static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct 
 
 		if (!plan_changes_state(&plans[i]))
 			continue;
-		if (!loc)
-			rc = -1;
-		else if (plans[i].action == ACTION_PENDING)
-			rc = edits_pending(ed, loc, &plans[i], cpu_desc);
-		else
-			rc = edits_drop(ed, loc, v, cpu_desc);
+		rc = loc ? cpu_edits(ed, loc, v, &plans[i], cpu_desc) : -1;
 	}
 	if (rc == 0 && vmdesc && ed->n)
 		rc = edit_vmdesc(ed, q, vmdesc, q->src.size);
@@ -359,5 +363,198 @@ out:
 		unlink(tmp);
 	}
 	free_edits(&ed);
+	return rc;
+}
+
+/* ---- stream filter ------------------------------------------------------ */
+
+/* Largest device description the filter holds in memory. */
+#define VMDESC_MAX (64U << 20)
+
+struct qemu_filter {
+	int out_fd;
+	struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx);
+	void *ctx;
+	struct vcpu_plan *plans; /* parallel to q->cpus, in stream order */
+	size_t cap;
+};
+
+static int write_out(void *ctx, const uint8_t *data, size_t len)
+{
+	struct qemu_filter *f = ctx;
+
+	while (len) {
+		ssize_t n = write(f->out_fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int grow_plans(struct qemu_filter *f, size_t n)
+{
+	struct vcpu_plan *p;
+
+	if (n <= f->cap)
+		return 0;
+	p = realloc(f->plans, n * 2 * sizeof(*p));
+	if (!p)
+		return -1;
+	f->plans = p;
+	f->cap = n * 2;
+	return 0;
+}
+
+/* Write the held section [from, to) of the input with the edits applied. */
+static int emit_edited(struct qemu *q, uint64_t from, uint64_t to, const struct edits *ed,
+		       struct fmt_error *e)
+{
+	const uint8_t *sec = bsrc_at(&q->src, from, (size_t)(to - from));
+	uint64_t pos = from;
+
+	if (!sec)
+		return fmt_fail(e, FMT_ERR_SYSTEM, q->src.path,
+				"internal error: the cpu section left the buffer");
+	for (size_t i = 0; i < ed->n; i++) {
+		const struct edit *x = &ed->v[i];
+
+		if (write_out(q->filter, sec + (pos - from), x->off - pos) ||
+		    write_out(q->filter, x->ins, x->len))
+			return fmt_syserr(e, "(output)", errno, "cannot write the output");
+		pos = x->off + x->del;
+	}
+	if (write_out(q->filter, sec + (pos - from), to - pos))
+		return fmt_syserr(e, "(output)", errno, "cannot write the output");
+	bsrc_mark_emitted(&q->src, to);
+	return 0;
+}
+
+int qemu_filter_cpu(struct qemu *q, struct fmt_error *e)
+{
+	struct qemu_filter *f = q->filter;
+	size_t i = q->ncpus - 1;
+	const struct qemu_cpu_loc *loc = &q->cpus[i];
+	uint64_t end = bsrc_offset(&q->src); /* after the footer */
+	struct edits ed = { 0 };
+	int rc;
+
+	if (grow_plans(f, q->ncpus))
+		return fmt_syserr(e, q->src.path, ENOMEM, "cannot plan");
+	f->plans[i] = f->plan(&q->vcpus[i], f->ctx);
+	if (!plan_changes_state(&f->plans[i])) {
+		bsrc_release(&q->src); /* the bytes flow on unchanged */
+		return 0;
+	}
+	if (cpu_edits(&ed, loc, &q->vcpus[i], &f->plans[i], NULL))
+		return fmt_syserr(e, q->src.path, ENOMEM, "cannot plan");
+	qsort(ed.v, ed.n, sizeof(*ed.v), cmp_edit);
+	rc = bsrc_emit_to(&q->src, loc->section, e);
+	if (rc == 0)
+		rc = emit_edited(q, loc->section, end, &ed, e);
+	bsrc_release(&q->src);
+	free_edits(&ed);
+	return rc;
+}
+
+/* The description, read whole (it ends the stream), rewritten for the plans. */
+static json_t *filter_read_vmdesc(struct qemu *q, uint64_t len, struct fmt_error *e)
+{
+	char *text = malloc(len ? len : 1);
+	uint64_t done = 0;
+	json_t *doc;
+
+	if (!text) {
+		fmt_syserr(e, q->src.path, ENOMEM, "cannot read the device description");
+		return NULL;
+	}
+	while (done < len) {
+		size_t chunk = len - done < BSRC_BUFFER / 2 ? (size_t)(len - done) : BSRC_BUFFER / 2;
+		const uint8_t *p = bsrc_take(&q->src, chunk, "vmdesc JSON", e);
+
+		if (!p) {
+			free(text);
+			return NULL;
+		}
+		memcpy(text + done, p, chunk);
+		done += chunk;
+		/* These bytes are replaced, never sent as they were. */
+		bsrc_mark_emitted(&q->src, bsrc_offset(&q->src));
+	}
+	doc = json_loadb(text, len, 0, NULL);
+	if (!doc)
+		fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - len, "vmdesc JSON",
+			      "the device description is not valid JSON");
+	free(text);
+	return doc;
+}
+
+int qemu_filter_vmdesc(struct qemu *q, uint64_t len, struct fmt_error *e)
+{
+	struct qemu_filter *f = q->filter;
+	uint64_t marker = bsrc_offset(&q->src) - 5;
+	struct edits ed = { 0 };
+	json_t *doc;
+	int rc = 0;
+
+	if (len > VMDESC_MAX)
+		return fmt_malformed(e, q->src.path, marker + 1, "vmdesc length",
+				     "a device description of %llu bytes (fredck holds at most %u)",
+				     (unsigned long long)len, VMDESC_MAX);
+	if (bsrc_emit_to(&q->src, marker, e))
+		return -1;
+	bsrc_mark_emitted(&q->src, marker + 5);
+	bsrc_release(&q->src);
+	doc = filter_read_vmdesc(q, len, e);
+	if (!doc)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < q->ncpus; i++)
+		if (plan_changes_state(&f->plans[i]))
+			rc = cpu_edits(&ed, &q->cpus[i], &q->vcpus[i], &f->plans[i],
+				       desc_cpu(doc, q->cpus[i].instance));
+	free_edits(&ed); /* only the description changes were wanted */
+	if (rc == 0) {
+		char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
+		uint8_t hdr[5] = { 0x06 };
+
+		put_be(hdr + 1, text ? strlen(text) : 0, 4);
+		if (!text || write_out(f, hdr, 5) || write_out(f, (const uint8_t *)text, strlen(text)))
+			rc = fmt_syserr(e, "(output)", errno, "cannot write the output");
+		free(text);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int qemu_filter(struct snapshot *s, const char *in_path, int out_fd,
+		struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		struct vcpu_plan **plans, struct fmt_error *e)
+{
+	struct qemu *q = calloc(1, sizeof(*q));
+	struct qemu_filter f = { .out_fd = out_fd, .plan = plan, .ctx = ctx };
+	int rc;
+
+	*plans = NULL;
+	if (!q)
+		return fmt_syserr(e, in_path, ENOMEM, "cannot read");
+	s->priv = q;
+	q->page_size = 4096;
+	if (bsrc_open(&q->src, in_path, e))
+		return -1;
+	q->filter = &f;
+	bsrc_set_sink(&q->src, write_out, &f);
+	rc = qemu_parse(q, e);
+	if (rc == 0)
+		rc = bsrc_emit_to(&q->src, bsrc_offset(&q->src), e);
+	q->filter = NULL;
+	if (rc == 0)
+		rc = qemu_take_vcpus(s, q, f.plans, e);
+	if (rc == 0)
+		qemu_describe(s, q);
+	*plans = f.plans;
 	return rc;
 }
