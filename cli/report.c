@@ -96,6 +96,16 @@ bool report_filter(struct input_report *r, const char *path, int out_fd)
 	rc = snapshot_filter(&r->snap, path, global_opts.format, out_fd, plan_streamed, &r->snap,
 			     &plans, &r->err);
 	r->opened = r->snap.ops != NULL;
+	if (rc != 0 && r->snap.ops && !r->snap.ops->filter) {
+		/* A format that cannot stream: still say what is at risk (exit 12). */
+		struct fmt_error why = r->err;
+
+		snapshot_close(&r->snap);
+		if (report_analyse(r, path))
+			r->err = why;
+		r->failed = true;
+		return false;
+	}
 	if (rc != 0) {
 		r->failed = true;
 		free(plans);
