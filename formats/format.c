@@ -77,12 +77,12 @@ int snapshot_filter(struct snapshot *s, const char *path, const char *format_nam
 	ops = choose(path, format_name, e);
 	if (!ops)
 		return -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(s->real, sizeof(s->real), "%s", path);
+	s->ops = ops; /* even on failure: the caller learns which format it was */
 	if (!ops->filter)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 				"a %s cannot be written to standard output; give -o OUT", ops->name);
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	snprintf(s->real, sizeof(s->real), "%s", path);
-	s->ops = ops;
 	return ops->filter(s, path, out_fd, plan, ctx, plans, e);
 }
 
