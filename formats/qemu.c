@@ -769,7 +769,8 @@ static bool qemu_probe(const char *path, const struct stat *st)
 	f = fopen(path, "rb");
 	if (!f)
 		return false;
-	ok = fread(magic, 1, 8, f) == 8 && be(magic, 4) == QEVM_MAGIC;
+	/* The magic alone: a stream cut short after it is a truncated QEMU stream. */
+	ok = fread(magic, 1, 4, f) == 4 && be(magic, 4) == QEVM_MAGIC;
 	fclose(f);
 	return ok;
 }
