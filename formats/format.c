@@ -12,11 +12,13 @@
 
 #include "formats/format.h"
 #include "formats/kvmdir.h"
+#include "formats/libvirt.h"
 #include "formats/qemu.h"
 
 const struct format_ops *const format_list[] = {
 	&kvmdir_format,
 	&qemu_format,
+	&libvirt_format,
 	NULL,
 };
 
@@ -39,8 +41,8 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-			 "no known format (this version reads kvm-dir snapshot directories and "
-			 "QEMU migration streams)");
+			 "no known format (this version reads kvm-dir snapshot directories, "
+			 "QEMU migration streams and libvirt save images)");
 	return NULL;
 }
 

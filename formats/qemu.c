@@ -162,9 +162,10 @@ static int parse_header(struct qemu *q, struct fmt_error *e)
 	if (!p)
 		return -1;
 	if (be(p, 4) != QEVM_MAGIC)
-		return fmt_malformed(e, q->src.path, 0, "magic", "not a QEMU migration stream");
+		return fmt_malformed(e, q->src.path, q->stream_start, "magic",
+				     "not a QEMU migration stream");
 	if (be(p + 4, 4) != QEVM_VERSION)
-		return fmt_malformed(e, q->src.path, 4, "version",
+		return fmt_malformed(e, q->src.path, q->stream_start + 4, "version",
 				     "stream version %llu; fredck reads version 3",
 				     (unsigned long long)be(p + 4, 4));
 	p = bsrc_peek(&q->src, 1, "first section", e);
@@ -176,7 +177,7 @@ static int parse_header(struct qemu *q, struct fmt_error *e)
 	if (take_be(q, 4, &len, "configuration length", e))
 		return -1;
 	if (len > 255)
-		return fmt_malformed(e, q->src.path, 9, "configuration length",
+		return fmt_malformed(e, q->src.path, q->stream_start + 9, "configuration length",
 				     "machine type name of %llu bytes", (unsigned long long)len);
 	p = bsrc_take(&q->src, (size_t)len, "machine type", e);
 	if (!p)
@@ -663,7 +664,7 @@ void qemu_free(struct qemu *q)
 	free(q);
 }
 
-static void qemu_close(struct snapshot *s)
+void qemu_close(struct snapshot *s)
 {
 	if (s->priv)
 		qemu_free(s->priv);
@@ -741,7 +742,8 @@ int qemu_take_vcpus(struct snapshot *s, struct qemu *q, struct vcpu_plan *plans,
 	return 0;
 }
 
-int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
+int qemu_open_in(struct snapshot *s, const char *path, qemu_container_fn container,
+		 struct fmt_error *e)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
 
@@ -751,11 +753,19 @@ int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
 	q->page_size = 4096;
 	if (bsrc_open(&q->src, path, e))
 		return -1;
+	if (container && container(q, s, e))
+		return -1;
 	load_vmdesc(q);
 	if (qemu_parse(q, e) || qemu_take_vcpus(s, q, NULL, e))
 		return -1;
 	qemu_describe(s, q);
 	return 0;
+}
+
+int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
+{
+	/* A file is detected by its magic; standard input may be either kind. */
+	return qemu_open_in(s, path, strcmp(path, "-") == 0 ? qemu_auto_container : NULL, e);
 }
 
 static bool qemu_probe(const char *path, const struct stat *st)

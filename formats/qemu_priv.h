@@ -33,6 +33,7 @@ struct iter_section {
 
 struct qemu {
 	struct bsrc src;
+	uint64_t stream_start; /* where QEVM begins: 0, or after a libvirt header */
 	uint32_t page_size;
 	bool mapped_ram;
 	bool ignore_shared;
@@ -89,6 +90,23 @@ void qemu_describe(struct snapshot *s, struct qemu *q);
 
 /* Read path into s (the format's open operation). */
 int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e);
+
+/*
+ * A container around the stream (a libvirt save image): consume its
+ * header from q->src, set q->stream_start, add its facts to s; the stream
+ * follows.  NULL for a bare stream.
+ */
+typedef int (*qemu_container_fn)(struct qemu *q, struct snapshot *s, struct fmt_error *e);
+/* libvirt.c: the libvirt header; the auto container that finds one on a pipe. */
+int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e);
+int qemu_auto_container(struct qemu *q, struct snapshot *s, struct fmt_error *e);
+void qemu_close(struct snapshot *s);
+
+int qemu_open_in(struct snapshot *s, const char *path, qemu_container_fn container,
+		 struct fmt_error *e);
+int qemu_filter_in(struct snapshot *s, const char *in_path, int out_fd,
+		   struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		   struct vcpu_plan **plans, qemu_container_fn container, struct fmt_error *e);
 void qemu_free(struct qemu *q);
 
 /* Stream filter: read in_path, write the repaired stream to out_fd in one pass. */

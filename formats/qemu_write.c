@@ -314,7 +314,7 @@ static int verify_file(struct snapshot *s, const struct vcpu_plan *plans, const 
 	struct snapshot re;
 	int rc;
 
-	if (snapshot_open(&re, tmp, "qemu", e) != 0)
+	if (snapshot_open(&re, tmp, s->ops->name, e) != 0)
 		return -1;
 	rc = snapshot_verify(s, plans, &re, e);
 	if (rc == 0 && q->vmdesc_trusted && !((struct qemu *)re.priv)->vmdesc_trusted)
@@ -534,6 +534,14 @@ int qemu_filter(struct snapshot *s, const char *in_path, int out_fd,
 		struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
 		struct vcpu_plan **plans, struct fmt_error *e)
 {
+	return qemu_filter_in(s, in_path, out_fd, plan, ctx, plans,
+			      strcmp(in_path, "-") == 0 ? qemu_auto_container : NULL, e);
+}
+
+int qemu_filter_in(struct snapshot *s, const char *in_path, int out_fd,
+		   struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		   struct vcpu_plan **plans, qemu_container_fn container, struct fmt_error *e)
+{
 	struct qemu *q = calloc(1, sizeof(*q));
 	struct qemu_filter f = { .out_fd = out_fd, .plan = plan, .ctx = ctx };
 	int rc;
@@ -547,7 +555,10 @@ int qemu_filter(struct snapshot *s, const char *in_path, int out_fd,
 		return -1;
 	q->filter = &f;
 	bsrc_set_sink(&q->src, write_out, &f);
-	rc = qemu_parse(q, e);
+	/* A container's header passes through unchanged. */
+	rc = container ? container(q, s, e) : 0;
+	if (rc == 0)
+		rc = qemu_parse(q, e);
 	if (rc == 0)
 		rc = bsrc_emit_to(&q->src, bsrc_offset(&q->src), e);
 	q->filter = NULL;

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libvirt.h --- libvirt save images: a header, the domain XML, a QEMU stream.
+ */
+#ifndef FRED_LIBVIRT_H
+#define FRED_LIBVIRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/format.h"
+
+extern const struct format_ops libvirt_format;
+
+/* p[len] starts with LibvirtQemudSave or LibvirtQemudPart. */
+bool libvirt_magic(const uint8_t *p, size_t len);
+
+#endif
