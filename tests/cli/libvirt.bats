@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# libvirt save images: a real QEMU 7.2 stream wrapped as virsh save writes
+# it (tests/qemu/mklibvirt.sh: header, XML, cookie, padding), checked and
+# repaired by fredck; the stream inside must still load in QEMU and the
+# header, XML and cookie must not change by a byte.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+	export TOP_SRCDIR
+	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	SKIP_REASON=$(qemu_peer_skip_reason debian12)
+	export SKIP_REASON
+	[ -z "$SKIP_REASON" ] || return 0
+	S="$BATS_FILE_TMPDIR"
+	qemu_make_stream debian12 "$S/pc.bin" --machine pc --smp 2 --mem 64
+	"$QEMU_PATCH" "$S/pc.bin" "$S/pf.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \
+		exception_nr=14 cr2=0x7f3a1c2e5008
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/pf.bin" "$S/pf.img"
+}
+
+setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	FREDCK=${FREDCK:-$TOP_SRCDIR/_build/fredck}
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	[ -z "$SKIP_REASON" ] || skip "$SKIP_REASON"
+	S="$BATS_FILE_TMPDIR"
+	W="$BATS_TEST_TMPDIR"
+}
+
+# Where the QEMU stream starts: 92 + data_len (little-endian u32 at 20).
+stream_start() {
+	echo $((92 + $(od -An -tu4 -j20 -N4 "$1")))
+}
+
+@test "libvirt: inspect names the image, the domain and the machine" {
+	run "$FREDCK" inspect "$S/pf.img"
+	assert_success
+	assert_output --partial "pf.img: libvirt (2 vCPUs, machine pc-i440fx-"
+	assert_output --partial "libvirt_image version 2, raw, running after restore"
+	assert_output --partial "domain       fredck-test (6c5f6a1e-8d6b-4b7e-9b3a-2f1d0c9e8a7b)"
+}
+
+@test "libvirt: an at-risk vCPU inside: check exits 4 with FK101; repair -o exits 1; re-check 0" {
+	run "$FREDCK" check "$S/pf.img"
+	assert_equal "$status" 4
+	assert_output --partial FK101
+	run "$FREDCK" repair "$S/pf.img" -o "$W/out.img"
+	assert_equal "$status" 1
+	run "$FREDCK" check "$W/out.img"
+	assert_equal "$status" 0
+}
+
+@test "libvirt: header, XML and cookie are byte-identical; the stream inside loads in QEMU" {
+	"$FREDCK" repair "$S/pf.img" -o "$W/out.img" >/dev/null || [ $? -eq 1 ]
+	start=$(stream_start "$S/pf.img")
+	assert_equal "$(stream_start "$W/out.img")" "$start"
+	run cmp -n "$start" "$S/pf.img" "$W/out.img"
+	assert_success
+	tail -c +$((start + 1)) "$W/out.img" >"$W/stream.bin"
+	run qemu_load_stream debian12 "$W/stream.bin" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "libvirt: the filter on standard input gives the same bytes, and names the format libvirt" {
+	"$FREDCK" repair "$S/pf.img" -o "$W/file.img" >/dev/null || [ $? -eq 1 ]
+	run bash -c '"$1" repair - -o - <"$2" >"$3"' _ "$FREDCK" "$S/pf.img" "$W/pipe.img"
+	assert_equal "$status" 1
+	run cmp "$W/file.img" "$W/pipe.img"
+	assert_success
+	run bash -c '"$1" -j check - <"$2"' _ "$FREDCK" "$S/pf.img"
+	assert_equal "$status" 4
+	assert_equal "$(jq -r '.inputs[0].format' <<<"$output")" libvirt
+}
+
+@test "libvirt: --in-place keeps the original as the backup, byte for byte" {
+	cp "$S/pf.img" "$W/vm.img"
+	run "$FREDCK" repair "$W/vm.img" --in-place
+	assert_equal "$status" 1
+	run cmp "$W/vm.img.orig" "$S/pf.img"
+	assert_success
+	run "$FREDCK" check "$W/vm.img"
+	assert_equal "$status" 0
+}
+
+@test "libvirt: an unfinished image (LibvirtQemudPart) is refused: exit 8, nothing written" {
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/pf.bin" "$W/part.img" 0 LibvirtQemudPart
+	run --separate-stderr "$FREDCK" repair "$W/part.img" -o "$W/out.img"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte 0 (magic): an unfinished libvirt save image"* ]] || fail "$stderr"
+	[ ! -e "$W/out.img" ]
+}
+
+@test "libvirt: a compressed image is reported as not supported yet (exit 8), never misread" {
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/pf.bin" "$W/gz.img" 1
+	run --separate-stderr "$FREDCK" check "$W/gz.img"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"gzip-compressed"* ]] || fail "$stderr"
+}
+
+@test "libvirt: data_len past the end of the file is malformed (exit 8, byte 20, data_len)" {
+	head -c 1000 "$S/pf.img" >"$W/short.img"
+	run --separate-stderr "$FREDCK" check "$W/short.img"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte 20 (data_len)"* ]] || fail "$stderr"
+}
