@@ -168,9 +168,10 @@ load_ok() { # FILE [qemu shape options]
 
 @test "qemu: a second repair changes nothing: -o of a repaired stream is byte-identical" {
 	at_risk "$S/pc.bin" "$W/pf.bin" 1 14 cr2=0x7f3a1c2e5008
-	"$FREDCK" repair "$W/pf.bin" -o "$W/once.bin" >/dev/null || [ $? -eq 1 ]
+	run "$FREDCK" repair "$W/pf.bin" -o "$W/once.bin"
+	[ "$status" -eq 1 ] || fail "first repair: exit $status: $output"
 	run "$FREDCK" repair "$W/once.bin" -o "$W/twice.bin"
-	assert_equal "$status" 0
+	[ "$status" -eq 0 ] || fail "second repair: exit $status: $output"
 	run cmp "$W/once.bin" "$W/twice.bin"
 	assert_success
 }
