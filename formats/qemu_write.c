@@ -272,7 +272,8 @@ static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct 
 	json_decref(vmdesc);
 	if (rc)
 		return fmt_syserr(e, s->path, ENOMEM, "cannot plan the edits");
-	qsort(ed->v, ed->n, sizeof(*ed->v), cmp_edit);
+	if (ed->n) /* qsort(NULL, 0) is undefined */
+		qsort(ed->v, ed->n, sizeof(*ed->v), cmp_edit);
 	return 0;
 }
 
@@ -452,7 +453,8 @@ int qemu_filter_cpu(struct qemu *q, struct fmt_error *e)
 	}
 	if (cpu_edits(&ed, loc, &q->vcpus[i], &f->plans[i], NULL))
 		return fmt_syserr(e, q->src.path, ENOMEM, "cannot plan");
-	qsort(ed.v, ed.n, sizeof(*ed.v), cmp_edit);
+	if (ed.n)
+		qsort(ed.v, ed.n, sizeof(*ed.v), cmp_edit);
 	rc = bsrc_emit_to(&q->src, loc->section, e);
 	if (rc == 0)
 		rc = emit_edited(q, loc->section, end, &ed, e);
