@@ -201,6 +201,8 @@ void bsrc_set_sink(struct bsrc *b, int (*sink)(void *, const uint8_t *, size_t),
 	b->sink_ctx = ctx;
 	b->emitted = bsrc_offset(b);
 	b->seekable = false; /* every byte must pass through the buffer */
+	if (b->fd >= 0)
+		fcntl(b->fd, F_SETPIPE_SZ, 1 << 20); /* fails harmlessly on a file */
 }
 
 void bsrc_hold(struct bsrc *b, uint64_t off)

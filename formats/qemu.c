@@ -354,23 +354,21 @@ int64_t vmdesc_size(json_t *dev, int depth)
 }
 
 /*
- * Find the description at the end of a file: 06, be32 L, then L bytes of
- * JSON starting with '{' that end exactly at the end of the file.
+ * Find the description in the last window bytes of a file: 06, be32 L,
+ * then L bytes of JSON starting with '{' that end exactly at the end of the
+ * file.  Returns the parsed JSON (q->vmdesc_offset set), or NULL.
  */
-static void load_vmdesc(struct qemu *q)
+static json_t *find_vmdesc(struct qemu *q, uint64_t window)
 {
-	uint64_t size = q->src.size, window = size < (64U << 20) ? size : (64U << 20);
-	uint8_t *tail;
+	uint64_t size = q->src.size;
+	uint8_t *tail = malloc(window);
 	json_t *doc = NULL;
 
-	if (!q->src.seekable || size < 6)
-		return;
-	tail = malloc(window);
 	if (!tail)
-		return;
+		return NULL;
 	if (pread(q->src.fd, tail, window, (off_t)(size - window)) != (ssize_t)window) {
 		free(tail);
-		return;
+		return NULL;
 	}
 	for (uint64_t k = window - 6;; k--) {
 		if (tail[k] == QSEC_VMDESC && tail[k + 5] == '{' &&
@@ -385,6 +383,27 @@ static void load_vmdesc(struct qemu *q)
 			break;
 	}
 	free(tail);
+	return doc;
+}
+
+/*
+ * The description sizes the devices fredck does not decode, so it is read
+ * first, from the end of the file.  The window grows from 1 MiB (a typical
+ * description is 100 KiB) to 64 MiB, so memory stays small.
+ */
+static void load_vmdesc(struct qemu *q)
+{
+	json_t *doc = NULL;
+
+	if (!q->src.seekable || q->src.size < 6)
+		return;
+	for (uint64_t window = 1U << 20;; window *= 8) {
+		uint64_t w = window < q->src.size ? window : q->src.size;
+
+		doc = find_vmdesc(q, w);
+		if (doc || w == q->src.size || window >= (64U << 20))
+			break;
+	}
 	if (doc && json_is_array(json_object_get(doc, "devices"))) {
 		q->vmdesc = doc;
 		q->vmdesc_trusted = true;
