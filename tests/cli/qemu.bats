@@ -265,3 +265,28 @@ load_ok() { # FILE [qemu shape options]
 	done
 	[ "$ran" -gt 0 ] || skip "no newer QEMU peer here: $(qemu_peer_skip_reason trixie)"
 }
+
+@test "qemu: mapped-ram (QEMU 9.0+): repaired with its holes kept, loaded by that QEMU; not filterable" {
+	local peer ran=0 in_kib out_kib
+	for peer in trixie sid; do
+		[ -z "$(qemu_peer_skip_reason "$peer")" ] || continue
+		qemu_make_stream "$peer" "$W/$peer-mr.bin" --mode mapped-ram --run-ms 300
+		at_risk "$W/$peer-mr.bin" "$W/$peer-pf.tmp" 1 14 cr2=0x7f3a1c2e5008
+		cp --sparse=always "$W/$peer-pf.tmp" "$W/$peer-pf.bin"
+		run "$FREDCK" -j inspect "$W/$peer-pf.bin"
+		assert_equal "$(jq -r '.inputs[0].facts.layout' <<<"$output")" mapped-ram
+		run "$FREDCK" repair "$W/$peer-pf.bin" -o "$W/$peer-out.bin"
+		assert_equal "$status" 1
+		# Holes stay holes: the copy allocates about what the input does.
+		in_kib=$(du -k "$W/$peer-pf.bin" | cut -f1)
+		out_kib=$(du -k "$W/$peer-out.bin" | cut -f1)
+		[ "$out_kib" -le $((in_kib + 256)) ] || fail "$peer: ${out_kib} KiB allocated, input ${in_kib}"
+		run qemu_load_stream "$peer" "$W/$peer-out.bin" --mode mapped-ram
+		assert_success
+		run --separate-stderr "$FREDCK" repair "$W/$peer-pf.bin" -o -
+		assert_equal "$status" 8
+		[[ "$stderr" == *"mapped-ram stream must be read from a file"* ]] || fail "$stderr"
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "no QEMU 9.0+ peer here: $(qemu_peer_skip_reason trixie)"
+}
