@@ -290,3 +290,28 @@ load_ok() { # FILE [qemu shape options]
 	done
 	[ "$ran" -gt 0 ] || skip "no QEMU 9.0+ peer here: $(qemu_peer_skip_reason trixie)"
 }
+
+@test "qemu: cpu/error_code (QEMU 10.2+): no FK303, pending keeps the code; drop removes it; QEMU loads both" {
+	local peer=sid
+	[ -z "$(qemu_peer_skip_reason "$peer")" ] || skip "$(qemu_peer_skip_reason "$peer")"
+	qemu_make_stream "$peer" "$W/sid.bin" --suppress-vmdesc
+	at_risk "$W/sid.bin" "$W/ec.bin" 0 14 cr2=0x7f3a1c2e5008 has_error_code=1 \
+		'+sub:cpu/error_code=00000006'
+	run "$FREDCK" check -j "$W/ec.bin"
+	assert_equal "$status" 4
+	assert_equal "$(jq_vcpu "$output" 0 '[.exception.error_code, ([.findings[].code] | index("FK303")), .repair.action] | @tsv')" \
+		"$(printf '0x00000006\t\tpending')"
+	run "$FREDCK" repair "$W/ec.bin" -o "$W/pending.bin"
+	assert_equal "$status" 1
+	run "$FREDCK" -j inspect "$W/pending.bin"
+	assert_equal "$(jq_vcpu "$output" 0 '.exception | [.state, .error_code] | @tsv')" \
+		"$(printf 'pending\t0x00000006')"
+	run qemu_load_stream "$peer" "$W/pending.bin" --machine pc,suppress-vmdesc=on
+	assert_success
+	run "$FREDCK" repair "$W/ec.bin" -o "$W/drop.bin" --strategy=drop
+	assert_equal "$status" 1
+	run grep -c -a 'cpu/error_code' "$W/drop.bin"
+	assert_output 0
+	run qemu_load_stream "$peer" "$W/drop.bin" --machine pc,suppress-vmdesc=on
+	assert_success
+}
