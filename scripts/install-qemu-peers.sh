@@ -97,7 +97,21 @@ works() { # DIR
 
 # The part of a debootstrap log that says why it failed.
 why() { # LOG
-	{ grep -E '^(E|W): ' "$1" | tail -n 2; tail -n 1 "$1"; } | tr '\n' ' ' | cut -c1-300
+	if grep -qE '^E: ' "$1"; then
+		grep -E '^E: ' "$1" | uniq | tail -n 2
+	else
+		tail -n 1 "$1"
+	fi | tr '\n' ' ' | sed 's/ *$//' | cut -c1-300
+}
+
+# Remove a chroot in the making.  A debootstrap killed by the timeout can
+# leave /proc, /sys and bind-mounted /dev nodes mounted inside it: unmount
+# them first (deepest first), and never let rm cross into another file
+# system.
+discard() { # DIR
+	awk -v d="$1/" 'index($2 "/", d) == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf --one-file-system "$1"
 }
 
 # Docs, manuals and translations are a third of a chroot and never read;
@@ -151,7 +165,7 @@ for suite in $SUITES; do
 	fi
 	say "$suite: debootstrap --variant=minbase --include=qemu-system-x86 $suite from $MIRROR (log: $root.log)"
 	start=$(date +%s)
-	rm -rf "$root.new"
+	discard "$root.new"
 	# minbase + QEMU; debootstrap follows Depends (seabios, ipxe-qemu,
 	# qemu-system-data: the firmware) and skips Recommends.  --cache-dir
 	# keeps the .debs for the other suite and for rebuilds.
@@ -159,7 +173,7 @@ for suite in $SUITES; do
 		--cache-dir="$DEBS" "$suite" "$root.new" "$MIRROR" >"$root.log" 2>&1 &&
 		works "$root.new"; then
 		slim "$root.new"
-		rm -rf "$root"
+		discard "$root"
 		mv "$root.new" "$root"
 		rm -f "$root.failed"
 		say "$suite: built in $(($(date +%s) - start)) s, $(du -sh "$root" | cut -f1):" \
@@ -168,7 +182,7 @@ for suite in $SUITES; do
 	else
 		rc=$?
 		[ "$rc" -ne 124 ] || echo "E: timed out after ${TIMEOUT}s" >>"$root.log"
-		rm -rf "$root.new"
+		discard "$root.new"
 		if works "$root"; then
 			say "$suite: rebuild failed ($(why "$root.log")); keeping the old chroot:" \
 				"$(chroot "$root" qemu-system-x86_64 --version | head -n 1)"

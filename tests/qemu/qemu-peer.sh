@@ -3,7 +3,8 @@
 #
 # qemu-peer.sh --- real QEMU for the tests (DESIGN.md section 7, "Real
 # peers"): make migration streams and load them back.  Sourced by BATS
-# files and by tests/qemu/qemu-peer; needs bash.
+# files, tests/qemu/stream-matrix.sh and scripts/install-qemu-peers.sh;
+# needs bash.
 #
 # Peers:
 #   debian12  the host's qemu-system-x86_64 (Debian 12: QEMU 7.2)
@@ -248,9 +249,11 @@ _qp_cleanup() {
 	fi
 	wait 2>/dev/null
 	if [ "${QEMU_PEER_KEEP:-0}" = 1 ]; then
-		echo "$_qp_what: kept $_qp_dir" >&2
+		echo "$_qp_what: kept $_qp_dir${_qp_partial:+ and the partial $_qp_partial}" >&2
 	else
 		rm -rf "$_qp_dir"
+		# A stream that did not complete must not pass for one.
+		[ -z "${_qp_partial:-}" ] || rm -f "$_qp_partial"
 	fi
 }
 
@@ -268,8 +271,10 @@ _qp_start() {
 	mkdir "$_qp_dir/ns" || _qp_die "cannot make $_qp_dir/ns"
 	_qp_prefix "$peer" "$_qp_dir/ns" "${shares[@]}" || _qp_die "unknown peer $peer"
 	echo "${_qp_argv[*]} $*" >"$_qp_dir/cmdline"
+	# fd 3 closed: BATS waits for whoever holds it (and so would hang on a
+	# leftover migration child).
 	"${_qp_argv[@]}" "$@" -qmp stdio \
-		<"$_qp_dir/qmp.in" >"$_qp_dir/qmp.out" 2>"$_qp_dir/qemu.err" &
+		<"$_qp_dir/qmp.in" >"$_qp_dir/qmp.out" 2>"$_qp_dir/qemu.err" 3>&- &
 	_qp_pid=$!
 	# Read-write on the input FIFO: opening never blocks, and a QEMU that
 	# died cannot turn our writes into SIGPIPE.  Read-only on the output:
@@ -451,6 +456,7 @@ _qp_mapped_ram_caps() {
 # message naming the failed step.
 qemu_make_stream() (
 	_qp_what="qemu_make_stream $*"
+	_qp_partial=""
 	_qp_dir=""
 	_qp_pid=""
 	set +e +u
@@ -475,6 +481,7 @@ qemu_make_stream() (
 	[ -z "$via" ] || [ "$_qp_mode" = exec ] || _qp_die "--via needs --mode exec"
 	out=$(_qp_abspath "$out") || _qp_die "bad output path (directory missing, or one of ' \" \\ , in it): $out_arg"
 	rm -f "$out" || _qp_die "cannot replace $out"
+	_qp_partial=$out
 
 	case "$_qp_mode" in
 	exec)
@@ -486,7 +493,7 @@ qemu_make_stream() (
 			# The filter is a host program: QEMU in the chroot writes
 			# into a FIFO, the filter reads it here.
 			mkfifo "$_qp_dir/via.fifo" || _qp_die "cannot make a FIFO"
-			sh -c "$via" <"$_qp_dir/via.fifo" >"$out" &
+			sh -c "$via" <"$_qp_dir/via.fifo" >"$out" 3>&- &
 			_qp_relay=$!
 			uri="exec:cat > '$_qp_dir/via.fifo'"
 		fi
@@ -523,6 +530,7 @@ qemu_make_stream() (
 		[ "$st" -eq 0 ] || echo "$_qp_what: note: '$via' exited $st" >&2
 	fi
 	[ -s "$out" ] || _qp_die "migration completed but $out is empty"
+	_qp_partial=""
 	exit 0
 )
 
@@ -573,7 +581,12 @@ qemu_load_stream() (
 		_qp_alive && _qp_quit
 		wait "$_qp_pid" 2>/dev/null
 		case "$st" in
-		"failed: QEMU exited"*) st="failed (QEMU exited)" ;;
+		"failed: QEMU exited"*)
+			# Its last complaint is the reason (the lines follow anyway).
+			st=$(grep -v 'warning:' "$_qp_dir/qemu.err" 2>/dev/null | tail -n 1 |
+				sed 's/^qemu-system-x86_64: //')
+			st="failed: ${st:-QEMU exited}"
+			;;
 		esac
 	fi
 	echo "$st"
