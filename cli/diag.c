@@ -5,14 +5,54 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "formats/bsrc.h"
 
 #include "cli/diag.h"
 
+/* A progress line is on the terminal. */
+static bool progress_shown;
+
+void diag_progress_clear(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+static void show_progress(const char *path, uint64_t done, uint64_t total)
+{
+	static struct timespec last;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
+		return;
+	last = now;
+	if (total)
+		fprintf(stderr, "\r\033[Kfredck: %s: %.1f of %.1f GiB (%u%%)", path,
+			(double)done / (1 << 30), (double)total / (1 << 30),
+			(unsigned int)(done * 100 / total));
+	else
+		fprintf(stderr, "\r\033[Kfredck: %s: %.1f GiB", path, (double)done / (1 << 30));
+	progress_shown = true;
+}
+
+void diag_progress_install(void)
+{
+	if (isatty(STDERR_FILENO))
+		bsrc_progress = show_progress;
+}
+
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
+	diag_progress_clear();
 	fflush(stdout);
 	fprintf(stderr, "fredck: %s", prefix);
 	vfprintf(stderr, fmt, ap);

@@ -22,4 +22,12 @@ void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
  */
 void diag_ignore_sigpipe(void);
 
+/*
+ * Progress on standard error for big inputs, only when it is a terminal
+ * (never in a log or a pipe): one line, redrawn at most 5 times a second.
+ */
+void diag_progress_install(void);
+/* Erase the progress line, if one is shown, before other output. */
+void diag_progress_clear(void);
+
 #endif

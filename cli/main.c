@@ -113,6 +113,7 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+	diag_progress_install();
 	cmd = find_command(argv[command_index]);
 	if (!cmd) {
 		diag_error("unknown command '%s'; try 'fredck --help'", argv[command_index]);

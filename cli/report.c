@@ -671,6 +671,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 
 void report_emit(const struct input_report *r, enum report_mode mode)
 {
+	diag_progress_clear();
 	if (r->failed)
 		diag_fmt_error(&r->err);
 	if (global_opts.json)

@@ -13,6 +13,20 @@
 
 #include "formats/bsrc.h"
 
+void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
+
+#define PROGRESS_STEP (64U << 20)
+
+static void report_progress(struct bsrc *b)
+{
+	uint64_t done = b->base + b->len;
+
+	if (bsrc_progress && done - b->reported >= PROGRESS_STEP) {
+		b->reported = done;
+		bsrc_progress(b->path, done, b->seekable ? b->size : 0);
+	}
+}
+
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 {
 	struct stat st;
@@ -103,6 +117,7 @@ static int fill(struct bsrc *b, size_t n)
 			b->eof = true;
 		b->len += (size_t)got;
 	}
+	report_progress(b);
 	return 0;
 }
 

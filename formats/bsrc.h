@@ -39,7 +39,15 @@ struct bsrc {
 	uint64_t emitted; /* input offset up to which bytes went to the sink */
 	uint64_t hold;    /* UINT64_MAX: nothing held */
 	int sink_errno;
+	uint64_t reported; /* offset at the last progress report */
 };
+
+/*
+ * Progress through big inputs: called at most every 64 MiB read, with the
+ * bytes done and the total (0 when unknown, on a pipe).  Set by the CLI,
+ * which decides whether and how to show it; NULL: nothing is reported.
+ */
+extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);

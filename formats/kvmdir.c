@@ -358,7 +358,7 @@ static int read_variable(const char *dir, const char *file, struct vcpu_state *v
 			 struct fmt_error *e)
 {
 	char path[PATH_MAX];
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t len;
 	int rc;
 
@@ -455,7 +455,7 @@ static int kvmdir_open(struct snapshot *s, const char *path, struct fmt_error *e
 {
 	struct kvmdir *kd = calloc(1, sizeof(*kd));
 	unsigned int *ns = NULL;
-	size_t n;
+	size_t n = 0;
 
 	if (!kd)
 		return fmt_syserr(e, path, ENOMEM, "cannot read");
