@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,10 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 
 void bsrc_close(struct bsrc *b)
 {
+	decoder_free(b->dec);
+	b->dec = NULL;
+	free(b->label);
+	b->label = NULL;
 	if (b->own_fd && b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
@@ -107,12 +112,15 @@ static int fill(struct bsrc *b, size_t n)
 	}
 	n += b->pos;
 	while (b->len < n && !b->eof) {
-		ssize_t got = read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
+		ssize_t got = b->dec ? decoder_read(b->dec, b->buf + b->len, BSRC_BUFFER - b->len) :
+				       read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
 
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && !b->dec && errno == EINTR)
 			continue;
-		if (got < 0)
+		if (got < 0) {
+			errno = b->dec ? EBADMSG : errno;
 			return -1;
+		}
 		if (got == 0)
 			b->eof = true;
 		b->len += (size_t)got;
@@ -138,8 +146,11 @@ const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt
 		return NULL;
 	}
 	if (b->len - b->pos < n && fill(b, n) != 0) {
-		fmt_syserr(e, b->path, b->sink_errno ? b->sink_errno : errno,
-			   b->sink_errno ? "cannot write the output" : "cannot read");
+		if (b->dec && decoder_error(b->dec)[0])
+			fmt_malformed(e, b->path, bsrc_offset(b), field, "%s", decoder_error(b->dec));
+		else
+			fmt_syserr(e, b->path, b->sink_errno ? b->sink_errno : errno,
+				   b->sink_errno ? "cannot write the output" : "cannot read");
 		return NULL;
 	}
 	if (b->len - b->pos < n) {
@@ -248,4 +259,36 @@ const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len)
 	if (off < b->base || off + len > b->base + b->len)
 		return NULL;
 	return b->buf + (off - b->base);
+}
+
+int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
+{
+	uint64_t start = bsrc_offset(b);
+	char error[200];
+	size_t have = b->len - b->pos;
+
+	if (b->sink)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
+				"a compressed image cannot be filtered");
+	/* lzop reads the file itself, from where the compressed data starts. */
+	if (c == CODEC_LZOP) {
+		if (!b->seekable || lseek(b->fd, (off_t)start, SEEK_SET) < 0)
+			return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
+					"an lzop-compressed image must be read from a file");
+		have = 0;
+	}
+	b->dec = decoder_new(c, b->fd, b->buf + b->pos, have, error, sizeof(error));
+	if (!b->dec)
+		return fmt_fail(e, FMT_ERR_SYSTEM, b->path, "cannot decompress: %s", error);
+	if (asprintf(&b->label, "%s (%s-decompressed stream)", b->path, codec_name(c)) < 0)
+		b->label = NULL;
+	if (b->label)
+		b->path = b->label;
+	b->pos = b->len = 0;
+	b->base = 0;
+	b->eof = false;
+	b->seekable = false;
+	b->size = 0;
+	b->reported = 0;
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/decode.h"
 #include "formats/fmt_error.h"
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
@@ -40,6 +41,8 @@ struct bsrc {
 	uint64_t hold;    /* UINT64_MAX: nothing held */
 	int sink_errno;
 	uint64_t reported; /* offset at the last progress report */
+	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
+	char *label;         /* the path as errors then name it */
 };
 
 /*
@@ -86,6 +89,13 @@ bool bsrc_at_end(struct bsrc *b);
  * read strictly front to back, never seeking).
  */
 void bsrc_set_sink(struct bsrc *b, int (*sink)(void *, const uint8_t *, size_t), void *ctx);
+
+/*
+ * From here on, read the rest of the input through a decompressor:
+ * offsets then count decompressed bytes from 0, and errors name the input
+ * as "PATH (CODEC-decompressed stream)".  Not in filter mode.
+ */
+int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e);
 
 /* Keep the bytes from offset off (>= the oldest byte in the buffer) until released. */
 void bsrc_hold(struct bsrc *b, uint64_t off);

@@ -115,16 +115,22 @@ int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
 	if (q->src.seekable && LV_HEADER + (uint64_t)data_len > q->src.size)
 		return fmt_malformed(e, q->src.path, 20, "data_len",
 				     "data_len %u runs past the end of the file", data_len);
-	if (format != LV_RAW && format != LV_SPARSE)
+	if (format != LV_RAW && format != LV_SPARSE && q->filter)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
-				"a %s-compressed libvirt save image: this version of fredck does "
-				"not decompress it yet",
+				"a %s-compressed libvirt save image cannot be filtered yet",
 				lv_format_names[format]);
 	s->ops = &libvirt_format; /* also when it arrived on standard input */
 	snapshot_add_fact(s, "libvirt_image", "version %u, %s, %s after restore", version,
 			  lv_format_names[format], running ? "running" : "paused");
 	q->stream_start = LV_HEADER + (uint64_t)data_len;
-	return read_data(q, s, data_len, cookie, e);
+	if (read_data(q, s, data_len, cookie, e))
+		return -1;
+	if (format == LV_RAW || format == LV_SPARSE)
+		return 0;
+	/* libvirt's formats 1-5 are enum codec's, in order. */
+	q->compressed = true;
+	q->stream_start = 0;
+	return bsrc_decode(&q->src, (enum codec)(format - LV_GZIP), e);
 }
 
 /* Standard input may carry either: look at the magic without consuming it. */

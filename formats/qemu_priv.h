@@ -34,6 +34,7 @@ struct iter_section {
 struct qemu {
 	struct bsrc src;
 	uint64_t stream_start; /* where QEVM begins: 0, or after a libvirt header */
+	bool compressed;       /* read through a decompressor (libvirt formats 1-5) */
 	uint32_t page_size;
 	bool mapped_ram;
 	bool ignore_shared;

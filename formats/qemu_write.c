@@ -334,6 +334,10 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 	struct edits ed = { 0 };
 	int out = -1, rc = -1;
 
+	if (q->compressed)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"repairing a compressed libvirt save image is not implemented yet; "
+				"decompress it (a raw image is repaired)");
 	if (!q->src.seekable)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
 				"repairing a stream read from a pipe is not implemented yet");

@@ -4,7 +4,9 @@
 set -eu
 
 PACKAGES="gcc make autoconf automake pkgconf libjansson-dev linux-libc-dev \
-	bats bats-support bats-assert jq groff-base"
+	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev \
+	bats bats-support bats-assert jq groff-base \
+	gzip bzip2 xz-utils zstd lzop"
 
 missing=""
 for p in $PACKAGES; do

@@ -96,11 +96,59 @@ stream_start() {
 	[ ! -e "$W/out.img" ]
 }
 
-@test "libvirt: a compressed image is reported as not supported yet (exit 8), never misread" {
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/pf.bin" "$W/gz.img" 1
-	run --separate-stderr "$FREDCK" check "$W/gz.img"
-	assert_equal "$status" 8
-	[[ "$stderr" == *"gzip-compressed"* ]] || fail "$stderr"
+# A libvirt image of format N whose stream is compressed by PROG, as
+# libvirt pipes it through "PROG -c" (xz -3).
+compressed_image() { # N PROG OUT
+	local z
+	case "$2" in
+	xz) z="xz -3 -c" ;;
+	*) z="$2 -c" ;;
+	esac
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" "$1"
+	{ cat "$W/hdr"; $z <"$S/pf.bin"; } >"$3"
+}
+
+@test "libvirt: compressed images (gzip, bzip2, xz, lzop, zstd) are read: the same findings" {
+	local n=1 prog
+	for prog in gzip bzip2 xz lzop zstd; do
+		compressed_image "$n" "$prog" "$W/$prog.img"
+		run "$FREDCK" -j check "$W/$prog.img"
+		assert_equal "$status" 4
+		assert_equal "$(jq -r '.inputs[0].vcpus[1] | [.findings[0].code, .event_data.value] | @tsv' <<<"$output")" \
+			"$(printf 'FK101\t0x00007f3a1c2e5008')"
+		run "$FREDCK" inspect "$W/$prog.img"
+		assert_output --partial "libvirt_image version 2, $prog,"
+		n=$((n + 1))
+	done
+}
+
+@test "libvirt: a gzip image on standard input is read too" {
+	compressed_image 1 gzip "$W/gzip.img"
+	run bash -c '"$1" check - <"$2"' _ "$FREDCK" "$W/gzip.img"
+	assert_equal "$status" 4
+}
+
+@test "libvirt: repairing a compressed image is refused for now (exit 12), nothing written" {
+	compressed_image 3 xz "$W/xz.img"
+	run --separate-stderr "$FREDCK" repair "$W/xz.img" -o "$W/out.img"
+	assert_equal "$status" 12
+	[[ "$stderr" == *"repairing a compressed libvirt save image is not implemented yet"* ]] ||
+		fail "$stderr"
+	[ ! -e "$W/out.img" ]
+}
+
+@test "libvirt: a truncated compressed stream is malformed: exit 8, the decompressed offset named" {
+	local n=1 prog
+	for prog in gzip bzip2 xz zstd; do
+		compressed_image "$n" "$prog" "$W/$prog.img"
+		head -c 70000 "$W/$prog.img" >"$W/cut.img"
+		run --separate-stderr "$FREDCK" check "$W/cut.img"
+		assert_equal "$status" 8
+		[[ "$stderr" == *"($prog-decompressed stream): byte "*"$prog data: truncated"* ]] ||
+			fail "$prog: $stderr"
+		n=$((n + 1))
+		[ "$n" -ne 4 ] || n=5 # 4 is lzop
+	done
 }
 
 @test "libvirt: data_len past the end of the file is malformed (exit 8, byte 20, data_len)" {

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * decode.h --- decompressors for compressed libvirt save images.
+ */
+#ifndef FRED_DECODE_H
+#define FRED_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* libvirt's image formats 1-5, in that order. */
+enum codec { CODEC_GZIP, CODEC_BZIP2, CODEC_XZ, CODEC_LZOP, CODEC_ZSTD };
+
+struct decoder;
+
+/*
+ * A decoder of the compressed bytes that follow on fd, starting with the
+ * have bytes already read (pending); lzop reads fd itself, from its
+ * current offset.  NULL with error filled when it cannot start.
+ */
+struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t have,
+			    char *error, size_t error_len);
+/* Up to n decompressed bytes; 0 at the end; -1 on bad data (decoder_error). */
+ssize_t decoder_read(struct decoder *d, uint8_t *out, size_t n);
+const char *decoder_error(const struct decoder *d);
+void decoder_free(struct decoder *d);
+const char *codec_name(enum codec c);
+
+#endif
