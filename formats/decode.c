@@ -321,3 +321,233 @@ void decoder_free(struct decoder *d)
 	free(d->in);
 	free(d);
 }
+
+/* ---- encoders ------------------------------------------------------------ */
+
+#define OUTPUT_CHUNK (1U << 20)
+
+struct encoder {
+	enum codec codec;
+	int fd;
+	uint8_t *out;
+	char error[160];
+	union {
+		z_stream z;
+		bz_stream bz;
+		lzma_stream xz;
+	} s;
+	ZSTD_CStream *zstd;
+	pid_t child; /* lzop: its stdin is pipe_fd, its stdout fd */
+	int pipe_fd;
+};
+
+static int write_fd(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int efail(struct encoder *x, const char *what)
+{
+	snprintf(x->error, sizeof(x->error), "%s compression: %s", codec_name(x->codec), what);
+	return -1;
+}
+
+static int start_lzop_encoder(struct encoder *x)
+{
+	int p[2];
+
+	if (pipe(p) != 0)
+		return efail(x, strerror(errno));
+	x->child = fork();
+	if (x->child < 0)
+		return efail(x, strerror(errno));
+	if (x->child == 0) {
+		dup2(p[0], STDIN_FILENO);
+		dup2(x->fd, STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		execlp("lzop", "lzop", "-c", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	x->pipe_fd = p[1];
+	return 0;
+}
+
+struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
+{
+	struct encoder *x = calloc(1, sizeof(*x));
+
+	if (!x || !(x->out = malloc(OUTPUT_CHUNK))) {
+		snprintf(error, error_len, "out of memory");
+		free(x);
+		return NULL;
+	}
+	x->codec = c;
+	x->fd = fd;
+	x->pipe_fd = -1;
+	switch (c) {
+	case CODEC_GZIP:
+		if (deflateInit2(&x->s.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			efail(x, "cannot start");
+		break;
+	case CODEC_BZIP2:
+		if (BZ2_bzCompressInit(&x->s.bz, 9, 0, 0) != BZ_OK)
+			efail(x, "cannot start");
+		break;
+	case CODEC_XZ:
+		if (lzma_easy_encoder(&x->s.xz, 3, LZMA_CHECK_CRC64) != LZMA_OK)
+			efail(x, "cannot start");
+		break;
+	case CODEC_ZSTD:
+		x->zstd = ZSTD_createCStream();
+		if (!x->zstd || ZSTD_isError(ZSTD_initCStream(x->zstd, 3)))
+			efail(x, "cannot start");
+		break;
+	case CODEC_LZOP:
+		start_lzop_encoder(x);
+		break;
+	}
+	if (x->error[0]) {
+		snprintf(error, error_len, "%s", x->error);
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	return x;
+}
+
+/* Run the codec over data (finish: flush the end) and write what comes out. */
+static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
+{
+	for (;;) {
+		size_t produced = 0;
+		bool done = false;
+
+		switch (x->codec) {
+		case CODEC_GZIP: {
+			int rc;
+
+			x->s.z.next_in = (Bytef *)data;
+			x->s.z.avail_in = (uInt)n;
+			x->s.z.next_out = x->out;
+			x->s.z.avail_out = OUTPUT_CHUNK;
+			rc = deflate(&x->s.z, finish ? Z_FINISH : Z_NO_FLUSH);
+			if (rc == Z_STREAM_ERROR)
+				return efail(x, "deflate failed");
+			produced = OUTPUT_CHUNK - x->s.z.avail_out;
+			done = finish ? rc == Z_STREAM_END : x->s.z.avail_in == 0;
+			data += n - x->s.z.avail_in;
+			n = x->s.z.avail_in;
+			break;
+		}
+		case CODEC_BZIP2: {
+			int rc;
+
+			x->s.bz.next_in = (char *)data;
+			x->s.bz.avail_in = (unsigned int)n;
+			x->s.bz.next_out = (char *)x->out;
+			x->s.bz.avail_out = OUTPUT_CHUNK;
+			rc = BZ2_bzCompress(&x->s.bz, finish ? BZ_FINISH : BZ_RUN);
+			if (rc < 0)
+				return efail(x, "bzCompress failed");
+			produced = OUTPUT_CHUNK - x->s.bz.avail_out;
+			done = finish ? rc == BZ_STREAM_END : x->s.bz.avail_in == 0;
+			data += n - x->s.bz.avail_in;
+			n = x->s.bz.avail_in;
+			break;
+		}
+		case CODEC_XZ: {
+			lzma_ret rc;
+
+			x->s.xz.next_in = data;
+			x->s.xz.avail_in = n;
+			x->s.xz.next_out = x->out;
+			x->s.xz.avail_out = OUTPUT_CHUNK;
+			rc = lzma_code(&x->s.xz, finish ? LZMA_FINISH : LZMA_RUN);
+			if (rc != LZMA_OK && rc != LZMA_STREAM_END)
+				return efail(x, "lzma_code failed");
+			produced = OUTPUT_CHUNK - x->s.xz.avail_out;
+			done = finish ? rc == LZMA_STREAM_END : x->s.xz.avail_in == 0;
+			data += n - x->s.xz.avail_in;
+			n = x->s.xz.avail_in;
+			break;
+		}
+		case CODEC_ZSTD: {
+			ZSTD_inBuffer ib = { data, n, 0 };
+			ZSTD_outBuffer ob = { x->out, OUTPUT_CHUNK, 0 };
+			size_t rc = finish ? ZSTD_endStream(x->zstd, &ob) :
+					     ZSTD_compressStream(x->zstd, &ob, &ib);
+
+			if (ZSTD_isError(rc))
+				return efail(x, ZSTD_getErrorName(rc));
+			produced = ob.pos;
+			done = finish ? rc == 0 : ib.pos == ib.size;
+			data += ib.pos;
+			n -= ib.pos;
+			break;
+		}
+		case CODEC_LZOP:
+			if (!finish && write_fd(x->pipe_fd, data, n) != 0)
+				return efail(x, strerror(errno));
+			return 0;
+		}
+		if (produced && write_fd(x->fd, x->out, produced) != 0)
+			return efail(x, strerror(errno));
+		if (done)
+			return 0;
+	}
+}
+
+int encoder_write(struct encoder *x, const uint8_t *data, size_t n)
+{
+	return x->error[0] ? -1 : encode(x, data, n, false);
+}
+
+const char *encoder_error(const struct encoder *x)
+{
+	return x->error;
+}
+
+int encoder_finish(struct encoder *x, char *error, size_t error_len)
+{
+	int rc = x->error[0] ? -1 : encode(x, NULL, 0, true);
+	int status;
+
+	switch (x->codec) {
+	case CODEC_GZIP:
+		deflateEnd(&x->s.z);
+		break;
+	case CODEC_BZIP2:
+		BZ2_bzCompressEnd(&x->s.bz);
+		break;
+	case CODEC_XZ:
+		lzma_end(&x->s.xz);
+		break;
+	case CODEC_ZSTD:
+		ZSTD_freeCStream(x->zstd);
+		break;
+	case CODEC_LZOP:
+		if (x->pipe_fd >= 0)
+			close(x->pipe_fd);
+		if (x->child > 0 && (waitpid(x->child, &status, 0) != x->child ||
+				     !WIFEXITED(status) || WEXITSTATUS(status) != 0) && rc == 0)
+			rc = efail(x, "lzop -c failed");
+		break;
+	}
+	if (rc && error)
+		snprintf(error, error_len, "%s", x->error);
+	free(x->out);
+	free(x);
+	return rc;
+}

@@ -28,4 +28,17 @@ const char *decoder_error(const struct decoder *d);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 
+/*
+ * An encoder writing compressed bytes to fd, with the settings libvirt
+ * uses ("PROG -c"; xz -3); lzop through the lzop program.  NULL with
+ * error filled when it cannot start.
+ */
+struct encoder;
+struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len);
+/* Compress n bytes; -1 on error (encoder_error). */
+int encoder_write(struct encoder *x, const uint8_t *data, size_t n);
+/* Flush the end of the compressed stream; -1 on error.  Frees x. */
+int encoder_finish(struct encoder *x, char *error, size_t error_len);
+const char *encoder_error(const struct encoder *x);
+
 #endif

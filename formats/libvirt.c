@@ -129,8 +129,10 @@ int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
 		return 0;
 	/* libvirt's formats 1-5 are enum codec's, in order. */
 	q->compressed = true;
+	q->codec = (enum codec)(format - LV_GZIP);
+	q->container_len = LV_HEADER + (uint64_t)data_len;
 	q->stream_start = 0;
-	return bsrc_decode(&q->src, (enum codec)(format - LV_GZIP), e);
+	return bsrc_decode(&q->src, q->codec, e);
 }
 
 /* Standard input may carry either: look at the magic without consuming it. */

@@ -35,6 +35,8 @@ struct qemu {
 	struct bsrc src;
 	uint64_t stream_start; /* where QEVM begins: 0, or after a libvirt header */
 	bool compressed;       /* read through a decompressor (libvirt formats 1-5) */
+	enum codec codec;      /* which, when compressed */
+	uint64_t container_len; /* bytes before the compressed stream (libvirt header, XML) */
 	uint32_t page_size;
 	bool mapped_ram;
 	bool ignore_shared;

@@ -326,6 +326,9 @@ static int verify_file(struct snapshot *s, const struct vcpu_plan *plans, const 
 	return rc;
 }
 
+static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			    const char *tmp, struct fmt_error *e);
+
 int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
 	       struct fmt_error *e)
 {
@@ -334,20 +337,20 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 	struct edits ed = { 0 };
 	int out = -1, rc = -1;
 
-	if (q->compressed)
+	if (!q->src.seekable && !q->compressed)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
-				"repairing a compressed libvirt save image is not implemented yet; "
-				"decompress it (a raw image is repaired)");
-	if (!q->src.seekable)
+				"repairing a stream read from a pipe needs -o - (the stream filter)");
+	if (strcmp(s->real, "-") == 0)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
-				"repairing a stream read from a pipe is not implemented yet");
+				"a compressed image on standard input cannot be repaired: give its path");
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
 		return -1;
-	if (plan_edits(s, plans, &ed, e) != 0)
+	if (!q->compressed && plan_edits(s, plans, &ed, e) != 0)
 		goto out;
 	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0)
 		goto out;
-	rc = write_edited(s, &ed, out, tmp, e);
+	rc = q->compressed ? write_compressed(s, plans, out, tmp, e) :
+			     write_edited(s, &ed, out, tmp, e);
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	out = -1;
@@ -378,6 +381,7 @@ out:
 
 struct qemu_filter {
 	int out_fd;
+	struct encoder *enc; /* set: the output is compressed on its way to out_fd */
 	struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx);
 	void *ctx;
 	struct vcpu_plan *plans; /* parallel to q->cpus, in stream order */
@@ -387,6 +391,9 @@ struct qemu_filter {
 static int write_out(void *ctx, const uint8_t *data, size_t len)
 {
 	struct qemu_filter *f = ctx;
+
+	if (f->enc)
+		return encoder_write(f->enc, data, len) ? (errno = EIO, -1) : 0;
 
 	while (len) {
 		ssize_t n = write(f->out_fd, data, len);
@@ -575,5 +582,65 @@ int qemu_filter_in(struct snapshot *s, const char *in_path, int out_fd,
 	if (rc == 0)
 		qemu_describe(s, q);
 	*plans = f.plans;
+	return rc;
+}
+
+/* The plans already made, handed to the filter vCPU by vCPU. */
+struct replay {
+	const struct snapshot *s;
+	const struct vcpu_plan *plans;
+};
+
+static struct vcpu_plan replay_plan(const struct vcpu_state *v, void *ctx)
+{
+	const struct replay *r = ctx;
+	struct vcpu_plan nothing = { .action = ACTION_NOTHING };
+
+	for (size_t i = 0; i < r->s->nvcpus; i++)
+		if (r->s->vcpus[i].index == v->index)
+			return r->plans[i];
+	return nothing;
+}
+
+/*
+ * A compressed libvirt image: its header and XML copied as they are, then
+ * the stream decompressed, repaired by the filter and compressed again
+ * with the same compressor, into out.
+ */
+static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			    const char *tmp, struct fmt_error *e)
+{
+	struct qemu *q = s->priv, *r = calloc(1, sizeof(*r));
+	struct replay rp = { s, plans };
+	struct qemu_filter f = { .out_fd = out, .plan = replay_plan, .ctx = &rp };
+	char error[200];
+	int rc = -1;
+
+	if (!r)
+		return fmt_syserr(e, s->path, ENOMEM, "cannot write");
+	r->page_size = 4096;
+	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e) ||
+	    lseek(out, (off_t)q->container_len, SEEK_SET) < 0 ||
+	    bsrc_open(&r->src, s->real, e) || bsrc_skip(&r->src, q->container_len, "", e) ||
+	    bsrc_decode(&r->src, q->codec, e))
+		goto out;
+	f.enc = encoder_new(q->codec, out, error, sizeof(error));
+	if (!f.enc) {
+		fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+		goto out;
+	}
+	r->filter = &f;
+	bsrc_set_sink(&r->src, write_out, &f);
+	rc = qemu_parse(r, e);
+	if (rc == 0)
+		rc = bsrc_emit_to(&r->src, bsrc_offset(&r->src), e);
+	r->filter = NULL;
+	if (encoder_finish(f.enc, error, sizeof(error)) != 0 && rc == 0)
+		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	if (rc == 0 && fsync(out) != 0)
+		rc = fmt_syserr(e, tmp, errno, "cannot write");
+out:
+	free(f.plans);
+	qemu_free(r);
 	return rc;
 }
