@@ -315,3 +315,29 @@ load_ok() { # FILE [qemu shape options]
 	run qemu_load_stream "$peer" "$W/drop.bin" --machine pc,suppress-vmdesc=on
 	assert_success
 }
+
+@test "qemu: re-saved by QEMU after loading: pending #PF gives CR2 = payload, #DB a raw DR6, drop no exception" {
+	# #PF pending: QEMU's pre-save folds the payload into CR2.
+	at_risk "$S/pc.bin" "$W/pf.bin" 1 14 cr2=0x7f3a1c2e5008
+	"$FREDCK" repair "$W/pf.bin" -o "$W/pf.rep" >/dev/null || [ $? -eq 1 ]
+	run qemu_load_stream "$PEER" "$W/pf.rep" --machine pc --smp 2 --mem 64 --resave "$W/pf.again"
+	assert_success
+	run "$FREDCK" -j inspect "$W/pf.again"
+	assert_equal "$(jq_vcpu "$output" 1 '[.exception.state, .exception.vector, .registers.cr2] | @tsv')" \
+		"$(printf 'injected\t14\t0x00007f3a1c2e5008')"
+	# #DB pending with payload B0: the pre-save writes it raw into DR6.
+	at_risk "$S/pc.bin" "$W/db.bin" 0 1 dr6=0xffff0ff1
+	"$FREDCK" repair "$W/db.bin" -o "$W/db.rep" >/dev/null || [ $? -eq 1 ]
+	run qemu_load_stream "$PEER" "$W/db.rep" --machine pc --smp 2 --mem 64 --resave "$W/db.again"
+	assert_success
+	run "$FREDCK" -j check "$W/db.again"
+	assert_equal "$(jq_vcpu "$output" 0 '[.exception.vector, .event_data.value, .event_data.provenance] | @tsv')" \
+		"$(printf '1\t0x0000000000000001\tdr6-raw-payload')"
+	# drop: nothing queued any more.
+	at_risk "$S/pc.bin" "$W/drop.bin" 0 14 cr2=0x1000 has_error_code=1
+	"$FREDCK" repair "$W/drop.bin" -o "$W/drop.rep" >/dev/null || [ $? -eq 1 ]
+	run qemu_load_stream "$PEER" "$W/drop.rep" --machine pc --smp 2 --mem 64 --resave "$W/drop.again"
+	assert_success
+	run "$FREDCK" -j inspect "$W/drop.again"
+	assert_equal "$(jq_vcpu "$output" 0 '.exception.state')" none
+}

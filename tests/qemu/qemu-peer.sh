@@ -547,9 +547,19 @@ qemu_load_stream() (
 	_qp_dir=""
 	_qp_pid=""
 	set +e +u
-	local peer=$1 file=$2 file_arg=$2 reason st rc=0 incoming
+	local peer=$1 file=$2 file_arg=$2 reason st rc=0 incoming resave="" a
 	[ $# -ge 2 ] || { echo "usage: qemu_load_stream PEER FILE [options]" >&2; exit 2; }
 	shift 2
+	# --resave OUT (OUT beside FILE): once loaded, the paused VM migrates out
+	# again to OUT, so a test can see what QEMU made of the loaded state.
+	local args=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--resave) resave=$2; shift 2 ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	set -- "${args[@]}"
 	reason=$(qemu_peer_skip_reason "$peer")
 	[ -z "$reason" ] || { echo "$_qp_what: $reason" >&2; exit 1; }
 	_qp_dir=$(_qp_tmpdir) || { echo "$_qp_what: no temporary directory" >&2; exit 1; }
@@ -570,6 +580,14 @@ qemu_load_stream() (
 			_qp_die "migrate-incoming file:$file: $_qp_reply"
 	fi
 	st=$(_qp_wait_migration) || rc=1
+	if [ "$rc" -eq 0 ] && [ -n "$resave" ]; then
+		a=$(_qp_abspath "$resave") || _qp_die "bad resave path: $resave"
+		_qp_qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > '$a'\"}}" ||
+			_qp_die "migrate to $a: $_qp_reply"
+		sleep 0.2 # query-migrate still reports the finished load at first
+		st=$(_qp_wait_migration) || rc=1
+		[ "$rc" -ne 0 ] || [ -s "$a" ] || { st="failed: empty re-saved stream"; rc=1; }
+	fi
 	if [ "$rc" -eq 0 ]; then
 		_qp_quit || true
 	else
