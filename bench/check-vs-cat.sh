@@ -36,7 +36,7 @@ ls -l "$STREAM"
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 now() { date +%s.%N; }
-t_cat=() t_fredck=() t_filter=() t_pipe=()
+t_cat=() t_fredck=() t_filter=() t_pipe=() t_fnull=()
 cat "$STREAM" >/dev/null # warm the page cache
 for _ in $(seq "$RUNS"); do
 	a=$(now); cat "$STREAM" >/dev/null; b=$(now)
@@ -48,7 +48,11 @@ for _ in $(seq "$RUNS"); do
 	t_pipe+=("$(echo "$b - $a" | bc)")
 	a=$(now); "$FREDCK" repair - -o - <"$STREAM" 2>/dev/null | cat >/dev/null; b=$(now)
 	t_filter+=("$(echo "$b - $a" | bc)")
+	# The issue's measure: the filter straight to /dev/null, against cat < FILE.
+	a=$(now); "$FREDCK" repair - -o - <"$STREAM" 2>/dev/null >/dev/null; b=$(now)
+	t_fnull+=("$(echo "$b - $a" | bc)")
 done
+mfn=$(printf '%s\n' "${t_fnull[@]}" | median)
 mp=$(printf '%s\n' "${t_pipe[@]}" | median)
 mfl=$(printf '%s\n' "${t_filter[@]}" | median)
 mc=$(printf '%s\n' "${t_cat[@]}" | median)
@@ -63,4 +67,6 @@ echo "ratio fredck/cat: $(echo "scale=3; $mf / $mc" | bc)"
 echo "cat FILE | cat:       median ${mp}s  (${t_pipe[*]})"
 echo "repair - -o - | cat: median ${mfl}s  (${t_filter[*]})"
 echo "ratio filter/(cat | cat): $(echo "scale=3; $mfl / $mp" | bc)"
+echo "repair - -o - <FILE >/dev/null: median ${mfn}s  (${t_fnull[*]})"
+echo "throughput filter/cat (cat time / filter time): $(echo "scale=3; $mc / $mfn" | bc)"
 echo "fredck peak RSS:  check ${rss} KiB, filter ${rss_filter} KiB"
