@@ -550,17 +550,21 @@ static bool cpu_header_at(const uint8_t *p)
 }
 
 /*
- * Is the 00 here the end-of-file marker: the last byte of the input, or
- * followed by 06, a be32 length and '{' (and, in a file, ending exactly
- * there)?  A 00 inside some device's data passes neither test.
+ * Is the 00 here the end-of-file marker?  It follows a section footer
+ * (prev holds the 5 bytes before it: 7e and a section id), and it is the
+ * last byte of the input or is followed by 06, a be32 length and '{'
+ * (ending, in a file, exactly at its end).  A 00 inside some device's data
+ * -- or where a stream was cut short -- passes neither test.
  */
-static bool end_marker_here(struct qemu *q)
+static bool end_marker_here(struct qemu *q, const uint8_t prev[5])
 {
 	struct fmt_error ignored;
 	size_t n = bsrc_available(&q->src, 7);
 	const uint8_t *p = bsrc_peek(&q->src, n, "", &ignored);
 	uint64_t here = bsrc_offset(&q->src);
 
+	if (prev[0] != QSEC_FOOTER)
+		return false;
 	if (n == 1)
 		return true;
 	if (n < 7 || p[1] != QSEC_VMDESC || p[6] != '{')
@@ -570,11 +574,13 @@ static bool end_marker_here(struct qemu *q)
 
 /*
  * Without a description, step to the next `cpu` section by its header, or
- * to the end of the device sections (00 then 06 or the end of the input).
- * Returns 1 at a cpu header, 0 at the end marker, -1 on error.
+ * to the end of the device sections (a footer, 00, then 06 or the end of
+ * the input).  Returns 1 at a cpu header, 0 at the end marker, -1 on error.
  */
 static int scan_to_cpu(struct qemu *q, struct fmt_error *e)
 {
+	uint8_t prev[5] = { 0 }; /* the last 5 bytes stepped over */
+
 	q->scanned = true;
 	for (;;) {
 		size_t n = bsrc_available(&q->src, QCPU_HEADER);
@@ -586,8 +592,10 @@ static int scan_to_cpu(struct qemu *q, struct fmt_error *e)
 		p = bsrc_peek(&q->src, n, "", e);
 		if (n == QCPU_HEADER && cpu_header_at(p))
 			return 1;
-		if (p[0] == QSEC_EOF && end_marker_here(q))
+		if (p[0] == QSEC_EOF && end_marker_here(q, prev))
 			return 0;
+		memmove(prev, prev + 1, 4);
+		prev[4] = p[0];
 		bsrc_skip(&q->src, 1, "", e);
 	}
 }

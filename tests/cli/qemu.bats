@@ -341,3 +341,57 @@ load_ok() { # FILE [qemu shape options]
 	run "$FREDCK" -j inspect "$W/drop.again"
 	assert_equal "$(jq_vcpu "$output" 0 '.exception.state')" none
 }
+
+@test "qemu: truncated at every section footer and right after it: exit 8, offset named, nothing written" {
+	at_risk "$S/pc.bin" "$W/pf.bin" 1 14 cr2=0x7f3a1c2e5008
+	local off n=0 cut
+	# Every footer: 7e + a small section id, then a section type or EOF.
+	for off in $(grep -obUaP '\x7e\x00\x00\x00[\x00-\x40][\x00-\x08]' "$W/pf.bin" | cut -d: -f1); do
+		for cut in "$off" $((off + 5)); do
+			head -c "$cut" "$W/pf.bin" >"$W/cut.bin"
+			run --separate-stderr "$FREDCK" repair "$W/cut.bin" -o "$W/cut.out"
+			[ "$status" -eq 8 ] || fail "cut at $cut: exit $status"
+			[[ "$stderr" == *"byte "* ]] || fail "cut at $cut: no offset: $stderr"
+			[ ! -e "$W/cut.out" ] || fail "cut at $cut: output written"
+			n=$((n + 1))
+		done
+	done
+	[ "$n" -ge 40 ] || fail "only $n cut points found"
+}
+
+@test "qemu: wrong magic, wrong version, unknown section type, oversized lengths: exit 8 naming the field" {
+	local size fo
+	cp "$S/pc.bin" "$W/m.bin"
+	printf 'QEVX' | dd of="$W/m.bin" conv=notrunc status=none
+	run --separate-stderr "$FREDCK" check --format=qemu "$W/m.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte 0 (magic)"* ]] || fail "$stderr"
+
+	cp "$S/pc.bin" "$W/v.bin"
+	printf '\x00\x00\x00\x02' | dd of="$W/v.bin" bs=1 seek=4 conv=notrunc status=none
+	run --separate-stderr "$FREDCK" check "$W/v.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte 4 (version)"* ]] || fail "$stderr"
+
+	# The byte after the first footer starts the next section: make it 0x09.
+	cp "$S/pc.bin" "$W/t.bin"
+	fo=$(grep -obUaP '\x7e\x00\x00\x00[\x00-\x40][\x01-\x08]' "$W/t.bin" | head -1 | cut -d: -f1)
+	printf '\x09' | dd of="$W/t.bin" bs=1 seek=$((fo + 5)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" check "$W/t.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte $((fo + 5)) (section type): unknown section type 0x09"* ]] || fail "$stderr"
+
+	# A description length far past the end of the file.
+	cp "$S/pc-novmdesc.bin" "$W/d.bin"
+	printf '\x06\x7f\xff\xff\xff{' >>"$W/d.bin"
+	run --separate-stderr "$FREDCK" check "$W/d.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte "* ]] || fail "$stderr"
+
+	# A configuration (machine name) length above 255.
+	cp "$S/pc.bin" "$W/c.bin"
+	printf '\x00\x00\x10\x00' | dd of="$W/c.bin" bs=1 seek=9 conv=notrunc status=none
+	run --separate-stderr "$FREDCK" check "$W/c.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"byte 9 (configuration length)"* ]] || fail "$stderr"
+}
