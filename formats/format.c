@@ -22,6 +22,21 @@ const struct format_ops *const format_list[] = {
 	NULL,
 };
 
+bool format_read_magic(const char *path, const struct stat *st, uint8_t *buf, size_t n)
+{
+	FILE *f;
+	bool ok;
+
+	if (!S_ISREG(st->st_mode))
+		return false;
+	f = fopen(path, "rb");
+	if (!f)
+		return false;
+	ok = fread(buf, 1, n, f) == n;
+	fclose(f);
+	return ok;
+}
+
 const struct format_ops *format_by_name(const char *name)
 {
 	for (size_t i = 0; format_list[i]; i++)

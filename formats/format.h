@@ -82,6 +82,9 @@ struct format_ops {
 	void (*close)(struct snapshot *s);
 };
 
+/* For probes: the first n bytes of the regular file path, into buf; false if fewer. */
+bool format_read_magic(const char *path, const struct stat *st, uint8_t *buf, size_t n);
+
 /* The registered formats, NULL-terminated. */
 extern const struct format_ops *const format_list[];
 

@@ -161,23 +161,9 @@ static int libvirt_filter(struct snapshot *s, const char *in_path, int out_fd,
 static bool libvirt_probe(const char *path, const struct stat *st)
 {
 	uint8_t magic[LV_MAGIC_LEN];
-	FILE *f;
-	bool ok;
 
-	if (!S_ISREG(st->st_mode))
-		return false;
-	f = fopen(path, "rb");
-	if (!f)
-		return false;
-	ok = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && libvirt_magic(magic, sizeof(magic));
-	fclose(f);
-	return ok;
-}
-
-/* libvirt runs QEMU, which enables KVM_CAP_EXCEPTION_PAYLOAD where it can. */
-static bool libvirt_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
-{
-	return true;
+	return format_read_magic(path, st, magic, sizeof(magic)) &&
+	       libvirt_magic(magic, sizeof(magic));
 }
 
 const struct format_ops libvirt_format = {
@@ -185,7 +171,7 @@ const struct format_ops libvirt_format = {
 	.description = "libvirt save image (virsh save, managedsave): header, XML, QEMU stream",
 	.probe = libvirt_probe,
 	.open = libvirt_open,
-	.dest_payload_cap = libvirt_dest_cap,
+	.dest_payload_cap = qemu_dest_cap, /* libvirt runs QEMU */
 	.write = qemu_write,
 	.filter = libvirt_filter,
 	.close = qemu_close,

@@ -797,23 +797,14 @@ int qemu_open(struct snapshot *s, const char *path, struct fmt_error *e)
 
 static bool qemu_probe(const char *path, const struct stat *st)
 {
-	uint8_t magic[8];
-	FILE *f;
-	bool ok;
+	uint8_t magic[4];
 
-	if (!S_ISREG(st->st_mode))
-		return false;
-	f = fopen(path, "rb");
-	if (!f)
-		return false;
 	/* The magic alone: a stream cut short after it is a truncated QEMU stream. */
-	ok = fread(magic, 1, 4, f) == 4 && be(magic, 4) == QEVM_MAGIC;
-	fclose(f);
-	return ok;
+	return format_read_magic(path, st, magic, sizeof(magic)) && be(magic, 4) == QEVM_MAGIC;
 }
 
 /* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD wherever the kernel offers it. */
-static bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
+bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
 {
 	return true;
 }

@@ -104,6 +104,8 @@ typedef int (*qemu_container_fn)(struct qemu *q, struct snapshot *s, struct fmt_
 int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e);
 int qemu_auto_container(struct qemu *q, struct snapshot *s, struct fmt_error *e);
 void qemu_close(struct snapshot *s);
+/* QEMU (also under libvirt) enables KVM_CAP_EXCEPTION_PAYLOAD wherever it can. */
+bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v);
 
 int qemu_open_in(struct snapshot *s, const char *path, qemu_container_fn container,
 		 struct fmt_error *e);

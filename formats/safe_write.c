@@ -85,15 +85,26 @@ int sw_prepare(const char *real, struct write_request *w, char *target, size_t l
 	return 0;
 }
 
+/* The mkstemp template beside target: DIR/.NAME.fredck-XXXXXX; dir gets DIR. */
+static int temp_template(const char *target, char *tmp, size_t len, char *dir,
+			 struct fmt_error *e)
+{
+	char base[PATH_MAX];
+
+	split_path(target, dir, base, PATH_MAX);
+	if ((size_t)snprintf(tmp, len, "%s/.%s.fredck-XXXXXX", dir, base) >= len)
+		return fmt_fail(e, FMT_ERR_SYSTEM, target, "path too long");
+	return 0;
+}
+
 int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
 		struct fmt_error *e)
 {
-	char dir[PATH_MAX], base[PATH_MAX];
+	char dir[PATH_MAX];
 	struct stat st;
 
-	split_path(target, dir, base, sizeof(dir));
-	if ((size_t)snprintf(tmp, len, "%s/.%s.fredck-XXXXXX", dir, base) >= len)
-		return fmt_fail(e, FMT_ERR_SYSTEM, target, "path too long");
+	if (temp_template(target, tmp, len, dir, e))
+		return -1;
 	if (!mkdtemp(tmp))
 		return fmt_syserr(e, dir, errno, "cannot create a temporary directory");
 	if (stat(like, &st) == 0) {
@@ -397,12 +408,11 @@ int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, int *fd,
 		 struct fmt_error *e)
 {
-	char dir[PATH_MAX], base[PATH_MAX];
+	char dir[PATH_MAX];
 	struct stat st;
 
-	split_path(target, dir, base, sizeof(dir));
-	if ((size_t)snprintf(tmp, len, "%s/.%s.fredck-XXXXXX", dir, base) >= len)
-		return fmt_fail(e, FMT_ERR_SYSTEM, target, "path too long");
+	if (temp_template(target, tmp, len, dir, e))
+		return -1;
 	*fd = mkostemp(tmp, O_CLOEXEC);
 	if (*fd < 0)
 		return fmt_syserr(e, dir, errno, "cannot create a temporary file");
