@@ -238,6 +238,8 @@ static int parse_mem_size(struct qemu *q, uint64_t total, struct fmt_error *e)
 	return 0;
 }
 
+#define RAM_PREFETCH_PAGES 16
+
 /* Step over one page-carrying record's body. */
 static int skip_ram_body(struct qemu *q, uint64_t flags, struct fmt_error *e)
 {
@@ -253,6 +255,8 @@ static int skip_ram_body(struct qemu *q, uint64_t flags, struct fmt_error *e)
 	}
 	if (flags & RAM_PAGE) {
 		q->ram_pages++;
+		/* The header of the record some pages on, if they are pages too. */
+		bsrc_prefetch(&q->src, RAM_PREFETCH_PAGES * ((size_t)q->page_size + 8));
 		return bsrc_skip(&q->src, q->page_size, "RAM page", e);
 	}
 	if (flags & RAM_XBZRLE) {
