@@ -410,14 +410,31 @@ static bool input_worth_showing(const struct input_report *r, enum report_mode m
 	return !global_opts.quiet || mode == MODE_INSPECT || r->at_risk || r->wrote;
 }
 
+/* The container's facts, the keys as words ("device description"), aligned. */
+static void text_facts(const struct snapshot *s)
+{
+	int width = 12;
+
+	for (size_t i = 0; i < s->nfacts; i++)
+		if ((int)strlen(s->facts[i].key) > width)
+			width = (int)strlen(s->facts[i].key);
+	for (size_t i = 0; i < s->nfacts; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s", s->facts[i].key);
+		for (char *c = label; *c; c++)
+			*c = *c == '_' ? ' ' : *c;
+		printf("%-*s %s\n", width, label, s->facts[i].value);
+	}
+}
+
 static void text_report(const struct input_report *r, enum report_mode mode)
 {
 	if (!input_worth_showing(r, mode))
 		return;
 	text_header(r);
 	if (mode == MODE_INSPECT) {
-		for (size_t i = 0; i < r->snap.nfacts; i++)
-			printf("%-12s %s\n", r->snap.facts[i].key, r->snap.facts[i].value);
+		text_facts(&r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
 			text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
