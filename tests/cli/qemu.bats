@@ -304,6 +304,35 @@ load_ok() { # FILE [qemu shape options]
 	[ "$ran" -gt 0 ] || skip "no newer QEMU peer here: $(qemu_peer_skip_reason trixie)"
 }
 
+@test "qemu: every peer, pc and q35, 1 and 4 vCPUs, with and without description: only the patched last vCPU is at risk; the repair loads" {
+	local peer machine smp desc last opts
+	for peer in $(qemu_peer_list | awk '{print $1}'); do
+		for machine in pc q35; do
+			for smp in 1 4; do
+				for desc in on off; do
+					opts=(--machine "$machine" --smp "$smp" --mem 64)
+					f="$W/$peer-$machine-$smp-$desc"
+					if [ "$desc" = on ]; then
+						qemu_make_stream "$peer" "$f.bin" "${opts[@]}"
+					else
+						qemu_make_stream "$peer" "$f.bin" "${opts[@]}" --suppress-vmdesc
+					fi
+					last=$((smp - 1))
+					at_risk "$f.bin" "$f-pf.bin" "$last" 14 cr2=0x7f3a1c2e5008
+					run "$FREDCK" -j check "$f-pf.bin"
+					assert_equal "$status" 4
+					assert_equal "$(jq -r '.inputs[0].vcpus | length' <<<"$output")" "$smp"
+					assert_equal "$(jq -r '[.inputs[0].vcpus[] | select(.at_risk) | .index] | @tsv' <<<"$output")" "$last"
+					run "$FREDCK" repair "$f-pf.bin" -o "$f-out.bin"
+					assert_equal "$status" 1
+					run qemu_load_stream "$peer" "$f-out.bin" "${opts[@]}"
+					assert_success
+				done
+			done
+		done
+	done
+}
+
 @test "qemu: mapped-ram (QEMU 9.0+): repaired with its holes kept, loaded by that QEMU; not filterable" {
 	local peer ran=0 in_kib out_kib
 	for peer in trixie sid; do
