@@ -68,15 +68,18 @@ static int map_window(struct bsrc *b, uint64_t from)
 		errno = EIO;
 		return -1;
 	}
-	unmap_window(b);
+	/* The new window first: on failure the old one is still whole. */
 	if (end > start) {
-		void *m = mmap(NULL, (size_t)(end - start), PROT_READ, MAP_PRIVATE,
-			       b->fd, (off_t)start);
+		void *m = mmap(NULL, (size_t)(end - start), PROT_READ, MAP_PRIVATE, b->fd,
+			       (off_t)start);
 
 		if (m == MAP_FAILED)
 			return -1;
+		unmap_window(b);
 		b->map = m;
 		b->map_len = (size_t)(end - start);
+	} else {
+		unmap_window(b);
 	}
 	b->buf = b->map ? b->map + (from - start) : b->store;
 	b->base = from;
@@ -207,8 +210,15 @@ static int fill(struct bsrc *b, size_t n)
 		keep = (size_t)(b->hold - b->base);
 	if (sink_upto(b, b->base + keep))
 		return -1;
-	if (b->mapped)
-		return slide_window(b, keep, n);
+	if (b->mapped) {
+		int rc = slide_window(b, keep, n);
+
+		if (rc == 0 || b->shrank || errno == ENOBUFS)
+			return rc;
+		/* A file system that cannot map (some FUSE ones): read instead. */
+		leave_mapped(b);
+		return fill(b, n);
+	}
 	if (keep > 0) {
 		memmove(b->buf, b->buf + keep, b->len - keep);
 		b->base += keep;
