@@ -430,6 +430,10 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 /* Run the codec over data (finish: flush the end) and write what comes out. */
 static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 {
+	static const uint8_t nothing[1];
+
+	if (!data)
+		data = nothing; /* finishing passes NULL: never step a null pointer */
 	for (;;) {
 		size_t produced = 0;
 		bool done = false;
