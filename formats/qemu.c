@@ -98,12 +98,18 @@ static void add_device(struct qemu *q, const char *idstr, uint32_t instance)
 
 	q->ndevices++;
 	if (n <= 0 || q->devices_len > (1U << 20))
-		return;
-	grown = realloc(q->devices, q->devices_len + (size_t)n + 1);
-	if (!grown)
-		return;
-	memcpy(grown + q->devices_len, item, (size_t)n + 1);
-	q->devices = grown;
+		return; /* the list inspect shows stops at 1 MiB */
+	if (q->devices_len + (size_t)n + 1 > q->devices_cap) {
+		/* Doubling: a stream of a million tiny sections is not quadratic. */
+		size_t cap = q->devices_cap ? q->devices_cap * 2 : 4096;
+
+		grown = realloc(q->devices, cap);
+		if (!grown)
+			return;
+		q->devices = grown;
+		q->devices_cap = cap;
+	}
+	memcpy(q->devices + q->devices_len, item, (size_t)n + 1);
 	q->devices_len += (size_t)n;
 }
 

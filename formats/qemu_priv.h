@@ -55,7 +55,7 @@ struct qemu {
 	bool scanned;         /* some sections were found by scanning */
 	/* Devices, in stream order (bounded: names only, for inspect). */
 	char *devices;
-	size_t devices_len, ndevices;
+	size_t devices_len, devices_cap, ndevices;
 	/* The vCPUs. */
 	struct qemu_cpu_loc *cpus;
 	size_t ncpus, cap_cpus;

@@ -281,6 +281,26 @@ load_ok() { # FILE [qemu shape options]
 	described "$W/out.bin"
 }
 
+@test "qemu: subsections in another order than QEMU writes are read, as QEMU 7.2 loads them; a repeated one is malformed (QEMU would load both)" {
+	at_risk "$S/pc-novmdesc.bin" "$W/order.bin" 0 7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000' \
+		'+sub:cpu/exception_info=0100010000000000040000'
+	run "$FREDCK" -j check "$W/order.bin"
+	assert_equal "$status" 0
+	assert_equal "$(jq_vcpu "$output" 0 '.exception.state')" pending
+	load_ok "$W/order.bin" --machine pc --smp 2 --mem 64
+	at_risk "$S/pc-novmdesc.bin" "$W/twice.bin" 0 7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000' \
+		'+sub:cpu/msr_xfd=00000000000000000000000000000000'
+	# QEMU itself takes it (the second wins) ...
+	load_ok "$W/twice.bin" --machine pc --smp 2 --mem 64
+	# ... but which one a repair would have to match is not knowable.
+	run --separate-stderr "$FREDCK" repair "$W/twice.bin" -o "$W/out.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"(cpu/msr_xfd): cpu/msr_xfd a second time in cpu 0"* ]] || fail "$stderr"
+	[ ! -e "$W/out.bin" ]
+}
+
 @test "qemu: an unknown cpu subsection without a description is an error naming it, not a guess" {
 	at_risk "$S/pc-novmdesc.bin" "$W/unk.bin" 0 14 '+sub:cpu/not_a_real_one=0102030405'
 	run --separate-stderr "$FREDCK" check "$W/unk.bin"

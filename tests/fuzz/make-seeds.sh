@@ -46,7 +46,7 @@ for base in micro micro-nodesc; do
 		'+sub:cpu/error_code=00000006'
 	"$patch" "$tmp/$base.bin" "$out/qemu/$base-nested" 0 "${fred[@]}" exception_nr=14 'hflags=|0x200000'
 	"$patch" "$tmp/$base.bin" "$out/qemu/$base-pending" 0 "${fred[@]}" exception_nr=14 \
-		'+sub:cpu/exception_info=0001010000000000001000'
+		'+sub:cpu/exception_info=0100010000000000040000'
 done
 "$patch" "$tmp/micro.bin" "$out/qemu/micro-unknown-sub" 1 "${fred[@]}" exception_nr=14 \
 	'+sub:cpu/not_a_real_one=0102030405'
