@@ -460,6 +460,21 @@ json_t *vmdesc_subsection(json_t *desc, const char *name)
 
 /* ---- top level ----------------------------------------------------------- */
 
+/*
+ * QEMU's section names ("cpu", "0000:00:01.1/ide", "kvm-tpr-opt") are
+ * non-empty printable ASCII; anything else is a damaged header, which
+ * would otherwise send the reader scanning past it.
+ */
+static bool plausible_idstr(const char *idstr)
+{
+	if (!*idstr)
+		return false;
+	for (; *idstr; idstr++)
+		if (*idstr < 0x20 || *idstr > 0x7e)
+			return false;
+	return true;
+}
+
 /* A START or FULL header after its type byte: sid, idstr, instance, version. */
 static int take_full_header(struct qemu *q, uint32_t *sid, char *idstr, uint32_t *instance,
 			    uint32_t *version, struct fmt_error *e)
@@ -471,6 +486,12 @@ static int take_full_header(struct qemu *q, uint32_t *sid, char *idstr, uint32_t
 	*sid = (uint32_t)v;
 	if (take_counted(q, idstr, "section name", e))
 		return -1;
+	if (!plausible_idstr(idstr))
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - strlen(idstr) - 1,
+				     "section name",
+				     "section name of %zu bytes is not a device name: the header is "
+				     "damaged",
+				     strlen(idstr));
 	if (take_be(q, 4, &v, "instance id", e))
 		return -1;
 	*instance = (uint32_t)v;
