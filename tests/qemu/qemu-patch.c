@@ -152,15 +152,60 @@ static json_t *describe_subsection(const char *arg)
 }
 
 /*
- * The description with the subsections of argv (in order) put first in
- * vCPU vcpu's list; malloc'ed text, or NULL if the JSON is not QEMU's.
+ * The description of the subsections of argv, in order: each goes into the
+ * list of the latest one before it whose name is its parent ("cpu/a" for
+ * "cpu/a/b"), as QEMU nests them; else first among vCPU vcpu's own.
+ */
+static void describe_all(json_t *cpu_subs, int argc, char **argv)
+{
+	json_t *made[256];
+	const char *names[256];
+	size_t nmade = 0, at = 0;
+
+	for (int a = 4; a < argc && nmade < 256; a++) {
+		json_t *d, *parent = NULL;
+		size_t len;
+
+		if (strncmp(argv[a], "+sub:", 5) != 0)
+			continue;
+		d = describe_subsection(argv[a]);
+		len = (size_t)(strchr(argv[a], '=') - argv[a]);
+		for (size_t i = nmade; i-- > 0 && !parent;) {
+			size_t plen = strlen(names[i]);
+
+			if (plen < len && strncmp(argv[a], names[i], plen) == 0 && argv[a][plen] == '/')
+				parent = made[i];
+		}
+		if (parent) {
+			json_t *subs = json_object_get(parent, "subsections");
+
+			if (!subs) {
+				subs = json_array();
+				json_object_set_new(parent, "subsections", subs);
+			}
+			json_array_append(subs, d);
+		} else {
+			json_array_insert(cpu_subs, at++, d);
+		}
+		/* The name with its "+sub:" and without "=HEX", for the children. */
+		names[nmade] = strndup(argv[a], len);
+		made[nmade++] = d;
+		json_decref(d);
+	}
+	for (size_t i = 0; i < nmade; i++)
+		free((char *)names[i]);
+}
+
+/*
+ * The description with the subsections of argv described for vCPU vcpu;
+ * malloc'ed text, or NULL if the JSON is not QEMU's.
  */
 static char *describe_inserted(const unsigned char *json, size_t len, unsigned int vcpu, int argc,
 			       char **argv)
 {
 	json_error_t err;
 	json_t *root = json_loadb((const char *)json, len, 0, &err), *dev, *subs;
-	size_t i, at = 0;
+	size_t i;
 	char *text = NULL;
 
 	json_array_foreach(json_object_get(root, "devices"), i, dev) {
@@ -172,9 +217,7 @@ static char *describe_inserted(const unsigned char *json, size_t len, unsigned i
 			subs = json_array();
 			json_object_set_new(dev, "subsections", subs);
 		}
-		for (int a = 4; a < argc; a++)
-			if (strncmp(argv[a], "+sub:", 5) == 0)
-				json_array_insert_new(subs, at++, describe_subsection(argv[a]));
+		describe_all(subs, argc, argv);
 		text = json_dumps(root, JSON_PRESERVE_ORDER);
 		break;
 	}
@@ -184,7 +227,7 @@ static char *describe_inserted(const unsigned char *json, size_t len, unsigned i
 
 int main(int argc, char **argv)
 {
-	unsigned char *b, sub[4096], head[5] = { 6 };
+	unsigned char *b, sub[65536], head[5] = { 6 };
 	size_t len, sublen = 0;
 	long main_off, vmdesc_off;
 	char *desc = NULL;
