@@ -57,13 +57,80 @@ static bool is_inside(const char *path, const char *dir)
 	return strncmp(resolved, dir, n) == 0 && (resolved[n] == '\0' || resolved[n] == '/');
 }
 
-/* The backup's stat st is a hard link to the regular file path. */
-static bool is_link_of(const struct stat *st, const char *path)
+static bool is_clone_of(const char *copy, const char *orig);
+
+/* One entry of a clone: the same type; a file the same inode; a link the same target. */
+static bool entry_is_clone(const char *copy, const char *orig)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stat sc, so;
+	ssize_t n, m;
+
+	if (lstat(copy, &sc) != 0 || lstat(orig, &so) != 0 ||
+	    (sc.st_mode & S_IFMT) != (so.st_mode & S_IFMT))
+		return false;
+	if (S_ISREG(sc.st_mode))
+		return sc.st_dev == so.st_dev && sc.st_ino == so.st_ino;
+	if (S_ISDIR(sc.st_mode))
+		return is_clone_of(copy, orig);
+	if (!S_ISLNK(sc.st_mode))
+		return false;
+	n = readlink(copy, a, sizeof(a));
+	m = readlink(orig, b, sizeof(b));
+	return n >= 0 && n == m && memcmp(a, b, (size_t)n) == 0;
+}
+
+/* The number of entries of dir (without . and ..), -1 when it cannot be read. */
+static long count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The directory copy is a clone of orig as sw_clone_tree makes it (every
+ * file a hard link): what a run killed after making a directory's backup
+ * leaves.
+ */
+static bool is_clone_of(const char *copy, const char *orig)
+{
+	DIR *d = opendir(copy);
+	struct dirent *de;
+	bool same = d != NULL;
+	long n = 0;
+
+	while (same && (de = readdir(d))) {
+		char c[PATH_MAX], o[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n++;
+		same = path_join(c, sizeof(c), copy, de->d_name) == 0 &&
+		       path_join(o, sizeof(o), orig, de->d_name) == 0 && entry_is_clone(c, o);
+	}
+	if (d)
+		closedir(d);
+	return same && count_entries(orig) == n;
+}
+
+/* The existing backup (lstat st) already holds the input real, by hard links. */
+static bool is_backup_of(const char *backup, const struct stat *st, const char *real)
 {
 	struct stat in;
 
-	return S_ISREG(st->st_mode) && lstat(path, &in) == 0 && S_ISREG(in.st_mode) &&
-	       st->st_dev == in.st_dev && st->st_ino == in.st_ino;
+	if (lstat(real, &in) != 0)
+		return false;
+	if (S_ISREG(st->st_mode) && S_ISREG(in.st_mode))
+		return st->st_dev == in.st_dev && st->st_ino == in.st_ino;
+	return S_ISDIR(st->st_mode) && S_ISDIR(in.st_mode) && is_clone_of(backup, real);
 }
 
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
@@ -90,8 +157,8 @@ int sw_prepare(const char *real, struct write_request *w, char *target, size_t l
 	if ((size_t)snprintf(w->backup, sizeof(w->backup), "%s%s", real, w->backup_suffix) >=
 	    sizeof(w->backup))
 		return fmt_fail(e, FMT_ERR_REFUSED, real, "backup path too long");
-	if (lstat(w->backup, &st) == 0 && is_link_of(&st, real)) {
-		/* A run killed between making the backup and the rename: it is the original. */
+	if (lstat(w->backup, &st) == 0 && is_backup_of(w->backup, &st, real)) {
+		/* A run killed between making its backup and the rename: it is the original. */
 		w->backup_linked = true;
 		return 0;
 	}
@@ -422,6 +489,7 @@ static int make_dir_backup(const char *target, struct write_request *w, struct f
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		  struct fmt_error *e)
 {
+	bool made;
 	int err;
 
 	if (!w->in_place) {
@@ -430,12 +498,13 @@ int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		snprintf(w->written, sizeof(w->written), "%s", target);
 		return fsync_parent(target, e);
 	}
-	if (!w->no_backup && make_dir_backup(target, w, e) != 0)
+	made = !w->no_backup && !w->backup_linked;
+	if (made && make_dir_backup(target, w, e) != 0)
 		return -1;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0) {
 		err = errno;
 		/* Nothing was replaced: the backup made above would only block the next run. */
-		if (!w->no_backup)
+		if (made)
 			sw_remove_tree(w->backup);
 		return fmt_syserr(e, target, err,
 				  "cannot exchange the repaired directory with the original");

@@ -19,8 +19,10 @@
  * Work out the target of w for an input whose resolved path is real:
  * w->out_path or real itself (in place), and the backup path.  Refuses
  * (FMT_ERR_REFUSED) when -o names an existing path or the backup exists,
- * except a backup that is a hard link to real itself (what a run killed
- * after making its backup leaves): w->backup_linked, and it is kept.
+ * except a backup that already holds real by hard links (a hard link to
+ * the file, or a directory cloned as sw_clone_tree does): what a run
+ * killed after making its backup leaves.  That one is kept, and
+ * w->backup_linked set.
  */
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e);

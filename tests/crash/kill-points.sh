@@ -23,9 +23,14 @@
 #                    strace counts each system call name separately).
 #                    Killed on entry to call N+1 is killed right after call N.
 #   --stride N       only every N-th of those system calls (and the last).
+#   --from REGEX     only from the first system call whose strace line
+#                    matches REGEX (awk), e.g. O_EXCL: the temporary file's
+#                    creation, where writing starts.
 #   --times "T..."   instead: kill after each delay T (seconds), by
 #                    timeout -s KILL: for big inputs, where one system call
 #                    (copy_file_range) may copy hundreds of MB.
+#   --spread N       as --times, N delays evenly spread over 1.2 times the
+#                    reference repair's run time (measured here, untraced).
 #
 # Other options:
 #   --fredck PATH    the binary (default: $FREDCK, else _build/fredck)
@@ -48,14 +53,16 @@ die() {
 }
 
 fredck=${FREDCK:-$(cd "$(dirname "$0")/../.." && pwd)/_build/fredck}
-work="" stride=1 times="" rerun=0 verbose=0 input=""
+work="" stride=1 from="" times="" spread=0 rerun=0 verbose=0 input=""
 repair_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--fredck) fredck=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
 	--stride) stride=$2; shift 2 ;;
+	--from) from=$2; shift 2 ;;
 	--times) times=$2; shift 2 ;;
+	--spread) spread=$2; times=spread; shift 2 ;;
 	--rerun) rerun=1; shift ;;
 	-v) verbose=1; shift ;;
 	--) shift; repair_opts=("$@"); break ;;
@@ -139,6 +146,7 @@ else
 	st=$?
 fi
 ref_time=$(since "$start")
+ref_time_exact=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 [ "$st" -eq 1 ] || die "the reference repair exited $st, not 1: $(cat "$work/ref.out")"
 ref="$work/ref/$name"
 ref_sig=$(sig "$ref")
@@ -146,13 +154,21 @@ ref_sig=$(sig "$ref")
 
 # The kill points: "NAME K" per line (the K-th call of NAME), or delays.
 points=()
-if [ -n "$times" ]; then
+if [ "$times" = spread ]; then
+	mapfile -t points < <(awk -v t="$ref_time_exact" -v n="$spread" \
+		'BEGIN { for (i = 1; i <= n; i++) printf "%.3f\n", 1.2 * t * i / n }')
+elif [ -n "$times" ]; then
 	read -r -a points <<<"$times"
 else
 	# Lines look like 'openat(AT_FDCWD, ...) = 3'; the last is exit_group
 	# (no result), "+++ exited" follows.  execve is the traced start.
-	mapfile -t points < <(sed -n 's/^\([a-z0-9_]*\)(.*/\1/p' "$work/trace" |
-		awk 'NR > 1 { n[$1]++; print $1 " " n[$1] }' |
+	mapfile -t points < <(awk -v from="$from" '
+		NR > 1 && /^[a-z0-9_]+\(/ {
+			name = substr($0, 1, index($0, "(") - 1)
+			n[name]++
+			if (from == "" || $0 ~ from) on = 1
+			if (on) print name " " n[name]
+		}' "$work/trace" |
 		awk -v s="$stride" '{ l[NR] = $0 } END { for (i = 1; i <= NR; i++) if ((i - 1) % s == 0 || i == NR) print l[i] }')
 fi
 [ "${#points[@]}" -gt 0 ] || die "no kill points"
@@ -211,7 +227,9 @@ check_state() { # POINT
 	fi
 	left=$(leftovers "$work/run")
 	[ -z "$left" ] || with_temp=$((with_temp + 1))
-	line="input=$state backup=$backup temp=$(echo $left)"
+	line="input=$state backup=$backup temp=$(for l in $left; do
+		echo "$l($(du -s --apparent-size -B1 "$work/run/$l" | cut -f1))"
+	done)"
 }
 
 # The same repair again, untraced: it finishes, or refuses naming why.
@@ -272,6 +290,7 @@ elapsed=$(since "$start")
 
 how="every system call"
 [ "$stride" -eq 1 ] || how="every ${stride}th system call"
+[ -z "$from" ] || how="$how from the first matching /$from/"
 [ -z "$times" ] || how="kills after ${#points[@]} delays from ${points[0]} to ${points[-1]} s (the repair takes $ref_time s)"
 printf '%s: %d kill points (%s): killed %d, finished first %d; input held the original %d, the repair %d; complete backup present %d; temporary files left %d' \
 	"$name" "$tried" "$how" "$killed" "$not_killed" "$held_orig" "$held_repair" "$with_backup" "$with_temp"
