@@ -191,12 +191,13 @@ int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
 		return -1;
 	if (!mkdtemp(tmp))
 		return fmt_syserr(e, dir, errno, "cannot create a temporary directory");
-	if (stat(like, &st) == 0) {
-		/* Keep the input's owner and mode; chown fails harmlessly when not root. */
-		if (chown(tmp, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-			return fmt_syserr(e, tmp, errno, "cannot set the owner");
-		if (chmod(tmp, st.st_mode & 07777) != 0)
-			return fmt_syserr(e, tmp, errno, "cannot set the mode");
+	/* Keep the input's owner and mode; chown fails harmlessly when not root. */
+	if (stat(like, &st) == 0 &&
+	    ((chown(tmp, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+	     chmod(tmp, st.st_mode & 07777) != 0)) {
+		fmt_syserr(e, tmp, errno, "cannot set the owner and mode");
+		rmdir(tmp);
+		return -1;
 	}
 	return 0;
 }
@@ -655,4 +656,24 @@ void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), v
 		if (is_temp_name(de->d_name, base) && path_join(path, sizeof(path), dir, de->d_name) == 0)
 			fn(path, ctx);
 	closedir(d);
+}
+
+void sw_explain(struct fmt_error *e, const char *target, const struct write_request *w)
+{
+	char dir[PATH_MAX], base[PATH_MAX], where[sizeof(e->msg)];
+	const char *at = e->file;
+	size_t n;
+
+	if (e->kind != FMT_ERR_SYSTEM || strcmp(e->file, target) == 0)
+		return;
+	split_path(target, dir, base, sizeof(dir));
+	n = strlen(dir);
+	if (strncmp(at, dir, n) == 0 && at[n] == '/')
+		at += n + 1;
+	/* A message cut short by a very long path still reads: the results are only checked. */
+	if (snprintf(where, sizeof(where), "%s: %s", at, e->msg) < 0 ||
+	    snprintf(e->msg, sizeof(e->msg), "%s; the repaired copy could not be made (%s)",
+		     w->in_place ? "left unchanged" : "not written", where) < 0)
+		return;
+	snprintf(e->file, sizeof(e->file), "%s", target);
 }

@@ -91,6 +91,14 @@ int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
 		   struct fmt_error *e);
 
 /*
+ * An error e met while making the repaired copy of target (before the
+ * commit), rephrased to name target and say it is unchanged (in place) or
+ * not written (-o), the temporary path it happened at given relative to
+ * target's directory: the temporary is gone by the time the user reads it.
+ */
+void sw_explain(struct fmt_error *e, const char *target, const struct write_request *w);
+
+/*
  * Call fn(path, ctx) for each temporary name beside target
  * (.NAME.fredck-XXXXXX) that a killed run left behind, or that a run
  * still going is using.  None of them is needed: the input and its backup
