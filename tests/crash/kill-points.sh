@@ -91,7 +91,7 @@ if [ -z "$work" ]; then
 	work=$(mktemp -d) || die "mktemp failed"
 	own_work=1
 fi
-mkdir -p "$work/ref" "$work/run" || die "cannot make $work/ref and $work/run"
+rm -rf "$work/ref" "$work/run" && mkdir -p "$work/ref" "$work/run" || die "cannot make $work/ref and $work/run"
 cleanup() {
 	[ "$own_work" -eq 0 ] || rm -rf "$work"
 }
@@ -150,6 +150,7 @@ ref_time_exact=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }'
 [ "$st" -eq 1 ] || die "the reference repair exited $st, not 1: $(cat "$work/ref.out")"
 ref="$work/ref/$name"
 ref_sig=$(sig "$ref")
+ref_size=$(stat -c %s "$ref")
 [ "$ref_sig" != "$orig_sig" ] || [ ! -d "$ref" ] || die "the reference repair changed nothing"
 
 # The kill points: "NAME K" per line (the K-th call of NAME), or delays.
@@ -176,7 +177,7 @@ fi
 # ---- one kill point -------------------------------------------------------
 
 tried=0 killed=0 not_killed=0 held_orig=0 held_repair=0 with_backup=0 with_temp=0
-failures=0 rerun_done=0 rerun_refused=0 rerun_nothing=0
+failures=0 partial=0 rerun_done=0 rerun_refused=0 rerun_nothing=0
 fail() {
 	echo "FAIL at kill point $1: $2" >&2
 	failures=$((failures + 1))
@@ -227,6 +228,10 @@ check_state() { # POINT
 	fi
 	left=$(leftovers "$work/run")
 	[ -z "$left" ] || with_temp=$((with_temp + 1))
+	for l in $left; do
+		[ ! -f "$work/run/$l" ] || [ "$(stat -c %s "$work/run/$l")" -ge "$ref_size" ] ||
+			partial=$((partial + 1))
+	done
 	line="input=$state backup=$backup temp=$(for l in $left; do
 		echo "$l($(du -s --apparent-size -B1 "$work/run/$l" | cut -f1))"
 	done)"
@@ -289,11 +294,11 @@ done
 elapsed=$(since "$start")
 
 how="every system call"
-[ "$stride" -eq 1 ] || how="every ${stride}th system call"
+[ "$stride" -eq 1 ] || how="one system call in $stride"
 [ -z "$from" ] || how="$how from the first matching /$from/"
 [ -z "$times" ] || how="kills after ${#points[@]} delays from ${points[0]} to ${points[-1]} s (the repair takes $ref_time s)"
-printf '%s: %d kill points (%s): killed %d, finished first %d; input held the original %d, the repair %d; complete backup present %d; temporary files left %d' \
-	"$name" "$tried" "$how" "$killed" "$not_killed" "$held_orig" "$held_repair" "$with_backup" "$with_temp"
+printf '%s: %d kill points (%s): killed %d, finished first %d; input held the original %d, the repair %d; complete backup present %d; temporary files left %d (of them cut short while being written %d)' \
+	"$name" "$tried" "$how" "$killed" "$not_killed" "$held_orig" "$held_repair" "$with_backup" "$with_temp" "$partial"
 [ "$rerun" -eq 0 ] ||
 	printf '; rerun repaired %d, found nothing to do %d, refused (backup exists) %d' \
 		"$rerun_done" "$rerun_nothing" "$rerun_refused"
