@@ -705,6 +705,8 @@ void report_emit(const struct input_report *r, enum report_mode mode)
 	/* A repair killed midway leaves its temporary file: say so, never remove it here. */
 	if (r->snap.real[0] && strcmp(r->snap.real, "-") != 0)
 		sw_leftovers(r->snap.real, warn_leftover, NULL);
+	if (mode == MODE_REPAIR && r->w.out_path && strcmp(r->w.out_path, "-") != 0)
+		sw_leftovers(r->w.out_path, warn_leftover, NULL);
 }
 
 int run_read_only(const struct argp *argp, int argc, char **argv, const char *command,

@@ -86,6 +86,9 @@ for o in "${repair_opts[@]}"; do
 	case "$o" in --backup=*) backup_suffix=${o#--backup=} ;; esac
 done
 
+# LeakSanitizer (a sanitizer build) stops a traced process: it needs ptrace itself.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
 own_work=0
 if [ -z "$work" ]; then
 	work=$(mktemp -d) || die "mktemp failed"
@@ -233,7 +236,7 @@ check_state() { # POINT
 			partial=$((partial + 1))
 	done
 	line="input=$state backup=$backup temp=$(for l in $left; do
-		echo "$l($(du -s --apparent-size -B1 "$work/run/$l" | cut -f1))"
+		printf '%s(%s) ' "$l" "$(du -s --apparent-size -B1 "$work/run/$l" | cut -f1)"
 	done)"
 }
 
