@@ -97,7 +97,7 @@ kill_points() {
 		stride=$2
 		shift 2
 	fi
-	run "$KP" --fredck "$FREDCK" --work "$W/kp" --stride $((stride * ${FREDCK_CRASH_STRIDE:-1})) "$@"
+	run bash "$KP" --fredck "$FREDCK" --work "$W/kp" --stride $((stride * ${FREDCK_CRASH_STRIDE:-1})) "$@"
 	echo "# ${lines[-1]}" >&3
 	assert_success
 	assert_output --regexp "; 0 failures; "
