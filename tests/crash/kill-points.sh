@@ -70,7 +70,7 @@ while [ $# -gt 0 ]; do
 	*) [ -z "$input" ] || die "one INPUT only"; input=$1; shift ;;
 	esac
 done
-[ -n "$input" ] || die "usage: kill-points.sh [--stride N | --times \"T...\"] [--rerun] [-v] INPUT [-- REPAIR-OPTIONS]"
+[ -n "$input" ] || die "usage: kill-points.sh [--stride N] [--from REGEX] [--times \"T...\" | --spread N] [--rerun] [-v] [--fredck PATH] [--work DIR] INPUT [-- REPAIR-OPTIONS]"
 [ -e "$input" ] || die "no such input: $input"
 [ -x "$fredck" ] || die "not an executable: $fredck"
 [ -n "$times" ] || command -v strace >/dev/null || die "strace is not installed"
