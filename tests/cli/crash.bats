@@ -228,13 +228,13 @@ assert_points_reached() {
 	cp "$S/pf.bin" "$W/vm.bin"
 	cp -R "$FIXTURES/pf-lost-cap" "$W/vm"
 	chown -R 4321:8765 "$W/vm.bin" "$W/vm"
-	chmod 0640 "$W/vm.bin"
+	chmod 0640 "$W/vm.bin" "$W/vm/vcpu0/events"
 	chmod 0750 "$W/vm"
 	run "$FREDCK" repair --in-place "$W/vm.bin" "$W/vm"
 	assert_equal "$status" 1
 	assert_equal "$(stat -c '%a %u:%g' "$W/vm.bin" "$W/vm.bin.orig")" "$(printf '640 4321:8765\n640 4321:8765')"
 	assert_equal "$(stat -c '%a %u:%g' "$W/vm" "$W/vm.orig" "$W/vm/vcpu0/events")" \
-		"$(printf '750 4321:8765\n750 4321:8765\n644 4321:8765')"
+		"$(printf '750 4321:8765\n750 4321:8765\n640 4321:8765')"
 	run "$FREDCK" check "$W/vm.bin" "$W/vm"
 	assert_equal "$status" 0
 }
