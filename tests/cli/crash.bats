@@ -172,6 +172,9 @@ assert_points_reached() {
 	kill_points --stride 12 --from O_EXCL "$W/vm.bin"
 	# copy_file_range copies the stream in one call: kill it midway too.
 	kill_points --spread 10 "$W/vm.bin"
+	# The repair every kill was compared with loads in QEMU.
+	run qemu_load_stream debian12 "$W/kp/ref/vm.bin" --machine pc --smp 2 --mem 256
+	assert_success
 }
 
 # ---- no space, read-only ------------------------------------------------
