@@ -525,10 +525,14 @@ static int bincode_header(struct snapshot *s, struct firecracker *fc, const char
 	unsigned long major;
 	char *end;
 
-	if (n == 0 || n > FC_VERSION_MAX || 16 + n > fc->len - FC_CRC_SIZE)
+	if (n == 0 || n > FC_VERSION_MAX)
 		return fmt_malformed(e, path, 8, "version",
 				     "version string length %llu is not that of a semver string",
 				     (unsigned long long)n);
+	if (16 + n > fc->len - FC_CRC_SIZE)
+		return fmt_malformed(e, path, fc->len, "version",
+				     "the file ends inside the %llu-byte version string (or its "
+				     "checksum): it is truncated", (unsigned long long)n);
 	memcpy(version, fc->buf + 16, n);
 	version[n] = '\0';
 	for (size_t i = 0; i < n; i++)

@@ -37,6 +37,10 @@
  *   -e VEC   exception vector (14, 1, 7; default none)
  *   -2 CR2   -6 DR6   -x XCR0   -r RFLAGS   -T (CR0.TS)   -F (no CR4.FRED)
  *   -P       the exception is pending with no payload (not injected)
+ *   -L       print where each vCPU's kvm_vcpu_events starts ("events I OFFSET")
+ *
+ *   mkfcsnap recrc FILE    rewrite FILE's CRC trailer (for damaged-input tests)
+ *   mkfcsnap crcok FILE    exit 0 when FILE ends in its own valid CRC-64
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -75,7 +79,7 @@ static const struct release releases[] = {
 struct scenario {
 	unsigned int nvcpus, at;
 	int vector; /* -1: none */
-	bool pending, cr0_ts, fred;
+	bool pending, cr0_ts, fred, list;
 	uint64_t cr2, dr6, xcr0, rflags;
 };
 
@@ -293,12 +297,14 @@ static void put_saved_msrs(struct out *o)
 	put_msrs(o, idx + 4, val + 4, 3);
 }
 
-static void put_vcpu(struct out *o, const struct scenario *sc, unsigned int i)
+/* One VcpuState; returns where its kvm_vcpu_events bytes start. */
+static size_t put_vcpu(struct out *o, const struct scenario *sc, unsigned int i)
 {
 	const struct release *r = o->rel;
 	bool risky = sc->vector >= 0 && i == sc->at;
 	uint8_t dbg[128] = { 0 }, lapic[1024], mp[4] = { 0 }, regs[144] = { 0 }, sregs[312] = { 0 };
 	uint8_t ev[64] = { 0 }, xcrs[392] = { 0 }, xsave[4096] = { 0 }, xsave2[8 + 4096] = { 0 };
+	size_t events;
 
 	put_cpuid(o);
 	put_saved_msrs(o);
@@ -327,6 +333,7 @@ static void put_vcpu(struct out *o, const struct scenario *sc, unsigned int i)
 		ev[2] = sc->vector == 14;
 		put_le(ev + 4, sc->vector == 14 ? 2 : 0, 4);
 	}
+	events = o->len + (prefixed(o) ? 8 : 0);
 	put_kvm(o, ev, sizeof(ev));
 	put_le(xcrs, 1, 4);
 	put_le(xcrs + 16, sc->xcr0, 8);
@@ -341,11 +348,13 @@ static void put_vcpu(struct out *o, const struct scenario *sc, unsigned int i)
 		put_kvm(o, xsave, sizeof(xsave));
 	}
 	if (r->ser == VERSIONIZE && r->data_version < 3)
-		return; /* VcpuState v1: no tsc_khz */
+		return events; /* VcpuState v1: no tsc_khz */
 	put(o, i == 0, 1);
 	if (i == 0)
 		put(o, 2995200, 4);
+	return events;
 }
+
 
 /* Stand-in for DeviceStates (and acpi_dev_state where it exists). */
 static void put_after_vcpus(struct out *o)
@@ -389,6 +398,36 @@ static const struct release *release_by_name(const char *name)
 	return NULL;
 }
 
+/* recrc FILE, crcok FILE: the trailer of an existing file. */
+static int crc_tool(const char *mode, const char *path)
+{
+	struct out o = { 0 };
+	uint8_t chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "r+b");
+
+	if (!f) {
+		fprintf(stderr, "mkfcsnap: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		put_bytes(&o, chunk, n);
+	if (o.len < 8) {
+		fclose(f);
+		return 1;
+	}
+	if (strcmp(mode, "crcok") == 0) {
+		fclose(f);
+		return crc64_jones(0, o.b, o.len) == 0 ? 0 : 1;
+	}
+	o.len -= 8;
+	put(&o, crc64_jones(0, o.b, o.len), 8);
+	if (fseek(f, 0, SEEK_SET) != 0 || fwrite(o.b, 1, o.len, f) != o.len || fclose(f) != 0)
+		return 2;
+	free(o.b);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: mkfcsnap [-n N] [-v I] [-e VEC] [-P] [-2 CR2] [-6 DR6] [-x XCR0] "
@@ -401,7 +440,7 @@ static int parse_options(int argc, char **argv, struct scenario *sc)
 	bool at_set = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:v:e:P2:6:x:r:TF")) != -1) {
+	while ((c = getopt(argc, argv, "n:v:e:P2:6:x:r:TFL")) != -1) {
 		switch (c) {
 		case 'n': sc->nvcpus = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': sc->at = (unsigned int)strtoul(optarg, NULL, 0); at_set = true; break;
@@ -413,6 +452,7 @@ static int parse_options(int argc, char **argv, struct scenario *sc)
 		case 'r': sc->rflags = strtoull(optarg, NULL, 0); break;
 		case 'T': sc->cr0_ts = true; break;
 		case 'F': sc->fred = false; break;
+		case 'L': sc->list = true; break;
 		default: return -1;
 		}
 	}
@@ -430,6 +470,8 @@ int main(int argc, char **argv)
 	struct out o = { 0 };
 	FILE *f;
 
+	if (argc == 3 && (strcmp(argv[1], "recrc") == 0 || strcmp(argv[1], "crcok") == 0))
+		return crc_tool(argv[1], argv[2]);
 	if (parse_options(argc, argv, &sc) != 0 || argc - optind != 2)
 		return usage();
 	o.rel = release_by_name(argv[optind]);
@@ -443,8 +485,12 @@ int main(int argc, char **argv)
 		put_header(&o);
 		put_before_vcpus(&o);
 		put(&o, sc.nvcpus, 8);
-		for (unsigned int i = 0; i < sc.nvcpus; i++)
-			put_vcpu(&o, &sc, i);
+		for (unsigned int i = 0; i < sc.nvcpus; i++) {
+			size_t events = put_vcpu(&o, &sc, i);
+
+			if (sc.list)
+				printf("events %u %zu\n", i, events);
+		}
 		put_after_vcpus(&o);
 	}
 	put(&o, crc64_jones(0, o.b, o.len), 8);
