@@ -813,6 +813,10 @@ static int verify_file(const struct snapshot *s, const struct vcpu_plan *plans, 
 			memcmp(((struct firecracker *)re.priv)->buf, want, fc->len) != 0))
 		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
 			      "verification failed: the file read back differs from the repair");
+	if (rc == 0 && stray_change(s, ((struct firecracker *)re.priv)->buf) >= 0)
+		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
+			      "verification failed: byte %lld changed outside kvm_vcpu_events",
+			      (long long)stray_change(s, ((struct firecracker *)re.priv)->buf));
 	snapshot_close(&re);
 	return rc;
 }
