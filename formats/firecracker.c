@@ -336,6 +336,9 @@ static int walk_vcpus(struct cur *c, const struct fc_layout *l, uint64_t p, uint
 	c->vcpu = 0;
 	if (take(c, 8, "(count)", &n))
 		return -1;
+	if (n > FC_MAX_VCPUS)
+		return bad(c, p, "(count)", "%llu vCPUs, more than KVM's %d",
+			   (unsigned long long)n, FC_MAX_VCPUS);
 	for (uint64_t i = 0; i < n; i++) {
 		c->vcpu = (size_t)i;
 		if (vs)

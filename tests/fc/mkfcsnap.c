@@ -404,6 +404,7 @@ static int crc_tool(const char *mode, const char *path)
 	struct out o = { 0 };
 	uint8_t chunk[4096];
 	size_t n;
+	int rc = 0;
 	FILE *f = fopen(path, "r+b");
 
 	if (!f) {
@@ -412,20 +413,20 @@ static int crc_tool(const char *mode, const char *path)
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		put_bytes(&o, chunk, n);
-	if (o.len < 8) {
-		fclose(f);
-		return 1;
+	if (o.len < 8)
+		rc = 1;
+	else if (strcmp(mode, "crcok") == 0)
+		rc = crc64_jones(0, o.b, o.len) == 0 ? 0 : 1;
+	else {
+		o.len -= 8;
+		put(&o, crc64_jones(0, o.b, o.len), 8);
+		if (fseek(f, 0, SEEK_SET) != 0 || fwrite(o.b, 1, o.len, f) != o.len)
+			rc = 2;
 	}
-	if (strcmp(mode, "crcok") == 0) {
-		fclose(f);
-		return crc64_jones(0, o.b, o.len) == 0 ? 0 : 1;
-	}
-	o.len -= 8;
-	put(&o, crc64_jones(0, o.b, o.len), 8);
-	if (fseek(f, 0, SEEK_SET) != 0 || fwrite(o.b, 1, o.len, f) != o.len || fclose(f) != 0)
-		return 2;
+	if (fclose(f) != 0)
+		rc = 2;
 	free(o.b);
-	return 0;
+	return rc;
 }
 
 static int usage(void)
@@ -497,6 +498,7 @@ int main(int argc, char **argv)
 	f = fopen(argv[optind + 1], "wb");
 	if (!f || fwrite(o.b, 1, o.len, f) != o.len || fclose(f) != 0) {
 		fprintf(stderr, "mkfcsnap: %s: %s\n", argv[optind + 1], strerror(errno));
+		free(o.b);
 		return 1;
 	}
 	free(o.b);
