@@ -37,7 +37,8 @@
  *   -e VEC   exception vector (14, 1, 7; default none)
  *   -2 CR2   -6 DR6   -x XCR0   -r RFLAGS   -T (CR0.TS)   -F (no CR4.FRED)
  *   -P       the exception is pending with no payload (not injected)
- *   -L       print where each vCPU's kvm_vcpu_events starts ("events I OFFSET")
+ *   -L       print where each vCPU's kvm_vcpu_events starts ("events I OFFSET"),
+ *            and where vcpu_states starts and ends ("vcpus OFFSET", "after OFFSET")
  *
  *   mkfcsnap recrc FILE    rewrite FILE's CRC trailer (for damaged-input tests)
  *   mkfcsnap crcok FILE    exit 0 when FILE ends in its own valid CRC-64
@@ -485,6 +486,8 @@ int main(int argc, char **argv)
 	} else {
 		put_header(&o);
 		put_before_vcpus(&o);
+		if (sc.list)
+			printf("vcpus %zu\n", o.len);
 		put(&o, sc.nvcpus, 8);
 		for (unsigned int i = 0; i < sc.nvcpus; i++) {
 			size_t events = put_vcpu(&o, &sc, i);
@@ -492,6 +495,8 @@ int main(int argc, char **argv)
 			if (sc.list)
 				printf("events %u %zu\n", i, events);
 		}
+		if (sc.list)
+			printf("after %zu\n", o.len);
 		put_after_vcpus(&o);
 	}
 	put(&o, crc64_jones(0, o.b, o.len), 8);
