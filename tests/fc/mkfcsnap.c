@@ -9,7 +9,8 @@
  * "bitcode" (no known header, a valid CRC: what v1.15 and later write, as
  * far as fredck can tell without decoding bitcode).
  *
- * Sources followed (read in firecracker-microvm/firecracker at each tag;
+ * Sources followed (tests/fc/README.md has the table; read in
+ * firecracker-microvm/firecracker at each tag;
  * no code copied):
  *  - container: src/snapshot/src/lib.rs @v1.6.0 (magic | format version 1,
  *    SnapshotHdr{data_version: u16}, CRC64 as a u64), src/vmm/src/snapshot/
