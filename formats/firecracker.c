@@ -200,12 +200,14 @@ static int take_fam(struct cur *c, const struct fc_layout *l, const struct fam *
 			   (unsigned long long)le(c->b + hdr, f->count_bytes), (unsigned long long)n);
 	if (need(c, n * stride, name))
 		return -1;
-	for (uint64_t i = 0; f->entries_prefixed && i < n; i++)
-		if (le(c->b + c->pos + i * stride, 8) != f->entry_size)
-			return bad(c, c->pos + i * stride, name, "entry %llu: byte length %llu, expected %llu",
-				   (unsigned long long)i,
-				   (unsigned long long)le(c->b + c->pos + i * stride, 8),
+	for (uint64_t i = 0; f->entries_prefixed && i < n; i++) {
+		uint64_t at = c->pos + i * stride, len = le(c->b + at, 8);
+
+		if (len != f->entry_size)
+			return bad(c, at, name, "entry %llu: byte length %llu, expected %llu",
+				   (unsigned long long)i, (unsigned long long)len,
 				   (unsigned long long)f->entry_size);
+	}
 	*count = n;
 	*entries = c->pos + (f->entries_prefixed ? 8 : 0);
 	c->pos += n * stride;
@@ -401,11 +403,12 @@ static int parse_events(struct cur *c, uint64_t off, struct vcpu_state *v)
 	x->payload = le(ev + EV_EXC_PAYLOAD, 8);
 	x->error_code_saved = true;
 	vcpu_normalise_exception(v);
-	if (x->state != EXC_NONE && (x->nr > 31 || x->nr == VEC_NMI))
+	if (x->state != EXC_NONE && x->nr == VEC_NMI)
 		return bad(c, off + EV_EXC_NR, "vcpu_events.exception.nr",
-			   x->nr == VEC_NMI ? "vector 2 (NMI) queued as an exception; the kernel rejects it" :
-					      "exception vector %u is above 31; the kernel rejects it",
-			   x->nr);
+			   "vector 2 (NMI) queued as an exception; the kernel rejects it");
+	if (x->state != EXC_NONE && x->nr > 31)
+		return bad(c, off + EV_EXC_NR, "vcpu_events.exception.nr",
+			   "exception vector %u is above 31; the kernel rejects it", x->nr);
 	v->intr.injected = ev[EV_INT_INJECTED] != 0;
 	v->intr.nr = ev[EV_INT_NR];
 	v->intr.soft = ev[EV_INT_SOFT] != 0;

@@ -370,3 +370,19 @@ assert_unchanged() {
 		done
 	done
 }
+
+@test "firecracker: structures the kernel would reject are malformed (exit 8), naming the field" {
+	snap a v1.9 -e 14
+	poke "$WORK/a" $((EV + 1)) 02
+	"$MKFCSNAP" recrc "$WORK/a"
+	run --separate-stderr "$FREDCK" check "$WORK/a"
+	assert_failure 8
+	assert_stderr_contains "byte $((EV + 1))" "vcpu_states[1].vcpu_events.exception.nr" "NMI"
+	snap b v1.6 -e 14
+	poke "$WORK/b" $((EV + 1)) 28
+	"$MKFCSNAP" recrc "$WORK/b"
+	run --separate-stderr "$FREDCK" repair -o "$WORK/b.out" "$WORK/b"
+	assert_failure 8
+	assert_stderr_contains "exception vector 40 is above 31"
+	[ ! -e "$WORK/b.out" ] || fail "repair wrote $WORK/b.out"
+}
