@@ -554,7 +554,7 @@ static int bincode_header(struct snapshot *s, struct firecracker *fc, const char
 		if (bincode_versions[i].major == major) {
 			fc->layout = bincode_versions[i].layout;
 			snapshot_add_fact(s, "release", "%s", bincode_versions[i].release);
-			snapshot_add_fact(s, "snap_version", "%s", version);
+			snapshot_add_fact(s, "snapshot_version", "%s", version);
 			return 0;
 		}
 	return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
@@ -586,7 +586,7 @@ static int versionize_header(struct snapshot *s, struct firecracker *fc, const c
 		.xsave2 = false,
 	};
 	snapshot_add_fact(s, "release", "%s", versionize_releases[dv - 1]);
-	snapshot_add_fact(s, "snap_version", "data version %llu", (unsigned long long)dv);
+	snapshot_add_fact(s, "snapshot_version", "data version %llu", (unsigned long long)dv);
 	return 0;
 }
 

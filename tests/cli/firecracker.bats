@@ -58,7 +58,7 @@ assert_unchanged() {
 	run "$FREDCK" inspect "$WORK/a"
 	assert_success
 	assert_line --regexp '^release +v1\.12$'
-	assert_line --regexp '^snap_version +6\.0\.0$'
+	assert_line --regexp '^snapshot version +6\.0\.0$'
 	assert_line --regexp '^serializer +bincode 2'
 	assert_line --regexp '^crc64 +0x[0-9a-f]{16} \(valid\)$'
 	assert_line --regexp '^  cr2 +0x00007f5a3c001ff8$'
@@ -67,7 +67,7 @@ assert_unchanged() {
 	snap b v1.0 -e 14
 	run "$FREDCK" inspect "$WORK/b"
 	assert_line --regexp '^release +v1\.0$'
-	assert_line --regexp '^snap_version +data version 4$'
+	assert_line --regexp '^snapshot version +data version 4$'
 }
 
 @test "firecracker: --format=firecracker reads it too" {
