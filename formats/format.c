@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "formats/format.h"
+#include "formats/firecracker.h"
 #include "formats/kvmdir.h"
 #include "formats/libvirt.h"
 #include "formats/qemu.h"
@@ -19,6 +20,7 @@ const struct format_ops *const format_list[] = {
 	&kvmdir_format,
 	&qemu_format,
 	&libvirt_format,
+	&firecracker_format,
 	NULL,
 };
 
@@ -57,7 +59,8 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams and libvirt save images)");
+			 "QEMU migration streams, libvirt save images and Firecracker "
+			 "snapshot files)");
 	return NULL;
 }
 
