@@ -600,7 +600,10 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 			return fmt_malformed(e, path, fc->len, "(file size)",
 					     "file is %zu bytes, too short for a Firecracker header "
 					     "and its checksum", fc->len);
-		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "not a Firecracker snapshot");
+		/* Only --format=firecracker gets here (the probe wants the magic). */
+		return fmt_malformed(e, path, fc->len, "magic",
+				     "file is %zu bytes, too short for a Firecracker snapshot",
+				     fc->len);
 	}
 	magic = le(fc->buf, 8);
 	if ((magic & FC_MAGIC_MASK) == FC_MAGIC_ARM)
