@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/chv.h"
 #include "formats/format.h"
 #include "formats/kvmdir.h"
 #include "formats/libvirt.h"
@@ -19,6 +20,7 @@ const struct format_ops *const format_list[] = {
 	&kvmdir_format,
 	&qemu_format,
 	&libvirt_format,
+	&chv_format,
 	NULL,
 };
 
@@ -53,11 +55,13 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 			return format_list[i];
 	if (S_ISDIR(st->st_mode))
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
+			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir), "
+			 "no state.json (Cloud Hypervisor)");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams and libvirt save images)");
+			 "QEMU migration streams, libvirt save images "
+			 "and Cloud Hypervisor snapshots)");
 	return NULL;
 }
 
