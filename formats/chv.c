@@ -792,12 +792,13 @@ static int chv_open(struct snapshot *s, const char *path, struct fmt_error *e)
 	return 0;
 }
 
-/* A file that starts as a Snapshot tree does ({"snapshots": or v28's {"id":). */
+/* A file that starts as a Snapshot tree does ({"snapshots": or v28's {"id":"vm"). */
 static bool looks_like_state(const char *path, const struct stat *st)
 {
 	static const char v29[] = "{\"snapshots\":", v28[] = "{\"id\":\"vm\"";
-	uint8_t b[sizeof(v28) - 1];
+	uint8_t b[sizeof(v29) - 1];
 
+	_Static_assert(sizeof(v28) <= sizeof(v29), "the longer magic is read");
 	if (!format_read_magic(path, st, b, sizeof(b)))
 		return false;
 	return memcmp(b, v29, sizeof(v29) - 1) == 0 || memcmp(b, v28, sizeof(v28) - 1) == 0;
@@ -829,7 +830,7 @@ static bool chv_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
 /* One replacement in the outer file. */
 struct edit {
 	size_t start, end;
-	char text[8 * 4 + 24]; /* at most 20 digits, or 8 byte values "255," */
+	char text[72]; /* 20 digits, or their 20 byte values as "57," */
 };
 
 struct edits {
