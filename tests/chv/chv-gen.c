@@ -7,13 +7,14 @@
  * which release's source each layout follows.
  *
  *   chv-gen [--layout=v39|v53|v38|v28] [--no-fred-msrs] [--no-xfd]
- *           [--nested=ID] DIR KIND...
+ *           [--nested=ID] [--replace=TEXT --with=TEXT] DIR KIND...
  *
  * One KIND per vCPU, in vCPU order: clean (FRED on, nothing queued), pf
  * (injected #PF, error code 2, CR2 above INT64_MAX), nm (injected #NM,
  * XFD-caused), db (injected #DB), gp (injected #GP: not at risk), nofred (a
  * #PF with CR4.FRED clear).  KIND:drop or KIND:pending writes the vCPU as
- * that repair leaves it.
+ * that repair leaves it.  --replace/--with edit vCPU 0's state text before
+ * it is encoded (the first occurrence), to make malformed inner states.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +32,7 @@ struct opts {
 	enum layout layout;
 	bool fred_msrs, xfd;
 	int nested; /* the vCPU in nested guest mode (v53 only), -1 none */
+	const char *replace, *with; /* malformed input: an edit of vCPU 0's inner text */
 };
 
 /* A growable text buffer. */
@@ -439,6 +441,21 @@ static void put_leaf(struct buf *b, const char *text, const struct opts *o)
 	free(t.p);
 }
 
+/* The first FROM in b becomes TO (the tests' malformed inner states). */
+static void replace_once(struct buf *b, const char *from, const char *to)
+{
+	char *at = strstr(b->p, from);
+	struct buf out = { 0 };
+
+	if (!at)
+		die("--replace: text not found in vCPU 0's state");
+	put_raw(&out, b->p, (size_t)(at - b->p));
+	put_raw(&out, to, strlen(to));
+	put_raw(&out, at + strlen(from), strlen(at + strlen(from)));
+	free(b->p);
+	*b = out;
+}
+
 static int cmp_key(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -471,6 +488,8 @@ static void state_json(struct buf *b, struct vcpu *v, int n, const struct opts *
 			inner_v38(&t, &v[i], o);
 		else
 			inner_v39(&t, &v[i], o);
+		if (i == 0 && o->replace)
+			replace_once(&t, o->replace, o->with ? o->with : "");
 		put(b, "%s\"%s\":{\"snapshots\":{},\"snapshot_data\":", k ? "," : "", keys[k]);
 		put_data(b, &t, o);
 		put(b, "}");
@@ -526,9 +545,13 @@ int main(int argc, char **argv)
 			o.xfd = false;
 		else if (strncmp(argv[i], "--nested=", 9) == 0)
 			o.nested = atoi(argv[i] + 9);
+		else if (strncmp(argv[i], "--replace=", 10) == 0)
+			o.replace = argv[i] + 10;
+		else if (strncmp(argv[i], "--with=", 7) == 0)
+			o.with = argv[i] + 7;
 		else
 			die("usage: chv-gen [--layout=v39|v53|v38|v28] [--no-fred-msrs] [--no-xfd] "
-			    "[--nested=ID] DIR KIND...");
+			    "[--nested=ID] [--replace=TEXT --with=TEXT] DIR KIND...");
 	}
 	if (argc - i < 2)
 		die("usage: chv-gen [options] DIR KIND...");
