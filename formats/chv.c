@@ -641,7 +641,7 @@ static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
 }
 
 /*
- * nested_state (v41 and later, optional): null, or the raw
+ * nested_state (v49 and later, optional): null, or the raw
  * kvm_nested_state buffer as byte values; its header says guest mode.
  */
 static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)

@@ -356,7 +356,7 @@ static void inner_v39(struct buf *b, const struct vcpu *v, const struct opts *o)
 	put(b, ",\"tsc_khz\":2995200");
 	if (o->layout == L_V53) {
 		if (v->nested) {
-			uint8_t ns[128 + 4096] = { 0 };
+			uint8_t ns[128 + 8192] = { 0 }; /* KvmNestedStateBuffer: header + VMX data */
 
 			put_le(ns, 0x3, 2); /* GUEST_MODE | RUN_PENDING */
 			put_le(ns + 4, sizeof(ns), 4);
