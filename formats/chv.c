@@ -278,7 +278,8 @@ static int find_vcpus(struct chv *c, size_t *count, struct fmt_error *e)
 	if (t->n[cs].count > CHV_MAX_VCPUS)
 		return fmt_malformed(e, c->file, t->n[cs].start,
 				     ".snapshots[\"cpu-manager\"].snapshots",
-				     "%zu vCPUs; KVM allows at most %d", t->n[cs].count, CHV_MAX_VCPUS);
+				     "%zu vCPUs; KVM allows at most %d", (size_t)t->n[cs].count,
+				     CHV_MAX_VCPUS);
 	c->v = calloc(t->n[cs].count, sizeof(*c->v));
 	if (!c->v)
 		return fmt_syserr(e, c->file, ENOMEM, "cannot read");
@@ -398,7 +399,7 @@ static int read_raw(struct inner *in, int node, const char *ipath, const char *t
 		return inner_type(in, node, ipath, "an array of byte values (v39 and later)");
 	if (in->t.n[node].count != size)
 		return inner_fail(in, in->t.n[node].start, ipath,
-				  "holds %zu byte values; %s is %zu bytes", in->t.n[node].count,
+				  "holds %zu byte values; %s is %zu bytes", (size_t)in->t.n[node].count,
 				  type, size);
 	for (int el = in->t.n[node].first; el >= 0; el = in->t.n[el].next, i++) {
 		char p[96];
@@ -657,7 +658,7 @@ static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
 	if (in->t.n[node].count < NESTED_HDR_SIZE)
 		return inner_fail(in, in->t.n[node].start, ".Kvm.nested_state",
 				  "holds %zu bytes, fewer than the 128-byte kvm_nested_state header",
-				  in->t.n[node].count);
+				  (size_t)in->t.n[node].count);
 	for (el = in->t.n[node].first; el >= 0 && i < NESTED_HDR_SIZE; el = in->t.n[el].next, i++) {
 		char p[48];
 		uint64_t b;

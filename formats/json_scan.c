@@ -57,7 +57,7 @@ static int new_node(struct scanner *s, enum jv_type type, int parent)
 	n = &t->n[t->count];
 	memset(n, 0, sizeof(*n));
 	n->type = type;
-	n->start = s->pos;
+	n->start = (uint32_t)s->pos;
 	n->parent = parent;
 	n->first = n->next = n->last = -1;
 	if (parent >= 0) {
@@ -204,7 +204,7 @@ static int scan_value(struct scanner *s, int parent, int *node, bool *opened)
 	}
 	rc = type == JV_STRING ? scan_string(s) : type == JV_NUMBER ? scan_number(s) :
 							    scan_literal(s, word);
-	s->t->n[id].end = s->pos;
+	s->t->n[id].end = (uint32_t)s->pos;
 	return rc;
 }
 
@@ -240,8 +240,8 @@ static int next_in(struct scanner *s, int cur, int *depth)
 	skip_ws(s);
 	if (scan_value(s, cur, &id, &opened) != 0)
 		return -1;
-	s->t->n[id].key_start = ks;
-	s->t->n[id].key_end = ke;
+	s->t->n[id].key_start = (uint32_t)ks;
+	s->t->n[id].key_end = (uint32_t)ke;
 	if (!opened)
 		return cur;
 	if (++*depth > JV_MAX_DEPTH)
@@ -258,6 +258,8 @@ int jv_parse(struct jv_tree *t, const char *buf, size_t len, struct jv_error *er
 	memset(t, 0, sizeof(*t));
 	t->buf = buf;
 	t->len = len;
+	if (len > JV_MAX_LEN)
+		return fail(&s, 0, "document too large to scan");
 	skip_ws(&s);
 	if (scan_value(&s, -1, &root, &opened) != 0)
 		goto bad;
@@ -274,7 +276,7 @@ int jv_parse(struct jv_tree *t, const char *buf, size_t len, struct jv_error *er
 			goto bad;
 		}
 		if (buf[s.pos] == close) {
-			c->end = ++s.pos;
+			c->end = (uint32_t)++s.pos;
 			cur = c->parent;
 			depth--;
 			continue;

@@ -30,13 +30,20 @@ enum jv_type {
 	JV_OBJECT,
 };
 
+/*
+ * 32-bit offsets keep a node at 40 bytes: a v29-v38 state.json spends a
+ * node on every byte value of every vCPU's text.
+ */
 struct jv_node {
 	enum jv_type type;
-	size_t start, end;         /* the value's bytes, [start, end) */
-	size_t key_start, key_end; /* an object member: its key literal, quotes included */
-	int parent, first, next, last; /* node indices, -1 for none */
-	size_t count;              /* number of children */
+	uint32_t start, end;         /* the value's bytes, [start, end) */
+	uint32_t key_start, key_end; /* an object member: its key literal, quotes included */
+	int32_t parent, first, next, last; /* node indices, -1 for none */
+	uint32_t count;              /* number of children */
 };
+
+/* Longest document scanned (offsets are 32-bit). */
+#define JV_MAX_LEN (UINT32_MAX - 1U)
 
 struct jv_tree {
 	const char *buf;

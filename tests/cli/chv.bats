@@ -341,3 +341,38 @@ rejected() {
 	off=$(jqo .inputs[0].error.offset)
 	assert_equal "$(tail -c +$((off + 1)) "$WORK/s/state.json" | head -c 3)" 256
 }
+
+# A short mutation smoke (the sanitizer build runs it too): single bytes
+# overwritten with JSON's structural characters, and cuts, all over one
+# vCPU's snapshot in both layouts.  Every run ends in 0, 4 or 8, never a
+# crash; a run that says malformed writes nothing.
+@test "chv malformed: 300 mutated and cut snapshots: exit 0, 4 or 8, never a crash" {
+	local l size iter off b st chars=(22 7d 5d 2c 39 2d 5c 78 00 7b 5b 20)
+	for l in v39 v38; do
+		gen "$l" s pf
+		cp "$WORK/s/state.json" "$WORK/good.json"
+		size=$(stat -c %s "$WORK/good.json")
+		for ((iter = 1; iter <= 120; iter++)); do
+			off=$(((iter * 7919 + iter * iter * 31) % size))
+			b=${chars[$((iter % ${#chars[@]}))]}
+			cp "$WORK/good.json" "$WORK/s/state.json"
+			poke "$WORK/s/state.json" "$off" "$b"
+			run --separate-stderr "$FREDCK" repair -o "$WORK/out" "$WORK/s"
+			st=$status
+			[[ $st == 0 || $st == 1 || $st == 4 || $st == 5 || $st == 8 ]] ||
+				fail "$l byte $off = 0x$b: exit $st: $stderr"
+			[[ "$stderr" != *Sanitizer* && "$stderr" != *"runtime error"* ]] ||
+				fail "$l byte $off = 0x$b: $stderr"
+			if [ "$st" = 8 ]; then
+				[ ! -e "$WORK/out" ] || fail "$l byte $off = 0x$b: exit 8 but $WORK/out written"
+			fi
+			rm -rf "$WORK/out"
+			assert_no_leftovers "$WORK"
+		done
+		for ((iter = 1; iter <= 30; iter++)); do
+			head -c $((size * iter / 31)) "$WORK/good.json" >"$WORK/s/state.json"
+			run --separate-stderr "$FREDCK" check "$WORK/s"
+			assert_equal "$status" 8
+		done
+	done
+}
