@@ -948,7 +948,8 @@ static int build(const struct snapshot *s, const struct vcpu_plan *plans,
 			return -1;
 		}
 	}
-	qsort(ed.e, ed.n, sizeof(*ed.e), cmp_edit);
+	if (ed.n) /* qsort must not be given NULL, even for no elements */
+		qsort(ed.e, ed.n, sizeof(*ed.e), cmp_edit);
 	for (size_t i = 0; i < ed.n; i++)
 		len += strlen(ed.e[i].text);
 	buf = malloc(len + 1);
