@@ -6,7 +6,7 @@
  * Hypervisor, so the tests make their snapshots with this; README.md says
  * which release's source each layout follows.
  *
- *   chv-gen [--layout=v39|v53|v38|v28] [--no-fred-msrs] [--no-xfd]
+ *   chv-gen [--layout=v39|v53|v38|v29|v28] [--no-fred-msrs] [--no-xfd]
  *           [--nested=ID] [--replace=TEXT --with=TEXT] DIR KIND...
  *
  * One KIND per vCPU, in vCPU order: clean (FRED on, nothing queued), pf
@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum layout { L_V28, L_V38, L_V39, L_V53 };
+enum layout { L_V28, L_V29, L_V38, L_V39, L_V53 };
 
 struct opts {
 	enum layout layout;
@@ -309,7 +309,7 @@ static void put_msrs(struct buf *b, const struct vcpu *v, const struct opts *o)
 }
 
 /* FpuState and the two big arrays: content the tests never look at, shape they must skip. */
-static void put_fpu_lapic_xsave(struct buf *b, const struct vcpu *v)
+static void put_fpu_lapic_xsave(struct buf *b, const struct vcpu *v, bool xsave_plain)
 {
 	put(b, ",\"fpu\":{\"fpr\":[");
 	for (int i = 0; i < 8; i++)
@@ -323,10 +323,11 @@ static void put_fpu_lapic_xsave(struct buf *b, const struct vcpu *v)
 	put(b, ",\"lapic_state\":{\"regs\":[");
 	for (int i = 0; i < 1024; i++)
 		put(b, "%s%d", i ? "," : "", i == 0x20 ? v->id : i == 0xf0 ? -1 : 0);
-	put(b, "]},\"xsave\":{\"region\":[");
+	/* v29-v37: the fork's kvm_xsave, its region as a plain array; v38+: XsaveState. */
+	put(b, xsave_plain ? "]},\"xsave\":[" : "]},\"xsave\":{\"region\":[");
 	for (int i = 0; i < 1024; i++)
 		put(b, "%s%u", i ? "," : "", i == 6 ? 0x1f80U : i == 128 ? 0xffffffffU : 0U);
-	put(b, "]}");
+	put(b, xsave_plain ? "]" : "]}");
 }
 
 /* v39 and later: kvm-bindings' serde_impls write the structs as their raw bytes. */
@@ -348,7 +349,7 @@ static void inner_v39(struct buf *b, const struct vcpu *v, const struct opts *o)
 	put_bytes(b, r, sizeof(r));
 	put(b, ",\"sregs\":");
 	put_bytes(b, sr, sizeof(sr));
-	put_fpu_lapic_xsave(b, v);
+	put_fpu_lapic_xsave(b, v, false);
 	put(b, ",\"xcrs\":");
 	put_bytes(b, x, sizeof(x));
 	put(b, ",\"mp_state\":");
@@ -408,19 +409,21 @@ static void inner_v38(struct buf *b, const struct vcpu *v, const struct opts *o)
 	       ",\"cr8\":%" PRIu64 ",\"efer\":%" PRIu64 ",\"apic_base\":%" PRIu64
 	       ",\"interrupt_bitmap\":[0,0,0,0]}",
 	    v->cr0, v->cr2, v->cr3, v->cr4, v->cr8, v->efer, v->apic_base);
-	put_fpu_lapic_xsave(b, v);
+	put_fpu_lapic_xsave(b, v, o->layout == L_V29);
 	put(b, ",\"xcrs\":{\"nr_xcrs\":1,\"flags\":0,\"xcrs\":[");
 	for (int i = 0; i < 16; i++)
 		put(b, "%s{\"xcr\":0,\"reserved\":0,\"value\":%" PRIu64 "}", i ? "," : "",
 		    i == 0 ? v->xcr0 : 0);
-	put(b, "],\"padding\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]},\"mp_state\":{\"mp_state\":0},"
-	       "\"tsc_khz\":2995200}}");
+	put(b, "],\"padding\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]},\"mp_state\":{\"mp_state\":0}");
+	if (o->layout == L_V38)
+		put(b, ",\"tsc_khz\":2995200"); /* v35 and later */
+	put(b, "}}");
 }
 
 /* snapshot_data of a node holding text: {"state":"..."} (v39+) or [byte,...] (v29-v38). */
 static void put_data(struct buf *b, const struct buf *text, const struct opts *o)
 {
-	if (o->layout == L_V38) {
+	if (o->layout == L_V38 || o->layout == L_V29) {
 		put_bytes(b, (const uint8_t *)text->p, text->len);
 		return;
 	}
@@ -484,7 +487,7 @@ static void state_json(struct buf *b, struct vcpu *v, int n, const struct opts *
 		int i = atoi(keys[k]);
 
 		t.len = 0;
-		if (o->layout == L_V38)
+		if (o->layout == L_V38 || o->layout == L_V29)
 			inner_v38(&t, &v[i], o);
 		else
 			inner_v39(&t, &v[i], o);
@@ -537,6 +540,8 @@ int main(int argc, char **argv)
 			o.layout = L_V53;
 		else if (strcmp(argv[i], "--layout=v38") == 0)
 			o.layout = L_V38;
+		else if (strcmp(argv[i], "--layout=v29") == 0)
+			o.layout = L_V29;
 		else if (strcmp(argv[i], "--layout=v28") == 0)
 			o.layout = L_V28;
 		else if (strcmp(argv[i], "--no-fred-msrs") == 0)
@@ -550,7 +555,7 @@ int main(int argc, char **argv)
 		else if (strncmp(argv[i], "--with=", 7) == 0)
 			o.with = argv[i] + 7;
 		else
-			die("usage: chv-gen [--layout=v39|v53|v38|v28] [--no-fred-msrs] [--no-xfd] "
+			die("usage: chv-gen [--layout=v39|v53|v38|v29|v28] [--no-fred-msrs] [--no-xfd] "
 			    "[--nested=ID] [--replace=TEXT --with=TEXT] DIR KIND...");
 	}
 	if (argc - i < 2)

@@ -18,8 +18,9 @@ gen() {
 	"$CHV_GEN" --layout="$layout" "${GEN_OPTS[@]}" "$WORK/$name" "$@" || fail "chv-gen failed"
 }
 
-# Both layout families, and the newest shape (nested_state, hyperv_synic).
-LAYOUTS=(v39 v38 v53)
+# Both layout families, at their first and last release, and the newest
+# shape (nested_state, hyperv_synic).
+LAYOUTS=(v39 v53 v38 v29)
 
 # repaired LAYOUT IN OUT [FREDCK-OPTION...]: repair -o, status kept in $status.
 repaired() {
