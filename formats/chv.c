@@ -139,7 +139,7 @@ static int decode_byte_array(struct chv *c, struct chv_vcpu *cv, struct fmt_erro
 static int vcpu_data(struct chv *c, struct chv_vcpu *cv, int node, bool first,
 		     struct fmt_error *e)
 {
-	int sd = jv_member(&c->tree, node, "snapshot_data"), st;
+	int sd = jv_member_unique(&c->tree, node, "snapshot_data"), st = -1;
 	enum chv_layout layout;
 
 	snprintf(cv->path, sizeof(cv->path), ".snapshots[\"cpu-manager\"].snapshots[\"%u\"]",
@@ -148,12 +148,13 @@ static int vcpu_data(struct chv *c, struct chv_vcpu *cv, int node, bool first,
 		return outer_type(c, node, cv->path, "an object (a Snapshot node)", e);
 	if (sd < 0)
 		return fmt_malformed(e, c->file, c->tree.n[node].start, cv->path,
-				     "has no snapshot_data");
+				     sd == -2 ? "has snapshot_data twice" : "has no snapshot_data");
 	strcat(cv->path, ".snapshot_data");
 	if (c->tree.n[sd].type == JV_ARRAY) {
 		layout = CHV_V29_V38;
 		cv->data = sd;
-	} else if (c->tree.n[sd].type == JV_OBJECT && (st = jv_member(&c->tree, sd, "state")) >= 0) {
+	} else if (c->tree.n[sd].type == JV_OBJECT &&
+		   (st = jv_member_unique(&c->tree, sd, "state")) >= 0) {
 		layout = CHV_V39;
 		cv->data = st;
 		strcat(cv->path, ".state");
@@ -172,6 +173,20 @@ static int vcpu_data(struct chv *c, struct chv_vcpu *cv, int node, bool first,
 		return decode_byte_array(c, cv, e);
 	if (jv_string(&c->tree, cv->data, &cv->text, &cv->len, &cv->map) != 0)
 		return fmt_syserr(e, c->file, ENOMEM, "cannot read");
+	return 0;
+}
+
+/* The member key of obj, an object, once: malformed (naming path) otherwise. */
+static int outer_object(struct chv *c, int obj, const char *key, const char *path,
+			const char *if_missing, int *m, struct fmt_error *e)
+{
+	*m = jv_member_unique(&c->tree, obj, key);
+	if (*m == -2)
+		return fmt_malformed(e, c->file, c->tree.n[obj].start, path, "appears twice");
+	if (*m < 0)
+		return fmt_malformed(e, c->file, c->tree.n[obj].start, path, "%s", if_missing);
+	if (c->tree.n[*m].type != JV_OBJECT)
+		return outer_type(c, *m, path, "an object", e);
 	return 0;
 }
 
@@ -200,21 +215,12 @@ static int find_vcpus(struct chv *c, size_t *count, struct fmt_error *e)
 				"a Cloud Hypervisor v28 or older snapshot (Snapshot nodes with an "
 				"\"id\", versionize sections): not supported; this version reads "
 				"v29 and later");
-	snaps = jv_member(t, 0, "snapshots");
-	if (snaps < 0 || t->n[snaps].type != JV_OBJECT)
-		return snaps < 0 ? fmt_malformed(e, c->file, 0, ".snapshots", "missing") :
-				   outer_type(c, snaps, ".snapshots", "an object", e);
-	cpum = jv_member(t, snaps, "cpu-manager");
-	if (cpum < 0)
-		return fmt_malformed(e, c->file, t->n[snaps].start, ".snapshots[\"cpu-manager\"]",
-				     "missing: no CPU manager in this snapshot");
-	if (t->n[cpum].type != JV_OBJECT)
-		return outer_type(c, cpum, ".snapshots[\"cpu-manager\"]", "an object", e);
-	cs = jv_member(t, cpum, "snapshots");
-	if (cs < 0 || t->n[cs].type != JV_OBJECT)
-		return fmt_malformed(e, c->file, t->n[cpum].start,
-				     ".snapshots[\"cpu-manager\"].snapshots",
-				     cs < 0 ? "missing" : "is not an object");
+	if (outer_object(c, 0, "snapshots", ".snapshots", "missing", &snaps, e) != 0 ||
+	    outer_object(c, snaps, "cpu-manager", ".snapshots[\"cpu-manager\"]",
+			 "missing: no CPU manager in this snapshot", &cpum, e) != 0 ||
+	    outer_object(c, cpum, "snapshots", ".snapshots[\"cpu-manager\"].snapshots", "missing",
+			 &cs, e) != 0)
+		return -1;
 	if (t->n[cs].count == 0)
 		return fmt_malformed(e, c->file, t->n[cs].start,
 				     ".snapshots[\"cpu-manager\"].snapshots", "no vCPUs");

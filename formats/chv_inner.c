@@ -69,7 +69,9 @@ static int inner_type(struct inner *in, int node, const char *ipath, const char 
 /* Member key of obj, required. */
 static int need(struct inner *in, int obj, const char *key, const char *ipath, int *m)
 {
-	*m = jv_member(&in->t, obj, key);
+	*m = jv_member_unique(&in->t, obj, key);
+	if (*m == -2)
+		return inner_fail(in, in->t.n[obj].start, ipath, "appears twice");
 	if (*m < 0)
 		return inner_fail(in, in->t.n[obj].start, ipath, "missing");
 	return 0;
@@ -352,9 +354,11 @@ static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
 static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
 {
 	uint8_t hdr[NESTED_HDR_SIZE];
-	int node = jv_member(&in->t, kvm, "nested_state"), el;
+	int node = jv_member_unique(&in->t, kvm, "nested_state"), el;
 	size_t i = 0;
 
+	if (node == -2)
+		return inner_fail(in, in->t.n[kvm].start, ".Kvm.nested_state", "appears twice");
 	if (node < 0 || in->t.n[node].type == JV_NULL)
 		return 0;
 	if (in->t.n[node].type != JV_ARRAY)

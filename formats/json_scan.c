@@ -330,6 +330,18 @@ int jv_member(const struct jv_tree *t, int obj, const char *key)
 	return -1;
 }
 
+int jv_member_unique(const struct jv_tree *t, int obj, const char *key)
+{
+	int m = jv_member(t, obj, key);
+
+	if (m < 0)
+		return -1;
+	for (int d = t->n[m].next; d >= 0; d = t->n[d].next)
+		if (jv_key_is(t, d, key))
+			return -2;
+	return m;
+}
+
 int jv_u64(const struct jv_tree *t, int node, uint64_t *out)
 {
 	const struct jv_node *n = &t->n[node];

@@ -64,6 +64,12 @@ void jv_free(struct jv_tree *t);
 /* The member of object obj whose key is exactly key (no escapes), or -1. */
 int jv_member(const struct jv_tree *t, int obj, const char *key);
 
+/*
+ * As jv_member, but -2 when key appears more than once: serde refuses a
+ * duplicate struct field, so a reader must not pick one of them.
+ */
+int jv_member_unique(const struct jv_tree *t, int obj, const char *key);
+
 /* Does member node m (a child of an object) have key? */
 bool jv_key_is(const struct jv_tree *t, int m, const char *key);
 

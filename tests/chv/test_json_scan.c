@@ -87,6 +87,12 @@ static void test_spans_and_members(void)
 	   "a missing key, or a key looked up in an array: -1");
 	ok(t.n[0].start == 0 && t.n[0].end == strlen(doc), "the root spans the document");
 	ok(jv_key_is(&t, bb, "bb") && !jv_key_is(&t, bb, "b"), "keys compare whole");
+	ok(jv_member_unique(&t, 0, "bb") == bb && jv_member_unique(&t, 0, "x") == -1,
+	   "jv_member_unique: a single member, a missing one");
+	jv_free(&t);
+	doc = "{\"a\":1,\"b\":2,\"a\":3}";
+	ok(jv_parse(&t, doc, strlen(doc), &err) == 0 && jv_member_unique(&t, 0, "a") == -2 &&
+	   jv_member_unique(&t, 0, "b") > 0, "jv_member_unique: a duplicate key is -2");
 	jv_free(&t);
 }
 

@@ -303,6 +303,20 @@ rejected() {
 	rejected s '| .Kvm.vcpu_events.exception.error_code)' missing
 }
 
+@test "chv malformed: a field twice (serde refuses a duplicate field; fredck picks none)" {
+	GEN_OPTS=(--replace='"regs":' --with='"vcpu_events":[0],"regs":')
+	gen v39 s pf
+	rejected s '| .Kvm.vcpu_events)' "appears twice"
+	GEN_OPTS=(--replace='"nr":14,' --with='"nr":14,"nr":0,')
+	gen v38 s pf
+	rejected s '| .Kvm.vcpu_events.exception.nr)' "appears twice"
+	GEN_OPTS=()
+	gen v39 s pf
+	sed -i 's/^{"snapshots":{"cpu-manager":/{"snapshots":{"cpu-manager":{"snapshots":{}},"cpu-manager":/' \
+		"$WORK/s/state.json"
+	rejected s '.snapshots["cpu-manager"])' "appears twice"
+}
+
 @test "chv malformed: a struct of the wrong size, a sign, an unknown flag, a vector above 31" {
 	GEN_OPTS=(--replace='"vcpu_events":[1,14,' --with='"vcpu_events":[1,')
 	gen v39 s pf
