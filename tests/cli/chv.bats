@@ -102,6 +102,23 @@ repaired() {
 	assert_output --partial "dr6 is not saved by the format"
 }
 
+@test "chv: MSRs not saved: #NM unrecoverable (drop even with the capability), FRED MSRs noted" {
+	local l
+	for l in v39 v38; do
+		GEN_OPTS=(--no-xfd --no-fred-msrs)
+		gen "$l" s nm
+		run --separate-stderr "$FREDCK" check --json --dest-payload-cap=yes "$WORK/s"
+		assert_equal "$status" 4
+		assert_equal "$(codes 0)" "FK103 FK202 FK203 FK302"
+		assert_equal "$(vcpu 0 .event_data.confidence)" unrecoverable
+		assert_equal "$(vcpu 0 .repair.action)" drop
+		repaired "$l" "$WORK/s" "$WORK/out-$l" --dest-payload-cap=yes
+		assert_equal "$status" 1
+		gen "$l" want nm:drop
+		cmp "$WORK/want/state.json" "$WORK/out-$l/state.json"
+	done
+}
+
 @test "chv: a nested-guest vCPU (v53 nested_state) is left alone" {
 	GEN_OPTS=(--nested=0)
 	gen v53 s pf
