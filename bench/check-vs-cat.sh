@@ -10,6 +10,10 @@
 # runs with a warm page cache; the medians and their ratio are printed, and
 # the peak RSS of fredck (GNU time).  Machines are shared and noisy: read
 # the ratio, not the absolute figures.
+#
+# ANALYZE_MIGRATION=PATH/scripts/analyze-migration.py (from `apt-get source
+# qemu`, never committed) adds QEMU's own stream parser to the comparison,
+# 3 runs of it (it is slow) against the median of fredck check.
 set -eu
 GIB=${1:-2}
 RUNS=${2:-7}
@@ -70,3 +74,14 @@ echo "ratio filter/(cat | cat): $(echo "scale=3; $mfl / $mp" | bc)"
 echo "repair - -o - <FILE >/dev/null: median ${mfn}s  (${t_fnull[*]})"
 echo "throughput filter/cat (cat time / filter time): $(echo "scale=3; $mc / $mfn" | bc)"
 echo "fredck peak RSS:  check ${rss} KiB, filter ${rss_filter} KiB"
+
+if [ -n "${ANALYZE_MIGRATION:-}" ]; then
+	t_am=()
+	for _ in 1 2 3; do
+		a=$(now); python3 "$ANALYZE_MIGRATION" -f "$STREAM" >/dev/null; b=$(now)
+		t_am+=("$(echo "$b - $a" | bc)")
+	done
+	mam=$(printf '%s\n' "${t_am[@]}" | median)
+	echo "analyze-migration.py: median ${mam}s  (${t_am[*]})"
+	echo "ratio analyze-migration.py/fredck check: $(echo "scale=2; $mam / $mf" | bc)"
+fi

@@ -64,5 +64,6 @@ extern const struct cmd cmd_inspect;
 extern const struct cmd cmd_check;
 extern const struct cmd cmd_repair;
 extern const struct cmd cmd_explain;
+extern const struct cmd cmd_redact;
 
 #endif

@@ -50,6 +50,7 @@ void diag_progress_install(void)
 		bsrc_progress = show_progress;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
 	diag_progress_clear();

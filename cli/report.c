@@ -410,14 +410,31 @@ static bool input_worth_showing(const struct input_report *r, enum report_mode m
 	return !global_opts.quiet || mode == MODE_INSPECT || r->at_risk || r->wrote;
 }
 
+/* The container's facts, the keys as words ("device description"), aligned. */
+static void text_facts(const struct snapshot *s)
+{
+	int width = 12;
+
+	for (size_t i = 0; i < s->nfacts; i++)
+		if ((int)strlen(s->facts[i].key) > width)
+			width = (int)strlen(s->facts[i].key);
+	for (size_t i = 0; i < s->nfacts; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s", s->facts[i].key);
+		for (char *c = label; *c; c++)
+			*c = *c == '_' ? ' ' : *c;
+		printf("%-*s %s\n", width, label, s->facts[i].value);
+	}
+}
+
 static void text_report(const struct input_report *r, enum report_mode mode)
 {
 	if (!input_worth_showing(r, mode))
 		return;
 	text_header(r);
 	if (mode == MODE_INSPECT) {
-		for (size_t i = 0; i < r->snap.nfacts; i++)
-			printf("%-12s %s\n", r->snap.facts[i].key, r->snap.facts[i].value);
+		text_facts(&r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
 			text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
@@ -432,28 +449,6 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 
 /* ---- JSON -------------------------------------------------------------- */
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-static json_t *json_path(const char *path)
-{
-	json_t *s = json_string(path);
-	char *buf;
-	size_t j = 0;
-
-	if (s)
-		return s;
-	buf = malloc(strlen(path) * 4 + 1);
-	if (!buf)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		if (*p < 0x80)
-			buf[j++] = (char)*p;
-		else
-			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
-	buf[j] = '\0';
-	s = json_string(buf);
-	free(buf);
-	return s;
-}
 
 static json_t *json_exception(const struct vcpu_exception *x)
 {
@@ -603,7 +598,7 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	return o;
 }
 
-static json_t *json_error(const struct fmt_error *e)
+json_t *report_json_error(const struct fmt_error *e)
 {
 	json_t *o = json_object();
 	char buf[PATH_MAX + 512];
@@ -638,7 +633,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	jset(o, "exit_status", json_integer(report_exit_bits(r, mode)));
 	if (r->failed) {
 		jset(o, "format", r->snap.ops ? json_string(r->snap.ops->name) : json_null());
-		jset(o, "error", json_error(&r->err));
+		jset(o, "error", report_json_error(&r->err));
 		json_decref(vcpus);
 		return o;
 	}

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,92 @@ static void report_progress(struct bsrc *b)
 		b->reported = done;
 		bsrc_progress(b->path, done, b->seekable ? b->size : 0);
 	}
+}
+
+static size_t page_bytes(void)
+{
+	static size_t ps;
+
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+static void unmap_window(struct bsrc *b)
+{
+	if (b->map)
+		munmap(b->map, b->map_len);
+	b->map = NULL;
+	b->map_len = 0;
+}
+
+/*
+ * Map the window that starts at input offset from: the buffer's size and
+ * one page more, so that starting on the page boundary before from it
+ * still holds whatever the buffer would.  MAP_POPULATE fills the page
+ * tables in one call, so stepping through the window takes no faults, and
+ * unmapping the previous window keeps the resident size to one window.
+ */
+static int map_window(struct bsrc *b, uint64_t from)
+{
+	uint64_t start = from - from % page_bytes();
+	uint64_t end = b->size - start < BSRC_BUFFER + page_bytes() ? b->size :
+									start + BSRC_BUFFER + page_bytes();
+	struct stat st;
+
+	/* Reading a mapping past a file's end faults (SIGBUS): look again first. */
+	if (fstat(b->fd, &st) != 0)
+		return -1;
+	if ((uint64_t)st.st_size < b->size) {
+		b->shrank = true;
+		errno = EIO;
+		return -1;
+	}
+	/* The new window first: on failure the old one is still whole. */
+	if (end > start) {
+		void *m = mmap(NULL, (size_t)(end - start), PROT_READ, MAP_PRIVATE, b->fd,
+			       (off_t)start);
+
+		if (m == MAP_FAILED)
+			return -1;
+		unmap_window(b);
+		b->map = m;
+		b->map_len = (size_t)(end - start);
+	} else {
+		unmap_window(b);
+	}
+	b->buf = b->map ? b->map + (from - start) : b->store;
+	b->base = from;
+	b->len = (size_t)(end - from);
+	b->pos = 0;
+	b->eof = end == b->size;
+	return 0;
+}
+
+/*
+ * Go back to reading into the buffer (a sink or a decoder needs it),
+ * keeping the bytes from the oldest one kept, as many as the buffer holds.
+ */
+static void leave_mapped(struct bsrc *b)
+{
+	size_t keep = b->pos, n;
+
+	if (!b->mapped)
+		return;
+	if (b->hold != UINT64_MAX && b->hold - b->base < keep)
+		keep = (size_t)(b->hold - b->base);
+	n = b->len - keep < BSRC_BUFFER ? b->len - keep : BSRC_BUFFER;
+	if (n)
+		memcpy(b->store, b->buf + keep, n);
+	b->base += keep;
+	b->pos -= keep;
+	b->len = n;
+	b->buf = b->store;
+	unmap_window(b);
+	b->mapped = false;
+	b->eof = false;
+	/* A regular file: the seek cannot fail for an offset within it. */
+	lseek(b->fd, (off_t)(b->base + n), SEEK_SET);
 }
 
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
@@ -52,12 +139,14 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 	if (b->seekable)
 		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	b->hold = UINT64_MAX;
-	b->buf = malloc(BSRC_BUFFER);
-	if (!b->buf) {
+	/* Untouched until used: costs no memory while the file is mapped. */
+	b->store = b->buf = malloc(BSRC_BUFFER);
+	if (!b->store) {
 		fmt_syserr(e, path, ENOMEM, "cannot read");
 		bsrc_close(b);
 		return -1;
 	}
+	b->mapped = b->seekable;
 	return 0;
 }
 
@@ -70,8 +159,9 @@ void bsrc_close(struct bsrc *b)
 	if (b->own_fd && b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
-	free(b->buf);
-	b->buf = NULL;
+	unmap_window(b);
+	free(b->store);
+	b->store = b->buf = NULL;
 }
 
 /* Send buf bytes before input offset upto that were not sent yet. */
@@ -91,6 +181,26 @@ static int sink_upto(struct bsrc *b, uint64_t upto)
 	return 0;
 }
 
+/* Mapped: move the window to start at the oldest byte kept. */
+static int slide_window(struct bsrc *b, size_t keep, size_t n)
+{
+	size_t pos = b->pos - keep;
+
+	if (n > BSRC_BUFFER - pos) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (b->base + b->len == b->size) {
+		b->eof = true; /* the window already reaches the end */
+		return 0;
+	}
+	if (map_window(b, b->base + keep))
+		return -1;
+	b->pos = pos;
+	report_progress(b);
+	return 0;
+}
+
 /* Read more input after the unread (and held) bytes until n are there or the input ends. */
 static int fill(struct bsrc *b, size_t n)
 {
@@ -100,6 +210,15 @@ static int fill(struct bsrc *b, size_t n)
 		keep = (size_t)(b->hold - b->base);
 	if (sink_upto(b, b->base + keep))
 		return -1;
+	if (b->mapped) {
+		int rc = slide_window(b, keep, n);
+
+		if (rc == 0 || b->shrank || errno == ENOBUFS)
+			return rc;
+		/* A file system that cannot map (some FUSE ones): read instead. */
+		leave_mapped(b);
+		return fill(b, n);
+	}
 	if (keep > 0) {
 		memmove(b->buf, b->buf + keep, b->len - keep);
 		b->base += keep;
@@ -148,6 +267,9 @@ const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt
 	if (b->len - b->pos < n && fill(b, n) != 0) {
 		if (b->dec && decoder_error(b->dec)[0])
 			fmt_malformed(e, b->path, bsrc_offset(b), field, "%s", decoder_error(b->dec));
+		else if (b->shrank)
+			fmt_fail(e, FMT_ERR_SYSTEM, b->path,
+				 "the file became shorter while fredck read it");
 		else
 			fmt_syserr(e, b->path, b->sink_errno ? b->sink_errno : errno,
 				   b->sink_errno ? "cannot write the output" : "cannot read");
@@ -179,6 +301,15 @@ int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e)
 				     (unsigned long long)off, (unsigned long long)b->size);
 	if (off >= b->base && off <= b->base + b->len) {
 		b->pos = (size_t)(off - b->base);
+		return 0;
+	}
+	if (b->mapped) {
+		/* The next read maps the window there. */
+		unmap_window(b);
+		b->buf = b->store;
+		b->base = off;
+		b->pos = b->len = 0;
+		b->eof = false;
 		return 0;
 	}
 	if (lseek(b->fd, (off_t)off, SEEK_SET) < 0)
@@ -223,6 +354,7 @@ bool bsrc_at_end(struct bsrc *b)
 
 void bsrc_set_sink(struct bsrc *b, int (*sink)(void *, const uint8_t *, size_t), void *ctx)
 {
+	leave_mapped(b);
 	b->sink = sink;
 	b->sink_ctx = ctx;
 	b->emitted = bsrc_offset(b);
@@ -248,6 +380,13 @@ int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e)
 	return 0;
 }
 
+int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e)
+{
+	if (b->sink(b->sink_ctx, data, len))
+		return fmt_syserr(e, b->path, errno, "cannot write the output");
+	return 0;
+}
+
 void bsrc_mark_emitted(struct bsrc *b, uint64_t to)
 {
 	if (to > b->emitted)
@@ -270,6 +409,8 @@ int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 	if (b->sink)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
 				"a compressed image cannot be filtered");
+	leave_mapped(b);
+	have = b->len - b->pos;
 	/* lzop reads the file itself, from where the compressed data starts. */
 	if (c == CODEC_LZOP) {
 		if (!b->seekable || lseek(b->fd, (off_t)start, SEEK_SET) < 0)

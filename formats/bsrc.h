@@ -41,6 +41,17 @@ struct bsrc {
 	uint64_t hold;    /* UINT64_MAX: nothing held */
 	int sink_errno;
 	uint64_t reported; /* offset at the last progress report */
+	/*
+	 * A regular file read without a sink or decoder is mapped, a window at
+	 * a time, instead of copied by read(): a walk that steps over RAM
+	 * pages then touches one header per page and copies nothing.  buf
+	 * then points into map (map_len bytes, PROT_READ).
+	 */
+	bool mapped;
+	uint8_t *map;
+	size_t map_len;
+	uint8_t *store; /* the malloc'ed buffer, used whenever not mapped */
+	bool shrank;    /* mapped: the file became shorter than at open */
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
 	char *label;         /* the path as errors then name it */
 };
@@ -105,9 +116,22 @@ void bsrc_hold(struct bsrc *b, uint64_t off);
  */
 int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e);
 void bsrc_mark_emitted(struct bsrc *b, uint64_t to);
+/* Send len bytes of the caller's (a replacement) through the sink. */
+int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e);
 void bsrc_release(struct bsrc *b);
 /* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
 const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);
+
+/*
+ * Hint that the byte ahead bytes on will be read soon.  A walk that steps
+ * over RAM pages touches one header per page: without the hint each one
+ * waits for memory, as the CPU's own prefetcher does not cross pages.
+ */
+static inline void bsrc_prefetch(const struct bsrc *b, size_t ahead)
+{
+	if (b->len - b->pos > ahead)
+		__builtin_prefetch(b->buf + b->pos + ahead);
+}
 
 /* Big-endian decoding. */
 static inline uint64_t be(const uint8_t *p, int bytes)

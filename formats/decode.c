@@ -150,6 +150,8 @@ static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)
 		d->in_pos = more ? d->in_len - d->s.xz.avail_in : d->in_pos;
 		if (rc == LZMA_STREAM_END)
 			d->done = true;
+		else if (rc == LZMA_MEMLIMIT_ERROR)
+			return fail(d, "the xz data asks for more than 256 MiB to decompress");
 		else if (rc != LZMA_OK)
 			return fail(d, rc == LZMA_BUF_ERROR ? "truncated" : "corrupt");
 	}
@@ -223,6 +225,13 @@ static int start_lzop(struct decoder *d, const char *path)
 	return 0;
 }
 
+/*
+ * What an xz stream may make the decoder allocate: its header names the
+ * dictionary size, up to 1.5 GiB, and a crafted image must not get that.
+ * xz -9 needs 65 MiB; libvirt's xz runs with the defaults (9 MiB).
+ */
+#define XZ_MEMLIMIT (256ULL << 20)
+
 struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t have,
 			    char *error, size_t error_len)
 {
@@ -248,7 +257,7 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 			fail(d, "cannot start");
 		break;
 	case CODEC_XZ:
-		if (lzma_stream_decoder(&d->s.xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
+		if (lzma_stream_decoder(&d->s.xz, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK)
 			fail(d, "cannot start");
 		break;
 	case CODEC_ZSTD:
@@ -430,6 +439,10 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 /* Run the codec over data (finish: flush the end) and write what comes out. */
 static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 {
+	static const uint8_t nothing[1];
+
+	if (!data)
+		data = nothing; /* finishing passes NULL: never step a null pointer */
 	for (;;) {
 		size_t produced = 0;
 		bool done = false;

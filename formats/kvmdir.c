@@ -271,7 +271,8 @@ static int parse_nested(const char *path, const uint8_t *ns, size_t len, struct 
 		return fmt_malformed(e, path, NESTED_FORMAT, "format",
 				     "format %llu is neither VMX (0) nor SVM (1)",
 				     (unsigned long long)format);
-	if (size < NESTED_HDR_SIZE || (len > NESTED_HDR_SIZE && size != len))
+	/* KVM_SET_NESTED_STATE reads size bytes: they must all have been saved. */
+	if (size != len)
 		return fmt_malformed(e, path, NESTED_SIZE, "size",
 				     "size is %llu but the file holds %zu bytes",
 				     (unsigned long long)size, len);

@@ -115,6 +115,10 @@ int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
 	if (q->src.seekable && LV_HEADER + (uint64_t)data_len > q->src.size)
 		return fmt_malformed(e, q->src.path, 20, "data_len",
 				     "data_len %u runs past the end of the file", data_len);
+	if (cookie && cookie >= data_len)
+		return fmt_malformed(e, q->src.path, 32, "cookieOffset",
+				     "cookie offset %u is outside the %u bytes of XML data", cookie,
+				     data_len);
 	if (format != LV_RAW && format != LV_SPARSE && q->filter)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
 				"a %s-compressed libvirt save image cannot be filtered yet",
@@ -174,5 +178,6 @@ const struct format_ops libvirt_format = {
 	.dest_payload_cap = qemu_dest_cap, /* libvirt runs QEMU */
 	.write = qemu_write,
 	.filter = libvirt_filter,
+	.redact = qemu_redact,
 	.close = qemu_close,
 };

@@ -230,18 +230,52 @@ static int parse_subsection_body(struct qemu *q, const struct subsection *s, jso
 	return 0;
 }
 
+/* FNV-1a: subsection names are compared by hash to find a repeated one. */
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Subsections of one parent: each name at most once (QEMU would load a
+ * repeated one twice, the last winning, so an edit of the first would not
+ * be what the destination sees), and at most SUBSECTIONS_MAX of them
+ * (QEMU's cpu has about 50 kinds): more is a damaged or crafted stream.
+ */
+#define SUBSECTIONS_MAX 256
+
 static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
 			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 			     struct fmt_error *e)
 {
+	uint64_t seen[SUBSECTIONS_MAX];
 	struct subsection s;
+	size_t n = 0;
 
 	if (depth > 8)
 		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), parent,
 				     "subsections nested more than 8 deep");
-	while (next_subsection(q, parent, &s))
+	while (next_subsection(q, parent, &s)) {
+		uint64_t h = name_hash(s.name);
+
+		for (size_t i = 0; i < n; i++)
+			if (seen[i] == h)
+				return fmt_malformed(e, q->src.path, s.offset, s.name,
+						     "%s a second time in cpu %u: QEMU would load "
+						     "both, the last one winning",
+						     s.name, v->index);
+		if (n == SUBSECTIONS_MAX)
+			return fmt_malformed(e, q->src.path, s.offset, s.name,
+					     "more than %d subsections of %s", SUBSECTIONS_MAX,
+					     parent);
+		seen[n++] = h;
 		if (parse_subsection_body(q, &s, desc, v, loc, depth, e))
 			return -1;
+	}
 	return 0;
 }
 

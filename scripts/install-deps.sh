@@ -1,12 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install what fredck needs to build and test, from Debian 12's packages.
+#   install-deps.sh           what building and the test suite need
+#   install-deps.sh --fuzz    also clang and its libFuzzer runtime, for the
+#                             fuzz targets (scripts/test.sh asks for them)
 set -eu
 
 PACKAGES="gcc make autoconf automake pkgconf libjansson-dev linux-libc-dev \
 	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev \
 	bats bats-support bats-assert jq groff-base \
 	gzip bzip2 xz-utils zstd lzop"
+if [ "${1:-}" = --fuzz ]; then
+	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -4,11 +4,16 @@
 #   1. make check in _build/ (C unit tests, BATS CLI tests, real-kernel
 #      oracle where /dev/kvm exists), warnings as errors;
 #   2. the same suite built with AddressSanitizer and UBSan (_build-san/);
-#   3. make distcheck (the release tarball builds and passes).
+#   3. the fuzz smoke: every libFuzzer target for FUZZ_SECONDS (30) from its
+#      seeds, in _build-fuzz (clang, ASan, UBSan);
+#   4. make distcheck (the release tarball builds and passes).
+# Under the sanitizers any report fails the stage, whether or not the test
+# that caused it looked at the exit status: reports go to files, and a
+# file left behind is a failure.
 # Ends with one line "N passed, N failed, N skipped" over all three.
 set -u
 cd "$(dirname "$0")/.."
-sh scripts/install-deps.sh >/dev/null
+sh scripts/install-deps.sh --fuzz >/dev/null
 # Real QEMU: Debian 12's, and Debian 13 / unstable chroots where they can be
 # built; tests of a peer that could not be installed report skipped.
 sh scripts/install-qemu-peers.sh
@@ -48,8 +53,28 @@ mkdir -p _build-san
 if [ ! -f _build-san/Makefile ]; then
 	(cd _build-san && ../configure --quiet --enable-werror --enable-sanitizers)
 fi
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+# Reports of sanitised runs, one file per process, in DIR/san-report.*.
+sanitizer_reports() { # dir
+	if ls "$1"/san-report.* >/dev/null 2>&1; then
+		echo "--- sanitizer reports in $1:"
+		head -n 60 "$1"/san-report.*
+		summaries="$summaries 0 1 0"
+		status=1
+	fi
+}
+
+rm -f _build-san/san-report.*
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$PWD/_build-san/san-report \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$PWD/_build-san/san-report \
 	stage "make check (ASan, UBSan)" _build-san make -C _build-san -j"$(nproc)" check
+sanitizer_reports _build-san
+
+mkdir -p _build-fuzz
+if [ ! -f _build-fuzz/Makefile ]; then
+	(cd _build-fuzz && ../configure --quiet --enable-werror --enable-fuzz CC=clang)
+fi
+stage "fuzz smoke (libFuzzer, ASan, UBSan)" _build-fuzz \
+	make -C _build-fuzz -j"$(nproc)" check TESTS=tests/fuzz/smoke.bats
 
 # distcheck removes its tree on success: it counts as one test.
 echo "== make distcheck"

@@ -46,6 +46,12 @@ jq_vcpu() { # JSON VCPU FILTER
 	jq -r ".inputs[0].vcpus[] | select(.index == $2) | $3" <<<"$1"
 }
 
+described() { # FILE: its description sizes every section of the stream
+	run "$FREDCK" -j inspect "$1"
+	assert_equal "$(jq -r '.inputs[0].facts.device_description' <<<"$output")" \
+		"present, matches the stream"
+}
+
 load_ok() { # FILE [qemu shape options]
 	run qemu_load_stream "$PEER" "$@"
 	assert_success
@@ -58,7 +64,7 @@ load_ok() { # FILE [qemu shape options]
 	assert_equal "$(jq -r '.inputs[0].vcpus | length' <<<"$output")" 2
 	run "$FREDCK" inspect "$S/pc.bin"
 	assert_success
-	assert_output --partial "machine      pc-i440fx-"
+	assert_output --regexp "machine +pc-i440fx-"
 	assert_output --partial "present, matches the stream"
 }
 
@@ -243,6 +249,58 @@ load_ok() { # FILE [qemu shape options]
 	[[ "$stderr" == *"(env.exception_nr)"* ]] || fail "$stderr"
 }
 
+@test "qemu: inserted subsections are described too: #NM via cpu/msr_xfd with a description; repaired, the description still matches; loads" {
+	at_risk "$S/pc.bin" "$W/nm.bin" 0 7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000'
+	described "$W/nm.bin"
+	run "$FREDCK" -j check "$W/nm.bin"
+	assert_equal "$status" 4
+	assert_equal "$(jq_vcpu "$output" 0 '.event_data | [.value, .provenance] | @tsv')" \
+		"$(printf '0x0000000000040000\txfd_err')"
+	run "$FREDCK" repair "$W/nm.bin" -o "$W/out.bin"
+	assert_equal "$status" 1
+	run "$FREDCK" -j check "$W/out.bin"
+	assert_equal "$status" 0
+	described "$W/out.bin"
+	load_ok "$W/out.bin" --machine pc --smp 2 --mem 64
+}
+
+@test "qemu: an unknown cpu subsection the description sizes is stepped over and kept" {
+	at_risk "$S/pc.bin" "$W/unk.bin" 1 14 cr2=0x7f3a1c2e5008 \
+		'+sub:cpu/not_a_real_one=0102030405'
+	described "$W/unk.bin"
+	run "$FREDCK" -j check "$W/unk.bin"
+	assert_equal "$status" 4
+	run "$FREDCK" repair "$W/unk.bin" -o "$W/out.bin"
+	assert_equal "$status" 1
+	# Its header (version 1) and body, as inserted.
+	run grep -c -a -P 'cpu/not_a_real_one\x00\x00\x00\x01\x01\x02\x03\x04\x05' "$W/out.bin"
+	assert_output 1
+	run "$FREDCK" -j check "$W/out.bin"
+	assert_equal "$status" 0
+	described "$W/out.bin"
+}
+
+@test "qemu: subsections in another order than QEMU writes are read, as QEMU 7.2 loads them; a repeated one is malformed (QEMU would load both)" {
+	at_risk "$S/pc-novmdesc.bin" "$W/order.bin" 0 7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000' \
+		'+sub:cpu/exception_info=0100010000000000040000'
+	run "$FREDCK" -j check "$W/order.bin"
+	assert_equal "$status" 0
+	assert_equal "$(jq_vcpu "$output" 0 '.exception.state')" pending
+	load_ok "$W/order.bin" --machine pc --smp 2 --mem 64
+	at_risk "$S/pc-novmdesc.bin" "$W/twice.bin" 0 7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000' \
+		'+sub:cpu/msr_xfd=00000000000000000000000000000000'
+	# QEMU itself takes it (the second wins) ...
+	load_ok "$W/twice.bin" --machine pc --smp 2 --mem 64
+	# ... but which one a repair would have to match is not knowable.
+	run --separate-stderr "$FREDCK" repair "$W/twice.bin" -o "$W/out.bin"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"(cpu/msr_xfd): cpu/msr_xfd a second time in cpu 0"* ]] || fail "$stderr"
+	[ ! -e "$W/out.bin" ]
+}
+
 @test "qemu: an unknown cpu subsection without a description is an error naming it, not a guess" {
 	at_risk "$S/pc-novmdesc.bin" "$W/unk.bin" 0 14 '+sub:cpu/not_a_real_one=0102030405'
 	run --separate-stderr "$FREDCK" check "$W/unk.bin"
@@ -264,6 +322,35 @@ load_ok() { # FILE [qemu shape options]
 		ran=$((ran + 1))
 	done
 	[ "$ran" -gt 0 ] || skip "no newer QEMU peer here: $(qemu_peer_skip_reason trixie)"
+}
+
+@test "qemu: every peer, pc and q35, 1 and 4 vCPUs, with and without description: only the patched last vCPU is at risk; the repair loads" {
+	local peer machine smp desc last opts
+	for peer in $(qemu_peer_list | awk '{print $1}'); do
+		for machine in pc q35; do
+			for smp in 1 4; do
+				for desc in on off; do
+					opts=(--machine "$machine" --smp "$smp" --mem 64)
+					f="$W/$peer-$machine-$smp-$desc"
+					if [ "$desc" = on ]; then
+						qemu_make_stream "$peer" "$f.bin" "${opts[@]}"
+					else
+						qemu_make_stream "$peer" "$f.bin" "${opts[@]}" --suppress-vmdesc
+					fi
+					last=$((smp - 1))
+					at_risk "$f.bin" "$f-pf.bin" "$last" 14 cr2=0x7f3a1c2e5008
+					run "$FREDCK" -j check "$f-pf.bin"
+					assert_equal "$status" 4
+					assert_equal "$(jq -r '.inputs[0].vcpus | length' <<<"$output")" "$smp"
+					assert_equal "$(jq -r '[.inputs[0].vcpus[] | select(.at_risk) | .index] | @tsv' <<<"$output")" "$last"
+					run "$FREDCK" repair "$f-pf.bin" -o "$f-out.bin"
+					assert_equal "$status" 1
+					run qemu_load_stream "$peer" "$f-out.bin" "${opts[@]}"
+					assert_success
+				done
+			done
+		done
+	done
 }
 
 @test "qemu: mapped-ram (QEMU 9.0+): repaired with its holes kept, loaded by that QEMU; not filterable" {
@@ -291,12 +378,18 @@ load_ok() { # FILE [qemu shape options]
 	[ "$ran" -gt 0 ] || skip "no QEMU 9.0+ peer here: $(qemu_peer_skip_reason trixie)"
 }
 
-@test "qemu: cpu/error_code (QEMU 10.2+): no FK303, pending keeps the code; drop removes it; QEMU loads both" {
+@test "qemu: cpu/error_code as the newest QEMU writes it (re-saved from a has_error_code=1 stream): no FK303, pending keeps the code, drop removes it and its description; QEMU loads both" {
 	local peer=sid
 	[ -z "$(qemu_peer_skip_reason "$peer")" ] || skip "$(qemu_peer_skip_reason "$peer")"
-	qemu_make_stream "$peer" "$W/sid.bin" --suppress-vmdesc
-	at_risk "$W/sid.bin" "$W/ec.bin" 0 14 cr2=0x7f3a1c2e5008 has_error_code=1 \
+	qemu_make_stream "$peer" "$W/sid.bin"
+	# The patcher's subsection gets QEMU to hold error code 6; QEMU then
+	# writes the subsection itself, and its description, on the re-save.
+	at_risk "$W/sid.bin" "$W/patched.bin" 0 14 cr2=0x7f3a1c2e5008 has_error_code=1 \
 		'+sub:cpu/error_code=00000006'
+	run qemu_load_stream "$peer" "$W/patched.bin" --resave "$W/ec.bin"
+	assert_success
+	run grep -c -a '"vmsd_name": "cpu/error_code"' "$W/ec.bin"
+	assert_output 1
 	run "$FREDCK" check -j "$W/ec.bin"
 	assert_equal "$status" 4
 	assert_equal "$(jq_vcpu "$output" 0 '[.exception.error_code, ([.findings[].code] | index("FK303")), .repair.action] | @tsv')" \
@@ -306,13 +399,18 @@ load_ok() { # FILE [qemu shape options]
 	run "$FREDCK" -j inspect "$W/pending.bin"
 	assert_equal "$(jq_vcpu "$output" 0 '.exception | [.state, .error_code] | @tsv')" \
 		"$(printf 'pending\t0x00000006')"
-	run qemu_load_stream "$peer" "$W/pending.bin" --machine pc,suppress-vmdesc=on
+	run grep -c -a '"vmsd_name": "cpu/error_code"' "$W/pending.bin"
+	assert_output 1
+	run qemu_load_stream "$peer" "$W/pending.bin" --resave "$W/pending.again"
 	assert_success
+	run "$FREDCK" -j inspect "$W/pending.again"
+	assert_equal "$(jq_vcpu "$output" 0 '[.exception.vector, .exception.error_code, .registers.cr2] | @tsv')" \
+		"$(printf '14\t0x00000006\t0x00007f3a1c2e5008')"
 	run "$FREDCK" repair "$W/ec.bin" -o "$W/drop.bin" --strategy=drop
 	assert_equal "$status" 1
 	run grep -c -a 'cpu/error_code' "$W/drop.bin"
 	assert_output 0
-	run qemu_load_stream "$peer" "$W/drop.bin" --machine pc,suppress-vmdesc=on
+	run qemu_load_stream "$peer" "$W/drop.bin"
 	assert_success
 }
 

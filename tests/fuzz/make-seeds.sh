@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make-seeds.sh BUILDDIR OUTDIR: the seed corpora of the fuzz targets, one
+# directory per target under OUTDIR, from the test fixtures:
+#   kvmdir   every real-kernel fixture (tests/fixtures/kvm) and the bundled
+#            example, packed by kvmdir-pack;
+#   qemu     real QEMU 7.2 streams (microvm: 66 KB; pc), clean and turned
+#            at-risk by tests/qemu/qemu-patch (#PF, #DB, #NM with
+#            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
+#            unknown described subsection), with and without description;
+#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip.
+# Without QEMU the qemu and libvirt directories stay empty and the reason
+# is printed on stderr.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "$1" && pwd)
+out=$2
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt"
+
+for d in "$top"/tests/fixtures/kvm/*/ "$top"/examples/broken-vm/; do
+	[ -d "$d/vcpu0" ] || continue
+	"$build/tests/fuzz/kvmdir-pack" "$d" >"$out/kvmdir/$(basename "$d")"
+done
+
+# shellcheck source=../qemu/qemu-peer.sh
+. "$top/tests/qemu/qemu-peer.sh"
+reason=$(qemu_peer_skip_reason debian12)
+if [ -n "$reason" ]; then
+	echo "make-seeds: no QEMU seeds: $reason" >&2
+	exit 0
+fi
+patch=$build/tests/qemu/qemu-patch
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fredck-seeds.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+qemu_make_stream debian12 "$tmp/micro.bin" --machine microvm --smp 2 --mem 2
+qemu_make_stream debian12 "$tmp/micro-nodesc.bin" --machine microvm --smp 1 --mem 2 --suppress-vmdesc
+fred=('cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033)
+for base in micro micro-nodesc; do
+	cp "$tmp/$base.bin" "$out/qemu/$base-clean"
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-pf" 0 "${fred[@]}" exception_nr=14 cr2=0x7f3a1c2e5008
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-pf-ec" 0 "${fred[@]}" exception_nr=14 has_error_code=1
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-db" 0 "${fred[@]}" exception_nr=1 dr6=0xffff0ff1
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-nm" 0 "${fred[@]}" exception_nr=7 xcr0=0x60007 \
+		'+sub:cpu/msr_xfd=00000000000400000000000000040000'
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-ec" 0 "${fred[@]}" exception_nr=14 has_error_code=1 \
+		'+sub:cpu/error_code=00000006'
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-nested" 0 "${fred[@]}" exception_nr=14 'hflags=|0x200000'
+	"$patch" "$tmp/$base.bin" "$out/qemu/$base-pending" 0 "${fred[@]}" exception_nr=14 \
+		'+sub:cpu/exception_info=0100010000000000040000'
+done
+"$patch" "$tmp/micro.bin" "$out/qemu/micro-unknown-sub" 1 "${fred[@]}" exception_nr=14 \
+	'+sub:cpu/not_a_real_one=0102030405'
+
+for s in micro-pf micro-db micro-nodesc-nm; do
+	bash "$top/tests/qemu/mklibvirt.sh" "$out/qemu/$s" "$out/libvirt/$s-raw" 0
+done
+gzip -c "$out/qemu/micro-pf" >"$tmp/pf.gz"
+bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.gz" "$out/libvirt/micro-pf-gzip" 1
