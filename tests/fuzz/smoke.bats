@@ -64,3 +64,7 @@ fuzz() {
 @test "fuzz smoke: libvirt image parse, plan, write, parse again" {
 	fuzz libvirt
 }
+
+@test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
+	fuzz chv
+}
