@@ -26,7 +26,7 @@ static const struct argp_option common_options[] = {
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
 	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
 	  .doc = "Read the input as NAME instead of detecting it (kvm-dir, qemu, libvirt, "
-		 "cloud-hypervisor)" },
+		 "firecracker, cloud-hypervisor)" },
 	{ 0 }
 };
 

@@ -18,6 +18,7 @@
 #include "cli/diag.h"
 #include "cli/output.h"
 #include "cli/report.h"
+#include "formats/safe_write.h"
 
 /* Names of struct kvm_vcpu_events.flags bits, for inspect. */
 static const struct {
@@ -664,6 +665,12 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	return o;
 }
 
+static void warn_leftover(const char *path, void *ctx)
+{
+	diag_warn("%s: left by a fredck run that was killed (or is still running); nothing needs it: "
+		  "remove it", path);
+}
+
 void report_emit(const struct input_report *r, enum report_mode mode)
 {
 	diag_progress_clear();
@@ -673,6 +680,11 @@ void report_emit(const struct input_report *r, enum report_mode mode)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
 		text_report(r, mode);
+	/* A repair killed midway leaves its temporary file: say so, never remove it here. */
+	if (r->snap.real[0] && strcmp(r->snap.real, "-") != 0)
+		sw_leftovers(r->snap.real, warn_leftover, NULL);
+	if (mode == MODE_REPAIR && r->w.out_path && strcmp(r->w.out_path, "-") != 0)
+		sw_leftovers(r->w.out_path, warn_leftover, NULL);
 }
 
 int run_read_only(const struct argp *argp, int argc, char **argv, const char *command,

@@ -12,6 +12,7 @@
 
 #include "formats/chv.h"
 #include "formats/format.h"
+#include "formats/firecracker.h"
 #include "formats/kvmdir.h"
 #include "formats/libvirt.h"
 #include "formats/qemu.h"
@@ -20,6 +21,7 @@ const struct format_ops *const format_list[] = {
 	&kvmdir_format,
 	&qemu_format,
 	&libvirt_format,
+	&firecracker_format,
 	&chv_format,
 	NULL,
 };
@@ -60,8 +62,8 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams, libvirt save images "
-			 "and Cloud Hypervisor snapshots)");
+			 "QEMU migration streams, libvirt save images, Firecracker "
+			 "snapshot files and Cloud Hypervisor snapshots)");
 	return NULL;
 }
 

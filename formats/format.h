@@ -50,6 +50,7 @@ struct write_request {
 	const char *backup_suffix; /* default ".orig" */
 	bool no_backup;
 	/* Filled by the writer. */
+	bool backup_linked;     /* the backup already holds the input, by hard links */
 	char written[PATH_MAX]; /* the path that now holds the repair */
 	char backup[PATH_MAX];  /* the backup, "" when none */
 };

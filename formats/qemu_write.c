@@ -347,19 +347,24 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 		return -1;
 	if (!q->compressed && plan_edits(s, plans, &ed, e) != 0)
 		goto out;
-	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0)
+	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0) {
+		sw_explain(e, target, w);
 		goto out;
+	}
 	rc = q->compressed ? write_compressed(s, plans, out, tmp, e) :
 			     write_edited(s, &ed, out, tmp, e);
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	out = -1;
+	if (rc == 0)
+		rc = verify_file(s, plans, tmp, e);
 	if (rc != 0) {
 		unlink(tmp);
+		sw_explain(e, target, w);
 		goto out;
 	}
 	rc = -1;
-	if (verify_file(s, plans, tmp, e) != 0 || sw_commit_file(tmp, target, w, e) != 0) {
+	if (sw_commit_file(tmp, target, w, e) != 0) {
 		if (strcmp(w->written, target) != 0)
 			unlink(tmp);
 		goto out;

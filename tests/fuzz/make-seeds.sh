@@ -8,16 +8,26 @@
 #            at-risk by tests/qemu/qemu-patch (#PF, #DB, #NM with
 #            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
 #            unknown described subsection), with and without description;
-#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip.
+#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
+#   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
 #   chv      Cloud Hypervisor state.json files from tests/chv/chv-gen, both
-#            layouts, at-risk and repaired vCPUs.
+#            layouts, at-risk and repaired vCPUs (it needs no QEMU).
 # Without QEMU the qemu and libvirt directories stay empty and the reason
 # is printed on stderr.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out=$2
-mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/chv"
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv"
+
+# firecracker: tests/fc/mkfcsnap, a versionize, a bincode 1 and a bincode 2
+# release, each with a #PF, #DB and #NM at risk, and a bitcode-like file.
+for rel in v1.0 v1.7 v1.10 v1.14; do
+	for e in 14 1 7; do
+		"$build/tests/fc/mkfcsnap" -n 2 -e "$e" -x 0x60007 "$rel" "$out/firecracker/$rel-$e"
+	done
+done
+"$build/tests/fc/mkfcsnap" bitcode "$out/firecracker/bitcode"
 
 for d in "$top"/tests/fixtures/kvm/*/ "$top"/examples/broken-vm/; do
 	[ -d "$d/vcpu0" ] || continue

@@ -65,6 +65,10 @@ fuzz() {
 	fuzz libvirt
 }
 
+@test "fuzz smoke: Firecracker state file parse, plan, write, parse again" {
+	fuzz firecracker
+}
+
 @test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
 	fuzz chv
 }
