@@ -25,7 +25,8 @@ static const struct argp_option common_options[] = {
 	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
 	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
-	  .doc = "Read the input as NAME instead of detecting it (kvm-dir, qemu, libvirt, firecracker)" },
+	  .doc = "Read the input as NAME instead of detecting it (kvm-dir, qemu, libvirt, "
+		 "firecracker, cloud-hypervisor)" },
 	{ 0 }
 };
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/chv.h"
 #include "formats/format.h"
 #include "formats/firecracker.h"
 #include "formats/kvmdir.h"
@@ -21,6 +22,7 @@ const struct format_ops *const format_list[] = {
 	&qemu_format,
 	&libvirt_format,
 	&firecracker_format,
+	&chv_format,
 	NULL,
 };
 
@@ -55,12 +57,13 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 			return format_list[i];
 	if (S_ISDIR(st->st_mode))
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
+			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir), "
+			 "no state.json (Cloud Hypervisor)");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams, libvirt save images and Firecracker "
-			 "snapshot files)");
+			 "QEMU migration streams, libvirt save images, Firecracker "
+			 "snapshot files and Cloud Hypervisor snapshots)");
 	return NULL;
 }
 

@@ -68,3 +68,7 @@ fuzz() {
 @test "fuzz smoke: Firecracker state file parse, plan, write, parse again" {
 	fuzz firecracker
 }
+
+@test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
+	fuzz chv
+}
