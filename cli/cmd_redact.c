@@ -129,8 +129,15 @@ static bool redact_one(struct input_report *r, const char *path, const char *out
 	if (!report_analyse(r, path))
 		return false;
 	if (!r->snap.ops->redact) {
-		fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
-			 "a %s snapshot holds no guest memory to redact", r->snap.ops->name);
+		/* Cloud Hypervisor and Firecracker keep memory in a file of its own. */
+		if (strcmp(r->snap.ops->name, "kvm-dir") == 0)
+			fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
+				 "a kvm-dir snapshot holds no guest memory to redact");
+		else
+			fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
+				 "a %s snapshot keeps the guest's memory in a file of its own, "
+				 "which fredck does not read: share the state without it",
+				 r->snap.ops->name);
 		return false;
 	}
 	r->w.out_path = output;

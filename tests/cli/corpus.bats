@@ -30,11 +30,11 @@ setup_file() {
 		bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/q.bin" "$S/lv.img" 0
 		gzip -c "$S/q.bin" >"$S/q.gz"
 		bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/q.gz" "$S/lvgz.img" 1
-		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap \
+		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap CHV_GEN=$TOP_BUILDDIR/tests/chv/chv-gen \
 			bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" \
 			"$S/q.bin" "$S/qn.bin" "$S/lv.img" "$S/lvgz.img" >"$S/counts"
 	else
-		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap \
+		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap CHV_GEN=$TOP_BUILDDIR/tests/chv/chv-gen \
 			bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" \
 			>"$S/counts"
 	fi
@@ -109,6 +109,10 @@ run_corpus() { # FORMAT MINIMUM
 
 @test "corpus: Firecracker state file: every case exit 8, file, offset and field named, nothing written" {
 	run_corpus firecracker 300
+}
+
+@test "corpus: Cloud Hypervisor snapshot: every case exit 8, file, offset and JSON path named, nothing written" {
+	run_corpus cloud-hypervisor 150
 }
 
 @test "corpus: libvirt image: every case exit 8, file, offset and field named, nothing written" {

@@ -19,7 +19,9 @@
 #            at risk) and NODESC_STREAM (the same without description);
 #   libvirt  LIBVIRT_RAW and LIBVIRT_GZIP (mklibvirt.sh images of it);
 #   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 written
-#            by $MKFCSNAP (tests/fc/mkfcsnap), when that is set.
+#            by $MKFCSNAP (tests/fc/mkfcsnap), when that is set;
+#   cloud-hypervisor  snapshot directories of both layout families (v53,
+#            v29) written by $CHV_GEN (tests/chv/chv-gen), when that is set.
 set -eu
 out=$1 kvm=$2 qemu=${3:-} nodesc=${4:-} lvraw=${5:-} lvgz=${6:-}
 mkdir -p "$out"
@@ -354,6 +356,81 @@ make_firecracker_cases() {
 	done
 }
 
+# ---- Cloud Hypervisor ------------------------------------------------------
+
+# CHV_GEN (tests/chv/chv-gen) writes snapshot directories as Cloud
+# Hypervisor's serializer does; --replace/--with edits vCPU 0's state text
+# (a #PF) before it is encoded, in either layout family.
+
+chv_make() { # NAME LAYOUT [chv-gen options...]: a snapshot directory; prints its path
+	local d="$out/cloud-hypervisor/$1" layout=$2
+	shift 2
+	rm -rf "$d"
+	mkdir -p "$out/cloud-hypervisor"
+	"$CHV_GEN" --layout="$layout" "$@" "$d" pf clean >/dev/null
+	echo "$d"
+}
+
+chv_inner() { # LAYOUT WHY FROM TO
+	local d
+	d=$(chv_make "inner-$1-$(printf '%s' "$3$4" | md5sum | cut -c1-12)" "$1" --replace="$3" --with="$4")
+	add cloud-hypervisor "$1: $2" "$d"
+}
+
+make_chv_cases() {
+	local layout base size off f b c ch
+	for layout in v53 v29; do
+		base=$(chv_make "base-$layout" "$layout")
+		size=$(size "$base/state.json")
+		for off in $(random_offsets 30 1 "$size" 37); do
+			f=$(chv_make "cut-$layout-$off" "$layout")
+			truncate -s "$off" "$f/state.json"
+			add cloud-hypervisor "$layout: state.json truncated at byte $off" "$f"
+		done
+		# A bit of a structural character ({}[]:,"), anywhere in the
+		# file, such that it becomes no character of a number (a ',' that
+		# turns '.' joins two numbers into one).
+		c=0
+		for off in $(random_offsets 400 0 "$size" 41); do
+			ch=$(od -An -c -j "$off" -N1 "$base/state.json" | tr -d ' ')
+			case "$ch" in '{' | '}' | '[' | ']' | ':' | ',' | '"') ;; *) continue ;; esac
+			b=$(((off * 7) % 8))
+			case "$(printf "\\$(printf '%03o' $(($(byte_at "$base/state.json" "$off") ^ (1 << b))))")" in
+			[0-9.eE+-]) b=$(((b + 3) % 8)) ;;
+			esac
+			f=$(chv_make "flip-$layout-$off" "$layout")
+			flip_file "$base/state.json" "$off" "$b" "$f/state.json.new"
+			mv "$f/state.json.new" "$f/state.json"
+			add cloud-hypervisor "$layout: bit $b of '$ch' at byte $off flipped" "$f"
+			c=$((c + 1))
+			[ "$c" -lt 30 ] || break
+		done
+		for m in regs sregs vcpu_events msrs xcrs; do
+			chv_inner "$layout" "member $m missing" "\"$m\":" "\"${m}_gone\":"
+		done
+		chv_inner "$layout" "member regs twice" '"regs":' '"regs":[0],"regs":'
+		chv_inner "$layout" "an MSR value as a string" '"data":7000000000' '"data":"7000000000"'
+		chv_inner "$layout" "an MSR value above 2^64" '"data":7000000000' '"data":18446744073709551616'
+		chv_inner "$layout" "an MSR value negative" '"data":7000000000' '"data":-7000000000'
+		chv_inner "$layout" "an MSR index as a string" '"index":16,' '"index":"16",'
+	done
+	# v39 and later: the structures as arrays of byte values.
+	for v in 256 -14 '"14"' 1.5 14e0 null true '[14]' '{}'; do
+		chv_inner v53 "vcpu_events byte 1 is $v" '"vcpu_events":[1,14' "\"vcpu_events\":[1,$v"
+	done
+	chv_inner v53 "vcpu_events of 63 bytes" '"vcpu_events":[1,14,' '"vcpu_events":[1,'
+	chv_inner v53 "vcpu_events of 65 bytes" '"vcpu_events":[1,14,' '"vcpu_events":[1,14,14,'
+	chv_inner v53 "vcpu_events an object" '"vcpu_events":[1,14,' '"vcpu_events":{},"x":[1,14,'
+	# v29 to v38: the structures as objects with named fields.
+	for v in 256 -14 '"14"' 1.5 null '[14]'; do
+		chv_inner v29 "exception.nr is $v" '"injected":1,"nr":14' "\"injected\":1,\"nr\":$v"
+	done
+	chv_inner v29 "exception.error_code missing" '"error_code":2' '"errcode":2'
+	chv_inner v29 "exception.nr twice" '"nr":14,' '"nr":14,"nr":0,'
+	chv_inner v29 "an events flag the kernel does not know" '"flags":13' '"flags":4096'
+	chv_inner v29 "rip negative" '"rip":' '"rip":-'
+}
+
 # ---- libvirt ------------------------------------------------------------
 
 lv_cut() { # SRC CUT WHY
@@ -427,6 +504,7 @@ make_libvirt_cases() {
 
 make_kvmdir_cases
 [ -z "${MKFCSNAP:-}" ] || make_firecracker_cases
+[ -z "${CHV_GEN:-}" ] || make_chv_cases
 if [ -n "$qemu" ]; then
 	make_qemu_cases
 	[ -z "${QEMU_PATCH:-}" ] || make_qemu_subsection_cases "$QEMU_PATCH"
