@@ -299,9 +299,9 @@ static void summary(const struct tally *t, size_t n, const char *command, int wo
 	diag_progress_clear();
 	fflush(stdout);
 	fprintf(stderr,
-		"fredck %s: %zu inputs: %zu ok, %zu at risk, %zu repaired, %zu errors "
+		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors "
 		"(%.2f s, %d worker%s)\n",
-		command, n, t->ok, t->at_risk, t->repaired, t->errors, ms / 1e3, workers,
+		command, n, n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors, ms / 1e3, workers,
 		workers == 1 ? "" : "s");
 }
 
@@ -603,7 +603,8 @@ int batch_run(const struct batch_list *l, const char *command, batch_work work, 
 	if (next)
 		munmap(next, sizeof(*next));
 	free(res);
-	if (l->n > 1)
+	/* Asked for a batch (-r, -P, --ndjson): say how it went, once. */
+	if (batch_opts.recursive || batch_opts.jobs || batch_opts.ndjson)
 		summary(&t, l->n, command, workers, now_ms() - t0);
 	return t.status;
 }

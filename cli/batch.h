@@ -56,8 +56,8 @@ typedef int (*batch_work)(const struct batch_input *in, void *ctx);
 /*
  * Run work over every input of l, in worker processes when -P allows and
  * there is more than one input, and print the results in input order
- * (text, the JSON document's inputs, or NDJSON lines).  With more than one
- * input, a summary goes to standard error.  Returns the OR of the exit bits.
+ * (text, the JSON document's inputs, or NDJSON lines).  With -r, -P or
+ * --ndjson, a summary goes to standard error.  Returns the OR of the exit bits.
  * in_process forces one process (the stream filter writes standard output).
  */
 int batch_run(const struct batch_list *l, const char *command, batch_work work, void *ctx,
