@@ -217,7 +217,7 @@ static double now_ms(void)
  * assign stdout and stderr, and every printer goes through them.
  */
 static void do_one(const struct batch_input *in, batch_work work, void *ctx, bool capture,
-		   struct result *res)
+		   const char *command, struct result *res)
 {
 	FILE *so = stdout, *se = stderr, *o = NULL, *e = NULL;
 	double t0 = now_ms();
@@ -237,6 +237,13 @@ static void do_one(const struct batch_input *in, batch_work work, void *ctx, boo
 	res->status = work(in, ctx);
 	out_capture(false);
 	res->record = out_take_captured();
+	res->elapsed_ms = now_ms() - t0;
+	/* --ndjson: the line is made here, in the worker, once. */
+	if (res->record && global_opts.ndjson) {
+		res->status |= out_ndjson(res->record, command, res->elapsed_ms);
+		json_decref(res->record);
+		res->record = NULL;
+	}
 	if (capture) {
 		fflush(o);
 		stdout = so;
@@ -244,7 +251,6 @@ static void do_one(const struct batch_input *in, batch_work work, void *ctx, boo
 		fclose(o);
 		fclose(e);
 	}
-	res->elapsed_ms = now_ms() - t0;
 	res->done = true;
 }
 
@@ -269,7 +275,7 @@ static void tally_add(struct tally *t, int status)
 }
 
 /* Print one result in one piece: its messages, then its record. */
-static void deliver(struct result *res, const char *command, struct tally *t)
+static void deliver(struct result *res, struct tally *t)
 {
 	if (res->err_len) {
 		fflush(stdout);
@@ -277,9 +283,7 @@ static void deliver(struct result *res, const char *command, struct tally *t)
 	}
 	if (res->out_len)
 		fwrite(res->out, 1, res->out_len, stdout);
-	if (res->record && global_opts.ndjson)
-		t->status |= out_ndjson(res->record, command, res->elapsed_ms);
-	else if (res->record)
+	if (res->record)
 		out_add_input(json_incref(res->record));
 	tally_add(t, res->status);
 	/* A pipeline reading NDJSON sees each record as soon as it is in order. */
@@ -307,16 +311,23 @@ static void summary(const struct tally *t, size_t n, const char *command, int wo
 
 /* ---- worker processes ------------------------------------------------------ */
 
-/* What a worker sends for each input: a start, then the result. */
+/*
+ * Shared by the parent and its workers (an anonymous shared mapping): the
+ * next input to take, and the input each worker is on, so that the parent
+ * knows which input a worker that dies took with it.
+ */
+struct shared {
+	atomic_size_t next;
+	atomic_long busy[]; /* per worker: the input it is on, -1 before the first */
+};
+
+/* What a worker sends for each input, followed by the three payloads. */
 struct frame {
-	uint32_t kind; /* FRAME_START or FRAME_RESULT */
 	uint32_t index;
 	int32_t status;
 	uint32_t out_len, err_len, json_len;
 	double elapsed_ms;
 };
-
-enum { FRAME_START = 1, FRAME_RESULT = 2 };
 
 static int write_all(int fd, const void *buf, size_t n)
 {
@@ -335,29 +346,11 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* 1 read, 0 end of file before anything, -1 error or a cut frame. */
-static int read_all(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r == 0 && got == 0 ? 0 : -1;
-		got += (size_t)r;
-	}
-	return 1;
-}
-
+/* One write per input: the frame and its payloads in one buffer. */
 static int send_result(int fd, uint32_t index, const struct result *res)
 {
 	char *json = res->record ? json_dumps(res->record, JSON_COMPACT) : NULL;
 	struct frame f = {
-		.kind = FRAME_RESULT,
 		.index = index,
 		.status = res->status,
 		.out_len = (uint32_t)res->out_len,
@@ -365,27 +358,34 @@ static int send_result(int fd, uint32_t index, const struct result *res)
 		.json_len = json ? (uint32_t)strlen(json) : 0,
 		.elapsed_ms = res->elapsed_ms,
 	};
-	int rc = write_all(fd, &f, sizeof(f)) || write_all(fd, res->out, res->out_len) ||
-		 write_all(fd, res->err, res->err_len) || write_all(fd, json, f.json_len);
+	size_t n = sizeof(f) + f.out_len + f.err_len + f.json_len;
+	char *buf = malloc(n);
+	int rc = -1;
 
+	if (buf) {
+		memcpy(buf, &f, sizeof(f));
+		memcpy(buf + sizeof(f), res->out, f.out_len);
+		memcpy(buf + sizeof(f) + f.out_len, res->err, f.err_len);
+		memcpy(buf + sizeof(f) + f.out_len + f.err_len, json, f.json_len);
+		rc = write_all(fd, buf, n);
+	}
+	free(buf);
 	free(json);
 	return rc;
 }
 
 /* A worker: take the next input until none is left; never returns. */
-static void worker(int fd, const struct batch_list *l, atomic_size_t *next, batch_work work,
-		   void *ctx)
+static void worker(int k, int fd, const struct batch_list *l, struct shared *sh,
+		   batch_work work, void *ctx, const char *command)
 {
 	size_t i;
 
 	bsrc_progress = NULL; /* many workers, one terminal: no progress line */
-	while ((i = atomic_fetch_add(next, 1)) < l->n) {
-		struct frame start = { .kind = FRAME_START, .index = (uint32_t)i };
+	while ((i = atomic_fetch_add(&sh->next, 1)) < l->n) {
 		struct result res;
 
-		if (write_all(fd, &start, sizeof(start)) != 0)
-			_exit(EXIT_OPERATIONAL);
-		do_one(&l->v[i], work, ctx, true, &res);
+		atomic_store(&sh->busy[k], (long)i);
+		do_one(&l->v[i], work, ctx, true, command, &res);
 		if (send_result(fd, (uint32_t)i, &res) != 0)
 			_exit(EXIT_OPERATIONAL);
 		free(res.out);
@@ -395,46 +395,86 @@ static void worker(int fd, const struct batch_list *l, atomic_size_t *next, batc
 	_exit(0);
 }
 
-static char *read_part(int fd, size_t n)
-{
-	char *p = malloc(n + 1);
+/* Bytes read from one worker, not yet made into results. */
+struct inbox {
+	char *data;
+	size_t len, cap;
+};
 
-	if (p && read_all(fd, p, n) != 1) {
-		free(p);
-		return NULL;
+static char *dup_part(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
 	}
-	if (p)
-		p[n] = '\0';
-	return p;
+	return d;
 }
 
-/* Read one result frame's payload into res; -1 on a cut or bad frame. */
-static int receive_result(int fd, const struct frame *f, struct result *res)
+/* Every whole frame in the inbox into res[]; -1 on a frame that makes no sense. */
+static int unpack(struct inbox *b, size_t n, struct result *res)
 {
-	char *json;
+	size_t used = 0;
 
-	res->status = f->status;
-	res->elapsed_ms = f->elapsed_ms;
-	res->out_len = f->out_len;
-	res->err_len = f->err_len;
-	res->out = read_part(fd, f->out_len);
-	res->err = read_part(fd, f->err_len);
-	json = read_part(fd, f->json_len);
-	if (!res->out || !res->err || !json) {
+	while (b->len - used >= sizeof(struct frame)) {
+		struct frame f;
+		const char *p = b->data + used + sizeof(f);
+		struct result *r;
+		char *json;
+
+		memcpy(&f, b->data + used, sizeof(f));
+		if (f.index >= n || res[f.index].done)
+			return -1;
+		if (b->len - used - sizeof(f) < (size_t)f.out_len + f.err_len + f.json_len)
+			break; /* the rest is still on its way */
+		r = &res[f.index];
+		r->status = f.status;
+		r->elapsed_ms = f.elapsed_ms;
+		r->out_len = f.out_len;
+		r->err_len = f.err_len;
+		r->out = dup_part(p, f.out_len);
+		r->err = dup_part(p + f.out_len, f.err_len);
+		json = f.json_len ? dup_part(p + f.out_len + f.err_len, f.json_len) : NULL;
+		r->record = json ? json_loads(json, 0, NULL) : NULL;
 		free(json);
-		return -1;
+		r->done = true;
+		used += sizeof(f) + f.out_len + f.err_len + f.json_len;
 	}
-	res->record = f->json_len ? json_loads(json, 0, NULL) : NULL;
-	free(json);
-	res->done = true;
+	memmove(b->data, b->data + used, b->len - used);
+	b->len -= used;
 	return 0;
 }
 
+/* Read what worker fd has sent; false at its end (or on nonsense). */
+static bool receive(int fd, struct inbox *b, size_t n, struct result *res)
+{
+	ssize_t r;
+
+	if (b->cap - b->len < 65536) {
+		char *d = realloc(b->data, b->cap + 65536);
+
+		if (!d)
+			return false;
+		b->data = d;
+		b->cap += 65536;
+	}
+	do
+		r = read(fd, b->data + b->len, b->cap - b->len);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return false;
+	b->len += (size_t)r;
+	return unpack(b, n, res) == 0;
+}
+
 /* An input whose worker died under it: an error record of its own. */
-static void lost_input(const struct batch_input *in, const char *how, struct result *res)
+static void lost_input(const struct batch_input *in, const char *how, const char *command,
+		       struct result *res)
 {
 	char msg[PATH_MAX + 128];
 	json_t *o, *e;
+	FILE *m;
 
 	memset(res, 0, sizeof(*res));
 	res->status = EXIT_OPERATIONAL | EXIT_INTERNAL;
@@ -446,29 +486,53 @@ static void lost_input(const struct batch_input *in, const char *how, struct res
 		return;
 	o = json_object();
 	e = json_object();
-	jset(o, "path", json_string(in->path));
+	jset(o, "path", json_string(in->path) ? json_string(in->path) : json_string("?"));
 	jset(o, "status", json_string("error"));
 	jset(o, "exit_status", json_integer(res->status));
-	jset(e, "message", json_string(msg));
+	jset(e, "message", json_string(msg) ? json_string(msg) : json_string("?"));
 	jset(o, "error", e);
-	res->record = o;
+	if (!global_opts.ndjson) {
+		res->record = o;
+		return;
+	}
+	/* The same header as every other line, into the bytes to print. */
+	m = open_memstream(&res->out, &res->out_len);
+	if (m) {
+		FILE *so = stdout;
+
+		stdout = m;
+		out_ndjson(o, command, 0);
+		stdout = so;
+		fclose(m);
+	}
+	json_decref(o);
 }
 
 struct pool {
 	int n;
 	pid_t *pid;
 	int *fd;
-	long *busy; /* the input each worker is on, -1 none */
+	struct inbox *in;
+	struct shared *sh;
+	size_t sh_size;
 };
 
-static int pool_start(struct pool *p, int n, const struct batch_list *l, atomic_size_t *next,
-		      batch_work work, void *ctx)
+static int pool_start(struct pool *p, int n, const struct batch_list *l, batch_work work,
+		      void *ctx, const char *command)
 {
+	p->sh_size = sizeof(struct shared) + (size_t)n * sizeof(atomic_long);
+	p->sh = mmap(NULL, p->sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	p->pid = calloc((size_t)n, sizeof(*p->pid));
 	p->fd = calloc((size_t)n, sizeof(*p->fd));
-	p->busy = calloc((size_t)n, sizeof(*p->busy));
-	if (!p->pid || !p->fd || !p->busy)
+	p->in = calloc((size_t)n, sizeof(*p->in));
+	if (p->sh == MAP_FAILED || !p->pid || !p->fd || !p->in) {
+		if (p->sh == MAP_FAILED)
+			p->sh = NULL;
 		return -1;
+	}
+	atomic_init(&p->sh->next, 0);
+	for (int k = 0; k < n; k++)
+		atomic_init(&p->sh->busy[k], -1);
 	fflush(NULL); /* nothing buffered may be written twice */
 	for (p->n = 0; p->n < n; p->n++) {
 		int pfd[2];
@@ -485,44 +549,37 @@ static int pool_start(struct pool *p, int n, const struct batch_list *l, atomic_
 			for (int k = 0; k < p->n; k++)
 				close(p->fd[k]);
 			close(pfd[0]);
-			worker(pfd[1], l, next, work, ctx);
+			worker(p->n, pfd[1], l, p->sh, work, ctx, command);
 		}
 		close(pfd[1]);
 		p->fd[p->n] = pfd[0];
-		p->busy[p->n] = -1;
 	}
 	return p->n > 0 ? 0 : -1;
 }
 
-/* Read one frame from worker k; false when it has gone (and is reaped). */
-static bool pool_read(struct pool *p, int k, const struct batch_list *l, struct result *res)
+/* Worker k has gone: reap it; the input it was on, if unfinished, is lost. */
+static void pool_gone(struct pool *p, int k, const struct batch_list *l, struct result *res,
+		      const char *command)
 {
-	struct frame f;
-	int rc = read_all(p->fd[k], &f, sizeof(f));
+	long busy = atomic_load(&p->sh->busy[k]);
 	char how[128];
 
-	if (rc == 1 && f.index < l->n && f.kind == FRAME_START) {
-		p->busy[k] = f.index;
-		return true;
-	}
-	if (rc == 1 && f.index < l->n && f.kind == FRAME_RESULT &&
-	    receive_result(p->fd[k], &f, &res[f.index]) == 0) {
-		p->busy[k] = -1;
-		return true;
-	}
 	close(p->fd[k]);
 	p->fd[k] = -1;
 	diag_reap(p->pid[k], how, sizeof(how));
-	if (p->busy[k] >= 0 && !res[p->busy[k]].done)
-		lost_input(&l->v[p->busy[k]], how, &res[p->busy[k]]);
-	return false;
+	if (busy >= 0 && (size_t)busy < l->n && !res[busy].done)
+		lost_input(&l->v[busy], how, command, &res[busy]);
 }
 
 static void pool_free(struct pool *p)
 {
+	for (int k = 0; p->in && k < p->n; k++)
+		free(p->in[k].data);
+	if (p->sh)
+		munmap(p->sh, p->sh_size);
 	free(p->pid);
 	free(p->fd);
-	free(p->busy);
+	free(p->in);
 }
 
 /* Collect every result, delivering each as soon as all before it are in. */
@@ -545,17 +602,20 @@ static void run_pool(struct pool *p, const struct batch_list *l, struct result *
 		}
 		for (int k = 0; k < p->n; k++)
 			if (pfd[k].fd >= 0 && (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
-			    !pool_read(p, k, l, res))
+			    !receive(p->fd[k], &p->in[k], l->n, res)) {
+				pool_gone(p, k, l, res, command);
 				alive--;
+			}
 		while (shown < l->n && res[shown].done)
-			deliver(&res[shown++], command, t);
+			deliver(&res[shown++], t);
 	}
 	free(pfd);
 	/* Workers all gone with inputs left (they died): each is an error. */
 	for (; shown < l->n; shown++) {
 		if (!res[shown].done)
-			lost_input(&l->v[shown], "never took it (all workers died)", &res[shown]);
-		deliver(&res[shown], command, t);
+			lost_input(&l->v[shown], "never took it (all workers died)", command,
+				   &res[shown]);
+		deliver(&res[shown], t);
 	}
 }
 
@@ -575,33 +635,22 @@ int batch_run(const struct batch_list *l, const char *command, batch_work work, 
 	double t0 = now_ms();
 	struct tally t = { 0 };
 	struct pool p = { 0 };
-	atomic_size_t *next = NULL;
 	struct result *res = calloc(l->n ? l->n : 1, sizeof(*res));
 
 	if (!res)
 		return EXIT_INTERNAL;
-	if (workers > 1) {
-		next = mmap(NULL, sizeof(*next), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			    -1, 0);
-		if (next == MAP_FAILED)
-			next = NULL;
-		if (next)
-			atomic_init(next, 0);
-	}
-	if (next && pool_start(&p, workers, l, next, work, ctx) == 0) {
+	if (workers > 1 && pool_start(&p, workers, l, work, ctx, command) == 0) {
 		workers = p.n;
 		run_pool(&p, l, res, command, &t);
 	} else {
 		/* One process (or workers could not be started): one input after the other. */
 		workers = 1;
 		for (size_t i = 0; i < l->n; i++) {
-			do_one(&l->v[i], work, ctx, false, &res[i]);
-			deliver(&res[i], command, &t);
+			do_one(&l->v[i], work, ctx, false, command, &res[i]);
+			deliver(&res[i], &t);
 		}
 	}
 	pool_free(&p);
-	if (next)
-		munmap(next, sizeof(*next));
 	free(res);
 	/* Asked for a batch (-r, -P, --ndjson): say how it went, once. */
 	if (batch_opts.recursive || batch_opts.jobs || batch_opts.ndjson)
