@@ -278,3 +278,41 @@ verdicts() {
 	[ -f out/a/pf.img ] || fail "the libvirt image was not repaired"
 	run --separate-stderr -0 "$FREDCK" check out/qemu/pf.bin out/a/pf.img
 }
+
+# The workers of fredck process PID, one per line.
+workers_of() {
+	pgrep -P "$1" || true
+}
+
+@test "batch: a worker killed under its input: that input is an error record, the others go on" {
+	need_qemu
+	command -v pgrep >/dev/null || skip "pgrep not found"
+	cp "$BATS_FILE_TMPDIR/clean.bin" "$BATS_FILE_TMPDIR/pf.bin" "$WORK/"
+	mkfifo "$WORK/stuck"
+	# The worker that takes the FIFO blocks opening it; it is then killed.
+	"$FREDCK" check --ndjson -P 2 --format=qemu clean.bin stuck pf.bin >out 2>err &
+	pid=$!
+	victim=
+	# Opening a FIFO blocks in the kernel's wait_for_partner, before any
+	# descriptor exists: that is how the worker holding it is known.
+	for _ in $(seq 100); do
+		for w in $(workers_of "$pid"); do
+			grep -q partner "/proc/$w/wchan" 2>/dev/null && victim=$w
+		done
+		[ -n "$victim" ] && break
+		sleep 0.1
+	done
+	# Whatever happens, no worker is left blocked on the FIFO.
+	[ -n "$victim" ] || { exec 3<>"$WORK/stuck"; wait "$pid"; fail "no worker blocked on the FIFO"; }
+	kill -9 "$victim"
+	st=0
+	wait "$pid" || st=$?
+	# 8 and 128 for the lost input, 4 for pf.bin.
+	assert_equal "$st" $((128 | 8 | 4))
+	run cat out
+	assert_equal "$(jq -r '"\(.status) \(.path)"' out | tr '\n' ' ')" "ok clean.bin error stuck at-risk pf.bin "
+	assert_equal "$(jq -r 'select(.path == "stuck") | .error.message' out)" \
+		"stuck: internal error: the worker reading it died of signal 9 (Killed)"
+	run cat err
+	assert_output --partial "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 errors"
+}
