@@ -292,7 +292,8 @@ static void deliver(struct result *res, struct tally *t)
 	free(res->out);
 	free(res->err);
 	json_decref(res->record);
-	memset(res, 0, sizeof(*res));
+	/* Still done: a worker that ends after its last input has lost nothing. */
+	*res = (struct result){ .done = true };
 }
 
 static void summary(const struct tally *t, size_t n, const char *command, int workers,
@@ -364,9 +365,13 @@ static int send_result(int fd, uint32_t index, const struct result *res)
 
 	if (buf) {
 		memcpy(buf, &f, sizeof(f));
-		memcpy(buf + sizeof(f), res->out, f.out_len);
-		memcpy(buf + sizeof(f) + f.out_len, res->err, f.err_len);
-		memcpy(buf + sizeof(f) + f.out_len + f.err_len, json, f.json_len);
+		/* Each part may be absent (NULL): memcpy must not see it even with 0. */
+		if (f.out_len)
+			memcpy(buf + sizeof(f), res->out, f.out_len);
+		if (f.err_len)
+			memcpy(buf + sizeof(f) + f.out_len, res->err, f.err_len);
+		if (f.json_len)
+			memcpy(buf + sizeof(f) + f.out_len + f.err_len, json, f.json_len);
 		rc = write_all(fd, buf, n);
 	}
 	free(buf);
@@ -406,7 +411,8 @@ static char *dup_part(const char *p, size_t n)
 	char *d = malloc(n + 1);
 
 	if (d) {
-		memcpy(d, p, n);
+		if (n)
+			memcpy(d, p, n);
 		d[n] = '\0';
 	}
 	return d;
@@ -468,6 +474,14 @@ static bool receive(int fd, struct inbox *b, size_t n, struct result *res)
 	return unpack(b, n, res) == 0;
 }
 
+/* A string that may not be UTF-8 (a path): "?" rather than no value. */
+static json_t *json_text(const char *text)
+{
+	json_t *s = json_string(text);
+
+	return s ? s : json_string("?");
+}
+
 /* An input whose worker died under it: an error record of its own. */
 static void lost_input(const struct batch_input *in, const char *how, const char *command,
 		       struct result *res)
@@ -486,10 +500,10 @@ static void lost_input(const struct batch_input *in, const char *how, const char
 		return;
 	o = json_object();
 	e = json_object();
-	jset(o, "path", json_string(in->path) ? json_string(in->path) : json_string("?"));
+	jset(o, "path", json_text(in->path));
 	jset(o, "status", json_string("error"));
 	jset(o, "exit_status", json_integer(res->status));
-	jset(e, "message", json_string(msg) ? json_string(msg) : json_string("?"));
+	jset(e, "message", json_text(msg));
 	jset(o, "error", e);
 	if (!global_opts.ndjson) {
 		res->record = o;
