@@ -67,5 +67,6 @@ extern const struct cmd cmd_check;
 extern const struct cmd cmd_repair;
 extern const struct cmd cmd_explain;
 extern const struct cmd cmd_diff;
+extern const struct cmd cmd_redact;
 
 #endif

@@ -362,6 +362,6 @@ static int diff_run(int argc, char **argv)
 
 const struct cmd cmd_diff = {
 	.name = "diff",
-	.summary = "compare the vCPU state of two saved states (exit 0 same, 1 different)",
+	.summary = "compare the vCPU state of two saved states (0 same, 1 different)",
 	.run = diff_run,
 };

@@ -26,6 +26,7 @@ static const struct cmd *const commands[] = {
 	&cmd_repair,
 	&cmd_explain,
 	&cmd_diff,
+	&cmd_redact,
 	NULL,
 };
 

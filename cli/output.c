@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
@@ -141,4 +142,27 @@ int out_ndjson(json_t *input, const char *command, double elapsed_ms)
 	if (rc != 0 || fputc('\n', stdout) == EOF)
 		return EXIT_OPERATIONAL;
 	return 0;
+}
+
+/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
+json_t *json_path(const char *path)
+{
+	json_t *s = json_string(path);
+	char *buf;
+	size_t j = 0;
+
+	if (s)
+		return s;
+	buf = malloc(strlen(path) * 4 + 1);
+	if (!buf)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x80)
+			buf[j++] = (char)*p;
+		else
+			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
+	buf[j] = '\0';
+	s = json_string(buf);
+	free(buf);
+	return s;
 }

@@ -20,6 +20,9 @@ json_t *json_hex64(uint64_t v);
 json_t *json_hex32(uint32_t v);
 json_t *json_hex8(uint8_t v);
 
+/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
+json_t *json_path(const char *path);
+
 /* Start the document of this run (only in JSON mode). */
 void out_begin(const char *command);
 /* Append one input's object (steals the reference). */

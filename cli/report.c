@@ -19,6 +19,7 @@
 #include "cli/diag.h"
 #include "cli/output.h"
 #include "cli/report.h"
+#include "formats/safe_write.h"
 
 /* Names of struct kvm_vcpu_events.flags bits, for inspect. */
 static const struct {
@@ -461,28 +462,6 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 
 /* ---- JSON -------------------------------------------------------------- */
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-static json_t *json_path(const char *path)
-{
-	json_t *s = json_string(path);
-	char *buf;
-	size_t j = 0;
-
-	if (s)
-		return s;
-	buf = malloc(strlen(path) * 4 + 1);
-	if (!buf)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		if (*p < 0x80)
-			buf[j++] = (char)*p;
-		else
-			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
-	buf[j] = '\0';
-	s = json_string(buf);
-	free(buf);
-	return s;
-}
 
 static json_t *json_exception(const struct vcpu_exception *x)
 {
@@ -632,7 +611,7 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	return o;
 }
 
-static json_t *json_error(const struct fmt_error *e)
+json_t *report_json_error(const struct fmt_error *e)
 {
 	json_t *o = json_object();
 	char buf[PATH_MAX + 512];
@@ -667,7 +646,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	jset(o, "exit_status", json_integer(report_exit_bits(r, mode)));
 	if (r->failed) {
 		jset(o, "format", r->snap.ops ? json_string(r->snap.ops->name) : json_null());
-		jset(o, "error", json_error(&r->err));
+		jset(o, "error", report_json_error(&r->err));
 		json_decref(vcpus);
 		return o;
 	}
@@ -698,6 +677,12 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	return o;
 }
 
+static void warn_leftover(const char *path, void *ctx)
+{
+	diag_warn("%s: left by a fredck run that was killed (or is still running); nothing needs it: "
+		  "remove it", path);
+}
+
 void report_emit(const struct input_report *r, enum report_mode mode)
 {
 	diag_progress_clear();
@@ -707,6 +692,11 @@ void report_emit(const struct input_report *r, enum report_mode mode)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
 		text_report(r, mode);
+	/* A repair killed midway leaves its temporary file: say so, never remove it here. */
+	if (r->snap.real[0] && strcmp(r->snap.real, "-") != 0)
+		sw_leftovers(r->snap.real, warn_leftover, NULL);
+	if (mode == MODE_REPAIR && r->w.out_path && strcmp(r->w.out_path, "-") != 0)
+		sw_leftovers(r->w.out_path, warn_leftover, NULL);
 }
 
 /* One input of inspect or check (ctx: the mode). */

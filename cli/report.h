@@ -53,6 +53,9 @@ bool report_filter(struct input_report *r, const char *path, int out_fd);
 /* The exit bits of this input in mode (fsck style; EXIT_OPERATIONAL on error). */
 int report_exit_bits(const struct input_report *r, enum report_mode mode);
 
+/* An error as the JSON documents give it: message, file, offset, field, reason. */
+json_t *report_json_error(const struct fmt_error *e);
+
 /* Print the input as text, or add it to the JSON document. */
 void report_emit(const struct input_report *r, enum report_mode mode);
 

@@ -380,6 +380,13 @@ int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e)
 	return 0;
 }
 
+int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e)
+{
+	if (b->sink(b->sink_ctx, data, len))
+		return fmt_syserr(e, b->path, errno, "cannot write the output");
+	return 0;
+}
+
 void bsrc_mark_emitted(struct bsrc *b, uint64_t to)
 {
 	if (to > b->emitted)

@@ -116,6 +116,8 @@ void bsrc_hold(struct bsrc *b, uint64_t off);
  */
 int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e);
 void bsrc_mark_emitted(struct bsrc *b, uint64_t to);
+/* Send len bytes of the caller's (a replacement) through the sink. */
+int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e);
 void bsrc_release(struct bsrc *b);
 /* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
 const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/chv.h"
 #include "formats/format.h"
+#include "formats/firecracker.h"
 #include "formats/kvmdir.h"
 #include "formats/libvirt.h"
 #include "formats/qemu.h"
@@ -19,6 +21,8 @@ const struct format_ops *const format_list[] = {
 	&kvmdir_format,
 	&qemu_format,
 	&libvirt_format,
+	&firecracker_format,
+	&chv_format,
 	NULL,
 };
 
@@ -64,11 +68,13 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 		return ops;
 	if (S_ISDIR(st->st_mode))
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir)");
+			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir), "
+			 "no state.json (Cloud Hypervisor)");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams and libvirt save images)");
+			 "QEMU migration streams, libvirt save images, Firecracker "
+			 "snapshot files and Cloud Hypervisor snapshots)");
 	return NULL;
 }
 

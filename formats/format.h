@@ -50,8 +50,15 @@ struct write_request {
 	const char *backup_suffix; /* default ".orig" */
 	bool no_backup;
 	/* Filled by the writer. */
+	bool backup_linked;     /* the backup already holds the input, by hard links */
 	char written[PATH_MAX]; /* the path that now holds the repair */
 	char backup[PATH_MAX];  /* the backup, "" when none */
+};
+
+/* What a redaction removed, and the firmware pages it kept (fredck redact). */
+struct redaction {
+	uint64_t pages, bytes; /* pages that had content, and their bytes */
+	uint64_t kept_pages;   /* the legacy ROM area's, kept for the load */
 };
 
 struct format_ops {
@@ -79,6 +86,13 @@ struct format_ops {
 	int (*filter)(struct snapshot *s, const char *in_path, int out_fd,
 		      struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
 		      struct vcpu_plan **plans, struct fmt_error *e);
+	/*
+	 * Write a copy of s without the guest's memory (fredck redact) where w
+	 * says (-o only), verified by reading it again; *r says what was
+	 * removed and kept.  NULL for formats that hold no guest memory.
+	 */
+	int (*redact)(struct snapshot *s, struct write_request *w, struct redaction *r,
+		      struct fmt_error *e);
 	void (*close)(struct snapshot *s);
 };
 

@@ -589,13 +589,21 @@ static int kvmdir_write(struct snapshot *s, const struct vcpu_plan *plans,
 	want = calloc(s->nvcpus, EV_SIZE);
 	if (!want)
 		return fmt_syserr(e, s->path, ENOMEM, "cannot write");
-	if (sw_temp_dir(target, s->real, tmp, sizeof(tmp), e) != 0)
+	if (sw_temp_dir(target, s->real, tmp, sizeof(tmp), e) != 0) {
+		sw_explain(e, target, w);
 		goto out;
-	if (build_tree(s, plans, tmp, want, e) != 0 || verify_tree(s, plans, tmp, want, e) != 0 ||
-	    sw_commit_dir(tmp, target, w, e) != 0) {
-		/* After a failed exchange tmp may hold the original: keep it then. */
-		if (strcmp(w->written, target) != 0)
+	}
+	if (build_tree(s, plans, tmp, want, e) != 0 || verify_tree(s, plans, tmp, want, e) != 0) {
+		sw_remove_tree(tmp);
+		sw_explain(e, target, w);
+		goto out;
+	}
+	if (sw_commit_dir(tmp, target, w, e) != 0) {
+		/* Once exchanged, tmp holds the original: keep it then. */
+		if (strcmp(w->written, target) != 0) {
 			sw_remove_tree(tmp);
+			sw_explain(e, target, w);
+		}
 		goto out;
 	}
 	rc = 0;

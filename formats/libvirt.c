@@ -178,5 +178,6 @@ const struct format_ops libvirt_format = {
 	.dest_payload_cap = qemu_dest_cap, /* libvirt runs QEMU */
 	.write = qemu_write,
 	.filter = libvirt_filter,
+	.redact = qemu_redact,
 	.close = qemu_close,
 };

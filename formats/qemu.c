@@ -195,11 +195,110 @@ static int parse_header(struct qemu *q, struct fmt_error *e)
 
 /* ---- RAM -------------------------------------------------------------- */
 
+static int add_extent(struct qemu *q, uint64_t off, uint64_t len, struct fmt_error *e)
+{
+	if (q->nextents == q->cap_extents) {
+		size_t cap = q->cap_extents ? q->cap_extents * 2 : 16;
+		struct ram_extent *x = realloc(q->extents, cap * sizeof(*x));
+
+		if (!x)
+			return fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
+		q->extents = x;
+		q->cap_extents = cap;
+	}
+	q->extents[q->nextents++] = (struct ram_extent){ off, len };
+	return 0;
+}
+
+/*
+ * What redaction keeps: the legacy ROM area, 0xC0000-0xFFFFF, of the block
+ * at guest-physical 0.  It holds firmware images (the VGA BIOS, option
+ * ROMs, the BIOS shadow), not guest data, and QEMU's kvm-tpr-opt device
+ * reads its option ROM there when it loads: without it the load fails.
+ */
+#define KEEP_FROM 0xC0000ULL
+#define KEEP_TO 0x100000ULL
+
+static bool kept_page(const struct qemu *q, bool first_block, uint64_t addr)
+{
+	return first_block && addr >= KEEP_FROM && addr < KEEP_TO;
+}
+
+/* Set bits of the bitmap at off (len bytes): pages present, those kept apart. */
+static int count_present(struct qemu *q, bool first, uint64_t page, uint64_t off, uint64_t len,
+			 uint64_t *present, struct fmt_error *e)
+{
+	uint8_t buf[65536];
+
+	*present = 0;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+
+		if (pread(q->src.fd, buf, n, (off_t)(off + done)) != (ssize_t)n)
+			return fmt_syserr(e, q->src.path, errno ? errno : EIO, "cannot read");
+		for (size_t i = 0; i < n; i++)
+			for (int bit = 0; bit < 8; bit++) {
+				uint64_t addr = ((done + i) * 8 + (uint64_t)bit) * page;
+
+				if (!(buf[i] >> bit & 1))
+					continue;
+				if (kept_page(q, first, addr))
+					q->kept_records++;
+				else
+					(*present)++;
+			}
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * Redaction of a mapped-ram block: its bitmap (a bit per page, in longs,
+ * as QEMU sizes it; little-endian longs, so bit n of the bitmap is bit
+ * n % 8 of byte n / 8) and its pages are what the redacted copy leaves as
+ * holes: every page then reads as absent, and RAM as zero.  The kept
+ * pages' bits and bytes are the extents' gaps, copied as they are.
+ */
+static int record_mapped_block(struct qemu *q, bool first, uint64_t bitmap_offset,
+			       uint64_t page, uint64_t pages_offset, uint64_t used,
+			       struct fmt_error *e)
+{
+	uint64_t bitmap_len, present;
+
+	if (page == 0 || page > (1U << 30) || used % page)
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - 24,
+				     "mapped-ram page size",
+				     "page size %llu does not divide the block's %llu bytes",
+				     (unsigned long long)page, (unsigned long long)used);
+	bitmap_len = (used / page + 63) / 64 * 8;
+	if (bitmap_offset > q->src.size || bitmap_len > q->src.size - bitmap_offset)
+		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - 16,
+				     "mapped-ram bitmap offset",
+				     "a bitmap of %llu bytes at %llu lies beyond the end of the file",
+				     (unsigned long long)bitmap_len,
+				     (unsigned long long)bitmap_offset);
+	if (count_present(q, first, page, bitmap_offset, bitmap_len, &present, e))
+		return -1;
+	q->redacted_records += present;
+	q->redacted_bytes += present * page;
+	if (first && page == 4096 && used >= KEEP_TO) {
+		/* Around the kept area: its 8 bitmap bytes and 256 KiB of pages. */
+		uint64_t b_from = KEEP_FROM / page / 8, b_to = KEEP_TO / page / 8;
+
+		return add_extent(q, bitmap_offset, b_from, e) ||
+		       add_extent(q, bitmap_offset + b_to, bitmap_len - b_to, e) ||
+		       add_extent(q, pages_offset, KEEP_FROM, e) ||
+		       add_extent(q, pages_offset + KEEP_TO, used - KEEP_TO, e);
+	}
+	return add_extent(q, bitmap_offset, bitmap_len, e) ||
+	       add_extent(q, pages_offset, used, e);
+}
+
 /* One block of the MEM_SIZE list; mapped-ram jumps over the block's pages. */
 static int parse_ram_block(struct qemu *q, uint64_t *sum, uint64_t total, struct fmt_error *e)
 {
 	char name[256];
-	uint64_t used, v, pages_offset;
+	uint64_t used, v, page, bitmap_offset, pages_offset;
 	uint64_t off = bsrc_offset(&q->src);
 
 	if (take_counted(q, name, "RAM block name", e) ||
@@ -209,6 +308,8 @@ static int parse_ram_block(struct qemu *q, uint64_t *sum, uint64_t total, struct
 		return fmt_malformed(e, q->src.path, off, "RAM block used_length",
 				     "block '%s' of %llu bytes exceeds the announced RAM total", name,
 				     (unsigned long long)used);
+	if (*sum == 0)
+		snprintf(q->first_block, sizeof(q->first_block), "%s", name);
 	*sum += used;
 	q->ram_blocks++;
 	if (q->ignore_shared && take_be(q, 8, &v, "RAM block address", e))
@@ -217,8 +318,8 @@ static int parse_ram_block(struct qemu *q, uint64_t *sum, uint64_t total, struct
 		return 0;
 	/* MappedRamHeader: version, page size, bitmap offset, pages offset. */
 	if (take_be(q, 4, &v, "mapped-ram header version", e) ||
-	    take_be(q, 8, &v, "mapped-ram page size", e) ||
-	    take_be(q, 8, &v, "mapped-ram bitmap offset", e) ||
+	    take_be(q, 8, &page, "mapped-ram page size", e) ||
+	    take_be(q, 8, &bitmap_offset, "mapped-ram bitmap offset", e) ||
 	    take_be(q, 8, &pages_offset, "mapped-ram pages offset", e))
 		return -1;
 	if (!q->src.seekable)
@@ -230,6 +331,9 @@ static int parse_ram_block(struct qemu *q, uint64_t *sum, uint64_t total, struct
 				     "block '%s' pages at %llu + %llu lie beyond the end of the file",
 				     name, (unsigned long long)pages_offset,
 				     (unsigned long long)used);
+	if (q->redact && record_mapped_block(q, strcmp(name, q->first_block) == 0, bitmap_offset,
+					     page, pages_offset, used, e))
+		return -1;
 	return bsrc_seek(&q->src, pages_offset + used, e);
 }
 
@@ -244,39 +348,113 @@ static int parse_mem_size(struct qemu *q, uint64_t total, struct fmt_error *e)
 	return 0;
 }
 
+
+/*
+ * Redaction: the record whose header (a, at off) was just read leaves as a
+ * zero-page record for the same address: QEMU loads it, and it carries no
+ * guest data.  The block name that may follow passes through as it is.
+ */
+static int redact_header(struct qemu *q, uint64_t off, uint64_t a, struct fmt_error *e)
+{
+	uint8_t header[8];
+
+	put_be(header, (a & ~(uint64_t)(q->page_size - 1)) | (a & RAM_CONTINUE) | RAM_ZERO, 8);
+	if (bsrc_emit_to(&q->src, off, e) || bsrc_inject(&q->src, header, 8, e))
+		return -1;
+	bsrc_mark_emitted(&q->src, off + 8);
+	return 0;
+}
+
+/*
+ * Redaction: the body (len bytes from here) leaves as a zero page's fill
+ * byte; counted when it carried a page's content.
+ */
+static int redact_body(struct qemu *q, uint64_t len, bool content, const char *field,
+		       struct fmt_error *e)
+{
+	static const uint8_t zero;
+	uint64_t at = bsrc_offset(&q->src);
+
+	if (bsrc_emit_to(&q->src, at, e) || bsrc_inject(&q->src, &zero, 1, e))
+		return -1;
+	bsrc_mark_emitted(&q->src, at + len);
+	q->redacted_records += content;
+	q->redacted_bytes += content ? len : 0;
+	return bsrc_skip(&q->src, len, field, e);
+}
+
+/* Bytes of the body of an XBZRLE or compressed-page record, from its own header. */
+static int carried_length(struct qemu *q, uint64_t flags, uint64_t *len, struct fmt_error *e)
+{
+	const uint8_t *p;
+
+	if (flags & RAM_XBZRLE) {
+		p = bsrc_peek(&q->src, 3, "XBZRLE header", e);
+		if (!p)
+			return -1;
+		*len = 3 + be(p + 1, 2);
+		return 0;
+	}
+	p = bsrc_peek(&q->src, 4, "compressed page length", e);
+	if (!p)
+		return -1;
+	*len = 4 + be(p, 4);
+	return 0;
+}
+
 #define RAM_PREFETCH_PAGES 16
 
+/*
+ * Redaction: which block the record at hand belongs to.  A record names
+ * its block unless it continues the previous one; the name is looked at
+ * here, before the header is rewritten, and consumed later as usual.
+ */
+static int note_block(struct qemu *q, uint64_t flags, struct fmt_error *e)
+{
+	const uint8_t *p;
+
+	if (flags & RAM_CONTINUE)
+		return 0;
+	p = bsrc_peek(&q->src, 1, "RAM block name", e);
+	if (!p)
+		return -1;
+	p = bsrc_peek(&q->src, 1 + (size_t)p[0], "RAM block name", e);
+	if (!p)
+		return -1;
+	q->in_first_block = p[0] == strlen(q->first_block) &&
+			    memcmp(p + 1, q->first_block, p[0]) == 0;
+	return 0;
+}
+
 /* Step over one page-carrying record's body. */
-static int skip_ram_body(struct qemu *q, uint64_t flags, struct fmt_error *e)
+static int skip_ram_body(struct qemu *q, uint64_t flags, bool redact, struct fmt_error *e)
 {
 	char block[256];
 	uint64_t len;
-	const uint8_t *p;
 
 	if (!(flags & RAM_CONTINUE) && take_counted(q, block, "RAM block name", e))
 		return -1;
 	if (flags & RAM_ZERO) {
 		q->zero_pages++;
+		/* The fill byte: QEMU writes 0, but it is the page's content. */
+		if (redact)
+			return redact_body(q, 1, false, "RAM zero-page fill byte", e);
 		return bsrc_skip(&q->src, 1, "RAM zero-page fill byte", e);
 	}
+	q->ram_pages++;
+	q->kept_records += q->redact && !redact;
 	if (flags & RAM_PAGE) {
-		q->ram_pages++;
+		if (redact)
+			return redact_body(q, q->page_size, true, "RAM page", e);
 		/* The header of the record some pages on, if they are pages too. */
 		bsrc_prefetch(&q->src, RAM_PREFETCH_PAGES * ((size_t)q->page_size + 8));
 		return bsrc_skip(&q->src, q->page_size, "RAM page", e);
 	}
-	if (flags & RAM_XBZRLE) {
-		p = bsrc_take(&q->src, 3, "XBZRLE header", e);
-		if (!p)
-			return -1;
-		q->ram_pages++;
-		return bsrc_skip(&q->src, be(p + 1, 2), "XBZRLE data", e);
-	}
-	/* RAM_COMPRESS_PAGE */
-	if (take_be(q, 4, &len, "compressed page length", e))
+	if (carried_length(q, flags, &len, e))
 		return -1;
-	q->ram_pages++;
-	return bsrc_skip(&q->src, len, "compressed page", e);
+	if (redact)
+		return redact_body(q, len, true, "RAM page data", e);
+	return bsrc_skip(&q->src, len, "RAM page data", e);
 }
 
 static int parse_ram(struct qemu *q, bool start, struct fmt_error *e)
@@ -286,6 +464,7 @@ static int parse_ram(struct qemu *q, bool start, struct fmt_error *e)
 
 	for (;;) {
 		uint64_t off = bsrc_offset(&q->src), a, flags;
+		bool redact;
 
 		if (take_be(q, 8, &a, "RAM record header", e))
 			return -1;
@@ -311,7 +490,13 @@ static int parse_ram(struct qemu *q, bool start, struct fmt_error *e)
 			return fmt_malformed(e, q->src.path, off, "RAM record flags",
 					     "RAM record 0x%llx carries nothing",
 					     (unsigned long long)flags);
-		if (skip_ram_body(q, flags, e))
+		if (q->redact && note_block(q, flags, e))
+			return -1;
+		redact = q->redact &&
+			 !kept_page(q, q->in_first_block, a & ~(uint64_t)(q->page_size - 1));
+		if (redact && !(flags & RAM_ZERO) && redact_header(q, off, a, e))
+			return -1;
+		if (skip_ram_body(q, flags, redact, e))
 			return -1;
 	}
 }
@@ -717,6 +902,7 @@ void qemu_free(struct qemu *q)
 	bsrc_close(&q->src);
 	json_decref(q->vmdesc);
 	free(q->devices);
+	free(q->extents);
 	free(q->cpus);
 	free(q->vcpus);
 	free(q);
@@ -848,5 +1034,6 @@ const struct format_ops qemu_format = {
 	.dest_payload_cap = qemu_dest_cap,
 	.write = qemu_write,
 	.filter = qemu_filter,
+	.redact = qemu_redact,
 	.close = qemu_close,
 };

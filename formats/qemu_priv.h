@@ -25,6 +25,11 @@ enum {
 	QSEC_FOOTER = 0x7e,
 };
 
+/* A byte range of the file (mapped-ram: a block's bitmap, its pages). */
+struct ram_extent {
+	uint64_t off, len;
+};
+
 /* An iterative section announced by a START header. */
 struct iter_section {
 	uint32_t sid;
@@ -45,6 +50,17 @@ struct qemu {
 	uint64_t ram_pages, zero_pages;
 	unsigned int ram_blocks;
 	bool switchover_command;
+	/*
+	 * Redaction (qemu_redact): every record that carries guest memory
+	 * leaves through the sink as a zero-page record; counted here.  For
+	 * mapped-ram, where each block is found: its bitmap and its pages.
+	 */
+	bool redact;
+	uint64_t redacted_records, redacted_bytes, kept_records;
+	char first_block[256]; /* the block at guest-physical 0: the legacy ROM area's */
+	bool in_first_block;   /* the current RAM record's block is that one */
+	struct ram_extent *extents;
+	size_t nextents, cap_extents;
 	struct iter_section iter[16];
 	size_t niter;
 	/* The device description, when the stream has one. */
@@ -113,6 +129,14 @@ int qemu_filter_in(struct snapshot *s, const char *in_path, int out_fd,
 		   struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
 		   struct vcpu_plan **plans, qemu_container_fn container, struct fmt_error *e);
 void qemu_free(struct qemu *q);
+
+/*
+ * Write s with its guest memory removed (fredck redact) where w says (-o
+ * only); *result says what was removed and kept.  Verified by
+ * reading the result: the same vCPUs, no page of memory left.
+ */
+int qemu_redact(struct snapshot *s, struct write_request *w, struct redaction *result,
+		struct fmt_error *e);
 
 /* Stream filter: read in_path, write the repaired stream to out_fd in one pass. */
 int qemu_filter(struct snapshot *s, const char *in_path, int out_fd,

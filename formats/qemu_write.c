@@ -347,19 +347,24 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 		return -1;
 	if (!q->compressed && plan_edits(s, plans, &ed, e) != 0)
 		goto out;
-	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0)
+	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0) {
+		sw_explain(e, target, w);
 		goto out;
+	}
 	rc = q->compressed ? write_compressed(s, plans, out, tmp, e) :
 			     write_edited(s, &ed, out, tmp, e);
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	out = -1;
+	if (rc == 0)
+		rc = verify_file(s, plans, tmp, e);
 	if (rc != 0) {
 		unlink(tmp);
+		sw_explain(e, target, w);
 		goto out;
 	}
 	rc = -1;
-	if (verify_file(s, plans, tmp, e) != 0 || sw_commit_file(tmp, target, w, e) != 0) {
+	if (sw_commit_file(tmp, target, w, e) != 0) {
 		if (strcmp(w->written, target) != 0)
 			unlink(tmp);
 		goto out;
@@ -641,6 +646,181 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 out:
 	free(f.plans);
+	qemu_free(r);
+	return rc;
+}
+
+/* ---- redaction ----------------------------------------------------------- */
+
+static struct vcpu_plan keep_state(const struct vcpu_state *v, void *ctx)
+{
+	return (struct vcpu_plan){ .action = ACTION_NOTHING };
+}
+
+/* The bytes before the stream that a copy keeps as they are (a libvirt header and XML). */
+static uint64_t prefix_length(const struct qemu *q)
+{
+	return q->compressed ? q->container_len : q->stream_start;
+}
+
+/*
+ * Open r on the input again, after the prefix (copied to out as it is),
+ * reading decompressed where the input is compressed.
+ */
+static int reopen_after_prefix(struct snapshot *s, struct qemu *r, int out, const char *tmp,
+			       struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	uint64_t prefix = prefix_length(q);
+
+	r->page_size = 4096;
+	r->stream_start = q->compressed ? 0 : prefix;
+	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, prefix, 0, e) ||
+	    bsrc_open(&r->src, s->real, e) || bsrc_skip(&r->src, prefix, "", e))
+		return -1;
+	if (lseek(out, (off_t)prefix, SEEK_SET) < 0)
+		return fmt_syserr(e, tmp, errno, "cannot write");
+	return q->compressed ? bsrc_decode(&r->src, q->codec, e) : 0;
+}
+
+/*
+ * Sequential layout: the stream once more through the filter, with every
+ * record that carries memory turned into a zero-page record on its way
+ * out; compressed again with the input's compressor where it was.
+ */
+static int redact_sequential(struct snapshot *s, struct qemu *r, int out, const char *tmp,
+			     struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	struct qemu_filter f = { .out_fd = out, .plan = keep_state };
+	char error[200];
+	int rc;
+
+	if (reopen_after_prefix(s, r, out, tmp, e))
+		return -1;
+	if (q->compressed) {
+		f.enc = encoder_new(q->codec, out, error, sizeof(error));
+		if (!f.enc)
+			return fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	}
+	r->filter = &f;
+	bsrc_set_sink(&r->src, write_out, &f);
+	rc = qemu_parse(r, e);
+	if (rc == 0)
+		rc = bsrc_emit_to(&r->src, bsrc_offset(&r->src), e);
+	r->filter = NULL;
+	if (f.enc && encoder_finish(f.enc, error, sizeof(error)) != 0 && rc == 0)
+		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	free(f.plans);
+	return rc;
+}
+
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct ram_extent *x = a, *y = b;
+
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+/*
+ * mapped-ram: the file copied as it is except each block's bitmap and
+ * pages, left as holes -- every page absent, RAM zero when loaded -- so
+ * the copy has the input's layout and takes no space for memory.
+ */
+static int redact_mapped(struct snapshot *s, struct qemu *r, int out, const char *tmp,
+			 struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	uint64_t pos = 0;
+
+	if (bsrc_open(&r->src, s->real, e) || bsrc_skip(&r->src, q->stream_start, "", e))
+		return -1;
+	r->page_size = 4096;
+	r->stream_start = q->stream_start;
+	if (qemu_parse(r, e))
+		return -1;
+	if (r->nextents)
+		qsort(r->extents, r->nextents, sizeof(r->extents[0]), cmp_extent);
+	for (size_t i = 0; i < r->nextents; i++) {
+		const struct ram_extent *x = &r->extents[i];
+
+		if (x->off > pos && sw_copy_range(q->src.fd, s->path, out, tmp, pos, x->off, pos, e))
+			return -1;
+		if (x->off + x->len > pos)
+			pos = x->off + x->len;
+	}
+	if (pos < q->src.size &&
+	    sw_copy_range(q->src.fd, s->path, out, tmp, pos, q->src.size, pos, e))
+		return -1;
+	if (ftruncate(out, (off_t)q->src.size) != 0)
+		return fmt_syserr(e, tmp, errno, "cannot write");
+	return 0;
+}
+
+/* The copy read again: the same vCPUs, and (sequential) only the kept pages. */
+static int verify_redacted(struct snapshot *s, const char *tmp, uint64_t kept,
+			   struct fmt_error *e)
+{
+	struct qemu *q = s->priv;
+	struct vcpu_plan *none = calloc(s->nvcpus ? s->nvcpus : 1, sizeof(*none));
+	struct snapshot re;
+	int rc;
+
+	if (!none)
+		return fmt_syserr(e, tmp, ENOMEM, "cannot verify");
+	rc = snapshot_open(&re, tmp, s->ops->name, e);
+	if (rc == 0) {
+		rc = snapshot_verify(s, none, &re, e);
+		if (rc == 0 && !q->mapped_ram && ((struct qemu *)re.priv)->ram_pages != kept)
+			rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
+				      "verification failed: %llu pages of memory are left, %llu "
+				      "expected (the legacy ROM area's)",
+				      (unsigned long long)((struct qemu *)re.priv)->ram_pages,
+				      (unsigned long long)kept);
+		snapshot_close(&re);
+	}
+	free(none);
+	return rc;
+}
+
+int qemu_redact(struct snapshot *s, struct write_request *w, struct redaction *result,
+		struct fmt_error *e)
+{
+	struct qemu *q = s->priv, *r;
+	char target[PATH_MAX], tmp[PATH_MAX];
+	int out = -1, rc;
+
+	if (w->in_place || !w->out_path)
+		return fmt_fail(e, FMT_ERR_REFUSED, s->path,
+				"redaction removes the guest's memory: it writes a copy (-o OUT), "
+				"never in place");
+	if (strcmp(s->real, "-") == 0 || (!q->src.seekable && !q->compressed))
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"redact reads its input twice: give a file, not a pipe");
+	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
+		return -1;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return fmt_syserr(e, s->path, ENOMEM, "cannot write");
+	r->redact = true;
+	rc = sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e);
+	if (rc == 0) {
+		rc = q->mapped_ram ? redact_mapped(s, r, out, tmp, e) :
+				     redact_sequential(s, r, out, tmp, e);
+		if (rc == 0 && fsync(out) != 0)
+			rc = fmt_syserr(e, tmp, errno, "cannot write");
+		if (close(out) != 0 && rc == 0)
+			rc = fmt_syserr(e, tmp, errno, "cannot write");
+		if (rc == 0)
+			rc = verify_redacted(s, tmp, r->kept_records, e);
+		if (rc == 0)
+			rc = sw_commit_file(tmp, target, w, e);
+		if (rc != 0 && strcmp(w->written, target) != 0)
+			unlink(tmp);
+	}
+	result->pages = r->redacted_records;
+	result->bytes = r->redacted_bytes;
+	result->kept_pages = r->kept_records;
 	qemu_free(r);
 	return rc;
 }

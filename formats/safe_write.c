@@ -5,7 +5,9 @@
  * The input is never modified: a repaired directory is a new tree whose
  * unchanged files are hard links to the input's, with the changed files
  * written anew.  A crash at any point leaves the input and any backup
- * complete; at worst a .NAME.fredck-XXXXXX directory is left behind.
+ * complete; at worst a .NAME.fredck-XXXXXX file or directory is left
+ * behind, which nothing needs (tests/crash/kill-points.sh checks this at
+ * every system call).
  */
 #include "config.h"
 
@@ -55,12 +57,89 @@ static bool is_inside(const char *path, const char *dir)
 	return strncmp(resolved, dir, n) == 0 && (resolved[n] == '\0' || resolved[n] == '/');
 }
 
+static bool is_clone_of(const char *copy, const char *orig);
+
+/* One entry of a clone: the same type; a file the same inode; a link the same target. */
+static bool entry_is_clone(const char *copy, const char *orig)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stat sc, so;
+	ssize_t n, m;
+
+	if (lstat(copy, &sc) != 0 || lstat(orig, &so) != 0 ||
+	    (sc.st_mode & S_IFMT) != (so.st_mode & S_IFMT))
+		return false;
+	if (S_ISREG(sc.st_mode))
+		return sc.st_dev == so.st_dev && sc.st_ino == so.st_ino;
+	if (S_ISDIR(sc.st_mode))
+		return is_clone_of(copy, orig);
+	if (!S_ISLNK(sc.st_mode))
+		return false;
+	n = readlink(copy, a, sizeof(a));
+	m = readlink(orig, b, sizeof(b));
+	return n >= 0 && n == m && memcmp(a, b, (size_t)n) == 0;
+}
+
+/* The number of entries of dir (without . and ..), -1 when it cannot be read. */
+static long count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The directory copy is a clone of orig as sw_clone_tree makes it (every
+ * file a hard link): what a run killed after making a directory's backup
+ * leaves.
+ */
+static bool is_clone_of(const char *copy, const char *orig)
+{
+	DIR *d = opendir(copy);
+	struct dirent *de;
+	bool same = d != NULL;
+	long n = 0;
+
+	while (same && (de = readdir(d))) {
+		char c[PATH_MAX], o[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n++;
+		same = path_join(c, sizeof(c), copy, de->d_name) == 0 &&
+		       path_join(o, sizeof(o), orig, de->d_name) == 0 && entry_is_clone(c, o);
+	}
+	if (d)
+		closedir(d);
+	return same && count_entries(orig) == n;
+}
+
+/* The existing backup (lstat st) already holds the input real, by hard links. */
+static bool is_backup_of(const char *backup, const struct stat *st, const char *real)
+{
+	struct stat in;
+
+	if (lstat(real, &in) != 0)
+		return false;
+	if (S_ISREG(st->st_mode) && S_ISREG(in.st_mode))
+		return st->st_dev == in.st_dev && st->st_ino == in.st_ino;
+	return S_ISDIR(st->st_mode) && S_ISDIR(in.st_mode) && is_clone_of(backup, real);
+}
+
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e)
 {
 	struct stat st;
 
 	w->backup[0] = '\0';
+	w->backup_linked = false;
 	if (!w->in_place) {
 		snprintf(target, len, "%s", w->out_path);
 		if (lstat(target, &st) == 0)
@@ -78,6 +157,11 @@ int sw_prepare(const char *real, struct write_request *w, char *target, size_t l
 	if ((size_t)snprintf(w->backup, sizeof(w->backup), "%s%s", real, w->backup_suffix) >=
 	    sizeof(w->backup))
 		return fmt_fail(e, FMT_ERR_REFUSED, real, "backup path too long");
+	if (lstat(w->backup, &st) == 0 && is_backup_of(w->backup, &st, real)) {
+		/* A run killed between making its backup and the rename: it is the original. */
+		w->backup_linked = true;
+		return 0;
+	}
 	if (lstat(w->backup, &st) == 0)
 		return fmt_fail(e, FMT_ERR_REFUSED, w->backup,
 				"backup already exists; fredck never overwrites a backup: move it "
@@ -107,12 +191,13 @@ int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
 		return -1;
 	if (!mkdtemp(tmp))
 		return fmt_syserr(e, dir, errno, "cannot create a temporary directory");
-	if (stat(like, &st) == 0) {
-		/* Keep the input's owner and mode; chown fails harmlessly when not root. */
-		if (chown(tmp, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-			return fmt_syserr(e, tmp, errno, "cannot set the owner");
-		if (chmod(tmp, st.st_mode & 07777) != 0)
-			return fmt_syserr(e, tmp, errno, "cannot set the mode");
+	/* Keep the input's owner and mode; chown fails harmlessly when not root. */
+	if (stat(like, &st) == 0 &&
+	    ((chown(tmp, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+	     chmod(tmp, st.st_mode & 07777) != 0)) {
+		fmt_syserr(e, tmp, errno, "cannot set the owner and mode");
+		rmdir(tmp);
+		return -1;
 	}
 	return 0;
 }
@@ -376,33 +461,61 @@ static int fsync_parent(const char *path, struct fmt_error *e)
 	return fsync_path(dir, e);
 }
 
+/*
+ * The backup of a directory: a clone of it (hard links) built under a
+ * temporary name and renamed to the backup name before the exchange, so
+ * that whenever the input holds the repair a complete backup exists.
+ * (Exchanging first and renaming the old directory afterwards leaves, if
+ * killed in between, the original only under a temporary name.)
+ */
+static int make_dir_backup(const char *target, struct write_request *w, struct fmt_error *e)
+{
+	char tmp[PATH_MAX];
+	int err;
+
+	if (sw_temp_dir(target, target, tmp, sizeof(tmp), e) != 0)
+		return -1;
+	if (sw_clone_tree(target, tmp, e) != 0 || sw_fsync_tree(tmp, e) != 0) {
+		sw_remove_tree(tmp);
+		return -1;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, w->backup, RENAME_NOREPLACE) != 0) {
+		err = errno;
+		sw_remove_tree(tmp);
+		return fmt_syserr(e, w->backup, err, "cannot create the backup");
+	}
+	return fsync_parent(w->backup, e);
+}
+
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		  struct fmt_error *e)
 {
+	bool made;
+	int err;
+
 	if (!w->in_place) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
 			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
 		snprintf(w->written, sizeof(w->written), "%s", target);
 		return fsync_parent(target, e);
 	}
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0)
-		return fmt_syserr(e, target, errno,
+	made = !w->no_backup && !w->backup_linked;
+	if (made && make_dir_backup(target, w, e) != 0)
+		return -1;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0) {
+		err = errno;
+		/* Nothing was replaced: the backup made above would only block the next run. */
+		if (made)
+			sw_remove_tree(w->backup);
+		return fmt_syserr(e, target, err,
 				  "cannot exchange the repaired directory with the original");
+	}
 	snprintf(w->written, sizeof(w->written), "%s", target);
-	/* From here on tmp holds the original. */
-	if (w->no_backup) {
-		sw_remove_tree(tmp);
-		return fsync_parent(target, e);
-	}
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, w->backup, RENAME_NOREPLACE) != 0) {
-		int err = errno;
-
-		snprintf(w->backup, sizeof(w->backup), "%s", tmp);
-		return fmt_syserr(e, tmp, err,
-				  "repaired in place, but the original could not be renamed to its "
-				  "backup name; it is kept here");
-	}
-	return fsync_parent(target, e);
+	if (fsync_parent(target, e) != 0)
+		return -1;
+	/* tmp now holds the original, which the backup (or --no-backup) makes redundant. */
+	sw_remove_tree(tmp);
+	return 0;
 }
 
 int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, int *fd,
@@ -491,20 +604,76 @@ int sw_copy_range(int in, const char *in_path, int out, const char *out_path, ui
 int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
 		   struct fmt_error *e)
 {
+	bool linked;
+	int err;
+
 	if (!w->in_place) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
 			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
 		snprintf(w->written, sizeof(w->written), "%s", target);
 		return fsync_parent(target, e);
 	}
-	if (!w->no_backup) {
+	linked = !w->no_backup && !w->backup_linked;
+	if (linked) {
 		if (link(target, w->backup) != 0)
 			return fmt_syserr(e, w->backup, errno, "cannot create the backup (a hard link)");
-		if (fsync_parent(w->backup, e) != 0)
+		if (fsync_parent(w->backup, e) != 0) {
+			unlink(w->backup);
 			return -1;
+		}
 	}
-	if (rename(tmp, target) != 0)
-		return fmt_syserr(e, target, errno, "cannot rename the repaired file over the original");
+	if (rename(tmp, target) != 0) {
+		err = errno;
+		/* Nothing was replaced: the link made above would only block the next run. */
+		if (linked)
+			unlink(w->backup);
+		return fmt_syserr(e, target, err, "cannot rename the repaired file over the original");
+	}
 	snprintf(w->written, sizeof(w->written), "%s", target);
 	return fsync_parent(target, e);
+}
+
+/* NAME is base's temporary name: "." base ".fredck-" and mkstemp's six characters. */
+static bool is_temp_name(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+
+	return name[0] == '.' && strncmp(name + 1, base, n) == 0 &&
+	       strncmp(name + 1 + n, ".fredck-", 8) == 0 && strlen(name + 1 + n + 8) == 6;
+}
+
+void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), void *ctx)
+{
+	char dir[PATH_MAX], base[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	split_path(target, dir, base, sizeof(dir));
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (is_temp_name(de->d_name, base) && path_join(path, sizeof(path), dir, de->d_name) == 0)
+			fn(path, ctx);
+	closedir(d);
+}
+
+void sw_explain(struct fmt_error *e, const char *target, const struct write_request *w)
+{
+	char dir[PATH_MAX], base[PATH_MAX], where[sizeof(e->msg)];
+	const char *at = e->file;
+	size_t n;
+
+	if (e->kind != FMT_ERR_SYSTEM || strcmp(e->file, target) == 0)
+		return;
+	split_path(target, dir, base, sizeof(dir));
+	n = strlen(dir);
+	if (strncmp(at, dir, n) == 0 && at[n] == '/')
+		at += n + 1;
+	/* A message cut short by a very long path still reads: the results are only checked. */
+	if (snprintf(where, sizeof(where), "%s: %s", at, e->msg) < 0 ||
+	    snprintf(e->msg, sizeof(e->msg), "%s; the repaired copy could not be made (%s)",
+		     w->in_place ? "left unchanged" : "not written", where) < 0)
+		return;
+	snprintf(e->file, sizeof(e->file), "%s", target);
 }

@@ -18,7 +18,11 @@
 /*
  * Work out the target of w for an input whose resolved path is real:
  * w->out_path or real itself (in place), and the backup path.  Refuses
- * (FMT_ERR_REFUSED) when -o names an existing path or the backup exists.
+ * (FMT_ERR_REFUSED) when -o names an existing path or the backup exists,
+ * except a backup that already holds real by hard links (a hard link to
+ * the file, or a directory cloned as sw_clone_tree does): what a run
+ * killed after making its backup leaves.  That one is kept, and
+ * w->backup_linked set.
  */
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e);
@@ -53,9 +57,12 @@ void sw_remove_tree(const char *dir);
 
 /*
  * Move the verified temporary directory tmp into place: renamed to target
- * (never over an existing path) for -o; for --in-place exchanged
- * atomically with target (renameat2 RENAME_EXCHANGE), the old directory
- * then renamed to the backup or removed with --no-backup.
+ * (never over an existing path) for -o; for --in-place, first the backup
+ * is made (a clone of target, hard links, under the backup name), then tmp
+ * is exchanged atomically with target (renameat2 RENAME_EXCHANGE) and the
+ * old directory removed.  Killed at any point, target holds the original
+ * or the repair, and a backup present is complete (present whenever the
+ * repair is, unless --no-backup).
  */
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		  struct fmt_error *e);
@@ -82,5 +89,21 @@ int sw_copy_range(int in, const char *in_path, int out, const char *out_path, ui
  */
 int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
 		   struct fmt_error *e);
+
+/*
+ * An error e met while making the repaired copy of target (before the
+ * commit), rephrased to name target and say it is unchanged (in place) or
+ * not written (-o), the temporary path it happened at given relative to
+ * target's directory: the temporary is gone by the time the user reads it.
+ */
+void sw_explain(struct fmt_error *e, const char *target, const struct write_request *w);
+
+/*
+ * Call fn(path, ctx) for each temporary name beside target
+ * (.NAME.fredck-XXXXXX) that a killed run left behind, or that a run
+ * still going is using.  None of them is needed: the input and its backup
+ * never depend on one.
+ */
+void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), void *ctx);
 
 #endif

@@ -11,7 +11,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-	export TOP_SRCDIR
+	TOP_BUILDDIR=${TOP_BUILDDIR:-$TOP_SRCDIR/_build}
+	export TOP_SRCDIR TOP_BUILDDIR
 	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
 	# shellcheck source=../qemu/qemu-peer.sh
 	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
@@ -29,10 +30,13 @@ setup_file() {
 		bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/q.bin" "$S/lv.img" 0
 		gzip -c "$S/q.bin" >"$S/q.gz"
 		bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$S/q.gz" "$S/lvgz.img" 1
-		bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" \
+		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap \
+			bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" \
 			"$S/q.bin" "$S/qn.bin" "$S/lv.img" "$S/lvgz.img" >"$S/counts"
 	else
-		bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" >"$S/counts"
+		MKFCSNAP=$TOP_BUILDDIR/tests/fc/mkfcsnap \
+			bash "$TOP_SRCDIR/tests/malformed/mkcorpus.sh" "$S/corpus" "$S/pf-lost-cap" \
+			>"$S/counts"
 	fi
 }
 
@@ -101,6 +105,10 @@ run_corpus() { # FORMAT MINIMUM
 @test "corpus: QEMU stream: every case exit 8, file, offset and field named, nothing written" {
 	[ -z "$QEMU_SKIP" ] || skip "$QEMU_SKIP"
 	run_corpus qemu 300
+}
+
+@test "corpus: Firecracker state file: every case exit 8, file, offset and field named, nothing written" {
+	run_corpus firecracker 300
 }
 
 @test "corpus: libvirt image: every case exit 8, file, offset and field named, nothing written" {

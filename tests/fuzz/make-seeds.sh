@@ -8,19 +8,43 @@
 #            at-risk by tests/qemu/qemu-patch (#PF, #DB, #NM with
 #            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
 #            unknown described subsection), with and without description;
-#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip.
+#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
+#   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
+#   chv      Cloud Hypervisor state.json files from tests/chv/chv-gen, both
+#            layouts, at-risk and repaired vCPUs (it needs no QEMU).
 # Without QEMU the qemu and libvirt directories stay empty and the reason
 # is printed on stderr.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out=$2
-mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt"
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv"
+
+# firecracker: tests/fc/mkfcsnap, a versionize, a bincode 1 and a bincode 2
+# release, each with a #PF, #DB and #NM at risk, and a bitcode-like file.
+for rel in v1.0 v1.7 v1.10 v1.14; do
+	for e in 14 1 7; do
+		"$build/tests/fc/mkfcsnap" -n 2 -e "$e" -x 0x60007 "$rel" "$out/firecracker/$rel-$e"
+	done
+done
+"$build/tests/fc/mkfcsnap" bitcode "$out/firecracker/bitcode"
 
 for d in "$top"/tests/fixtures/kvm/*/ "$top"/examples/broken-vm/; do
 	[ -d "$d/vcpu0" ] || continue
 	"$build/tests/fuzz/kvmdir-pack" "$d" >"$out/kvmdir/$(basename "$d")"
 done
+
+chv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fredck-chv-seeds.XXXXXX")
+for layout in v39 v53 v38 v29; do
+	for kinds in "pf db" nm pf:pending; do
+		"$build/tests/chv/chv-gen" --layout="$layout" "$chv_tmp/s" $kinds
+		cp "$chv_tmp/s/state.json" "$out/chv/$layout-${kinds//[ :]/-}"
+		rm -rf "$chv_tmp/s"
+	done
+done
+"$build/tests/chv/chv-gen" --layout=v53 --nested=0 --no-xfd "$chv_tmp/s" pf nm
+cp "$chv_tmp/s/state.json" "$out/chv/v53-nested"
+rm -rf "$chv_tmp"
 
 # shellcheck source=../qemu/qemu-peer.sh
 . "$top/tests/qemu/qemu-peer.sh"

@@ -64,3 +64,11 @@ fuzz() {
 @test "fuzz smoke: libvirt image parse, plan, write, parse again" {
 	fuzz libvirt
 }
+
+@test "fuzz smoke: Firecracker state file parse, plan, write, parse again" {
+	fuzz firecracker
+}
+
+@test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
+	fuzz chv
+}

@@ -17,7 +17,9 @@
 #            and, beside it, the fixtures "multi" and "nested";
 #   qemu     QEMU_STREAM (real QEMU, 2 vCPUs, with a description, vCPU 0
 #            at risk) and NODESC_STREAM (the same without description);
-#   libvirt  LIBVIRT_RAW and LIBVIRT_GZIP (mklibvirt.sh images of it).
+#   libvirt  LIBVIRT_RAW and LIBVIRT_GZIP (mklibvirt.sh images of it);
+#   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 written
+#            by $MKFCSNAP (tests/fc/mkfcsnap), when that is set.
 set -eu
 out=$1 kvm=$2 qemu=${3:-} nodesc=${4:-} lvraw=${5:-} lvgz=${6:-}
 mkdir -p "$out"
@@ -285,6 +287,73 @@ make_qemu_subsection_cases() { # PATCHER
 	done
 }
 
+# ---- Firecracker ----------------------------------------------------------
+
+# MKFCSNAP (tests/fc/mkfcsnap) writes each release's state file; -L says
+# where the vCPU states and each vCPU's kvm_vcpu_events lie.  Damage
+# behind a recomputed CRC ("recrc") reaches the structure walk; damage
+# without it must be caught by the checksum.
+
+fc_case() { # NAME SRC [recrc]: a copy; prints its path
+	local f="$out/firecracker/$1"
+	mkdir -p "$out/firecracker"
+	cp "$2" "$f"
+	echo "$f"
+}
+
+fc_cut() { # SRC CUT RECRC WHY
+	local f="$out/firecracker/cut-$(basename "$1")-$2-$3"
+	mkdir -p "$out/firecracker"
+	head -c "$2" "$1" >"$f"
+	[ "$3" = no ] || "$MKFCSNAP" recrc "$f"
+	add firecracker "truncated at byte $2 (CRC $([ "$3" = no ] && echo kept || echo recomputed); $4)" "$f"
+}
+
+fc_flips() { # SRC OFFSET FIRST_BIT LAST_BIT RECRC WHAT
+	local b f
+	mkdir -p "$out/firecracker"
+	for ((b = $3; b <= $4; b++)); do
+		f="$out/firecracker/flip-$(basename "$1")-$2-$b-$5"
+		flip_file "$1" $(($2 + b / 8)) $((b % 8)) "$f"
+		[ "$5" = no ] || "$MKFCSNAP" recrc "$f"
+		add firecracker "$6: bit $b of byte $(($2 + b / 8)) flipped (CRC $([ "$5" = no ] && echo kept || echo recomputed))" "$f"
+	done
+}
+
+make_firecracker_cases() {
+	local rel src layout vcpus after size e0 e1 off
+	for rel in v1.6 v1.7 v1.10 v1.14; do
+		src="$out/firecracker-base-$rel"
+		mkdir -p "$out/firecracker"
+		layout=$("$MKFCSNAP" -e 14 -L "$rel" "$src")
+		vcpus=$(awk '$1 == "vcpus" {print $2}' <<<"$layout")
+		after=$(awk '$1 == "after" {print $2}' <<<"$layout")
+		e0=$(awk '$1 == "events" && $2 == 0 {print $3}' <<<"$layout")
+		e1=$(awk '$1 == "events" && $2 == 1 {print $3}' <<<"$layout")
+		size=$(size "$src")
+		# The checksum: any cut, any flipped byte it covers, its own bytes.
+		for off in 0 4 8 16 "$vcpus" "$e0" "$e1" "$after" $((size - 8)) $((size - 1)) \
+			$(random_offsets 6 1 "$size" 29); do
+			fc_cut "$src" "$off" no "the checksum no longer matches"
+		done
+		fc_flips "$src" $((size - 8)) 0 7 no "CRC trailer"
+		fc_flips "$src" "$e0" 0 7 no "events (the CRC covers them)"
+		# The magic and the header.
+		fc_flips "$src" 0 0 15 no "magic"
+		# Behind a valid CRC: cuts at the structures, and in them.
+		for off in $((vcpus + 4)) $((vcpus + 8)) "$e0" $((e0 + 32)) "$e1" $((e1 + 63)) \
+			$((after - 1)) $(random_offsets 8 "$vcpus" "$after" 31); do
+			fc_cut "$src" "$off" yes "inside the vCPU states"
+		done
+		# The vCPU count (the u64 before the states): other counts, same bytes.
+		fc_flips "$src" "$vcpus" 0 3 yes "vCPU count"
+		# kvm_vcpu_events the kernel would reject: vector >= 32, unknown flags.
+		fc_flips "$src" $((e1 + 1)) 5 7 yes "exception.nr of vCPU 1 (its #PF)"
+		fc_flips "$src" $((e1 + 20)) 7 15 yes "flags of vCPU 1"
+		rm -f "$src"
+	done
+}
+
 # ---- libvirt ------------------------------------------------------------
 
 lv_cut() { # SRC CUT WHY
@@ -357,6 +426,7 @@ make_libvirt_cases() {
 }
 
 make_kvmdir_cases
+[ -z "${MKFCSNAP:-}" ] || make_firecracker_cases
 if [ -n "$qemu" ]; then
 	make_qemu_cases
 	[ -z "${QEMU_PATCH:-}" ] || make_qemu_subsection_cases "$QEMU_PATCH"

@@ -452,6 +452,10 @@ _qp_mapped_ram_caps() {
 #   --via "CMD"        exec mode through a filter: "exec:CMD > OUT".  For a
 #                      chroot peer CMD (a host program) runs on the host,
 #                      fed by "exec:cat > FIFO".
+#   --ram-file FILE    guest RAM starts as FILE's bytes (exactly --mem MiB;
+#                      memory-backend-file, private: FILE is not written):
+#                      non-zero pages all go into the stream, which is then
+#                      about as big as the RAM.  Host QEMU (debian12) only.
 # Exit 0 when migration completed and OUT is not empty; else 1 with a
 # message naming the failed step.
 qemu_make_stream() (
@@ -460,7 +464,7 @@ qemu_make_stream() (
 	_qp_dir=""
 	_qp_pid=""
 	set +e +u
-	local peer=$1 out=$2 out_arg=$2 runms=0 via="" uri reason st
+	local peer=$1 out=$2 out_arg=$2 runms=0 via="" uri reason st ramfile=""
 	_qp_relay=""
 	[ $# -ge 2 ] || { echo "usage: qemu_make_stream PEER OUT [options]" >&2; exit 2; }
 	shift 2
@@ -474,6 +478,7 @@ qemu_make_stream() (
 		case "$1" in
 		--run-ms) runms=$2; shift 2 ;;
 		--via) via=$2; shift 2 ;;
+		--ram-file) ramfile=$2; shift 2 ;;
 		*) _qp_die "unknown option $1" ;;
 		esac
 	done
@@ -504,6 +509,15 @@ qemu_make_stream() (
 	file | mapped-ram) uri="file:$out" ;;
 	esac
 
+	if [ -n "$ramfile" ]; then
+		[ -z "$(_qp_root "$peer")" ] || _qp_die "--ram-file works with the host's QEMU only"
+		ramfile=$(_qp_abspath "$ramfile") && [ -f "$ramfile" ] ||
+			_qp_die "--ram-file: no such file (or one of ' \" \\ , in its path)"
+		# The backend takes the default RAM block's name, so that a VM
+		# started with plain -m loads the stream.
+		_qp_shape+=(-object "memory-backend-file,id=pc.ram,size=$(stat -c %s "$ramfile"),mem-path=$ramfile,share=off"
+			-machine memory-backend=pc.ram)
+	fi
 	_qp_start "$peer" "$_qp_dir" "$(dirname "$out")" -- "${_qp_shape[@]}"
 	if [ "$runms" -gt 0 ]; then
 		_qp_qmp '{"execute": "cont"}' || _qp_die "cont: $_qp_reply"

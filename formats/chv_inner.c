@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * chv_inner.c --- one Cloud Hypervisor vCPU's state: the JSON text of its
+ * CpuState, {"Kvm":{...}}, decoded from state.json by chv.c.  The KVM
+ * structs are arrays of their raw bytes (v39 and later) or objects with a
+ * member per C field (v29 to v38); each field the model needs is read
+ * exactly and checked, and the tokens of kvm_vcpu_events are remembered
+ * for the writer.  Errors name the byte in state.json and the JSON path.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "formats/chv_priv.h"
+
+/* The kvm_vcpu_events members of the v29-v38 layout, and their bytes in the struct. */
+const struct ev_field chv_ev_fields[] = { /* its size must match EV_FIELDS (chv_priv.h) */
+	{ "exception", "injected", 0, 1 },     { "exception", "nr", 1, 1 },
+	{ "exception", "has_error_code", 2, 1 }, { "exception", "pending", 3, 1 },
+	{ "exception", "error_code", 4, 4 },   { "interrupt", "injected", 8, 1 },
+	{ "interrupt", "nr", 9, 1 },           { "interrupt", "soft", 10, 1 },
+	{ "interrupt", "shadow", 11, 1 },      { "nmi", "injected", 12, 1 },
+	{ "nmi", "pending", 13, 1 },           { "nmi", "masked", 14, 1 },
+	{ "nmi", "pad", 15, 1 },               { NULL, "sipi_vector", 16, 4 },
+	{ NULL, "flags", 20, 4 },              { "smi", "smm", 24, 1 },
+	{ "smi", "pending", 25, 1 },           { "smi", "smm_inside_nmi", 26, 1 },
+	{ "smi", "latched_init", 27, 1 },      { NULL, "exception_has_payload", 55, 1 },
+	{ NULL, "exception_payload", 56, 8 },
+};
+
+struct inner {
+	struct chv *c;
+	struct chv_vcpu *cv;
+	struct jv_tree t;
+	struct fmt_error *e;
+};
+
+/* The outer offset of inner byte off (the end of the data when off is past it). */
+static uint64_t outer_offset(const struct inner *in, size_t off)
+{
+	if (off < in->cv->len)
+		return in->cv->map[2 * off];
+	return in->c->tree.n[in->cv->data].end;
+}
+
+/* Malformed inner state at inner byte off: the outer offset and "OUTER | INNER" path. */
+__attribute__((format(printf, 4, 5)))
+static int inner_fail(struct inner *in, size_t off, const char *ipath, const char *fmt, ...)
+{
+	char field[sizeof(in->e->field)], msg[sizeof(in->e->msg)];
+	va_list ap;
+
+	if (snprintf(field, sizeof(field), "%s | %s", in->cv->path, ipath) >= (int)sizeof(field))
+		field[sizeof(field) - 2] = '~'; /* cut: say so */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fmt_malformed(in->e, in->c->file, outer_offset(in, off), field, "%s", msg);
+}
+
+static int inner_type(struct inner *in, int node, const char *ipath, const char *want)
+{
+	return inner_fail(in, in->t.n[node].start, ipath, "is %s; expected %s",
+			  jv_type_name(in->t.n[node].type), want);
+}
+
+/* Member key of obj, required. */
+static int need(struct inner *in, int obj, const char *key, const char *ipath, int *m)
+{
+	*m = jv_member_unique(&in->t, obj, key);
+	if (*m == -2)
+		return inner_fail(in, in->t.n[obj].start, ipath, "appears twice");
+	if (*m < 0)
+		return inner_fail(in, in->t.n[obj].start, ipath, "missing");
+	return 0;
+}
+
+/* An unsigned integer of at most max at node. */
+static int read_uint(struct inner *in, int node, const char *ipath, uint64_t max, uint64_t *v)
+{
+	int rc;
+
+	if (in->t.n[node].type != JV_NUMBER)
+		return inner_type(in, node, ipath, "a number");
+	rc = jv_u64(&in->t, node, v);
+	if (rc == -1)
+		return inner_fail(in, in->t.n[node].start, ipath,
+				  "is not a non-negative integer");
+	if (rc == -2 || *v > max)
+		return inner_fail(in, in->t.n[node].start, ipath, "%.*s is above %llu",
+				  (int)(in->t.n[node].end - in->t.n[node].start),
+				  in->t.buf + in->t.n[node].start, (unsigned long long)max);
+	return 0;
+}
+
+/* A member key of obj, an unsigned integer of at most max. */
+static int read_member(struct inner *in, int obj, const char *key, const char *ipath,
+		       uint64_t max, uint64_t *v, int *node)
+{
+	char p[96];
+	int m;
+
+	snprintf(p, sizeof(p), "%s.%s", ipath, key);
+	if (need(in, obj, key, p, &m) != 0 || read_uint(in, m, p, max, v) != 0)
+		return -1;
+	if (node)
+		*node = m;
+	return 0;
+}
+
+/* v39+: a raw struct as an array of exactly size byte values. */
+static int read_raw(struct inner *in, int node, const char *ipath, const char *type,
+		    size_t size, uint8_t *out, struct span *tok)
+{
+	size_t i = 0;
+
+	if (in->t.n[node].type != JV_ARRAY)
+		return inner_type(in, node, ipath, "an array of byte values (v39 and later)");
+	if (in->t.n[node].count != size)
+		return inner_fail(in, in->t.n[node].start, ipath,
+				  "holds %zu byte values; %s is %zu bytes", (size_t)in->t.n[node].count,
+				  type, size);
+	for (int el = in->t.n[node].first; el >= 0; el = in->t.n[el].next, i++) {
+		char p[96];
+		uint64_t b;
+
+		snprintf(p, sizeof(p), "%s[%zu]", ipath, i);
+		if (read_uint(in, el, p, 255, &b) != 0)
+			return -1;
+		out[i] = (uint8_t)b;
+		if (tok) {
+			tok[i].start = in->t.n[el].start;
+			tok[i].end = in->t.n[el].end;
+		}
+	}
+	return 0;
+}
+
+
+static int read_events_fields(struct inner *in, int obj)
+{
+	if (in->t.n[obj].type != JV_OBJECT)
+		return inner_type(in, obj, ".Kvm.vcpu_events",
+				  "an object with one member per field (v29 to v38)");
+	for (size_t i = 0; i < EV_FIELDS; i++) {
+		const struct ev_field *f = &chv_ev_fields[i];
+		char p[96];
+		uint64_t v;
+		int parent = obj, node;
+
+		if (f->group) {
+			snprintf(p, sizeof(p), ".Kvm.vcpu_events.%s", f->group);
+			if (need(in, obj, f->group, p, &parent) != 0)
+				return -1;
+			if (in->t.n[parent].type != JV_OBJECT)
+				return inner_type(in, parent, p, "an object");
+		} else {
+			snprintf(p, sizeof(p), ".Kvm.vcpu_events");
+		}
+		if (read_member(in, parent, f->key, p, f->size == 8 ? UINT64_MAX :
+						       (1ULL << (8 * f->size)) - 1, &v, &node) != 0)
+			return -1;
+		chv_put_le(in->cv->events + f->off, v, f->size);
+		in->cv->field_tok[i].start = in->t.n[node].start;
+		in->cv->field_tok[i].end = in->t.n[node].end;
+	}
+	return 0;
+}
+
+/* The kernel's view of the raw events, as kvmdir reads them. */
+static int parse_events(struct inner *in, int node, struct vcpu_state *v)
+{
+	const uint8_t *ev = in->cv->events;
+	struct vcpu_exception *x = &v->exc;
+	size_t at = in->t.n[node].start;
+
+	v->events_present = true;
+	v->events_flags = (uint32_t)chv_le(ev + EV_FLAGS, 4);
+	if (v->events_flags & ~EV_FLAGS_KNOWN)
+		return inner_fail(in, at, ".Kvm.vcpu_events.flags",
+				  "unknown flag bits 0x%x; KVM_SET_VCPU_EVENTS would reject them",
+				  v->events_flags & ~EV_FLAGS_KNOWN);
+	x->injected = ev[EV_EXC_INJECTED] != 0;
+	x->nr = ev[EV_EXC_NR];
+	x->has_error_code = ev[EV_EXC_HAS_ERROR_CODE] != 0;
+	x->pending = ev[EV_EXC_PENDING] != 0;
+	x->error_code = (uint32_t)chv_le(ev + EV_EXC_ERROR_CODE, 4);
+	x->has_payload = ev[EV_EXC_HAS_PAYLOAD] != 0;
+	x->payload = chv_le(ev + EV_EXC_PAYLOAD, 8);
+	x->error_code_saved = true;
+	vcpu_normalise_exception(v);
+	if (x->state != EXC_NONE && (x->nr > 31 || x->nr == VEC_NMI))
+		return inner_fail(in, at, ".Kvm.vcpu_events.exception.nr",
+				  x->nr == VEC_NMI ?
+				  "vector 2 (NMI) queued as an exception; the kernel rejects it" :
+				  "exception vector %u is above 31; the kernel rejects it", x->nr);
+	v->intr.injected = ev[EV_INT_INJECTED] != 0;
+	v->intr.nr = ev[EV_INT_NR];
+	v->intr.soft = ev[EV_INT_SOFT] != 0;
+	v->intr.shadow = ev[EV_INT_SHADOW];
+	v->nmi.injected = ev[EV_NMI_INJECTED] != 0;
+	v->nmi.pending = ev[EV_NMI_PENDING];
+	v->nmi.masked = ev[EV_NMI_MASKED] != 0;
+	return 0;
+}
+
+static int read_events(struct inner *in, int kvm, struct vcpu_state *v)
+{
+	int node;
+
+	if (need(in, kvm, "vcpu_events", ".Kvm.vcpu_events", &node) != 0)
+		return -1;
+	if (in->c->layout == CHV_V39) {
+		if (read_raw(in, node, ".Kvm.vcpu_events", "struct kvm_vcpu_events", EV_SIZE,
+			     in->cv->events, in->cv->ev_tok) != 0)
+			return -1;
+	} else if (read_events_fields(in, node) != 0) {
+		return -1;
+	}
+	return parse_events(in, node, v);
+}
+
+/* regs and sregs: the registers the rules need. */
+static int read_regs(struct inner *in, int kvm, struct vcpu_state *v)
+{
+	static const struct {
+		const char *member, *key;
+		enum vcpu_reg reg;
+		unsigned off;
+	} regs[] = {
+		{ "regs", "rip", REG_RIP, REGS_RIP },     { "regs", "rflags", REG_RFLAGS, REGS_RFLAGS },
+		{ "sregs", "cr0", REG_CR0, SREGS_CR0 },   { "sregs", "cr2", REG_CR2, SREGS_CR2 },
+		{ "sregs", "cr3", REG_CR3, SREGS_CR3 },   { "sregs", "cr4", REG_CR4, SREGS_CR4 },
+		{ "sregs", "efer", REG_EFER, SREGS_EFER },
+	};
+	uint8_t r[REGS_SIZE], sr[SREGS_SIZE];
+	int nregs, nsregs;
+
+	if (need(in, kvm, "regs", ".Kvm.regs", &nregs) != 0 ||
+	    need(in, kvm, "sregs", ".Kvm.sregs", &nsregs) != 0)
+		return -1;
+	if (in->c->layout == CHV_V39) {
+		if (read_raw(in, nregs, ".Kvm.regs", "struct kvm_regs", REGS_SIZE, r, NULL) != 0 ||
+		    read_raw(in, nsregs, ".Kvm.sregs", "struct kvm_sregs", SREGS_SIZE, sr, NULL) != 0)
+			return -1;
+		for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+			vcpu_set(v, regs[i].reg, chv_le((regs[i].member[0] == 'r' ? r : sr) + regs[i].off, 8));
+		return 0;
+	}
+	if (in->t.n[nregs].type != JV_OBJECT)
+		return inner_type(in, nregs, ".Kvm.regs", "an object (v29 to v38)");
+	if (in->t.n[nsregs].type != JV_OBJECT)
+		return inner_type(in, nsregs, ".Kvm.sregs", "an object (v29 to v38)");
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		char p[32];
+		uint64_t val;
+
+		snprintf(p, sizeof(p), ".Kvm.%s", regs[i].member);
+		if (read_member(in, regs[i].member[0] == 'r' ? nregs : nsregs, regs[i].key, p,
+				UINT64_MAX, &val, NULL) != 0)
+			return -1;
+		vcpu_set(v, regs[i].reg, val);
+	}
+	return 0;
+}
+
+/* xcrs: XCR0, from the raw struct (v39+) or {nr_xcrs, flags, xcrs: [{xcr, reserved, value}]}. */
+static int read_xcrs(struct inner *in, int kvm, struct vcpu_state *v)
+{
+	uint64_t nr, idx, val;
+	uint8_t x[XCRS_SIZE];
+	int node, list, el;
+	size_t i = 0;
+
+	if (need(in, kvm, "xcrs", ".Kvm.xcrs", &node) != 0)
+		return -1;
+	if (in->c->layout == CHV_V39) {
+		if (read_raw(in, node, ".Kvm.xcrs", "struct kvm_xcrs", XCRS_SIZE, x, NULL) != 0)
+			return -1;
+		nr = chv_le(x + XCRS_NR, 4);
+		if (nr > KVM_MAX_XCRS)
+			return inner_fail(in, in->t.n[node].start, ".Kvm.xcrs",
+					  "nr_xcrs is %llu; struct kvm_xcrs holds at most %d",
+					  (unsigned long long)nr, KVM_MAX_XCRS);
+		for (i = 0; i < nr; i++)
+			if (chv_le(x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE, 4) == 0)
+				vcpu_set(v, REG_XCR0, chv_le(x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE + 8, 8));
+		return 0;
+	}
+	if (in->t.n[node].type != JV_OBJECT)
+		return inner_type(in, node, ".Kvm.xcrs", "an object (v29 to v38)");
+	if (read_member(in, node, "nr_xcrs", ".Kvm.xcrs", KVM_MAX_XCRS, &nr, NULL) != 0 ||
+	    need(in, node, "xcrs", ".Kvm.xcrs.xcrs", &list) != 0)
+		return -1;
+	if (in->t.n[list].type != JV_ARRAY)
+		return inner_type(in, list, ".Kvm.xcrs.xcrs", "an array");
+	for (el = in->t.n[list].first; el >= 0 && i < nr; el = in->t.n[el].next, i++) {
+		char p[48];
+
+		snprintf(p, sizeof(p), ".Kvm.xcrs.xcrs[%zu]", i);
+		if (in->t.n[el].type != JV_OBJECT)
+			return inner_type(in, el, p, "an object");
+		if (read_member(in, el, "xcr", p, UINT32_MAX, &idx, NULL) != 0 ||
+		    read_member(in, el, "value", p, UINT64_MAX, &val, NULL) != 0)
+			return -1;
+		if (idx == 0)
+			vcpu_set(v, REG_XCR0, val);
+	}
+	if (i < nr)
+		return inner_fail(in, in->t.n[list].start, ".Kvm.xcrs.xcrs",
+				  "holds %zu entries; nr_xcrs is %llu", i, (unsigned long long)nr);
+	return 0;
+}
+
+/* msrs: [{"index":N,"data":N}] in both layouts (Cloud Hypervisor's own MsrEntry). */
+static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
+{
+	uint64_t seen = 0, idx, data;
+	size_t i = 0;
+	int list;
+
+	if (need(in, kvm, "msrs", ".Kvm.msrs", &list) != 0)
+		return -1;
+	if (in->t.n[list].type != JV_ARRAY)
+		return inner_type(in, list, ".Kvm.msrs", "an array of {index, data}");
+	for (int el = in->t.n[list].first; el >= 0; el = in->t.n[el].next, i++) {
+		char p[48];
+		enum vcpu_reg r;
+
+		snprintf(p, sizeof(p), ".Kvm.msrs[%zu]", i);
+		if (in->t.n[el].type != JV_OBJECT)
+			return inner_type(in, el, p, "an object {index, data}");
+		if (read_member(in, el, "index", p, UINT32_MAX, &idx, NULL) != 0 ||
+		    read_member(in, el, "data", p, UINT64_MAX, &data, NULL) != 0)
+			return -1;
+		r = vcpu_reg_by_msr((uint32_t)idx);
+		if (r == REG_COUNT)
+			continue;
+		if (seen & (1ULL << r))
+			return inner_fail(in, in->t.n[el].start, p, "MSR 0x%llx appears twice",
+					  (unsigned long long)idx);
+		seen |= 1ULL << r;
+		vcpu_set(v, r, data);
+	}
+	return 0;
+}
+
+/*
+ * nested_state (v49 and later, optional): null, or the raw
+ * kvm_nested_state buffer as byte values; its header says guest mode.
+ */
+static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
+{
+	uint8_t hdr[NESTED_HDR_SIZE];
+	int node = jv_member_unique(&in->t, kvm, "nested_state"), el;
+	size_t i = 0;
+
+	if (node == -2)
+		return inner_fail(in, in->t.n[kvm].start, ".Kvm.nested_state", "appears twice");
+	if (node < 0 || in->t.n[node].type == JV_NULL)
+		return 0;
+	if (in->t.n[node].type != JV_ARRAY)
+		return inner_type(in, node, ".Kvm.nested_state", "null or an array of byte values");
+	if (in->t.n[node].count < NESTED_HDR_SIZE)
+		return inner_fail(in, in->t.n[node].start, ".Kvm.nested_state",
+				  "holds %zu bytes, fewer than the 128-byte kvm_nested_state header",
+				  (size_t)in->t.n[node].count);
+	for (el = in->t.n[node].first; el >= 0 && i < NESTED_HDR_SIZE; el = in->t.n[el].next, i++) {
+		char p[48];
+		uint64_t b;
+
+		snprintf(p, sizeof(p), ".Kvm.nested_state[%zu]", i);
+		if (read_uint(in, el, p, 255, &b) != 0)
+			return -1;
+		hdr[i] = (uint8_t)b;
+	}
+	v->nested_saved = true;
+	v->nested_guest_mode = chv_le(hdr + NESTED_FLAGS, 2) & KVM_STATE_NESTED_GUEST_MODE;
+	v->nested_run_pending = chv_le(hdr + NESTED_FLAGS, 2) & KVM_STATE_NESTED_RUN_PENDING;
+	return 0;
+}
+
+/* The CpuState text of one vCPU: {"Kvm":{...}} (MSHV state is not KVM state). */
+int chv_read_vcpu(struct chv *c, struct chv_vcpu *cv, struct vcpu_state *v, struct fmt_error *e)
+{
+	struct inner in = { .c = c, .cv = cv, .e = e };
+	struct jv_error jerr;
+	int kvm, rc = -1;
+
+	vcpu_init(v, cv->id);
+	v->saver = SAVER_KVM_IOCTL;
+	if (jv_parse(&in.t, cv->text, cv->len, &jerr) != 0) {
+		char field[sizeof(e->field)];
+
+		if (snprintf(field, sizeof(field), "%s | (inner JSON, byte %zu)", cv->path,
+			     jerr.offset) >= (int)sizeof(field))
+			field[sizeof(field) - 2] = '~';
+		return fmt_malformed(e, c->file, outer_offset(&in, jerr.offset), field,
+				     "the vCPU state is not valid JSON: %s", jerr.msg);
+	}
+	if (in.t.n[0].type != JV_OBJECT || in.t.n[0].count != 1) {
+		inner_type(&in, 0, ".", "an object with one member (the CpuState variant)");
+		goto out;
+	}
+	kvm = jv_member(&in.t, 0, "Kvm");
+	if (kvm < 0) {
+		rc = fmt_fail(e, FMT_ERR_UNSUPPORTED, c->file,
+			      "%s: vCPU %u holds %.*s state, not KVM state: not supported", cv->path,
+			      cv->id, (int)(in.t.n[in.t.n[0].first].key_end -
+					    in.t.n[in.t.n[0].first].key_start),
+			      cv->text + in.t.n[in.t.n[0].first].key_start);
+		goto out;
+	}
+	if (in.t.n[kvm].type != JV_OBJECT) {
+		inner_type(&in, kvm, ".Kvm", "an object (VcpuKvmState)");
+		goto out;
+	}
+	if (read_events(&in, kvm, v) == 0 && read_regs(&in, kvm, v) == 0 &&
+	    read_xcrs(&in, kvm, v) == 0 && read_msrs(&in, kvm, v) == 0 &&
+	    read_nested(&in, kvm, v) == 0)
+		rc = 0;
+out:
+	jv_free(&in.t);
+	return rc;
+}
