@@ -316,3 +316,22 @@ workers_of() {
 	run cat err
 	assert_output --partial "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 errors"
 }
+
+@test "batch: -r finds Cloud Hypervisor and Firecracker snapshots too, and repairs them into -O DIR" {
+	local chv_gen=${CHV_GEN:-$TOP_SRCDIR/_build/tests/chv/chv-gen}
+	local mkfcsnap=${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/fc/mkfcsnap
+	[ -x "$chv_gen" ] && [ -x "$mkfcsnap" ] || skip "chv-gen or mkfcsnap not built (make check builds them)"
+	kvm_tree
+	mkdir -p t/chv t/fc
+	"$chv_gen" --layout=v39 t/chv/vm pf >/dev/null || fail "chv-gen failed"
+	"$mkfcsnap" -e 14 v1.14 t/fc/snap.bin >/dev/null || fail "mkfcsnap failed"
+	run --separate-stderr -4 "$FREDCK" check -r --ndjson -P 2 t
+	assert_equal "$(jq -r '"\(.format) \(.status) \(.path)"' <<<"$output")" "$(printf '%s\n' \
+		'kvm-dir ok t/a/clean' 'kvm-dir at-risk t/a/pf-lost-cap' 'kvm-dir at-risk t/b/deeper/db-exact' \
+		'cloud-hypervisor at-risk t/chv/vm' 'firecracker at-risk t/fc/snap.bin')"
+	run --separate-stderr -1 "$FREDCK" repair -r -O out -P 2 t
+	run --separate-stderr -0 "$FREDCK" check out/chv/vm out/fc/snap.bin
+	# Firecracker does not enable the payload capability: auto drops the #PF.
+	run -1 "$FREDCK" diff t/fc/snap.bin out/fc/snap.bin
+	assert_line --regexp '^  exception.state +injected -> none$'
+}
