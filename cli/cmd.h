@@ -29,6 +29,8 @@ struct global_opts {
 	bool quiet;
 	int verbose;
 	const char *format; /* --format=NAME, NULL: detect */
+	bool ndjson;        /* --ndjson (batch): one JSON line per input */
+	bool color;         /* --color, resolved: colour the findings in text */
 };
 
 extern struct global_opts global_opts;
@@ -64,6 +66,7 @@ extern const struct cmd cmd_inspect;
 extern const struct cmd cmd_check;
 extern const struct cmd cmd_repair;
 extern const struct cmd cmd_explain;
+extern const struct cmd cmd_diff;
 extern const struct cmd cmd_redact;
 
 #endif

@@ -5,11 +5,13 @@
  */
 #include "config.h"
 
+#include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/report.h"
 
 static const struct argp_child check_children[] = {
 	{ .argp = &plan_argp, .header = "What repair would do:" },
+	{ .argp = &batch_argp, .header = "Many inputs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };

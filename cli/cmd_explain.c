@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
@@ -37,13 +38,51 @@ static const struct argp explain_argp = {
 	.children = explain_children,
 };
 
+/* Print text as a paragraph folded at 78 columns (the table keeps one line per text). */
+static void print_folded(const char *text)
+{
+	const int width = 78;
+	int col = 0;
+
+	while (*text) {
+		size_t word = strcspn(text, " ");
+
+		if (col && col + 1 + (int)word > width) {
+			putchar('\n');
+			col = 0;
+		} else if (col) {
+			putchar(' ');
+			col++;
+		}
+		fwrite(text, 1, word, stdout);
+		col += (int)word;
+		text += word;
+		text += strspn(text, " ");
+	}
+	putchar('\n');
+}
+
 static void text_explain(const struct finding_desc *d, bool full)
 {
+	char *repair;
+
 	printf("FK%03d %s (%s): %s\n", (int)d->code, d->name,
 	       d->severity == SEV_PROBLEM ? "problem" : "note", d->summary);
 	if (!full)
 		return;
-	printf("\n%s\n\nRepair: %s\n", d->explanation, d->repair);
+	putchar('\n');
+	print_folded(d->explanation);
+	putchar('\n');
+	if (asprintf(&repair, "Repair: %s", d->repair) >= 0) {
+		print_folded(repair);
+		free(repair);
+	}
+	putchar('\n');
+	print_folded(d->severity == SEV_PROBLEM ?
+			     "Exit status: check and repair --dry-run exit with bit 4 while this "
+			     "vCPU is at risk; repair exits with bit 1 when it repairs it, and with "
+			     "bit 4 when it leaves it." :
+			     "Exit status: a note never changes it.");
 }
 
 static json_t *json_explain(const struct finding_desc *d)

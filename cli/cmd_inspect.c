@@ -5,10 +5,12 @@
  */
 #include "config.h"
 
+#include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/report.h"
 
 static const struct argp_child inspect_children[] = {
+	{ .argp = &batch_argp, .header = "Many inputs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };

@@ -8,11 +8,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/output.h"
@@ -23,6 +26,7 @@ enum { OPT_IN_PLACE = 0x200, OPT_BACKUP, OPT_NO_BACKUP, OPT_DRY_RUN };
 struct repair_opts {
 	struct inputs in;
 	const char *output;
+	const char *output_dir;
 	bool in_place;
 	const char *backup_suffix;
 	bool backup_given;
@@ -33,6 +37,9 @@ struct repair_opts {
 static const struct argp_option repair_options[] = {
 	{ .name = "output", .key = 'o', .arg = "OUT",
 	  .doc = "Write the repaired copy to OUT (a new path; never overwritten)" },
+	{ .name = "output-dir", .key = 'O', .arg = "DIR",
+	  .doc = "Write each repaired copy into DIR, under the input's name (with -r, its path "
+		 "below the searched directory); DIR is created if needed, nothing is overwritten" },
 	{ .name = "in-place", .key = OPT_IN_PLACE,
 	  .doc = "Replace the input atomically, keeping the original as INPUT.orig" },
 	{ .name = "backup", .key = OPT_BACKUP, .arg = "SUFFIX",
@@ -46,12 +53,17 @@ static const struct argp_option repair_options[] = {
 
 static void validate(const struct repair_opts *o, struct argp_state *state)
 {
-	int modes = (o->output != NULL) + o->in_place + o->dry_run;
+	int modes = (o->output != NULL) + (o->output_dir != NULL) + o->in_place + o->dry_run;
 
 	if (modes == 0)
-		argp_error(state, "say where the repair goes: -o OUT, --in-place, or --dry-run");
+		argp_error(state,
+			   "say where the repair goes: -o OUT, -O DIR, --in-place, or --dry-run");
 	if (modes > 1)
-		argp_error(state, "-o, --in-place and --dry-run exclude each other");
+		argp_error(state, "-o, -O, --in-place and --dry-run exclude each other");
+	if (o->output_dir && !*o->output_dir)
+		argp_error(state, "-O takes a directory");
+	if (o->output && batch_opts.recursive)
+		argp_error(state, "-o writes one input; with -r use -O DIR or --in-place");
 	if ((o->backup_given || o->no_backup) && !o->in_place)
 		argp_error(state, "--backup and --no-backup go with --in-place");
 	if (o->backup_given && o->no_backup)
@@ -73,6 +85,9 @@ static error_t repair_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'o':
 		o->output = arg;
+		break;
+	case 'O':
+		o->output_dir = arg;
 		break;
 	case OPT_IN_PLACE:
 		o->in_place = true;
@@ -101,6 +116,7 @@ static error_t repair_parse(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child repair_children[] = {
 	{ .argp = &plan_argp, .header = "Repair planning:" },
+	{ .argp = &batch_argp, .header = "Many inputs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };
@@ -108,7 +124,7 @@ static const struct argp_child repair_children[] = {
 static const struct argp repair_argp = {
 	.options = repair_options,
 	.parser = repair_parse,
-	.args_doc = "INPUT -o OUT\nINPUT... --in-place\nINPUT... --dry-run",
+	.args_doc = "INPUT -o OUT\nINPUT... -O DIR\nINPUT... --in-place\nINPUT... --dry-run",
 	.doc = "Rewrite saved vCPU state so that the destination delivers the right FRED event "
 	       "data: an at-risk exception becomes pending with the rebuilt payload, or is "
 	       "dropped so that re-execution raises it again (see --strategy).\v"
@@ -129,11 +145,12 @@ static struct vcpu_plan *collect_plans(const struct input_report *r)
 	return plans;
 }
 
-static void write_repair(struct input_report *r, const struct repair_opts *o)
+static void write_repair(struct input_report *r, const struct repair_opts *o,
+			 const char *out_path)
 {
 	struct vcpu_plan *plans;
 
-	r->w.out_path = o->output;
+	r->w.out_path = out_path;
 	r->w.in_place = o->in_place;
 	r->w.backup_suffix = o->backup_suffix;
 	r->w.no_backup = o->no_backup;
@@ -164,30 +181,86 @@ static void filter_repair(struct input_report *r, const char *path)
 	}
 }
 
+/* mkdir -p for the directories of path from the first one after skip. */
+static int make_parents(char *path, size_t skip, struct fmt_error *e)
+{
+	for (char *p = path + skip; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (*path && mkdir(path, 0777) != 0 && errno != EEXIST) {
+			fmt_syserr(e, path, errno, "cannot make the output directory");
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* -O DIR: DIR/REL, trailing slashes dropped, its directories made. */
+static int output_in_dir(const char *dir, const char *rel, char *out, size_t len,
+			 struct fmt_error *e)
+{
+	size_t n;
+
+	if (fmt_join(out, len, dir, rel, e) != 0)
+		return -1;
+	for (n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
+		out[n - 1] = '\0';
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return fmt_syserr(e, dir, errno, "cannot make the output directory");
+	return make_parents(out, strlen(dir), e);
+}
+
+struct repair_ctx {
+	const struct repair_opts *o;
+	enum report_mode mode;
+};
+
+/* One input of repair: analyse, write as the options say, report. */
+static int repair_work(const struct batch_input *in, void *ctx)
+{
+	const struct repair_ctx *c = ctx;
+	const struct repair_opts *o = c->o;
+	struct input_report r;
+	char out[PATH_MAX];
+	int status;
+
+	if (o->output && strcmp(o->output, "-") == 0) {
+		filter_repair(&r, in->path);
+	} else if (report_analyse(&r, in->path) && !o->dry_run) {
+		if (!o->output_dir)
+			write_repair(&r, o, o->output);
+		else if (output_in_dir(o->output_dir, in->rel, out, sizeof(out), &r.err) == 0)
+			write_repair(&r, o, out);
+		else
+			r.failed = true;
+	}
+	report_emit(&r, c->mode);
+	status = report_exit_bits(&r, c->mode);
+	report_free(&r);
+	return status;
+}
+
 static int repair_run(int argc, char **argv)
 {
 	struct repair_opts o = { .backup_suffix = ".orig" };
-	enum report_mode mode;
-	int status = 0;
+	struct repair_ctx c = { .o = &o };
+	struct batch_list list = { 0 };
+	const char *command;
+	int status;
 
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
-	mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
-	out_begin(o.dry_run ? "repair --dry-run" : "repair");
-	for (int i = 0; i < o.in.count; i++) {
-		struct input_report r;
-
-		if (o.output && strcmp(o.output, "-") == 0)
-			filter_repair(&r, o.in.paths[i]);
-		else if (report_analyse(&r, o.in.paths[i]) && !o.dry_run)
-			write_repair(&r, &o);
-		report_emit(&r, mode);
-		status |= report_exit_bits(&r, mode);
-		report_free(&r);
-	}
+	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
+	command = o.dry_run ? "repair --dry-run" : "repair";
+	status = batch_expand(&o.in, &list);
+	out_begin(command);
+	/* The stream filter writes standard output itself: one process. */
+	status |= batch_run(&list, command, repair_work, &c, o.output != NULL);
 	status |= out_end();
+	batch_list_free(&list);
 	free(o.in.paths);
 	return status;
 }

@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 #include "formats/format.h"
@@ -17,7 +19,10 @@ struct plan_cli_opts plan_cli_opts = {
 	.cap = CAP_AUTO,
 };
 
-enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE };
+enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR };
+
+/* --color=WHEN, resolved at the end of the parse. */
+static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
 
 static const struct argp_option common_options[] = {
 	{ .name = "json", .key = 'j', .doc = "Print one JSON document instead of text" },
@@ -25,8 +30,10 @@ static const struct argp_option common_options[] = {
 	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
 	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
-	  .doc = "Read the input as NAME instead of detecting it (kvm-dir, qemu, libvirt, "
-		 "firecracker, cloud-hypervisor)" },
+	  .doc = "Read the input as NAME instead of detecting it" /* + the list: common_help */ },
+	{ .name = "color", .key = OPT_COLOR, .arg = "auto|always|never",
+	  .doc = "Colour the findings in text output (default auto: when standard output is a "
+		 "terminal and NO_COLOR is unset or empty)" },
 	{ 0 }
 };
 
@@ -44,6 +51,30 @@ static void list_formats(char *buf, size_t len)
 	}
 }
 
+/* https://no-color.org: a non-empty NO_COLOR turns auto off; --color=always wins. */
+static void resolve_color(void)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	if (color_when == COLOR_AUTO)
+		global_opts.color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
+	else
+		global_opts.color = color_when == COLOR_ALWAYS;
+}
+
+/* The known formats, from format_list, so that a new format shows itself. */
+static char *common_help(int key, const char *text, void *input)
+{
+	char known[256], *buf;
+
+	if (key != OPT_FORMAT)
+		return (char *)text;
+	list_formats(known, sizeof(known));
+	if (asprintf(&buf, "%s (%s)", text, known) < 0)
+		return (char *)text;
+	return buf;
+}
+
 static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -59,6 +90,19 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		global_opts.verbose++;
+		break;
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") == 0)
+			color_when = COLOR_AUTO;
+		else if (strcmp(arg, "always") == 0)
+			color_when = COLOR_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			color_when = COLOR_NEVER;
+		else
+			argp_error(state, "--color takes auto, always or never, not '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		resolve_color();
 		break;
 	case OPT_FORMAT:
 		if (!format_by_name(arg)) {
@@ -78,6 +122,7 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 const struct argp common_argp = {
 	.options = common_options,
 	.parser = common_parse,
+	.help_filter = common_help,
 };
 
 static const struct argp_option plan_options[] = {

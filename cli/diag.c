@@ -4,12 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "formats/bsrc.h"
@@ -100,4 +102,19 @@ void diag_fmt_error(const struct fmt_error *e)
 void diag_ignore_sigpipe(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void diag_reap(int pid, char *buf, size_t len)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(buf, len, "could not be waited for: %s", strerror(errno));
+			return;
+		}
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
 }

@@ -23,6 +23,13 @@ void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
 void diag_ignore_sigpipe(void);
 
 /*
+ * Wait for the child process pid (a batch worker) and describe how it
+ * ended into buf: "died of signal 11", "exited with status 8".  Here
+ * because <sys/wait.h> brings <signal.h>.
+ */
+void diag_reap(int pid, char *buf, size_t len);
+
+/*
  * Progress on standard error for big inputs, only when it is a terminal
  * (never in a log or a pipe): one line, redrawn at most 5 times a second.
  */

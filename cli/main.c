@@ -25,6 +25,7 @@ static const struct cmd *const commands[] = {
 	&cmd_check,
 	&cmd_repair,
 	&cmd_explain,
+	&cmd_diff,
 	&cmd_redact,
 	NULL,
 };

@@ -13,8 +13,11 @@
 #include "cli/diag.h"
 #include "cli/output.h"
 
-/* The document being built, NULL in text mode. */
+/* The document being built, NULL in text mode and with --ndjson. */
 static json_t *document;
+/* While capturing (batch): the last input's object, kept instead of added. */
+static bool capturing;
+static json_t *captured;
 
 /* "0x" and digits hex digits, zero-padded. */
 static json_t *hex(int digits, uint64_t v)
@@ -52,7 +55,7 @@ void out_begin(const char *command)
 {
 	json_t *tool;
 
-	if (!global_opts.json)
+	if (!global_opts.json || global_opts.ndjson)
 		return;
 	document = json_object();
 	tool = json_object();
@@ -68,8 +71,26 @@ void out_begin(const char *command)
 	jset(document, "inputs", json_array());
 }
 
+void out_capture(bool on)
+{
+	capturing = on;
+}
+
+json_t *out_take_captured(void)
+{
+	json_t *o = captured;
+
+	captured = NULL;
+	return o;
+}
+
 void out_add_input(json_t *input)
 {
+	if (capturing) {
+		json_decref(captured);
+		captured = input;
+		return;
+	}
 	if (!document) {
 		json_decref(input);
 		return;
@@ -78,6 +99,14 @@ void out_add_input(json_t *input)
 		diag_error("internal error: out of memory building the JSON output");
 		exit(EXIT_INTERNAL);
 	}
+}
+
+void out_set(const char *key, json_t *value)
+{
+	if (document)
+		jset(document, key, value);
+	else
+		json_decref(value);
 }
 
 int out_end(void)
@@ -90,6 +119,26 @@ int out_end(void)
 	rc = json_dumpf(document, stdout, flags | JSON_ENSURE_ASCII);
 	json_decref(document);
 	document = NULL;
+	if (rc != 0 || fputc('\n', stdout) == EOF)
+		return EXIT_OPERATIONAL;
+	return 0;
+}
+
+int out_ndjson(json_t *input, const char *command, double elapsed_ms)
+{
+	json_t *line = json_object();
+	const char *key;
+	json_t *value;
+	int rc;
+
+	/* The header first, so that each line stands alone. */
+	jset(line, "schema_version", json_integer(SCHEMA_VERSION));
+	jset(line, "command", json_string(command));
+	json_object_foreach(input, key, value)
+		jset(line, key, json_incref(value));
+	jset(line, "elapsed_ms", json_real(elapsed_ms));
+	rc = json_dumpf(line, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(line);
 	if (rc != 0 || fputc('\n', stdout) == EOF)
 		return EXIT_OPERATIONAL;
 	return 0;

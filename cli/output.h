@@ -11,6 +11,7 @@
 #define FRED_OUTPUT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SCHEMA_VERSION 1
@@ -26,6 +27,17 @@ json_t *json_path(const char *path);
 void out_begin(const char *command);
 /* Append one input's object (steals the reference). */
 void out_add_input(json_t *input);
+/*
+ * Batch: while capturing, out_add_input keeps the object for
+ * out_take_captured (the caller's reference) instead of adding it.
+ */
+void out_capture(bool on);
+json_t *out_take_captured(void);
+/* --ndjson: one line for one input, with the header and the time it took. */
+int out_ndjson(json_t *input, const char *command, double elapsed_ms);
+
+/* Set a key of the document after "inputs" (steals the reference). */
+void out_set(const char *key, json_t *value);
 /* Print the document; returns 0, or EXIT_INTERNAL bits on failure. */
 int out_end(void);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/output.h"
@@ -159,7 +160,7 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 
 /* ---- shared descriptions ---------------------------------------------- */
 
-static const char *exc_state_name(enum exc_state s)
+const char *exc_state_name(enum exc_state s)
 {
 	switch (s) {
 	case EXC_NONE:
@@ -173,7 +174,7 @@ static const char *exc_state_name(enum exc_state s)
 }
 
 /* "#PF (14) injected, error code 0x00000006, no payload" */
-static void describe_exception(const struct vcpu_exception *x, char *buf, size_t len)
+void describe_exception(const struct vcpu_exception *x, char *buf, size_t len)
 {
 	int n;
 
@@ -244,6 +245,16 @@ static const char *severity_name(enum severity s)
 }
 
 /* ---- text -------------------------------------------------------------- */
+
+/* --color: the code and severity of a finding, red for a problem, yellow for a note. */
+#define COLOR_OFF "\033[0m"
+
+static const char *color_on(enum severity s)
+{
+	if (!global_opts.color)
+		return "";
+	return s == SEV_PROBLEM ? "\033[1;31m" : "\033[33m";
+}
 
 static void text_header(const struct input_report *r)
 {
@@ -322,7 +333,8 @@ static void text_findings(const struct vcpu_report *vr, enum severity which)
 		if (d->severity != which)
 			continue;
 		finding_message(&vr->findings[i], msg, sizeof(msg));
-		printf("    FK%03d %s: %s\n", (int)d->code, severity_name(d->severity), msg);
+		printf("    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
+		       severity_name(d->severity), global_opts.color ? COLOR_OFF : "", msg);
 	}
 }
 
@@ -687,25 +699,35 @@ void report_emit(const struct input_report *r, enum report_mode mode)
 		sw_leftovers(r->w.out_path, warn_leftover, NULL);
 }
 
+/* One input of inspect or check (ctx: the mode). */
+static int read_only_work(const struct batch_input *in, void *ctx)
+{
+	enum report_mode mode = *(const enum report_mode *)ctx;
+	struct input_report r;
+	int status;
+
+	report_analyse(&r, in->path);
+	report_emit(&r, mode);
+	status = report_exit_bits(&r, mode);
+	report_free(&r);
+	return status;
+}
+
 int run_read_only(const struct argp *argp, int argc, char **argv, const char *command,
 		  enum report_mode mode)
 {
 	struct inputs in = { .paths = calloc((size_t)argc, sizeof(char *)) };
-	int status = 0;
+	struct batch_list list = { 0 };
+	int status;
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
 	argp_parse(argp, argc, argv, 0, NULL, &in);
+	status = batch_expand(&in, &list);
 	out_begin(command);
-	for (int i = 0; i < in.count; i++) {
-		struct input_report r;
-
-		report_analyse(&r, in.paths[i]);
-		report_emit(&r, mode);
-		status |= report_exit_bits(&r, mode);
-		report_free(&r);
-	}
+	status |= batch_run(&list, command, read_only_work, &mode, false);
 	status |= out_end();
+	batch_list_free(&list);
 	free(in.paths);
 	return status;
 }

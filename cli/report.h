@@ -59,6 +59,11 @@ json_t *report_json_error(const struct fmt_error *e);
 /* Print the input as text, or add it to the JSON document. */
 void report_emit(const struct input_report *r, enum report_mode mode);
 
+/* "injected", "pending", "none". */
+const char *exc_state_name(enum exc_state s);
+/* "#PF (14) injected, error code 0x00000006, no payload", into buf. */
+void describe_exception(const struct vcpu_exception *x, char *buf, size_t len);
+
 /*
  * Parse argv with argp (its parser must be inputs_parse), then analyse and
  * show every input in mode; returns the OR of the exit bits.

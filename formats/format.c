@@ -49,12 +49,23 @@ const struct format_ops *format_by_name(const char *name)
 	return NULL;
 }
 
+const struct format_ops *format_probe(const char *path, const struct stat *st,
+				      const char *format_name)
+{
+	for (size_t i = 0; format_list[i]; i++)
+		if ((!format_name || strcmp(format_list[i]->name, format_name) == 0) &&
+		    format_list[i]->probe(path, st))
+			return format_list[i];
+	return NULL;
+}
+
 static const struct format_ops *detect(const char *path, const struct stat *st,
 				       struct fmt_error *e)
 {
-	for (size_t i = 0; format_list[i]; i++)
-		if (format_list[i]->probe(path, st))
-			return format_list[i];
+	const struct format_ops *ops = format_probe(path, st, NULL);
+
+	if (ops)
+		return ops;
 	if (S_ISDIR(st->st_mode))
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir), "

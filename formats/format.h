@@ -105,6 +105,14 @@ extern const struct format_ops *const format_list[];
 const struct format_ops *format_by_name(const char *name);
 
 /*
+ * The format whose probe recognises path (already stat'ed), among all of
+ * them or only format_name; NULL when none does.  For searching a tree
+ * (-r): a directory or file is a snapshot when its content says so.
+ */
+const struct format_ops *format_probe(const char *path, const struct stat *st,
+				      const char *format_name);
+
+/*
  * Open path as format_name (NULL: detect from the content).  On error s is
  * left closed (s->ops still names the format, when one was chosen) and e
  * says why.

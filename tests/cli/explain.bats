@@ -133,3 +133,27 @@ all_codes() {
 	[ "${#lines[@]}" -gt 10 ] || fail "--pretty is not indented"
 	assert_equal "$(jqo '.findings | length')" "$(all_codes | wc -l)"
 }
+
+@test "explain: the long text is folded at 78 columns and ends with the exit status it implies" {
+	for code in $(all_codes); do
+		run -0 "$FREDCK" explain "$code"
+		# The first line is the list's line; the paragraphs below are folded.
+		long=$(tail -n +2 <<<"$output" | awk 'length > 78')
+		assert_equal "$long" ""
+		assert_line --regexp '^Exit status: '
+	done
+	run -0 "$FREDCK" explain FK101
+	assert_line --partial "exit with bit 4 while this"
+	run -0 "$FREDCK" explain FK201
+	assert_line "Exit status: a note never changes it."
+}
+
+@test "explain: the text's words are the table's (JSON), only folded" {
+	for code in $(all_codes); do
+		text=$("$FREDCK" explain "$code" | tr -s ' \n' '  ')
+		for field in explanation repair; do
+			want=$("$FREDCK" explain -j "$code" | jq -r ".findings[0].$field" | tr -s ' \n' '  ')
+			[[ $text == *"$want"* ]] || fail "$code: the $field of the table is not in the text"
+		done
+	done
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * batch.h --- many inputs: directory trees (-r), worker processes (-P),
+ * one record per input (--ndjson), a summary on standard error.
+ *
+ * Workers are processes, not threads: the formats layer keeps a little
+ * global state (bsrc_progress, the JSON document of output.c), and a
+ * process per worker makes it private without locks.  Each input's output
+ * is produced whole in the worker and written by the parent in one piece,
+ * in input order, so records never interleave.
+ */
+#ifndef FRED_BATCH_H
+#define FRED_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/cmd.h"
+
+struct batch_opts {
+	bool recursive;
+	int jobs; /* 0: the number of online CPUs */
+	bool ndjson;
+};
+
+extern struct batch_opts batch_opts;
+
+/* -r, -P, --ndjson: an argp child of inspect, check and repair. */
+extern const struct argp batch_argp;
+
+/* One input, as found: its path, and where it sits below the argument it came from. */
+struct batch_input {
+	char *path;
+	const char *rel; /* inside path: below the searched directory, or its last component */
+};
+
+struct batch_list {
+	struct batch_input *v;
+	size_t n, cap;
+};
+
+/*
+ * The inputs of the command line, each directory that is not a snapshot
+ * searched when -r is given; returns exit bits (EXIT_OPERATIONAL when a
+ * directory could not be read, after saying so).
+ */
+int batch_expand(const struct inputs *args, struct batch_list *out);
+void batch_list_free(struct batch_list *l);
+
+/*
+ * Do one input: analyse, maybe write, and emit its report (report_emit);
+ * return its exit bits.
+ */
+typedef int (*batch_work)(const struct batch_input *in, void *ctx);
+
+/*
+ * Run work over every input of l, in worker processes when -P allows and
+ * there is more than one input, and print the results in input order
+ * (text, the JSON document's inputs, or NDJSON lines).  With -r, -P or
+ * --ndjson, a summary goes to standard error.  Returns the OR of the exit bits.
+ * in_process forces one process (the stream filter writes standard output).
+ */
+int batch_run(const struct batch_list *l, const char *command, batch_work work, void *ctx,
+	      bool in_process);
+
+#endif
