@@ -169,41 +169,15 @@ static int read_events_fields(struct inner *in, int obj)
 	return 0;
 }
 
-/* The kernel's view of the raw events, as kvmdir reads them. */
+/* The kernel's view of the raw events, as every format reads them. */
 static int parse_events(struct inner *in, int node, struct vcpu_state *v)
 {
-	const uint8_t *ev = in->cv->events;
-	struct vcpu_exception *x = &v->exc;
-	size_t at = in->t.n[node].start;
+	struct events_fault f;
 
-	v->events_present = true;
-	v->events_flags = (uint32_t)chv_le(ev + EV_FLAGS, 4);
-	if (v->events_flags & ~EV_FLAGS_KNOWN)
-		return inner_fail(in, at, ".Kvm.vcpu_events.flags",
-				  "unknown flag bits 0x%x; KVM_SET_VCPU_EVENTS would reject them",
-				  v->events_flags & ~EV_FLAGS_KNOWN);
-	x->injected = ev[EV_EXC_INJECTED] != 0;
-	x->nr = ev[EV_EXC_NR];
-	x->has_error_code = ev[EV_EXC_HAS_ERROR_CODE] != 0;
-	x->pending = ev[EV_EXC_PENDING] != 0;
-	x->error_code = (uint32_t)chv_le(ev + EV_EXC_ERROR_CODE, 4);
-	x->has_payload = ev[EV_EXC_HAS_PAYLOAD] != 0;
-	x->payload = chv_le(ev + EV_EXC_PAYLOAD, 8);
-	x->error_code_saved = true;
-	vcpu_normalise_exception(v);
-	if (x->state != EXC_NONE && (x->nr > 31 || x->nr == VEC_NMI))
-		return inner_fail(in, at, ".Kvm.vcpu_events.exception.nr",
-				  x->nr == VEC_NMI ?
-				  "vector 2 (NMI) queued as an exception; the kernel rejects it" :
-				  "exception vector %u is above 31; the kernel rejects it", x->nr);
-	v->intr.injected = ev[EV_INT_INJECTED] != 0;
-	v->intr.nr = ev[EV_INT_NR];
-	v->intr.soft = ev[EV_INT_SOFT] != 0;
-	v->intr.shadow = ev[EV_INT_SHADOW];
-	v->nmi.injected = ev[EV_NMI_INJECTED] != 0;
-	v->nmi.pending = ev[EV_NMI_PENDING];
-	v->nmi.masked = ev[EV_NMI_MASKED] != 0;
-	return 0;
+	if (kvm_events_decode(in->cv->events, v, &f) == 0)
+		return 0;
+	return inner_fail(in, in->t.n[node].start, f.offset == EV_FLAGS ?
+			  ".Kvm.vcpu_events.flags" : ".Kvm.vcpu_events.exception.nr", "%s", f.why);
 }
 
 static int read_events(struct inner *in, int kvm, struct vcpu_state *v)

@@ -12,6 +12,7 @@
 
 #include "formats/chv.h"
 #include "formats/json_scan.h"
+#include "formats/kvm_events.h"
 #include "formats/kvm_structs.h"
 
 enum chv_layout {

@@ -89,28 +89,6 @@ static int vcpu_edits(const struct chv *c, const struct chv_vcpu *cv,
 	return 0;
 }
 
-/* The raw events after the plan: only the fields whose value changes. */
-static void patch_events(uint8_t *ev, const struct vcpu_state *v, const struct vcpu_plan *p)
-{
-	const struct vcpu_exception *a = &v->exc, *b = &p->new_exc;
-
-	if (a->injected != b->injected)
-		ev[EV_EXC_INJECTED] = b->injected;
-	if (a->nr != b->nr)
-		ev[EV_EXC_NR] = b->nr;
-	if (a->has_error_code != b->has_error_code)
-		ev[EV_EXC_HAS_ERROR_CODE] = b->has_error_code;
-	if (a->pending != b->pending)
-		ev[EV_EXC_PENDING] = b->pending;
-	if (a->error_code != b->error_code)
-		chv_put_le(ev + EV_EXC_ERROR_CODE, b->error_code, 4);
-	if (v->events_flags != p->new_flags)
-		chv_put_le(ev + EV_FLAGS, p->new_flags, 4);
-	if (a->has_payload != b->has_payload)
-		ev[EV_EXC_HAS_PAYLOAD] = b->has_payload;
-	if (a->payload != b->payload)
-		chv_put_le(ev + EV_EXC_PAYLOAD, b->payload, 8);
-}
 
 static int cmp_edit(const void *a, const void *b)
 {
@@ -132,7 +110,7 @@ static int build(const struct snapshot *s, const struct vcpu_plan *plans,
 		memcpy(want[i], c->v[i].events, EV_SIZE);
 		if (!plan_changes_state(&plans[i]))
 			continue;
-		patch_events(want[i], &s->vcpus[i], &plans[i]);
+		kvm_events_patch(want[i], &s->vcpus[i], &plans[i]);
 		if (vcpu_edits(c, &c->v[i], want[i], &ed, e) != 0) {
 			free(ed.e);
 			return -1;

@@ -30,6 +30,7 @@
 
 #include "formats/crc64.h"
 #include "formats/firecracker.h"
+#include "formats/kvm_events.h"
 #include "formats/kvm_structs.h"
 #include "formats/safe_write.h"
 
@@ -108,21 +109,6 @@ struct cur {
 	struct fmt_error *e;
 };
 
-static uint64_t le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* Malformed at off, in field name of the current vCPU. */
 static int bad(struct cur *c, uint64_t off, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -152,7 +138,7 @@ static int take(struct cur *c, int bytes, const char *name, uint64_t *out)
 {
 	if (need(c, (uint64_t)bytes, name))
 		return -1;
-	*out = le(c->b + c->pos, bytes);
+	*out = kvm_le(c->b + c->pos, bytes);
 	c->pos += (uint64_t)bytes;
 	return 0;
 }
@@ -195,13 +181,13 @@ static int take_fam(struct cur *c, const struct fc_layout *l, const struct fam *
 	if (n > f->max)
 		return bad(c, c->pos - 8, name, "%llu entries, more than %llu",
 			   (unsigned long long)n, (unsigned long long)f->max);
-	if (le(c->b + hdr, f->count_bytes) != n)
+	if (kvm_le(c->b + hdr, f->count_bytes) != n)
 		return bad(c, hdr, name, "the header counts %llu entries, the vector holds %llu",
-			   (unsigned long long)le(c->b + hdr, f->count_bytes), (unsigned long long)n);
+			   (unsigned long long)kvm_le(c->b + hdr, f->count_bytes), (unsigned long long)n);
 	if (need(c, n * stride, name))
 		return -1;
 	for (uint64_t i = 0; f->entries_prefixed && i < n; i++) {
-		uint64_t at = c->pos + i * stride, len = le(c->b + at, 8);
+		uint64_t at = c->pos + i * stride, len = kvm_le(c->b + at, 8);
 
 		if (len != f->entry_size)
 			return bad(c, at, name, "entry %llu: byte length %llu, expected %llu",
@@ -220,7 +206,7 @@ static int decode_msrs(struct cur *c, uint64_t entries, uint64_t n, uint64_t str
 {
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *ent = c->b + entries + i * stride;
-		uint32_t index = (uint32_t)le(ent + MSR_ENTRY_INDEX, 4);
+		uint32_t index = (uint32_t)kvm_le(ent + MSR_ENTRY_INDEX, 4);
 		enum vcpu_reg r = vcpu_reg_by_msr(index);
 
 		if (r == REG_COUNT)
@@ -229,7 +215,7 @@ static int decode_msrs(struct cur *c, uint64_t entries, uint64_t n, uint64_t str
 			return bad(c, entries + i * stride, "saved_msrs", "MSR 0x%x appears twice",
 				   index);
 		*seen |= 1ULL << r;
-		vcpu_set(v, r, le(ent + MSR_ENTRY_DATA, 8));
+		vcpu_set(v, r, kvm_le(ent + MSR_ENTRY_DATA, 8));
 	}
 	return 0;
 }
@@ -314,17 +300,17 @@ static bool vcpus_signature(const uint8_t *b, uint64_t p, uint64_t end, bool pre
 
 	if (end - p < 48)
 		return false;
-	n = le(b + p, 8);
+	n = kvm_le(b + p, 8);
 	if (n == 0 || n > FC_MAX_VCPUS)
 		return false;
 	if (!prefixed) {
-		nent = le(b + p + 8, 4);
-		return nent > 0 && nent <= FC_MAX_CPUID && le(b + p + 12, 4) == 0 &&
-		       le(b + p + 16, 8) == nent;
+		nent = kvm_le(b + p + 8, 4);
+		return nent > 0 && nent <= FC_MAX_CPUID && kvm_le(b + p + 12, 4) == 0 &&
+		       kvm_le(b + p + 16, 8) == nent;
 	}
-	nent = le(b + p + 16, 4);
-	return le(b + p + 8, 8) == CPUID2_HDR_SIZE && nent <= FC_MAX_CPUID &&
-	       le(b + p + 24, 8) == nent && (nent == 0 || le(b + p + 32, 8) == CPUID_ENTRY_SIZE);
+	nent = kvm_le(b + p + 16, 4);
+	return kvm_le(b + p + 8, 8) == CPUID2_HDR_SIZE && nent <= FC_MAX_CPUID &&
+	       kvm_le(b + p + 24, 8) == nent && (nent == 0 || kvm_le(b + p + 32, 8) == CPUID_ENTRY_SIZE);
 }
 
 /* Walk the count and every VcpuState from p; locations into loc[] when given. */
@@ -385,46 +371,21 @@ static int find_vcpus(struct firecracker *fc, const char *path, uint64_t *at, ui
 
 static int parse_events(struct cur *c, uint64_t off, struct vcpu_state *v)
 {
-	const uint8_t *ev = c->b + off;
-	struct vcpu_exception *x = &v->exc;
+	struct events_fault f;
+	char field[64];
 
-	v->events_present = true;
-	v->events_flags = (uint32_t)le(ev + EV_FLAGS, 4);
-	if (v->events_flags & ~EV_FLAGS_KNOWN)
-		return bad(c, off + EV_FLAGS, "vcpu_events.flags",
-			   "unknown flag bits 0x%x; KVM_SET_VCPU_EVENTS would reject them",
-			   v->events_flags & ~EV_FLAGS_KNOWN);
-	x->injected = ev[EV_EXC_INJECTED] != 0;
-	x->nr = ev[EV_EXC_NR];
-	x->has_error_code = ev[EV_EXC_HAS_ERROR_CODE] != 0;
-	x->pending = ev[EV_EXC_PENDING] != 0;
-	x->error_code = (uint32_t)le(ev + EV_EXC_ERROR_CODE, 4);
-	x->has_payload = ev[EV_EXC_HAS_PAYLOAD] != 0;
-	x->payload = le(ev + EV_EXC_PAYLOAD, 8);
-	x->error_code_saved = true;
-	vcpu_normalise_exception(v);
-	if (x->state != EXC_NONE && x->nr == VEC_NMI)
-		return bad(c, off + EV_EXC_NR, "vcpu_events.exception.nr",
-			   "vector 2 (NMI) queued as an exception; the kernel rejects it");
-	if (x->state != EXC_NONE && x->nr > 31)
-		return bad(c, off + EV_EXC_NR, "vcpu_events.exception.nr",
-			   "exception vector %u is above 31; the kernel rejects it", x->nr);
-	v->intr.injected = ev[EV_INT_INJECTED] != 0;
-	v->intr.nr = ev[EV_INT_NR];
-	v->intr.soft = ev[EV_INT_SOFT] != 0;
-	v->intr.shadow = ev[EV_INT_SHADOW];
-	v->nmi.injected = ev[EV_NMI_INJECTED] != 0;
-	v->nmi.pending = ev[EV_NMI_PENDING];
-	v->nmi.masked = ev[EV_NMI_MASKED] != 0;
-	return 0;
+	if (kvm_events_decode(c->b + off, v, &f) == 0)
+		return 0;
+	snprintf(field, sizeof(field), "vcpu_events.%s", f.field);
+	return bad(c, off + f.offset, field, "%s", f.why);
 }
 
 static int parse_debugregs(struct cur *c, uint64_t off, struct vcpu_state *v)
 {
 	const uint8_t *dr = c->b + off;
-	uint64_t dr6 = le(dr + DEBUGREGS_DR6, 8), dr7 = le(dr + DEBUGREGS_DR7, 8);
+	uint64_t dr6 = kvm_le(dr + DEBUGREGS_DR6, 8), dr7 = kvm_le(dr + DEBUGREGS_DR7, 8);
 
-	if (le(dr + DEBUGREGS_FLAGS, 8) != 0)
+	if (kvm_le(dr + DEBUGREGS_FLAGS, 8) != 0)
 		return bad(c, off + DEBUGREGS_FLAGS, "debug_regs.flags",
 			   "flags must be 0; KVM_SET_DEBUGREGS rejects anything else");
 	if (dr6 >> 32)
@@ -443,7 +404,7 @@ static int parse_debugregs(struct cur *c, uint64_t off, struct vcpu_state *v)
 static int parse_xcrs(struct cur *c, uint64_t off, struct vcpu_state *v)
 {
 	const uint8_t *x = c->b + off;
-	uint64_t n = le(x + XCRS_NR, 4);
+	uint64_t n = kvm_le(x + XCRS_NR, 4);
 
 	if (n > KVM_MAX_XCRS)
 		return bad(c, off + XCRS_NR, "xcrs.nr_xcrs",
@@ -452,8 +413,8 @@ static int parse_xcrs(struct cur *c, uint64_t off, struct vcpu_state *v)
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *ent = x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE;
 
-		if (le(ent, 4) == 0)
-			vcpu_set(v, REG_XCR0, le(ent + 8, 8));
+		if (kvm_le(ent, 4) == 0)
+			vcpu_set(v, REG_XCR0, kvm_le(ent + 8, 8));
 	}
 	return 0;
 }
@@ -465,13 +426,13 @@ static int parse_vcpu(struct cur *c, const struct fc_vcpu *loc, struct vcpu_stat
 	if (parse_events(c, loc->events, v) || parse_debugregs(c, loc->debugregs, v) ||
 	    parse_xcrs(c, loc->xcrs, v))
 		return -1;
-	vcpu_set(v, REG_CR0, le(sr + SREGS_CR0, 8));
-	vcpu_set(v, REG_CR2, le(sr + SREGS_CR2, 8));
-	vcpu_set(v, REG_CR3, le(sr + SREGS_CR3, 8));
-	vcpu_set(v, REG_CR4, le(sr + SREGS_CR4, 8));
-	vcpu_set(v, REG_EFER, le(sr + SREGS_EFER, 8));
-	vcpu_set(v, REG_RIP, le(r + REGS_RIP, 8));
-	vcpu_set(v, REG_RFLAGS, le(r + REGS_RFLAGS, 8));
+	vcpu_set(v, REG_CR0, kvm_le(sr + SREGS_CR0, 8));
+	vcpu_set(v, REG_CR2, kvm_le(sr + SREGS_CR2, 8));
+	vcpu_set(v, REG_CR3, kvm_le(sr + SREGS_CR3, 8));
+	vcpu_set(v, REG_CR4, kvm_le(sr + SREGS_CR4, 8));
+	vcpu_set(v, REG_EFER, kvm_le(sr + SREGS_EFER, 8));
+	vcpu_set(v, REG_RIP, kvm_le(r + REGS_RIP, 8));
+	vcpu_set(v, REG_RFLAGS, kvm_le(r + REGS_RFLAGS, 8));
 	v->saver = SAVER_KVM_IOCTL;
 	return 0;
 }
@@ -526,7 +487,7 @@ static bool crc_valid(const uint8_t *buf, size_t len)
 static int bincode_header(struct snapshot *s, struct firecracker *fc, const char *path,
 			  struct fmt_error *e)
 {
-	uint64_t n = le(fc->buf + 8, 8);
+	uint64_t n = kvm_le(fc->buf + 8, 8);
 	char version[FC_VERSION_MAX + 1];
 	unsigned long major;
 	char *end;
@@ -566,7 +527,7 @@ static int bincode_header(struct snapshot *s, struct firecracker *fc, const char
 static int versionize_header(struct snapshot *s, struct firecracker *fc, const char *path,
 			     uint64_t format_version, struct fmt_error *e)
 {
-	uint64_t dv = le(fc->buf + 8, 2);
+	uint64_t dv = kvm_le(fc->buf + 8, 2);
 	size_t nrel = sizeof(versionize_releases) / sizeof(versionize_releases[0]);
 
 	if (format_version != 1)
@@ -596,7 +557,7 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 	uint64_t magic;
 
 	if (fc->len < 16 + FC_CRC_SIZE) {
-		if (fc->len >= 8 && (le(fc->buf, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86)
+		if (fc->len >= 8 && (kvm_le(fc->buf, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86)
 			return fmt_malformed(e, path, fc->len, "(file size)",
 					     "file is %zu bytes, too short for a Firecracker header "
 					     "and its checksum", fc->len);
@@ -605,7 +566,7 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 				     "file is %zu bytes, too short for a Firecracker snapshot",
 				     fc->len);
 	}
-	magic = le(fc->buf, 8);
+	magic = kvm_le(fc->buf, 8);
 	if ((magic & FC_MAGIC_MASK) == FC_MAGIC_ARM)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 				"an aarch64 Firecracker snapshot; fredck repairs x86 vCPU state only");
@@ -627,7 +588,7 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 
 static int check_crc(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
-	uint64_t stored = le(fc->buf + fc->len - FC_CRC_SIZE, 8);
+	uint64_t stored = kvm_le(fc->buf + fc->len - FC_CRC_SIZE, 8);
 	uint64_t computed = crc64_jones(0, fc->buf, fc->len - FC_CRC_SIZE);
 
 	if (stored != computed)
@@ -686,7 +647,7 @@ static int firecracker_open(struct snapshot *s, const char *path, struct fmt_err
 		return -1;
 	snapshot_add_fact(s, "serializer", "%s", fc->layout.serializer);
 	snapshot_add_fact(s, "crc64", "0x%016llx (valid)",
-			  (unsigned long long)le(fc->buf + fc->len - FC_CRC_SIZE, 8));
+			  (unsigned long long)kvm_le(fc->buf + fc->len - FC_CRC_SIZE, 8));
 	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states at byte %llu",
 		 fc->layout.serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
 		 (unsigned long long)fc->vcpus_off);
@@ -706,8 +667,8 @@ static bool firecracker_probe(const char *path, const struct stat *st)
 
 	if (!format_read_magic(path, st, magic, sizeof(magic)))
 		return false;
-	if ((le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86 ||
-	    (le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_ARM)
+	if ((kvm_le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86 ||
+	    (kvm_le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_ARM)
 		return true;
 	if (st->st_size < 16 + FC_CRC_SIZE || (uint64_t)st->st_size > FC_MAX_FILE)
 		return false;
@@ -726,28 +687,6 @@ static bool firecracker_dest_cap(const struct snapshot *s, const struct vcpu_sta
 
 /* ---- repair --------------------------------------------------------------- */
 
-/* Write into ev only the fields whose value the plan changes. */
-static void patch_events(uint8_t *ev, const struct vcpu_state *v, const struct vcpu_plan *p)
-{
-	const struct vcpu_exception *a = &v->exc, *b = &p->new_exc;
-
-	if (a->injected != b->injected)
-		ev[EV_EXC_INJECTED] = b->injected;
-	if (a->nr != b->nr)
-		ev[EV_EXC_NR] = b->nr;
-	if (a->has_error_code != b->has_error_code)
-		ev[EV_EXC_HAS_ERROR_CODE] = b->has_error_code;
-	if (a->pending != b->pending)
-		ev[EV_EXC_PENDING] = b->pending;
-	if (a->error_code != b->error_code)
-		put_le(ev + EV_EXC_ERROR_CODE, b->error_code, 4);
-	if (v->events_flags != p->new_flags)
-		put_le(ev + EV_FLAGS, p->new_flags, 4);
-	if (a->has_payload != b->has_payload)
-		ev[EV_EXC_HAS_PAYLOAD] = b->has_payload;
-	if (a->payload != b->payload)
-		put_le(ev + EV_EXC_PAYLOAD, b->payload, 8);
-}
 
 /* The repaired file in memory: events patched, the CRC trailer recomputed. */
 static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *plans)
@@ -761,8 +700,8 @@ static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *p
 	memcpy(out, fc->buf, fc->len);
 	for (size_t i = 0; i < s->nvcpus; i++)
 		if (plan_changes_state(&plans[i]))
-			patch_events(out + fc->v[i].events, &s->vcpus[i], &plans[i]);
-	put_le(out + body, crc64_jones(0, out, body), 8);
+			kvm_events_patch(out + fc->v[i].events, &s->vcpus[i], &plans[i]);
+	kvm_put_le(out + body, crc64_jones(0, out, body), 8);
 	return out;
 }
 

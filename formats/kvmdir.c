@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/kvm_events.h"
 #include "formats/kvm_structs.h"
 #include "formats/kvmdir.h"
 #include "formats/safe_write.h"
@@ -38,21 +39,6 @@ struct kvmdir {
 	bool legacy_sregs;     /* some vCPU has sregs, not sregs2 */
 	size_t optional_missing;
 };
-
-static uint64_t le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 /*
  * Read the regular file path whole, at most max bytes.  Returns 0, 1 when
@@ -124,63 +110,36 @@ static int read_struct(const char *path, const char *type, size_t size, uint8_t 
 static int parse_events(const char *path, const uint8_t *ev, struct vcpu_state *v,
 			struct fmt_error *e)
 {
-	struct vcpu_exception *x = &v->exc;
+	struct events_fault f;
 
-	v->events_present = true;
-	v->events_flags = (uint32_t)le(ev + EV_FLAGS, 4);
-	if (v->events_flags & ~EV_FLAGS_KNOWN)
-		return fmt_malformed(e, path, EV_FLAGS, "flags",
-				     "unknown flag bits 0x%x; KVM_SET_VCPU_EVENTS would reject them",
-				     v->events_flags & ~EV_FLAGS_KNOWN);
-	x->injected = ev[EV_EXC_INJECTED] != 0;
-	x->nr = ev[EV_EXC_NR];
-	x->has_error_code = ev[EV_EXC_HAS_ERROR_CODE] != 0;
-	x->pending = ev[EV_EXC_PENDING] != 0;
-	x->error_code = (uint32_t)le(ev + EV_EXC_ERROR_CODE, 4);
-	x->has_payload = ev[EV_EXC_HAS_PAYLOAD] != 0;
-	x->payload = le(ev + EV_EXC_PAYLOAD, 8);
-	x->error_code_saved = true;
-	vcpu_normalise_exception(v);
-	/* The kernel's own check, on the fields as it reads them. */
-	if (x->state != EXC_NONE && (x->nr > 31 || x->nr == VEC_NMI))
-		return fmt_malformed(e, path, EV_EXC_NR, "exception.nr",
-				     x->nr == VEC_NMI ?
-				     "vector 2 (NMI) queued as an exception; the kernel rejects it" :
-				     "exception vector %u is above 31; the kernel rejects it",
-				     x->nr);
-	v->intr.injected = ev[EV_INT_INJECTED] != 0;
-	v->intr.nr = ev[EV_INT_NR];
-	v->intr.soft = ev[EV_INT_SOFT] != 0;
-	v->intr.shadow = ev[EV_INT_SHADOW];
-	v->nmi.injected = ev[EV_NMI_INJECTED] != 0;
-	v->nmi.pending = ev[EV_NMI_PENDING];
-	v->nmi.masked = ev[EV_NMI_MASKED] != 0;
+	if (kvm_events_decode(ev, v, &f))
+		return fmt_malformed(e, path, f.offset, f.field, "%s", f.why);
 	return 0;
 }
 
 static int parse_sregs(const char *path, const uint8_t *sr, bool is2, struct vcpu_state *v,
 		       struct fmt_error *e)
 {
-	uint64_t unknown = le(sr + SREGS2_FLAGS, 8) & ~(uint64_t)KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	uint64_t unknown = kvm_le(sr + SREGS2_FLAGS, 8) & ~(uint64_t)KVM_SREGS2_FLAGS_PDPTRS_VALID;
 
 	if (is2 && unknown)
 		return fmt_malformed(e, path, SREGS2_FLAGS, "flags",
 				     "unknown flag bits 0x%llx; KVM_SET_SREGS2 would reject them",
 				     (unsigned long long)unknown);
-	vcpu_set(v, REG_CR0, le(sr + SREGS_CR0, 8));
-	vcpu_set(v, REG_CR2, le(sr + SREGS_CR2, 8));
-	vcpu_set(v, REG_CR3, le(sr + SREGS_CR3, 8));
-	vcpu_set(v, REG_CR4, le(sr + SREGS_CR4, 8));
-	vcpu_set(v, REG_EFER, le(sr + SREGS_EFER, 8));
+	vcpu_set(v, REG_CR0, kvm_le(sr + SREGS_CR0, 8));
+	vcpu_set(v, REG_CR2, kvm_le(sr + SREGS_CR2, 8));
+	vcpu_set(v, REG_CR3, kvm_le(sr + SREGS_CR3, 8));
+	vcpu_set(v, REG_CR4, kvm_le(sr + SREGS_CR4, 8));
+	vcpu_set(v, REG_EFER, kvm_le(sr + SREGS_EFER, 8));
 	return 0;
 }
 
 static int parse_debugregs(const char *path, const uint8_t *dr, struct vcpu_state *v,
 			   struct fmt_error *e)
 {
-	uint64_t dr6 = le(dr + DEBUGREGS_DR6, 8), dr7 = le(dr + DEBUGREGS_DR7, 8);
+	uint64_t dr6 = kvm_le(dr + DEBUGREGS_DR6, 8), dr7 = kvm_le(dr + DEBUGREGS_DR7, 8);
 
-	if (le(dr + DEBUGREGS_FLAGS, 8) != 0)
+	if (kvm_le(dr + DEBUGREGS_FLAGS, 8) != 0)
 		return fmt_malformed(e, path, DEBUGREGS_FLAGS, "flags",
 				     "flags must be 0; KVM_SET_DEBUGREGS rejects anything else");
 	if (dr6 >> 32)
@@ -198,8 +157,8 @@ static int parse_debugregs(const char *path, const uint8_t *dr, struct vcpu_stat
 
 static void parse_regs(const uint8_t *r, struct vcpu_state *v)
 {
-	vcpu_set(v, REG_RIP, le(r + REGS_RIP, 8));
-	vcpu_set(v, REG_RFLAGS, le(r + REGS_RFLAGS, 8));
+	vcpu_set(v, REG_RIP, kvm_le(r + REGS_RIP, 8));
+	vcpu_set(v, REG_RFLAGS, kvm_le(r + REGS_RFLAGS, 8));
 }
 
 static int parse_msrs(const char *path, const uint8_t *m, size_t len, struct vcpu_state *v,
@@ -211,7 +170,7 @@ static int parse_msrs(const char *path, const uint8_t *m, size_t len, struct vcp
 		return fmt_malformed(e, path, len, "nmsrs",
 				     "file is %zu bytes, shorter than the 8-byte struct kvm_msrs header",
 				     len);
-	n = le(m, 4);
+	n = kvm_le(m, 4);
 	need = MSRS_HDR_SIZE + n * MSR_ENTRY_SIZE;
 	if (need > len)
 		return fmt_malformed(e, path, 0, "nmsrs",
@@ -224,7 +183,7 @@ static int parse_msrs(const char *path, const uint8_t *m, size_t len, struct vcp
 				     len - (size_t)need, (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *ent = m + MSRS_HDR_SIZE + i * MSR_ENTRY_SIZE;
-		uint32_t index = (uint32_t)le(ent + MSR_ENTRY_INDEX, 4);
+		uint32_t index = (uint32_t)kvm_le(ent + MSR_ENTRY_INDEX, 4);
 		enum vcpu_reg r = vcpu_reg_by_msr(index);
 
 		if (r == REG_COUNT)
@@ -233,7 +192,7 @@ static int parse_msrs(const char *path, const uint8_t *m, size_t len, struct vcp
 			return fmt_malformed(e, path, (uint64_t)(ent - m), "entries[].index",
 					     "MSR 0x%x appears twice", index);
 		seen |= 1ULL << r;
-		vcpu_set(v, r, le(ent + MSR_ENTRY_DATA, 8));
+		vcpu_set(v, r, kvm_le(ent + MSR_ENTRY_DATA, 8));
 	}
 	return 0;
 }
@@ -241,7 +200,7 @@ static int parse_msrs(const char *path, const uint8_t *m, size_t len, struct vcp
 static int parse_xcrs(const char *path, const uint8_t *x, struct vcpu_state *v,
 		      struct fmt_error *e)
 {
-	uint64_t n = le(x + XCRS_NR, 4);
+	uint64_t n = kvm_le(x + XCRS_NR, 4);
 
 	if (n > KVM_MAX_XCRS)
 		return fmt_malformed(e, path, XCRS_NR, "nr_xcrs",
@@ -250,8 +209,8 @@ static int parse_xcrs(const char *path, const uint8_t *x, struct vcpu_state *v,
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *ent = x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE;
 
-		if (le(ent, 4) == 0)
-			vcpu_set(v, REG_XCR0, le(ent + 8, 8));
+		if (kvm_le(ent, 4) == 0)
+			vcpu_set(v, REG_XCR0, kvm_le(ent + 8, 8));
 	}
 	return 0;
 }
@@ -264,9 +223,9 @@ static int parse_nested(const char *path, const uint8_t *ns, size_t len, struct 
 	if (len < NESTED_HDR_SIZE)
 		return fmt_malformed(e, path, len, "struct kvm_nested_state",
 				     "file is %zu bytes, shorter than the 128-byte header", len);
-	flags = le(ns + NESTED_FLAGS, 2);
-	format = le(ns + NESTED_FORMAT, 2);
-	size = le(ns + NESTED_SIZE, 4);
+	flags = kvm_le(ns + NESTED_FLAGS, 2);
+	format = kvm_le(ns + NESTED_FORMAT, 2);
+	size = kvm_le(ns + NESTED_SIZE, 4);
 	if (format > KVM_STATE_NESTED_FORMAT_SVM)
 		return fmt_malformed(e, path, NESTED_FORMAT, "format",
 				     "format %llu is neither VMX (0) nor SVM (1)",
@@ -502,29 +461,6 @@ static bool kvmdir_dest_cap(const struct snapshot *s, const struct vcpu_state *v
 	return v->events_flags & EVENTS_FLAG_VALID_PAYLOAD;
 }
 
-/* Write into ev only the fields whose value the plan changes. */
-static void patch_events(uint8_t *ev, const struct vcpu_state *v, const struct vcpu_plan *p)
-{
-	const struct vcpu_exception *a = &v->exc, *b = &p->new_exc;
-
-	if (a->injected != b->injected)
-		ev[EV_EXC_INJECTED] = b->injected;
-	if (a->nr != b->nr)
-		ev[EV_EXC_NR] = b->nr;
-	if (a->has_error_code != b->has_error_code)
-		ev[EV_EXC_HAS_ERROR_CODE] = b->has_error_code;
-	if (a->pending != b->pending)
-		ev[EV_EXC_PENDING] = b->pending;
-	if (a->error_code != b->error_code)
-		put_le(ev + EV_EXC_ERROR_CODE, b->error_code, 4);
-	if (v->events_flags != p->new_flags)
-		put_le(ev + EV_FLAGS, p->new_flags, 4);
-	if (a->has_payload != b->has_payload)
-		ev[EV_EXC_HAS_PAYLOAD] = b->has_payload;
-	if (a->payload != b->payload)
-		put_le(ev + EV_EXC_PAYLOAD, b->payload, 8);
-}
-
 /* Read the written tree back: the models as planned, the events bytes exactly. */
 static int verify_tree(const struct snapshot *s, const struct vcpu_plan *plans,
 		       const char *tmp, uint8_t (*want)[EV_SIZE], struct fmt_error *e)
@@ -559,7 +495,7 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 		memcpy(want[i], kd->v[i].events, EV_SIZE);
 		if (!plan_changes_state(&plans[i]))
 			continue;
-		patch_events(want[i], &s->vcpus[i], &plans[i]);
+		kvm_events_patch(want[i], &s->vcpus[i], &plans[i]);
 		char name[32];
 
 		char src_dir[PATH_MAX], dst_dir[PATH_MAX];
