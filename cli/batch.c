@@ -21,7 +21,7 @@
 #include "cli/batch.h"
 #include "cli/diag.h"
 #include "cli/output.h"
-#include "formats/bsrc.h"
+#include "formats/io/bsrc.h"
 #include "formats/format.h"
 
 struct batch_opts batch_opts;

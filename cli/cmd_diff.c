@@ -47,6 +47,7 @@ GETTER(exc_pending, v->exc.pending)
 GETTER(exc_has_error_code, v->exc.has_error_code)
 GETTER(exc_has_payload, v->exc.has_payload)
 GETTER(exc_payload, v->exc.payload)
+GETTER(exc_is_nested, v->exc.is_nested)
 GETTER(intr_injected, v->intr.injected)
 GETTER(intr_nr, v->intr.nr)
 GETTER(intr_soft, v->intr.soft)
@@ -82,6 +83,7 @@ static const struct field event_fields[] = {
 	{ "exception.error_code", K_HEX32, exc_error_code, 0 },
 	{ "exception.has_payload", K_BOOL, exc_has_payload, 0 },
 	{ "exception.payload", K_HEX64, exc_payload, 0 },
+	{ "exception.is_nested", K_BOOL, exc_is_nested, 0 },
 	{ "interrupt.injected", K_BOOL, intr_injected, 0 },
 	{ "interrupt.vector", K_INT, intr_nr, 0 },
 	{ "interrupt.soft", K_BOOL, intr_soft, 0 },
@@ -96,7 +98,7 @@ static const struct field event_fields[] = {
 };
 
 #define N_EVENT_FIELDS (sizeof(event_fields) / sizeof(event_fields[0]))
-#define N_FIELDS (N_EVENT_FIELDS + REG_COUNT)
+#define N_FIELDS (N_EVENT_FIELDS + VREG_COUNT)
 
 /* Row i of the whole table: the event fields, then one per register. */
 static struct field field_at(size_t i)

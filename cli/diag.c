@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "formats/bsrc.h"
+#include "formats/io/bsrc.h"
 
 #include "cli/diag.h"
 

@@ -19,7 +19,7 @@
 #include "cli/diag.h"
 #include "cli/output.h"
 #include "cli/report.h"
-#include "formats/safe_write.h"
+#include "formats/io/safe_write.h"
 
 /* Names of struct kvm_vcpu_events.flags bits, for inspect. */
 static const struct {
@@ -192,9 +192,12 @@ void describe_exception(const struct vcpu_exception *x, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (x->has_payload)
-		snprintf(buf + n, len - (size_t)n, ", payload 0x%016" PRIx64, x->payload);
+		n += snprintf(buf + n, len - (size_t)n, ", payload 0x%016" PRIx64, x->payload);
 	else
-		snprintf(buf + n, len - (size_t)n, ", no payload");
+		n += snprintf(buf + n, len - (size_t)n, ", no payload");
+	/* The proposed nested flag: the exception belongs to a nested delivery. */
+	if (x->is_nested && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", nested");
 }
 
 /* What the plan does, in words. */
@@ -295,12 +298,12 @@ static void text_inspect_vcpu(const struct vcpu_state *v)
 	       v->nested_guest_mode ? (v->nested_run_pending ? "guest mode, run pending" :
 							       "guest mode") :
 				      "not in guest mode");
-	for (int i = 0; i < REG_COUNT; i++) {
+	for (int i = 0; i < VREG_COUNT; i++) {
 		const struct reg_desc *d = vcpu_reg_desc((enum vcpu_reg)i);
 
 		if (vcpu_has(v, (enum vcpu_reg)i))
 			printf("  %-12s 0x%016" PRIx64 "\n", d->name, v->reg[i]);
-		else if (global_opts.verbose || i < REG_FRED_FIRST)
+		else if (global_opts.verbose || i < VREG_FRED_FIRST)
 			printf("  %-12s not saved\n", d->name);
 	}
 }
@@ -311,7 +314,7 @@ static void text_event_data(const struct event_data *ed)
 
 	if (ed->confidence == CONF_UNRECOVERABLE) {
 		printf("    event data: unrecoverable (%s not saved)\n",
-		       ed->missing < REG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?");
+		       ed->missing < VREG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?");
 		return;
 	}
 	printf("    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
@@ -477,6 +480,7 @@ static json_t *json_exception(const struct vcpu_exception *x)
 	jset(o, "error_code_saved", json_boolean(x->error_code_saved));
 	jset(o, "has_payload", json_boolean(x->has_payload));
 	jset(o, "payload", json_hex64(x->payload));
+	jset(o, "is_nested", json_boolean(x->is_nested));
 	return o;
 }
 
@@ -484,7 +488,7 @@ static json_t *json_registers(const struct vcpu_state *v)
 {
 	json_t *o = json_object();
 
-	for (int i = 0; i < REG_COUNT; i++)
+	for (int i = 0; i < VREG_COUNT; i++)
 		jset(o, vcpu_reg_desc((enum vcpu_reg)i)->name,
 		     vcpu_has(v, (enum vcpu_reg)i) ? json_hex64(v->reg[i]) : json_null());
 	return o;
@@ -537,7 +541,7 @@ static json_t *json_findings(const struct vcpu_report *vr)
 		jset(o, "message", json_string(msg));
 		if (d->code == FK_DB_AMBIGUOUS)
 			jset(o, "doubtful_bits", json_hex64(vr->findings[i].bits));
-		if (d->code == FK_REG_NOT_SAVED && vr->findings[i].reg < REG_COUNT)
+		if (d->code == FK_REG_NOT_SAVED && vr->findings[i].reg < VREG_COUNT)
 			jset(o, "register", json_string(vcpu_reg_desc(vr->findings[i].reg)->name));
 		json_array_append_new(a, o);
 	}
@@ -554,7 +558,7 @@ static json_t *json_event_data(const struct event_data *ed)
 	if (ed->confidence == CONF_UNRECOVERABLE) {
 		jset(o, "value", json_null());
 		jset(o, "missing_register",
-		     json_string(ed->missing < REG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?"));
+		     json_string(ed->missing < VREG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?"));
 		return o;
 	}
 	jset(o, "value", json_hex64(ed->value));

@@ -9,13 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "formats/chv.h"
+#include "formats/chv/chv.h"
 #include "formats/format.h"
-#include "formats/firecracker.h"
-#include "formats/kvmdir.h"
-#include "formats/libvirt.h"
-#include "formats/qemu.h"
+#include "formats/io/whole_file.h"
+#include "formats/firecracker/firecracker.h"
+#include "formats/kvmdir/kvmdir.h"
+#include "formats/qemu/libvirt.h"
+#include "formats/qemu/qemu.h"
 
 const struct format_ops *const format_list[] = {
 	&kvmdir_format,
@@ -28,17 +30,27 @@ const struct format_ops *const format_list[] = {
 
 bool format_read_magic(const char *path, const struct stat *st, uint8_t *buf, size_t n)
 {
-	FILE *f;
-	bool ok;
+	struct fmt_error ignored;
+	struct stat now;
+	size_t got = 0;
+	int fd;
 
 	if (!S_ISREG(st->st_mode))
 		return false;
-	f = fopen(path, "rb");
-	if (!f)
+	fd = open_regular_file(path, 0, &now, &ignored);
+	if (fd < 0)
 		return false;
-	ok = fread(buf, 1, n, f) == n;
-	fclose(f);
-	return ok;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	return got == n;
 }
 
 const struct format_ops *format_by_name(const char *name)

@@ -283,7 +283,7 @@ static size_t add(struct finding *out, size_t n, enum finding_code code)
 		return n;
 	memset(&out[n], 0, sizeof(out[n]));
 	out[n].code = code;
-	out[n].reg = REG_COUNT;
+	out[n].reg = VREG_COUNT;
 	return n + 1;
 }
 
@@ -306,13 +306,13 @@ static size_t check_rebuild(const struct vcpu_state *v, struct finding *out, siz
 }
 
 /* The mask of every FRED MSR, as enum vcpu_reg bits. */
-#define FRED_MSRS_ALL (((1ULL << (REG_FRED_LAST + 1)) - 1) & ~((1ULL << REG_FRED_FIRST) - 1))
+#define FRED_MSRS_ALL (((1ULL << (VREG_FRED_LAST + 1)) - 1) & ~((1ULL << VREG_FRED_FIRST) - 1))
 
 static uint64_t missing_fred_msrs(const struct vcpu_state *v)
 {
 	uint64_t missing = 0;
 
-	for (int r = REG_FRED_FIRST; r <= REG_FRED_LAST; r++)
+	for (int r = VREG_FRED_FIRST; r <= VREG_FRED_LAST; r++)
 		if (!vcpu_has(v, (enum vcpu_reg)r))
 			missing |= 1ULL << r;
 	return missing;
@@ -331,7 +331,7 @@ size_t vcpu_check(const struct vcpu_state *v, struct finding *out)
 	}
 	if (v->exc.state != EXC_NONE && v->exc.has_error_code && !v->exc.error_code_saved)
 		n = add(out, n, FK_ERROR_CODE_NOT_SAVED);
-	if (vcpu_has(v, REG_CR4) && (v->reg[REG_CR4] & X86_CR4_FRED)) {
+	if (vcpu_has(v, VREG_CR4) && (v->reg[VREG_CR4] & X86_CR4_FRED)) {
 		fred_missing = missing_fred_msrs(v);
 		if (fred_missing) {
 			n = add(out, n, FK_FRED_MSRS_NOT_SAVED);
@@ -371,7 +371,7 @@ static void reg_names(uint64_t mask, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
-	for (int r = 0; r < REG_COUNT; r++) {
+	for (int r = 0; r < VREG_COUNT; r++) {
 		if (!(mask & (1ULL << r)) || used >= len)
 			continue;
 		int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
@@ -397,7 +397,7 @@ void finding_message(const struct finding *f, char *buf, size_t len)
 		break;
 	case FK_REG_NOT_SAVED:
 		snprintf(buf, len, "%s is not saved by the format: the event data cannot be rebuilt",
-			 f->reg < REG_COUNT ? vcpu_reg_desc(f->reg)->name : "a register");
+			 f->reg < VREG_COUNT ? vcpu_reg_desc(f->reg)->name : "a register");
 		break;
 	case FK_FRED_MSRS_NOT_SAVED:
 		if (f->fred_missing == FRED_MSRS_ALL)

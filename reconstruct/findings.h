@@ -49,7 +49,7 @@ struct finding {
 	enum finding_code code;
 	uint64_t bits;        /* FK_DB_AMBIGUOUS: the doubtful DR6 bits */
 	enum vcpu_reg reg;    /* FK_REG_NOT_SAVED: the missing register */
-	uint64_t fred_missing; /* FK_FRED_MSRS_NOT_SAVED: mask of missing REG_FRED_* */
+	uint64_t fred_missing; /* FK_FRED_MSRS_NOT_SAVED: mask of missing VREG_FRED_* */
 };
 
 /* Most findings one vCPU can have (one per code). */

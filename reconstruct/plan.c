@@ -29,11 +29,17 @@ static struct vcpu_plan make_pending(struct vcpu_plan p, bool use_estimate)
 	return p;
 }
 
-/* The exception is cleared entirely; flags stay as they were. */
+/*
+ * The exception is cleared entirely; flags stay as they were, and so does
+ * the nested bit, which nothing could rebuild.
+ */
 static struct vcpu_plan make_drop(struct vcpu_plan p)
 {
+	bool is_nested = p.new_exc.is_nested;
+
 	p.action = ACTION_DROP;
 	memset(&p.new_exc, 0, sizeof(p.new_exc));
+	p.new_exc.is_nested = is_nested;
 	/* No exception left, so no error code left to lose. */
 	p.new_exc.error_code_saved = true;
 	p.new_exc.state = EXC_NONE;
@@ -97,7 +103,7 @@ struct vcpu_plan plan_vcpu(const struct vcpu_state *v, const struct plan_options
 		.reason = LEAVE_NOT_LEFT,
 		.new_exc = v->exc,
 		.new_flags = v->events_flags,
-		.ed = { .missing = REG_COUNT },
+		.ed = { .missing = VREG_COUNT },
 	};
 
 	if (!vcpu_at_risk(v))

@@ -14,7 +14,7 @@ static struct event_data result(uint8_t vector, enum provenance prov, uint64_t v
 		.best_estimate = value,
 		.confidence = CONF_EXACT,
 		.provenance = prov,
-		.missing = REG_COUNT,
+		.missing = VREG_COUNT,
 	};
 	return ed;
 }
@@ -30,9 +30,9 @@ static struct event_data unrecoverable(uint8_t vector, enum vcpu_reg missing)
 
 struct event_data rebuild_pf(const struct vcpu_state *v)
 {
-	if (!vcpu_has(v, REG_CR2))
-		return unrecoverable(VEC_PF, REG_CR2);
-	return result(VEC_PF, PROV_CR2, v->reg[REG_CR2]);
+	if (!vcpu_has(v, VREG_CR2))
+		return unrecoverable(VEC_PF, VREG_CR2);
+	return result(VEC_PF, PROV_CR2, v->reg[VREG_CR2]);
 }
 
 bool dr6_is_raw_payload(uint64_t dr6)
@@ -50,7 +50,7 @@ static uint64_t doubtful_db_bits(const struct vcpu_state *v, uint64_t ed)
 	uint64_t doubtful = 0;
 
 	if ((ed & DR6_BS) &&
-	    !(vcpu_has(v, REG_RFLAGS) && (v->reg[REG_RFLAGS] & X86_RFLAGS_TF)))
+	    !(vcpu_has(v, VREG_RFLAGS) && (v->reg[VREG_RFLAGS] & X86_RFLAGS_TF)))
 		doubtful |= DR6_BS;
 	if (ed & DR6_BD)
 		doubtful |= DR6_BD;
@@ -62,9 +62,9 @@ struct event_data rebuild_db(const struct vcpu_state *v)
 	struct event_data ed;
 	uint64_t dr6;
 
-	if (!vcpu_has(v, REG_DR6))
-		return unrecoverable(VEC_DB, REG_DR6);
-	dr6 = v->reg[REG_DR6];
+	if (!vcpu_has(v, VREG_DR6))
+		return unrecoverable(VEC_DB, VREG_DR6);
+	dr6 = v->reg[VREG_DR6];
 
 	/* QEMU's pre-save wrote this one event's payload: nothing is stale. */
 	if (dr6_is_raw_payload(dr6))
@@ -86,19 +86,19 @@ struct event_data rebuild_db(const struct vcpu_state *v)
  */
 struct event_data rebuild_nm(const struct vcpu_state *v)
 {
-	if (vcpu_has(v, REG_CR0) && (v->reg[REG_CR0] & X86_CR0_TS))
+	if (vcpu_has(v, VREG_CR0) && (v->reg[VREG_CR0] & X86_CR0_TS))
 		return result(VEC_NM, PROV_CR0_TS, 0);
-	if (vcpu_has(v, REG_XCR0) && !(v->reg[REG_XCR0] & X86_XCR0_TILEDATA))
+	if (vcpu_has(v, VREG_XCR0) && !(v->reg[VREG_XCR0] & X86_XCR0_TILEDATA))
 		return result(VEC_NM, PROV_XCR0, 0);
-	if (!vcpu_has(v, REG_CR0))
-		return unrecoverable(VEC_NM, REG_CR0);
-	if (!vcpu_has(v, REG_XFD))
-		return unrecoverable(VEC_NM, REG_XFD);
-	if (v->reg[REG_XFD] == 0)
+	if (!vcpu_has(v, VREG_CR0))
+		return unrecoverable(VEC_NM, VREG_CR0);
+	if (!vcpu_has(v, VREG_XFD))
+		return unrecoverable(VEC_NM, VREG_XFD);
+	if (v->reg[VREG_XFD] == 0)
 		return result(VEC_NM, PROV_XFD_ZERO, 0);
-	if (!vcpu_has(v, REG_XFD_ERR))
-		return unrecoverable(VEC_NM, REG_XFD_ERR);
-	return result(VEC_NM, PROV_XFD_ERR, v->reg[REG_XFD_ERR]);
+	if (!vcpu_has(v, VREG_XFD_ERR))
+		return unrecoverable(VEC_NM, VREG_XFD_ERR);
+	return result(VEC_NM, PROV_XFD_ERR, v->reg[VREG_XFD_ERR]);
 }
 
 struct event_data rebuild_event_data(const struct vcpu_state *v, uint8_t nr)

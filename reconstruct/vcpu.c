@@ -7,28 +7,28 @@
 #include "reconstruct/vcpu.h"
 
 /* The register table: one row per enum vcpu_reg, in display order. */
-static const struct reg_desc reg_table[REG_COUNT] = {
-	[REG_RIP] = { "rip", "instruction pointer", 0 },
-	[REG_RFLAGS] = { "rflags", "flags (TF confirms a single-step #DB)", 0 },
-	[REG_CR0] = { "cr0", "control register 0 (TS decides #NM event data)", 0 },
-	[REG_CR2] = { "cr2", "page-fault linear address (#PF event data)", 0 },
-	[REG_CR3] = { "cr3", "page-table base", 0 },
-	[REG_CR4] = { "cr4", "control register 4 (bit 32 is FRED)", 0 },
-	[REG_EFER] = { "efer", "extended feature enable (LMA: IA-32e mode)", 0 },
-	[REG_DR6] = { "dr6", "debug status (#DB event data)", 0 },
-	[REG_DR7] = { "dr7", "debug control", 0 },
-	[REG_XCR0] = { "xcr0", "XSAVE feature mask (bit 18: AMX tile data)", 0 },
-	[REG_XFD] = { "xfd", "IA32_XFD, extended feature disable", MSR_IA32_XFD },
-	[REG_XFD_ERR] = { "xfd_err", "IA32_XFD_ERR (#NM event data)", MSR_IA32_XFD_ERR },
-	[REG_FRED_CONFIG] = { "fred_config", "IA32_FRED_CONFIG", MSR_IA32_FRED_CONFIG },
-	[REG_FRED_RSP0] = { "fred_rsp0", "IA32_FRED_RSP0", MSR_IA32_FRED_RSP0 },
-	[REG_FRED_RSP1] = { "fred_rsp1", "IA32_FRED_RSP1", MSR_IA32_FRED_RSP0 + 1 },
-	[REG_FRED_RSP2] = { "fred_rsp2", "IA32_FRED_RSP2", MSR_IA32_FRED_RSP0 + 2 },
-	[REG_FRED_RSP3] = { "fred_rsp3", "IA32_FRED_RSP3", MSR_IA32_FRED_RSP0 + 3 },
-	[REG_FRED_STKLVLS] = { "fred_stklvls", "IA32_FRED_STKLVLS", MSR_IA32_FRED_STKLVLS },
-	[REG_FRED_SSP1] = { "fred_ssp1", "IA32_FRED_SSP1", MSR_IA32_FRED_SSP1 },
-	[REG_FRED_SSP2] = { "fred_ssp2", "IA32_FRED_SSP2", MSR_IA32_FRED_SSP1 + 1 },
-	[REG_FRED_SSP3] = { "fred_ssp3", "IA32_FRED_SSP3", MSR_IA32_FRED_SSP1 + 2 },
+static const struct reg_desc reg_table[VREG_COUNT] = {
+	[VREG_RIP] = { "rip", "instruction pointer", 0 },
+	[VREG_RFLAGS] = { "rflags", "flags (TF confirms a single-step #DB)", 0 },
+	[VREG_CR0] = { "cr0", "control register 0 (TS decides #NM event data)", 0 },
+	[VREG_CR2] = { "cr2", "page-fault linear address (#PF event data)", 0 },
+	[VREG_CR3] = { "cr3", "page-table base", 0 },
+	[VREG_CR4] = { "cr4", "control register 4 (bit 32 is FRED)", 0 },
+	[VREG_EFER] = { "efer", "extended feature enable (LMA: IA-32e mode)", 0 },
+	[VREG_DR6] = { "dr6", "debug status (#DB event data)", 0 },
+	[VREG_DR7] = { "dr7", "debug control", 0 },
+	[VREG_XCR0] = { "xcr0", "XSAVE feature mask (bit 18: AMX tile data)", 0 },
+	[VREG_XFD] = { "xfd", "IA32_XFD, extended feature disable", MSR_IA32_XFD },
+	[VREG_XFD_ERR] = { "xfd_err", "IA32_XFD_ERR (#NM event data)", MSR_IA32_XFD_ERR },
+	[VREG_FRED_CONFIG] = { "fred_config", "IA32_FRED_CONFIG", MSR_IA32_FRED_CONFIG },
+	[VREG_FRED_RSP0] = { "fred_rsp0", "IA32_FRED_RSP0", MSR_IA32_FRED_RSP0 },
+	[VREG_FRED_RSP1] = { "fred_rsp1", "IA32_FRED_RSP1", MSR_IA32_FRED_RSP0 + 1 },
+	[VREG_FRED_RSP2] = { "fred_rsp2", "IA32_FRED_RSP2", MSR_IA32_FRED_RSP0 + 2 },
+	[VREG_FRED_RSP3] = { "fred_rsp3", "IA32_FRED_RSP3", MSR_IA32_FRED_RSP0 + 3 },
+	[VREG_FRED_STKLVLS] = { "fred_stklvls", "IA32_FRED_STKLVLS", MSR_IA32_FRED_STKLVLS },
+	[VREG_FRED_SSP1] = { "fred_ssp1", "IA32_FRED_SSP1", MSR_IA32_FRED_SSP1 },
+	[VREG_FRED_SSP2] = { "fred_ssp2", "IA32_FRED_SSP2", MSR_IA32_FRED_SSP1 + 1 },
+	[VREG_FRED_SSP3] = { "fred_ssp3", "IA32_FRED_SSP3", MSR_IA32_FRED_SSP1 + 2 },
 };
 
 /* Exception mnemonics; the reserved vectors keep their number. */
@@ -65,7 +65,8 @@ static bool exception_equal(const struct vcpu_exception *a, const struct vcpu_ex
 	return a->injected == b->injected && a->pending == b->pending && a->nr == b->nr &&
 	       a->has_error_code == b->has_error_code && a->error_code == b->error_code &&
 	       a->has_payload == b->has_payload && a->payload == b->payload &&
-	       a->error_code_saved == b->error_code_saved && a->state == b->state;
+	       a->error_code_saved == b->error_code_saved && a->state == b->state &&
+	       a->is_nested == b->is_nested;
 }
 
 bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b)
@@ -81,7 +82,7 @@ bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b)
 		return false;
 	if (a->reg_present != b->reg_present)
 		return false;
-	for (int r = 0; r < REG_COUNT; r++)
+	for (int r = 0; r < VREG_COUNT; r++)
 		if (vcpu_has(a, (enum vcpu_reg)r) && a->reg[r] != b->reg[r])
 			return false;
 	return a->nested_saved == b->nested_saved &&
@@ -91,23 +92,23 @@ bool vcpu_state_equal(const struct vcpu_state *a, const struct vcpu_state *b)
 
 bool vcpu_fred_active(const struct vcpu_state *v)
 {
-	return vcpu_has(v, REG_CR4) && vcpu_has(v, REG_EFER) &&
-	       (v->reg[REG_CR4] & X86_CR4_FRED) && (v->reg[REG_EFER] & X86_EFER_LMA);
+	return vcpu_has(v, VREG_CR4) && vcpu_has(v, VREG_EFER) &&
+	       (v->reg[VREG_CR4] & X86_CR4_FRED) && (v->reg[VREG_EFER] & X86_EFER_LMA);
 }
 
 const struct reg_desc *vcpu_reg_desc(enum vcpu_reg r)
 {
-	if ((unsigned int)r >= REG_COUNT)
+	if ((unsigned int)r >= VREG_COUNT)
 		return NULL;
 	return &reg_table[r];
 }
 
 enum vcpu_reg vcpu_reg_by_msr(uint32_t msr)
 {
-	for (int r = 0; r < REG_COUNT; r++)
+	for (int r = 0; r < VREG_COUNT; r++)
 		if (reg_table[r].msr && reg_table[r].msr == msr)
 			return (enum vcpu_reg)r;
-	return REG_COUNT;
+	return VREG_COUNT;
 }
 
 const char *vcpu_vector_name(uint8_t nr)

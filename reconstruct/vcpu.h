@@ -31,6 +31,7 @@
 
 /* struct kvm_vcpu_events.flags bits (uapi names in the comments). */
 #define EVENTS_FLAG_VALID_PAYLOAD 0x10 /* KVM_VCPUEVENT_VALID_PAYLOAD */
+#define EVENTS_FLAG_VALID_NESTED 0x40  /* proposed KVM_VCPUEVENT_VALID_NESTED_FLAG */
 
 /* Exception vectors FRED gives event data to. */
 #define VEC_DB 1
@@ -40,36 +41,37 @@
 
 /*
  * The registers of the model.  The order is the display order; the table in
- * regs.c gives each one its name and how a format may call it.
+ * vcpu.c gives each one its name.  The VREG_ prefix keeps them apart from
+ * <sys/ucontext.h>'s REG_RIP and friends, which <signal.h> brings in.
  */
 enum vcpu_reg {
-	REG_RIP,
-	REG_RFLAGS,
-	REG_CR0,
-	REG_CR2,
-	REG_CR3,
-	REG_CR4,
-	REG_EFER,
-	REG_DR6,
-	REG_DR7,
-	REG_XCR0,
-	REG_XFD,
-	REG_XFD_ERR,
-	REG_FRED_CONFIG,
-	REG_FRED_RSP0,
-	REG_FRED_RSP1,
-	REG_FRED_RSP2,
-	REG_FRED_RSP3,
-	REG_FRED_STKLVLS,
-	REG_FRED_SSP1,
-	REG_FRED_SSP2,
-	REG_FRED_SSP3,
-	REG_COUNT
+	VREG_RIP,
+	VREG_RFLAGS,
+	VREG_CR0,
+	VREG_CR2,
+	VREG_CR3,
+	VREG_CR4,
+	VREG_EFER,
+	VREG_DR6,
+	VREG_DR7,
+	VREG_XCR0,
+	VREG_XFD,
+	VREG_XFD_ERR,
+	VREG_FRED_CONFIG,
+	VREG_FRED_RSP0,
+	VREG_FRED_RSP1,
+	VREG_FRED_RSP2,
+	VREG_FRED_RSP3,
+	VREG_FRED_STKLVLS,
+	VREG_FRED_SSP1,
+	VREG_FRED_SSP2,
+	VREG_FRED_SSP3,
+	VREG_COUNT
 };
 
 /* The FRED MSRs, a contiguous run of enum vcpu_reg. */
-#define REG_FRED_FIRST REG_FRED_CONFIG
-#define REG_FRED_LAST REG_FRED_SSP3
+#define VREG_FRED_FIRST VREG_FRED_CONFIG
+#define VREG_FRED_LAST VREG_FRED_SSP3
 
 /* How the saved exception is to be understood (KVM_SET_VCPU_EVENTS' view). */
 enum exc_state {
@@ -92,6 +94,13 @@ struct vcpu_exception {
 	bool has_payload;
 	uint64_t payload;
 	bool error_code_saved; /* false: the format dropped the error code */
+	/*
+	 * exception_is_nested, valid when events_flags carries the proposed
+	 * KVM_VCPUEVENT_VALID_NESTED_FLAG (0x40): the exception belongs to a
+	 * nested delivery (its FRED stack level).  Nothing rebuilds it, so
+	 * every repair keeps it.
+	 */
+	bool is_nested;
 	enum exc_state state;
 };
 
@@ -124,7 +133,7 @@ struct vcpu_state {
 	struct vcpu_interrupt intr;
 	struct vcpu_nmi nmi;
 
-	uint64_t reg[REG_COUNT];
+	uint64_t reg[VREG_COUNT];
 	uint64_t reg_present; /* bit r set: reg[r] was saved */
 
 	bool nested_saved;   /* the format saved nested state */
@@ -172,7 +181,7 @@ struct reg_desc {
 
 const struct reg_desc *vcpu_reg_desc(enum vcpu_reg r);
 
-/* The register whose MSR index is msr, or REG_COUNT. */
+/* The register whose MSR index is msr, or VREG_COUNT. */
 enum vcpu_reg vcpu_reg_by_msr(uint32_t msr);
 
 /* Short mnemonic of an exception vector ("#PF"), "vector N" otherwise. */

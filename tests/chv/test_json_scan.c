@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/json_scan.h"
+#include "formats/chv/json_scan.h"
 #include "tests/unit/tap.h"
 
 static bool parses(const char *doc)

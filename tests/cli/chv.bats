@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Cloud Hypervisor snapshots (formats/chv.c).  Debian 12 has no Cloud
+# Cloud Hypervisor snapshots (formats/chv/chv.c).  Debian 12 has no Cloud
 # Hypervisor: tests/chv/chv-gen writes state.json as its serializer does
 # (tests/chv/README.md), in both layouts, and writes the repaired forms too,
 # so a repair is checked byte for byte against what it must produce.

@@ -52,7 +52,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/crc64.h"
+#include "formats/firecracker/crc64.h"
 
 enum serializer { VERSIONIZE, BINCODE, BITCODE };
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/crc64.h"
+#include "formats/firecracker/crc64.h"
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

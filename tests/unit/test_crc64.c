@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "formats/crc64.h"
+#include "formats/firecracker/crc64.h"
 #include "tests/unit/tap.h"
 
 int main(void)

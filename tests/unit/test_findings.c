@@ -27,19 +27,19 @@ static void fred_vcpu(struct vcpu_state *v)
 
 	vcpu_init(v, 0);
 	v->events_present = true;
-	vcpu_set(v, REG_RIP, 0xffffffff81000000ULL);
-	vcpu_set(v, REG_RFLAGS, 0x2);
-	vcpu_set(v, REG_CR0, 0x80050033ULL);
-	vcpu_set(v, REG_CR2, 0xffff888000001000ULL);
-	vcpu_set(v, REG_CR3, 0x1000);
-	vcpu_set(v, REG_CR4, X86_CR4_FRED | 0x3506f0ULL);
-	vcpu_set(v, REG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
-	vcpu_set(v, REG_DR6, DR6_ACTIVE_LOW | 0x1); /* B0: an exact #DB */
-	vcpu_set(v, REG_DR7, 0x400);
-	vcpu_set(v, REG_XCR0, 0x60007ULL);
-	vcpu_set(v, REG_XFD, 1ULL << 18);
-	vcpu_set(v, REG_XFD_ERR, 1ULL << 18);
-	for (r = REG_FRED_FIRST; r <= REG_FRED_LAST; r++)
+	vcpu_set(v, VREG_RIP, 0xffffffff81000000ULL);
+	vcpu_set(v, VREG_RFLAGS, 0x2);
+	vcpu_set(v, VREG_CR0, 0x80050033ULL);
+	vcpu_set(v, VREG_CR2, 0xffff888000001000ULL);
+	vcpu_set(v, VREG_CR3, 0x1000);
+	vcpu_set(v, VREG_CR4, X86_CR4_FRED | 0x3506f0ULL);
+	vcpu_set(v, VREG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
+	vcpu_set(v, VREG_DR6, DR6_ACTIVE_LOW | 0x1); /* B0: an exact #DB */
+	vcpu_set(v, VREG_DR7, 0x400);
+	vcpu_set(v, VREG_XCR0, 0x60007ULL);
+	vcpu_set(v, VREG_XFD, 1ULL << 18);
+	vcpu_set(v, VREG_XFD_ERR, 1ULL << 18);
+	for (r = VREG_FRED_FIRST; r <= VREG_FRED_LAST; r++)
 		vcpu_set(v, r, 0);
 	v->nested_saved = true;
 }
@@ -240,16 +240,16 @@ static void test_at_risk(void)
 
 	/* FRED and IA-32e mode are both required, and must be known. */
 	at_risk_vcpu(&v, VEC_PF);
-	vcpu_set(&v, REG_CR4, 0x3506f0ULL);
+	vcpu_set(&v, VREG_CR4, 0x3506f0ULL);
 	ok(!vcpu_at_risk(&v), "at risk: CR4.FRED clear -> no");
 	at_risk_vcpu(&v, VEC_PF);
-	forget(&v, REG_CR4);
+	forget(&v, VREG_CR4);
 	ok(!vcpu_at_risk(&v), "at risk: CR4 not saved -> no");
 	at_risk_vcpu(&v, VEC_PF);
-	vcpu_set(&v, REG_EFER, X86_EFER_LME | 0x801ULL); /* SCE NXE LME, no LMA */
+	vcpu_set(&v, VREG_EFER, X86_EFER_LME | 0x801ULL); /* SCE NXE LME, no LMA */
 	ok(!vcpu_at_risk(&v), "at risk: EFER.LMA clear -> no");
 	at_risk_vcpu(&v, VEC_PF);
-	forget(&v, REG_EFER);
+	forget(&v, VREG_EFER);
 	ok(!vcpu_at_risk(&v), "at risk: EFER not saved -> no");
 	at_risk_vcpu(&v, VEC_PF);
 	ok(vcpu_fred_active(&v), "vcpu_fred_active: CR4.FRED and EFER.LMA");
@@ -290,7 +290,7 @@ static void test_check_db_ambiguous(void)
 
 	/* A stale-looking BS with TF clear: BS is doubtful. */
 	at_risk_vcpu(&v, VEC_DB);
-	vcpu_set(&v, REG_DR6, DR6_ACTIVE_LOW | DR6_BS | 0x1);
+	vcpu_set(&v, VREG_DR6, DR6_ACTIVE_LOW | DR6_BS | 0x1);
 	n = check(&v, f);
 	ok(n == 2 && f[0].code == FK_DB_EVENT_DATA_LOST,
 	   "ambiguous #DB: FK102 first, 2 findings (%s)", codes(f, n));
@@ -298,14 +298,14 @@ static void test_check_db_ambiguous(void)
 	ok(g && g->bits == DR6_BS, "ambiguous #DB: FK201 names BS");
 
 	/* BD is always doubtful; BS too with TF clear. */
-	vcpu_set(&v, REG_DR6, DR6_ACTIVE_LOW | DR6_BS | DR6_BD);
+	vcpu_set(&v, VREG_DR6, DR6_ACTIVE_LOW | DR6_BS | DR6_BD);
 	n = check(&v, f);
 	g = find(f, n, FK_DB_AMBIGUOUS);
 	ok(g && g->bits == (DR6_BS | DR6_BD), "ambiguous #DB: FK201 names BS and BD");
 
 	/* TF set confirms BS: no FK201. */
-	vcpu_set(&v, REG_DR6, DR6_ACTIVE_LOW | DR6_BS);
-	vcpu_set(&v, REG_RFLAGS, 0x2 | X86_RFLAGS_TF);
+	vcpu_set(&v, VREG_DR6, DR6_ACTIVE_LOW | DR6_BS);
+	vcpu_set(&v, VREG_RFLAGS, 0x2 | X86_RFLAGS_TF);
 	n = check(&v, f);
 	ok(!find(f, n, FK_DB_AMBIGUOUS), "#DB with BS and TF=1: no FK201 (%s)", codes(f, n));
 }
@@ -319,44 +319,44 @@ static void test_check_unrecoverable(void)
 
 	/* Firecracker: no XFD_ERR. */
 	at_risk_vcpu(&v, VEC_NM);
-	forget(&v, REG_XFD_ERR);
+	forget(&v, VREG_XFD_ERR);
 	n = check(&v, f);
 	ok(n >= 1 && f[0].code == FK_NM_EVENT_DATA_LOST, "#NM without XFD_ERR: FK103 first (%s)",
 	   codes(f, n));
 	ok(find(f, n, FK_NM_UNRECOVERABLE) != NULL, "#NM without XFD_ERR: FK202");
 	g = find(f, n, FK_REG_NOT_SAVED);
-	ok(g && g->reg == REG_XFD_ERR, "#NM without XFD_ERR: FK203 names xfd_err");
+	ok(g && g->reg == VREG_XFD_ERR, "#NM without XFD_ERR: FK203 names xfd_err");
 	is_int(n, 3, "#NM without XFD_ERR: FK103 FK202 FK203 only (%s)", codes(f, n));
 
 	at_risk_vcpu(&v, VEC_NM);
-	forget(&v, REG_XFD);
+	forget(&v, VREG_XFD);
 	n = check(&v, f);
 	ok(find(f, n, FK_NM_UNRECOVERABLE) != NULL, "#NM without XFD: FK202");
 	g = find(f, n, FK_REG_NOT_SAVED);
-	ok(g && g->reg == REG_XFD, "#NM without XFD: FK203 names xfd");
+	ok(g && g->reg == VREG_XFD, "#NM without XFD: FK203 names xfd");
 
 	/* A recoverable #NM with missing registers: CR0.TS makes them moot. */
-	vcpu_set(&v, REG_CR0, 0x80050033ULL | X86_CR0_TS);
-	forget(&v, REG_XFD_ERR);
+	vcpu_set(&v, VREG_CR0, 0x80050033ULL | X86_CR0_TS);
+	forget(&v, VREG_XFD_ERR);
 	n = check(&v, f);
 	ok(n == 1 && f[0].code == FK_NM_EVENT_DATA_LOST,
 	   "#NM with CR0.TS, XFD/XFD_ERR not saved: FK103 only (%s)", codes(f, n));
 
 	/* Cloud Hypervisor: no DR6. */
 	at_risk_vcpu(&v, VEC_DB);
-	forget(&v, REG_DR6);
+	forget(&v, VREG_DR6);
 	n = check(&v, f);
 	g = find(f, n, FK_REG_NOT_SAVED);
-	ok(n >= 1 && f[0].code == FK_DB_EVENT_DATA_LOST && g && g->reg == REG_DR6,
+	ok(n >= 1 && f[0].code == FK_DB_EVENT_DATA_LOST && g && g->reg == VREG_DR6,
 	   "#DB without DR6: FK102 first, FK203 names dr6 (%s)", codes(f, n));
 	ok(!find(f, n, FK_DB_AMBIGUOUS) && !find(f, n, FK_NM_UNRECOVERABLE),
 	   "#DB without DR6: neither FK201 nor FK202");
 
 	at_risk_vcpu(&v, VEC_PF);
-	forget(&v, REG_CR2);
+	forget(&v, VREG_CR2);
 	n = check(&v, f);
 	g = find(f, n, FK_REG_NOT_SAVED);
-	ok(n == 2 && f[0].code == FK_PF_EVENT_DATA_LOST && g && g->reg == REG_CR2,
+	ok(n == 2 && f[0].code == FK_PF_EVENT_DATA_LOST && g && g->reg == VREG_CR2,
 	   "#PF without CR2: FK101 then FK203 names cr2 (%s)", codes(f, n));
 }
 
@@ -377,18 +377,18 @@ static void test_check_notes(void)
 
 	/* A FRED vCPU whose format lost some FRED MSRs: restore loses them. */
 	fred_vcpu(&v);
-	forget(&v, REG_FRED_RSP0);
-	forget(&v, REG_FRED_SSP3);
+	forget(&v, VREG_FRED_RSP0);
+	forget(&v, VREG_FRED_SSP3);
 	n = check(&v, f);
 	g = find(f, n, FK_FRED_MSRS_NOT_SAVED);
 	ok(n == 1 && g, "FRED MSRs not saved: FK302 only (%s)", codes(f, n));
-	ok(g && g->fred_missing == ((1ULL << REG_FRED_RSP0) | (1ULL << REG_FRED_SSP3)),
+	ok(g && g->fred_missing == ((1ULL << VREG_FRED_RSP0) | (1ULL << VREG_FRED_SSP3)),
 	   "FK302: fred_missing is the mask of the missing registers");
-	if (g && g->fred_missing != ((1ULL << REG_FRED_RSP0) | (1ULL << REG_FRED_SSP3)))
+	if (g && g->fred_missing != ((1ULL << VREG_FRED_RSP0) | (1ULL << VREG_FRED_SSP3)))
 		diag("  fred_missing 0x%" PRIx64, g->fred_missing);
 
 	fred_vcpu(&v);
-	for (r = REG_FRED_FIRST; r <= REG_FRED_LAST; r++) {
+	for (r = VREG_FRED_FIRST; r <= VREG_FRED_LAST; r++) {
 		forget(&v, r);
 		mask |= 1ULL << r;
 	}
@@ -397,7 +397,7 @@ static void test_check_notes(void)
 	ok(g && g->fred_missing == mask, "FK302: every FRED MSR missing");
 
 	/* Without CR4.FRED, the FRED MSRs do not matter. */
-	vcpu_set(&v, REG_CR4, 0x3506f0ULL);
+	vcpu_set(&v, VREG_CR4, 0x3506f0ULL);
 	n = check(&v, f);
 	is_int(n, 0, "no CR4.FRED, FRED MSRs not saved: no finding (%s)", codes(f, n));
 
@@ -435,7 +435,7 @@ static void test_check_clean(void)
 	is_int(n, 0, "FRED vCPU with a pending #PF and payload: no finding (%s)", codes(f, n));
 
 	at_risk_vcpu(&v, VEC_PF);
-	vcpu_set(&v, REG_CR4, 0x3506f0ULL);
+	vcpu_set(&v, VREG_CR4, 0x3506f0ULL);
 	n = check(&v, f);
 	is_int(n, 0, "injected #PF without FRED: no finding (%s)", codes(f, n));
 }
@@ -449,9 +449,9 @@ static void test_check_order(void)
 	bool notes = false, order = true, dup = false;
 
 	at_risk_vcpu(&v, VEC_DB);
-	vcpu_set(&v, REG_DR6, DR6_ACTIVE_LOW | DR6_BD);
+	vcpu_set(&v, VREG_DR6, DR6_ACTIVE_LOW | DR6_BD);
 	v.nested_guest_mode = true;
-	forget(&v, REG_FRED_CONFIG);
+	forget(&v, VREG_FRED_CONFIG);
 	v.exc.has_error_code = true;
 	v.exc.error_code_saved = false;
 	n = check(&v, f);
@@ -487,8 +487,8 @@ static void test_messages(void)
 		memset(&f, 0, sizeof(f));
 		f.code = t[i].code;
 		f.bits = DR6_BS;
-		f.reg = REG_CR2;
-		f.fred_missing = 1ULL << REG_FRED_RSP0;
+		f.reg = VREG_CR2;
+		f.fred_missing = 1ULL << VREG_FRED_RSP0;
 		memset(buf, 'x', sizeof(buf));
 		finding_message(&f, buf, sizeof(buf));
 		ok(memchr(buf, '\0', sizeof(buf)) && buf[0] && !strchr(buf, '\n'),
@@ -504,13 +504,13 @@ static void test_messages(void)
 
 	memset(&f, 0, sizeof(f));
 	f.code = FK_REG_NOT_SAVED;
-	f.reg = REG_XFD_ERR;
+	f.reg = VREG_XFD_ERR;
 	finding_message(&f, buf, sizeof(buf));
 	ok(strstr(buf, "xfd_err") != NULL, "FK203 message names xfd_err: \"%s\"", buf);
-	is_str(vcpu_reg_desc(REG_XFD_ERR)->name, "xfd_err", "register name of IA32_XFD_ERR");
-	f.reg = REG_DR6;
+	is_str(vcpu_reg_desc(VREG_XFD_ERR)->name, "xfd_err", "register name of IA32_XFD_ERR");
+	f.reg = VREG_DR6;
 	finding_message(&f, buf, sizeof(buf));
-	ok(strstr(buf, vcpu_reg_desc(REG_DR6)->name) != NULL, "FK203 message names dr6: \"%s\"",
+	ok(strstr(buf, vcpu_reg_desc(VREG_DR6)->name) != NULL, "FK203 message names dr6: \"%s\"",
 	   buf);
 
 	/* Always NUL-terminated, even when it does not fit. */

@@ -88,19 +88,19 @@ static void make_vcpu(struct vcpu_state *v, enum scenario s, bool nested)
 
 	vcpu_init(v, 3);
 	v->events_present = true;
-	vcpu_set(v, REG_RIP, 0xffffffff81000000ULL);
-	vcpu_set(v, REG_RFLAGS, 0x2);
-	vcpu_set(v, REG_CR0, 0x80050033ULL);
-	vcpu_set(v, REG_CR2, CR2_VALUE);
-	vcpu_set(v, REG_CR3, 0x1000);
-	vcpu_set(v, REG_CR4, X86_CR4_FRED | 0x3506f0ULL);
-	vcpu_set(v, REG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
-	vcpu_set(v, REG_DR6, DR6_ACTIVE_LOW | 0x1);
-	vcpu_set(v, REG_DR7, 0x400);
-	vcpu_set(v, REG_XCR0, 0x60007ULL);
-	vcpu_set(v, REG_XFD, XFD_AMX);
-	vcpu_set(v, REG_XFD_ERR, XFD_AMX);
-	for (r = REG_FRED_FIRST; r <= REG_FRED_LAST; r++)
+	vcpu_set(v, VREG_RIP, 0xffffffff81000000ULL);
+	vcpu_set(v, VREG_RFLAGS, 0x2);
+	vcpu_set(v, VREG_CR0, 0x80050033ULL);
+	vcpu_set(v, VREG_CR2, CR2_VALUE);
+	vcpu_set(v, VREG_CR3, 0x1000);
+	vcpu_set(v, VREG_CR4, X86_CR4_FRED | 0x3506f0ULL);
+	vcpu_set(v, VREG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
+	vcpu_set(v, VREG_DR6, DR6_ACTIVE_LOW | 0x1);
+	vcpu_set(v, VREG_DR7, 0x400);
+	vcpu_set(v, VREG_XCR0, 0x60007ULL);
+	vcpu_set(v, VREG_XFD, XFD_AMX);
+	vcpu_set(v, VREG_XFD_ERR, XFD_AMX);
+	for (r = VREG_FRED_FIRST; r <= VREG_FRED_LAST; r++)
 		vcpu_set(v, r, 0);
 	v->nested_saved = true;
 	v->nested_guest_mode = nested;
@@ -149,24 +149,24 @@ static void make_vcpu(struct vcpu_state *v, enum scenario s, bool nested)
 		v->exc.error_code_saved = false;
 		break;
 	case S_PF_NO_CR2:
-		forget(v, REG_CR2);
+		forget(v, VREG_CR2);
 		break;
 	case S_DB_AMBIG:
-		vcpu_set(v, REG_DR6, DR6_ACTIVE_LOW | DR6_BS | 0x2);
+		vcpu_set(v, VREG_DR6, DR6_ACTIVE_LOW | DR6_BS | 0x2);
 		break;
 	case S_DB_NO_DR6:
-		forget(v, REG_DR6);
+		forget(v, VREG_DR6);
 		break;
 	case S_NM_TS:
-		vcpu_set(v, REG_CR0, 0x80050033ULL | X86_CR0_TS);
-		forget(v, REG_XFD);
-		forget(v, REG_XFD_ERR);
+		vcpu_set(v, VREG_CR0, 0x80050033ULL | X86_CR0_TS);
+		forget(v, VREG_XFD);
+		forget(v, VREG_XFD_ERR);
 		break;
 	case S_NM_LOST:
-		forget(v, REG_XFD_ERR);
+		forget(v, VREG_XFD_ERR);
 		break;
 	case S_NO_FRED:
-		vcpu_set(v, REG_CR4, 0x3506f0ULL);
+		vcpu_set(v, VREG_CR4, 0x3506f0ULL);
 		break;
 	default:
 		break;

@@ -67,19 +67,19 @@ static void fred_vcpu(struct vcpu_state *v)
 
 	vcpu_init(v, 0);
 	v->events_present = true;
-	vcpu_set(v, REG_RIP, 0xffffffff81000000ULL);
-	vcpu_set(v, REG_RFLAGS, 0x2);
-	vcpu_set(v, REG_CR0, 0x80050033ULL); /* PG WP NE ET MP PE; TS clear */
-	vcpu_set(v, REG_CR2, 0);
-	vcpu_set(v, REG_CR3, 0x1000);
-	vcpu_set(v, REG_CR4, X86_CR4_FRED | 0x3506f0ULL);
-	vcpu_set(v, REG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
-	vcpu_set(v, REG_DR6, DR6_ACTIVE_LOW);
-	vcpu_set(v, REG_DR7, 0x400);
-	vcpu_set(v, REG_XCR0, 0x60007ULL); /* x87 SSE AVX TILECFG TILEDATA */
-	vcpu_set(v, REG_XFD, 0);
-	vcpu_set(v, REG_XFD_ERR, 0);
-	for (r = REG_FRED_FIRST; r <= REG_FRED_LAST; r++)
+	vcpu_set(v, VREG_RIP, 0xffffffff81000000ULL);
+	vcpu_set(v, VREG_RFLAGS, 0x2);
+	vcpu_set(v, VREG_CR0, 0x80050033ULL); /* PG WP NE ET MP PE; TS clear */
+	vcpu_set(v, VREG_CR2, 0);
+	vcpu_set(v, VREG_CR3, 0x1000);
+	vcpu_set(v, VREG_CR4, X86_CR4_FRED | 0x3506f0ULL);
+	vcpu_set(v, VREG_EFER, X86_EFER_LMA | X86_EFER_LME | 0x801ULL); /* + SCE NXE */
+	vcpu_set(v, VREG_DR6, DR6_ACTIVE_LOW);
+	vcpu_set(v, VREG_DR7, 0x400);
+	vcpu_set(v, VREG_XCR0, 0x60007ULL); /* x87 SSE AVX TILECFG TILEDATA */
+	vcpu_set(v, VREG_XFD, 0);
+	vcpu_set(v, VREG_XFD_ERR, 0);
+	for (r = VREG_FRED_FIRST; r <= VREG_FRED_LAST; r++)
 		vcpu_set(v, r, 0);
 }
 
@@ -93,13 +93,13 @@ static void set_tf(struct vcpu_state *v, enum tf tf)
 {
 	switch (tf) {
 	case TF_CLEAR:
-		vcpu_set(v, REG_RFLAGS, 0x2);
+		vcpu_set(v, VREG_RFLAGS, 0x2);
 		break;
 	case TF_SET:
-		vcpu_set(v, REG_RFLAGS, 0x2 | X86_RFLAGS_TF);
+		vcpu_set(v, VREG_RFLAGS, 0x2 | X86_RFLAGS_TF);
 		break;
 	case TF_ABSENT:
-		forget(v, REG_RFLAGS);
+		forget(v, VREG_RFLAGS);
 		break;
 	}
 }
@@ -109,7 +109,7 @@ static struct event_data db_for(uint64_t dr6, enum tf tf)
 	struct vcpu_state v;
 
 	fred_vcpu(&v);
-	vcpu_set(&v, REG_DR6, dr6);
+	vcpu_set(&v, VREG_DR6, dr6);
 	set_tf(&v, tf);
 	return rebuild_db(&v);
 }
@@ -120,7 +120,7 @@ static void test_pf(void)
 	struct event_data ed;
 
 	fred_vcpu(&v);
-	vcpu_set(&v, REG_CR2, 0xffff888012345678ULL);
+	vcpu_set(&v, VREG_CR2, 0xffff888012345678ULL);
 	ed = rebuild_pf(&v);
 	is_u64(ed.value, 0xffff888012345678ULL, "#PF: event data = CR2");
 	is_int(ed.confidence, CONF_EXACT, "#PF: exact");
@@ -135,10 +135,10 @@ static void test_pf(void)
 	is_int(ed.provenance, PROV_CR2, "rebuild_event_data(14): provenance CR2");
 
 	/* Cloud-Hypervisor-like formats may lack a register: say which. */
-	forget(&v, REG_CR2);
+	forget(&v, VREG_CR2);
 	ed = rebuild_pf(&v);
 	is_int(ed.confidence, CONF_UNRECOVERABLE, "#PF without CR2: unrecoverable");
-	is_int(ed.missing, REG_CR2, "#PF without CR2: missing names CR2");
+	is_int(ed.missing, VREG_CR2, "#PF without CR2: missing names CR2");
 }
 
 struct db_case {
@@ -220,13 +220,13 @@ static void test_db_missing(void)
 
 	fred_vcpu(&v);
 	set_tf(&v, TF_SET);
-	forget(&v, REG_DR6);
+	forget(&v, VREG_DR6);
 	ed = rebuild_db(&v);
 	is_int(ed.confidence, CONF_UNRECOVERABLE, "#DB without DR6: unrecoverable");
-	is_int(ed.missing, REG_DR6, "#DB without DR6: missing names DR6");
+	is_int(ed.missing, VREG_DR6, "#DB without DR6: missing names DR6");
 
 	/* The dispatcher agrees with the rule. */
-	vcpu_set(&v, REG_DR6, 0xFFFF0FF2);
+	vcpu_set(&v, VREG_DR6, 0xFFFF0FF2);
 	ed = rebuild_event_data(&v, VEC_DB);
 	is_u64(ed.value, 0x2, "rebuild_event_data(1) = DR6 rule");
 	is_int(ed.provenance, PROV_DR6, "rebuild_event_data(1): provenance DR6");
@@ -378,31 +378,31 @@ struct nm_case {
 static const struct nm_case nm_cases[] = {
 	/* CR0.TS: a plain #NM, never an XFD one, whatever else is missing. */
 	{ "TS set, XCR0 XFD XFD_ERR not saved", true, false, 0, false, 0, false, 0,
-	  0, CONF_EXACT, PROV_CR0_TS, REG_COUNT },
+	  0, CONF_EXACT, PROV_CR0_TS, VREG_COUNT },
 	{ "TS set, XFD armed", true, true, TILE, true, XFD_AMX, true, XFD_AMX,
-	  0, CONF_EXACT, PROV_CR0_TS, REG_COUNT },
+	  0, CONF_EXACT, PROV_CR0_TS, VREG_COUNT },
 	/* No XFD-capable component enabled: XFD cannot fault. */
 	{ "XCR0 without tile data, XFD not saved", false, true, 0x7, false, 0, false, 0,
-	  0, CONF_EXACT, PROV_XCR0, REG_COUNT },
+	  0, CONF_EXACT, PROV_XCR0, VREG_COUNT },
 	{ "XCR0 without tile data, XFD armed", false, true, 0x7, true, XFD_AMX, true, XFD_AMX,
-	  0, CONF_EXACT, PROV_XCR0, REG_COUNT },
+	  0, CONF_EXACT, PROV_XCR0, VREG_COUNT },
 	/* XFD 0: nothing is disarmed, so the #NM is not an XFD one. */
 	{ "XFD 0, XFD_ERR not saved", false, true, TILE, true, 0, false, 0,
-	  0, CONF_EXACT, PROV_XFD_ZERO, REG_COUNT },
+	  0, CONF_EXACT, PROV_XFD_ZERO, VREG_COUNT },
 	{ "XFD 0, XCR0 not saved", false, false, 0, true, 0, true, XFD_AMX,
-	  0, CONF_EXACT, PROV_XFD_ZERO, REG_COUNT },
+	  0, CONF_EXACT, PROV_XFD_ZERO, VREG_COUNT },
 	{ "XFD armed", false, true, TILE, true, XFD_AMX, true, XFD_AMX,
-	  XFD_AMX, CONF_EXACT, PROV_XFD_ERR, REG_COUNT },
+	  XFD_AMX, CONF_EXACT, PROV_XFD_ERR, VREG_COUNT },
 	{ "XFD armed, XCR0 not saved", false, false, 0, true, XFD_AMX, true, XFD_AMX,
-	  XFD_AMX, CONF_EXACT, PROV_XFD_ERR, REG_COUNT },
+	  XFD_AMX, CONF_EXACT, PROV_XFD_ERR, VREG_COUNT },
 	{ "XFD armed, XFD_ERR 0", false, true, TILE, true, XFD_AMX, true, 0,
-	  0, CONF_EXACT, PROV_XFD_ERR, REG_COUNT },
+	  0, CONF_EXACT, PROV_XFD_ERR, VREG_COUNT },
 	{ "XFD not saved", false, true, TILE, false, 0, true, XFD_AMX,
-	  0, CONF_UNRECOVERABLE, PROV_NONE, REG_XFD },
+	  0, CONF_UNRECOVERABLE, PROV_NONE, VREG_XFD },
 	{ "XFD and XCR0 not saved", false, false, 0, false, 0, true, XFD_AMX,
-	  0, CONF_UNRECOVERABLE, PROV_NONE, REG_XFD },
+	  0, CONF_UNRECOVERABLE, PROV_NONE, VREG_XFD },
 	{ "XFD armed, XFD_ERR not saved (Firecracker)", false, true, TILE, true, XFD_AMX, false, 0,
-	  0, CONF_UNRECOVERABLE, PROV_NONE, REG_XFD_ERR },
+	  0, CONF_UNRECOVERABLE, PROV_NONE, VREG_XFD_ERR },
 };
 
 static void test_nm_table(void)
@@ -415,19 +415,19 @@ static void test_nm_table(void)
 		struct event_data ed;
 
 		fred_vcpu(&v);
-		vcpu_set(&v, REG_CR0, 0x80050033ULL | (c->ts ? X86_CR0_TS : 0));
+		vcpu_set(&v, VREG_CR0, 0x80050033ULL | (c->ts ? X86_CR0_TS : 0));
 		if (c->xcr0_present)
-			vcpu_set(&v, REG_XCR0, c->xcr0);
+			vcpu_set(&v, VREG_XCR0, c->xcr0);
 		else
-			forget(&v, REG_XCR0);
+			forget(&v, VREG_XCR0);
 		if (c->xfd_present)
-			vcpu_set(&v, REG_XFD, c->xfd);
+			vcpu_set(&v, VREG_XFD, c->xfd);
 		else
-			forget(&v, REG_XFD);
+			forget(&v, VREG_XFD);
 		if (c->xfd_err_present)
-			vcpu_set(&v, REG_XFD_ERR, c->xfd_err);
+			vcpu_set(&v, VREG_XFD_ERR, c->xfd_err);
 		else
-			forget(&v, REG_XFD_ERR);
+			forget(&v, VREG_XFD_ERR);
 
 		ed = rebuild_nm(&v);
 		is_int(ed.confidence, c->conf, "#NM %s: %s", c->name, confidence_name(c->conf));
@@ -454,8 +454,8 @@ static void test_other_vectors(void)
 	size_t i;
 
 	fred_vcpu(&v);
-	vcpu_set(&v, REG_CR2, 0xdead000);
-	vcpu_set(&v, REG_DR6, 0xFFFF0FF1);
+	vcpu_set(&v, VREG_CR2, 0xdead000);
+	vcpu_set(&v, VREG_DR6, 0xFFFF0FF1);
 	for (i = 0; i < ARRAY_SIZE(vecs); i++) {
 		struct event_data ed = rebuild_event_data(&v, vecs[i]);
 

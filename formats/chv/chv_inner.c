@@ -13,22 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "formats/chv_priv.h"
-
-/* The kvm_vcpu_events members of the v29-v38 layout, and their bytes in the struct. */
-const struct ev_field chv_ev_fields[] = { /* its size must match EV_FIELDS (chv_priv.h) */
-	{ "exception", "injected", 0, 1 },     { "exception", "nr", 1, 1 },
-	{ "exception", "has_error_code", 2, 1 }, { "exception", "pending", 3, 1 },
-	{ "exception", "error_code", 4, 4 },   { "interrupt", "injected", 8, 1 },
-	{ "interrupt", "nr", 9, 1 },           { "interrupt", "soft", 10, 1 },
-	{ "interrupt", "shadow", 11, 1 },      { "nmi", "injected", 12, 1 },
-	{ "nmi", "pending", 13, 1 },           { "nmi", "masked", 14, 1 },
-	{ "nmi", "pad", 15, 1 },               { NULL, "sipi_vector", 16, 4 },
-	{ NULL, "flags", 20, 4 },              { "smi", "smm", 24, 1 },
-	{ "smi", "pending", 25, 1 },           { "smi", "smm_inside_nmi", 26, 1 },
-	{ "smi", "latched_init", 27, 1 },      { NULL, "exception_has_payload", 55, 1 },
-	{ NULL, "exception_payload", 56, 8 },
-};
+#include "formats/chv/chv_priv.h"
 
 struct inner {
 	struct chv *c;
@@ -144,8 +129,8 @@ static int read_events_fields(struct inner *in, int obj)
 	if (in->t.n[obj].type != JV_OBJECT)
 		return inner_type(in, obj, ".Kvm.vcpu_events",
 				  "an object with one member per field (v29 to v38)");
-	for (size_t i = 0; i < EV_FIELDS; i++) {
-		const struct ev_field *f = &chv_ev_fields[i];
+	for (size_t i = 0; i < KVM_EVENTS_NFIELDS; i++) {
+		const struct kvm_events_field *f = &kvm_events_fields[i];
 		char p[96];
 		uint64_t v;
 		int parent = obj, node;
@@ -162,7 +147,7 @@ static int read_events_fields(struct inner *in, int obj)
 		if (read_member(in, parent, f->key, p, f->size == 8 ? UINT64_MAX :
 						       (1ULL << (8 * f->size)) - 1, &v, &node) != 0)
 			return -1;
-		chv_put_le(in->cv->events + f->off, v, f->size);
+		le_put(in->cv->events + f->offset, v, f->size);
 		in->cv->field_tok[i].start = in->t.n[node].start;
 		in->cv->field_tok[i].end = in->t.n[node].end;
 	}
@@ -172,12 +157,13 @@ static int read_events_fields(struct inner *in, int obj)
 /* The kernel's view of the raw events, as every format reads them. */
 static int parse_events(struct inner *in, int node, struct vcpu_state *v)
 {
-	struct events_fault f;
+	struct kvm_fault f;
+	char p[64];
 
 	if (kvm_events_decode(in->cv->events, v, &f) == 0)
 		return 0;
-	return inner_fail(in, in->t.n[node].start, f.offset == EV_FLAGS ?
-			  ".Kvm.vcpu_events.flags" : ".Kvm.vcpu_events.exception.nr", "%s", f.why);
+	snprintf(p, sizeof(p), ".Kvm.vcpu_events.%s", f.field);
+	return inner_fail(in, in->t.n[node].start, p, "%s", f.why);
 }
 
 static int read_events(struct inner *in, int kvm, struct vcpu_state *v)
@@ -187,7 +173,7 @@ static int read_events(struct inner *in, int kvm, struct vcpu_state *v)
 	if (need(in, kvm, "vcpu_events", ".Kvm.vcpu_events", &node) != 0)
 		return -1;
 	if (in->c->layout == CHV_V39) {
-		if (read_raw(in, node, ".Kvm.vcpu_events", "struct kvm_vcpu_events", EV_SIZE,
+		if (read_raw(in, node, ".Kvm.vcpu_events", "struct kvm_vcpu_events", KVM_EVENTS_SIZE,
 			     in->cv->events, in->cv->ev_tok) != 0)
 			return -1;
 	} else if (read_events_fields(in, node) != 0) {
@@ -199,29 +185,31 @@ static int read_events(struct inner *in, int kvm, struct vcpu_state *v)
 /* regs and sregs: the registers the rules need. */
 static int read_regs(struct inner *in, int kvm, struct vcpu_state *v)
 {
+	/* v29-v38: the members kvm-bindings' serde derive names after the C fields. */
 	static const struct {
 		const char *member, *key;
 		enum vcpu_reg reg;
-		unsigned off;
 	} regs[] = {
-		{ "regs", "rip", REG_RIP, REGS_RIP },     { "regs", "rflags", REG_RFLAGS, REGS_RFLAGS },
-		{ "sregs", "cr0", REG_CR0, SREGS_CR0 },   { "sregs", "cr2", REG_CR2, SREGS_CR2 },
-		{ "sregs", "cr3", REG_CR3, SREGS_CR3 },   { "sregs", "cr4", REG_CR4, SREGS_CR4 },
-		{ "sregs", "efer", REG_EFER, SREGS_EFER },
+		{ "regs", "rip", VREG_RIP },   { "regs", "rflags", VREG_RFLAGS },
+		{ "sregs", "cr0", VREG_CR0 },  { "sregs", "cr2", VREG_CR2 },
+		{ "sregs", "cr3", VREG_CR3 },  { "sregs", "cr4", VREG_CR4 },
+		{ "sregs", "efer", VREG_EFER },
 	};
-	uint8_t r[REGS_SIZE], sr[SREGS_SIZE];
+	uint8_t r[KVM_REGS_SIZE], sr[KVM_SREGS_SIZE];
+	struct kvm_fault f;
 	int nregs, nsregs;
 
 	if (need(in, kvm, "regs", ".Kvm.regs", &nregs) != 0 ||
 	    need(in, kvm, "sregs", ".Kvm.sregs", &nsregs) != 0)
 		return -1;
 	if (in->c->layout == CHV_V39) {
-		if (read_raw(in, nregs, ".Kvm.regs", "struct kvm_regs", REGS_SIZE, r, NULL) != 0 ||
-		    read_raw(in, nsregs, ".Kvm.sregs", "struct kvm_sregs", SREGS_SIZE, sr, NULL) != 0)
+		if (read_raw(in, nregs, ".Kvm.regs", "struct kvm_regs", KVM_REGS_SIZE, r, NULL) != 0 ||
+		    read_raw(in, nsregs, ".Kvm.sregs", "struct kvm_sregs", KVM_SREGS_SIZE, sr,
+			     NULL) != 0)
 			return -1;
-		for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
-			vcpu_set(v, regs[i].reg, chv_le((regs[i].member[0] == 'r' ? r : sr) + regs[i].off, 8));
-		return 0;
+		kvm_regs_decode(r, v);
+		/* kvm_sregs has no flags: nothing in it can be refused. */
+		return kvm_sregs_decode(sr, false, v, &f);
 	}
 	if (in->t.n[nregs].type != JV_OBJECT)
 		return inner_type(in, nregs, ".Kvm.regs", "an object (v29 to v38)");
@@ -244,28 +232,26 @@ static int read_regs(struct inner *in, int kvm, struct vcpu_state *v)
 static int read_xcrs(struct inner *in, int kvm, struct vcpu_state *v)
 {
 	uint64_t nr, idx, val;
-	uint8_t x[XCRS_SIZE];
+	uint8_t x[KVM_XCRS_SIZE];
 	int node, list, el;
 	size_t i = 0;
 
 	if (need(in, kvm, "xcrs", ".Kvm.xcrs", &node) != 0)
 		return -1;
 	if (in->c->layout == CHV_V39) {
-		if (read_raw(in, node, ".Kvm.xcrs", "struct kvm_xcrs", XCRS_SIZE, x, NULL) != 0)
+		struct kvm_fault f;
+		char p[48];
+
+		if (read_raw(in, node, ".Kvm.xcrs", "struct kvm_xcrs", KVM_XCRS_SIZE, x, NULL) != 0)
 			return -1;
-		nr = chv_le(x + XCRS_NR, 4);
-		if (nr > KVM_MAX_XCRS)
-			return inner_fail(in, in->t.n[node].start, ".Kvm.xcrs",
-					  "nr_xcrs is %llu; struct kvm_xcrs holds at most %d",
-					  (unsigned long long)nr, KVM_MAX_XCRS);
-		for (i = 0; i < nr; i++)
-			if (chv_le(x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE, 4) == 0)
-				vcpu_set(v, REG_XCR0, chv_le(x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE + 8, 8));
-		return 0;
+		if (kvm_xcrs_decode(x, v, &f) == 0)
+			return 0;
+		snprintf(p, sizeof(p), ".Kvm.xcrs[%zu] (%s)", f.offset, f.field);
+		return inner_fail(in, in->t.n[node].start, p, "%s", f.why);
 	}
 	if (in->t.n[node].type != JV_OBJECT)
 		return inner_type(in, node, ".Kvm.xcrs", "an object (v29 to v38)");
-	if (read_member(in, node, "nr_xcrs", ".Kvm.xcrs", KVM_MAX_XCRS, &nr, NULL) != 0 ||
+	if (read_member(in, node, "nr_xcrs", ".Kvm.xcrs", KVM_XCRS_MAX, &nr, NULL) != 0 ||
 	    need(in, node, "xcrs", ".Kvm.xcrs.xcrs", &list) != 0)
 		return -1;
 	if (in->t.n[list].type != JV_ARRAY)
@@ -280,7 +266,7 @@ static int read_xcrs(struct inner *in, int kvm, struct vcpu_state *v)
 		    read_member(in, el, "value", p, UINT64_MAX, &val, NULL) != 0)
 			return -1;
 		if (idx == 0)
-			vcpu_set(v, REG_XCR0, val);
+			vcpu_set(v, VREG_XCR0, val);
 	}
 	if (i < nr)
 		return inner_fail(in, in->t.n[list].start, ".Kvm.xcrs.xcrs",
@@ -301,7 +287,7 @@ static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
 		return inner_type(in, list, ".Kvm.msrs", "an array of {index, data}");
 	for (int el = in->t.n[list].first; el >= 0; el = in->t.n[el].next, i++) {
 		char p[48];
-		enum vcpu_reg r;
+		struct kvm_fault f;
 
 		snprintf(p, sizeof(p), ".Kvm.msrs[%zu]", i);
 		if (in->t.n[el].type != JV_OBJECT)
@@ -309,14 +295,8 @@ static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
 		if (read_member(in, el, "index", p, UINT32_MAX, &idx, NULL) != 0 ||
 		    read_member(in, el, "data", p, UINT64_MAX, &data, NULL) != 0)
 			return -1;
-		r = vcpu_reg_by_msr((uint32_t)idx);
-		if (r == REG_COUNT)
-			continue;
-		if (seen & (1ULL << r))
-			return inner_fail(in, in->t.n[el].start, p, "MSR 0x%llx appears twice",
-					  (unsigned long long)idx);
-		seen |= 1ULL << r;
-		vcpu_set(v, r, data);
+		if (kvm_msr_take((uint32_t)idx, data, v, &seen, &f) != 0)
+			return inner_fail(in, in->t.n[el].start, p, "%s", f.why);
 	}
 	return 0;
 }
@@ -327,7 +307,8 @@ static int read_msrs(struct inner *in, int kvm, struct vcpu_state *v)
  */
 static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
 {
-	uint8_t hdr[NESTED_HDR_SIZE];
+	uint8_t hdr[KVM_NESTED_HDR_SIZE];
+	struct kvm_fault f;
 	int node = jv_member_unique(&in->t, kvm, "nested_state"), el;
 	size_t i = 0;
 
@@ -337,11 +318,11 @@ static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
 		return 0;
 	if (in->t.n[node].type != JV_ARRAY)
 		return inner_type(in, node, ".Kvm.nested_state", "null or an array of byte values");
-	if (in->t.n[node].count < NESTED_HDR_SIZE)
+	if (in->t.n[node].count < KVM_NESTED_HDR_SIZE)
 		return inner_fail(in, in->t.n[node].start, ".Kvm.nested_state",
 				  "holds %zu bytes, fewer than the 128-byte kvm_nested_state header",
 				  (size_t)in->t.n[node].count);
-	for (el = in->t.n[node].first; el >= 0 && i < NESTED_HDR_SIZE; el = in->t.n[el].next, i++) {
+	for (el = in->t.n[node].first; el >= 0 && i < KVM_NESTED_HDR_SIZE; el = in->t.n[el].next, i++) {
 		char p[48];
 		uint64_t b;
 
@@ -350,9 +331,13 @@ static int read_nested(struct inner *in, int kvm, struct vcpu_state *v)
 			return -1;
 		hdr[i] = (uint8_t)b;
 	}
-	v->nested_saved = true;
-	v->nested_guest_mode = chv_le(hdr + NESTED_FLAGS, 2) & KVM_STATE_NESTED_GUEST_MODE;
-	v->nested_run_pending = chv_le(hdr + NESTED_FLAGS, 2) & KVM_STATE_NESTED_RUN_PENDING;
+	/* The buffer has a fixed capacity: the state's size may be less. */
+	if (kvm_nested_decode(hdr, in->t.n[node].count, false, v, &f) != 0) {
+		char p[48];
+
+		snprintf(p, sizeof(p), ".Kvm.nested_state[%zu] (%s)", f.offset, f.field);
+		return inner_fail(in, in->t.n[node].start, p, "%s", f.why);
+	}
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/qemu_priv.h"
+#include "formats/qemu/qemu_priv.h"
 
 /* The fixed body size of each known `cpu` subsection (reference 3.3, 3.4). */
 static const struct {
@@ -86,20 +86,20 @@ struct subsection {
 
 static void decode_main(const uint8_t *m, struct vcpu_state *v)
 {
-	int32_t exception_nr = (int32_t)be(m + QCPU_EXCEPTION_NR, 4);
-	int32_t interrupt = (int32_t)be(m + QCPU_INTERRUPT_INJECTED, 4);
-	uint32_t hflags = (uint32_t)be(m + QCPU_HFLAGS, 4);
+	int32_t exception_nr = (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4);
+	int32_t interrupt = (int32_t)be_get(m + QCPU_INTERRUPT_INJECTED, 4);
+	uint32_t hflags = (uint32_t)be_get(m + QCPU_HFLAGS, 4);
 
-	vcpu_set(v, REG_RIP, be(m + QCPU_EIP, 8));
-	vcpu_set(v, REG_RFLAGS, be(m + QCPU_EFLAGS, 8));
-	vcpu_set(v, REG_CR0, be(m + QCPU_CR0, 8));
-	vcpu_set(v, REG_CR2, be(m + QCPU_CR2, 8));
-	vcpu_set(v, REG_CR3, be(m + QCPU_CR3, 8));
-	vcpu_set(v, REG_CR4, be(m + QCPU_CR4, 8));
-	vcpu_set(v, REG_EFER, be(m + QCPU_EFER, 8));
-	vcpu_set(v, REG_DR6, be(m + QCPU_DR6, 8));
-	vcpu_set(v, REG_DR7, be(m + QCPU_DR7, 8));
-	vcpu_set(v, REG_XCR0, be(m + QCPU_XCR0, 8));
+	vcpu_set(v, VREG_RIP, be_get(m + QCPU_EIP, 8));
+	vcpu_set(v, VREG_RFLAGS, be_get(m + QCPU_EFLAGS, 8));
+	vcpu_set(v, VREG_CR0, be_get(m + QCPU_CR0, 8));
+	vcpu_set(v, VREG_CR2, be_get(m + QCPU_CR2, 8));
+	vcpu_set(v, VREG_CR3, be_get(m + QCPU_CR3, 8));
+	vcpu_set(v, VREG_CR4, be_get(m + QCPU_CR4, 8));
+	vcpu_set(v, VREG_EFER, be_get(m + QCPU_EFER, 8));
+	vcpu_set(v, VREG_DR6, be_get(m + QCPU_DR6, 8));
+	vcpu_set(v, VREG_DR7, be_get(m + QCPU_DR7, 8));
+	vcpu_set(v, VREG_XCR0, be_get(m + QCPU_XCR0, 8));
 	v->events_present = true;
 	/* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD: its events carry the flag. */
 	v->events_flags = EVENTS_FLAG_VALID_PAYLOAD;
@@ -112,7 +112,7 @@ static void decode_main(const uint8_t *m, struct vcpu_state *v)
 	v->intr.soft = m[QCPU_SOFT_INTERRUPT] != 0;
 	v->nmi.injected = m[QCPU_NMI_INJECTED] != 0;
 	v->nmi.pending = m[QCPU_NMI_PENDING];
-	v->nmi.masked = be(m + QCPU_HFLAGS2, 4) & QEMU_HF2_NMI;
+	v->nmi.masked = be_get(m + QCPU_HFLAGS2, 4) & QEMU_HF2_NMI;
 	v->nested_saved = true; /* hflags always says whether L2 runs */
 	v->nested_guest_mode = hflags & QEMU_HF_GUEST;
 }
@@ -125,27 +125,27 @@ static void decode_subsection(const char *name, const uint8_t *b, struct vcpu_st
 		v->exc.pending = b[0] != 0;
 		v->exc.injected = b[1] != 0;
 		v->exc.has_payload = b[2] != 0;
-		v->exc.payload = be(b + 3, 8);
+		v->exc.payload = be_get(b + 3, 8);
 		loc->exception_info = off;
 	} else if (strcmp(name, "cpu/error_code") == 0) {
-		v->exc.error_code = (uint32_t)be(b, 4);
+		v->exc.error_code = (uint32_t)be_get(b, 4);
 		v->exc.error_code_saved = true;
 		loc->error_code = off;
 	} else if (strcmp(name, "cpu/msr_xfd") == 0) {
-		vcpu_set(v, REG_XFD, be(b, 8));
-		vcpu_set(v, REG_XFD_ERR, be(b + 8, 8));
+		vcpu_set(v, VREG_XFD, be_get(b, 8));
+		vcpu_set(v, VREG_XFD_ERR, be_get(b + 8, 8));
 	} else if (strcmp(name, "cpu/fred") == 0) {
 		static const enum vcpu_reg order[] = {
-			REG_FRED_RSP0, REG_FRED_RSP1,	 REG_FRED_RSP2, REG_FRED_RSP3,
-			REG_FRED_STKLVLS, REG_FRED_SSP1, REG_FRED_SSP2, REG_FRED_SSP3,
-			REG_FRED_CONFIG,
+			VREG_FRED_RSP0, VREG_FRED_RSP1,	 VREG_FRED_RSP2, VREG_FRED_RSP3,
+			VREG_FRED_STKLVLS, VREG_FRED_SSP1, VREG_FRED_SSP2, VREG_FRED_SSP3,
+			VREG_FRED_CONFIG,
 		};
 
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-			vcpu_set(v, order[i], be(b + 8 * i, 8));
+			vcpu_set(v, order[i], be_get(b + 8 * i, 8));
 	} else if (strcmp(name, "cpu/nested_state") == 0) {
-		v->nested_guest_mode |= be(b, 2) & 1;
-		v->nested_run_pending = be(b, 2) & 2;
+		v->nested_guest_mode |= be_get(b, 2) & 1;
+		v->nested_run_pending = be_get(b, 2) & 2;
 	}
 }
 
@@ -181,7 +181,7 @@ static bool next_subsection(struct qemu *q, const char *parent, struct subsectio
 		return false;
 	memcpy(s->name, p + 2, n);
 	s->name[n] = '\0';
-	s->version = (uint32_t)be(p + 2 + n, 4);
+	s->version = (uint32_t)be_get(p + 2 + n, 4);
 	s->offset = bsrc_offset(&q->src);
 	bsrc_take(&q->src, 2 + n + 4, "", &ignored);
 	return true;
@@ -359,7 +359,7 @@ int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
 	decode_main(m, v);
 	if (parse_subsections(q, "cpu", desc, v, loc, 0, e))
 		return -1;
-	if (classify_exception(q, v, (int32_t)be(m + QCPU_EXCEPTION_NR, 4), loc, e))
+	if (classify_exception(q, v, (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4), loc, e))
 		return -1;
 	loc->subs_end = bsrc_offset(&q->src);
 	if (expect_footer(q, sid, "cpu", e))

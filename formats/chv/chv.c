@@ -29,54 +29,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/chv_priv.h"
+#include "formats/chv/chv_priv.h"
+#include "formats/io/whole_file.h"
 
 /* ---- reading the outer file ----------------------------------------------- */
 
+/* state.json whole, NUL-terminated for the JSON scanner. */
 static int slurp(const char *path, char **buf, size_t *len, mode_t *mode, struct fmt_error *e)
 {
 	struct stat st;
-	size_t got = 0;
-	char *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *p;
 
-	if (fd < 0)
-		return fmt_syserr(e, path, errno, "cannot open");
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fmt_fail(e, FMT_ERR_MALFORMED, path, "not a regular file");
-	}
-	if ((uint64_t)st.st_size > CHV_MAX_STATE) {
-		close(fd);
-		return fmt_malformed(e, path, CHV_MAX_STATE, "(file size)",
-				     "file is %lld bytes; a Cloud Hypervisor state.json holds no guest "
-				     "memory and is far smaller", (long long)st.st_size);
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (!p) {
-		close(fd);
-		return fmt_syserr(e, path, ENOMEM, "cannot read");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-
-			close(fd);
-			free(p);
-			return fmt_syserr(e, path, err, "cannot read");
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	p[got] = '\0';
-	*buf = p;
-	*len = got;
+	if (read_whole_file(path, CHV_MAX_STATE, "Cloud Hypervisor state.json (it holds no guest "
+			    "memory)", 0, &p, len, &st, e) != 0)
+		return -1;
+	p[*len] = '\0';
+	*buf = (char *)p;
 	*mode = st.st_mode;
 	return 0;
 }
@@ -353,7 +321,8 @@ static bool chv_probe(const char *path, const struct stat *st)
 		return looks_like_state(path, st);
 	if (fmt_join(p, sizeof(p), path, "state.json", &ignored) != 0)
 		return false;
-	return stat(p, &fst) == 0 && S_ISREG(fst.st_mode);
+	/* Any state.json makes it one: a FIFO there is a damaged snapshot, said by open. */
+	return lstat(p, &fst) == 0 && !S_ISDIR(fst.st_mode);
 }
 
 /* Cloud Hypervisor never enables KVM_CAP_EXCEPTION_PAYLOAD (vmm-snapshot-formats.md 0.3). */

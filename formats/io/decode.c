@@ -20,7 +20,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "formats/decode.h"
+#include "formats/io/decode.h"
+#include "formats/io/whole_file.h"
 
 #define INPUT_CHUNK (1U << 20)
 
@@ -350,21 +351,6 @@ struct encoder {
 	int pipe_fd;
 };
 
-static int write_fd(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int efail(struct encoder *x, const char *what)
 {
 	snprintf(x->error, sizeof(x->error), "%s compression: %s", codec_name(x->codec), what);
@@ -511,11 +497,11 @@ static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 			break;
 		}
 		case CODEC_LZOP:
-			if (!finish && write_fd(x->pipe_fd, data, n) != 0)
+			if (!finish && write_full(x->pipe_fd, data, n) != 0)
 				return efail(x, strerror(errno));
 			return 0;
 		}
-		if (produced && write_fd(x->fd, x->out, produced) != 0)
+		if (produced && write_full(x->fd, x->out, produced) != 0)
 			return efail(x, strerror(errno));
 		if (done)
 			return 0;

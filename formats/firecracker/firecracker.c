@@ -28,11 +28,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/crc64.h"
-#include "formats/firecracker.h"
-#include "formats/kvm_events.h"
-#include "formats/kvm_structs.h"
-#include "formats/safe_write.h"
+#include "formats/firecracker/crc64.h"
+#include "formats/firecracker/firecracker.h"
+#include "formats/io/le.h"
+#include "formats/io/safe_write.h"
+#include "formats/io/whole_file.h"
+#include "formats/kvm/kvm.h"
 
 /* The x86_64 magic; its low 16 bits are versionize's format version (0 for bincode). */
 #define FC_MAGIC_X86 0x0710198486640000ULL
@@ -49,13 +50,8 @@
 #define FC_MAX_MSR_CHUNKS 256
 #define FC_MAX_XSAVE_EXTRA (1U << 20) /* u32 words after the 4 KiB legacy area */
 
-/* Sizes of the kvm structures VcpuState holds and fredck does not decode. */
-#define CPUID2_HDR_SIZE 8
-#define CPUID_ENTRY_SIZE 40
-#define LAPIC_SIZE 1024
-#define MP_STATE_SIZE 4
-#define XSAVE_SIZE 4096
-#define XSAVE2_HDR_SIZE (8 + XSAVE_SIZE) /* usize len, then struct kvm_xsave */
+/* Firecracker's FamStructWrapper<kvm_xsave2>: a usize len, then struct kvm_xsave. */
+#define XSAVE2_HDR_SIZE (8 + KVM_XSAVE_SIZE)
 
 /* How one release serialises VcpuState (see the table in fredck-formats(5)). */
 struct fc_layout {
@@ -138,7 +134,7 @@ static int take(struct cur *c, int bytes, const char *name, uint64_t *out)
 {
 	if (need(c, (uint64_t)bytes, name))
 		return -1;
-	*out = kvm_le(c->b + c->pos, bytes);
+	*out = le_get(c->b + c->pos, bytes);
 	c->pos += (uint64_t)bytes;
 	return 0;
 }
@@ -181,13 +177,13 @@ static int take_fam(struct cur *c, const struct fc_layout *l, const struct fam *
 	if (n > f->max)
 		return bad(c, c->pos - 8, name, "%llu entries, more than %llu",
 			   (unsigned long long)n, (unsigned long long)f->max);
-	if (kvm_le(c->b + hdr, f->count_bytes) != n)
+	if (le_get(c->b + hdr, f->count_bytes) != n)
 		return bad(c, hdr, name, "the header counts %llu entries, the vector holds %llu",
-			   (unsigned long long)kvm_le(c->b + hdr, f->count_bytes), (unsigned long long)n);
+			   (unsigned long long)le_get(c->b + hdr, f->count_bytes), (unsigned long long)n);
 	if (need(c, n * stride, name))
 		return -1;
 	for (uint64_t i = 0; f->entries_prefixed && i < n; i++) {
-		uint64_t at = c->pos + i * stride, len = kvm_le(c->b + at, 8);
+		uint64_t at = c->pos + i * stride, len = le_get(c->b + at, 8);
 
 		if (len != f->entry_size)
 			return bad(c, at, name, "entry %llu: byte length %llu, expected %llu",
@@ -205,24 +201,17 @@ static int decode_msrs(struct cur *c, uint64_t entries, uint64_t n, uint64_t str
 		       struct vcpu_state *v, uint64_t *seen)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		const uint8_t *ent = c->b + entries + i * stride;
-		uint32_t index = (uint32_t)kvm_le(ent + MSR_ENTRY_INDEX, 4);
-		enum vcpu_reg r = vcpu_reg_by_msr(index);
+		struct kvm_fault f;
 
-		if (r == REG_COUNT)
-			continue;
-		if (*seen & (1ULL << r))
-			return bad(c, entries + i * stride, "saved_msrs", "MSR 0x%x appears twice",
-				   index);
-		*seen |= 1ULL << r;
-		vcpu_set(v, r, kvm_le(ent + MSR_ENTRY_DATA, 8));
+		if (kvm_msr_entry_decode(c->b + entries + i * stride, v, seen, &f) != 0)
+			return bad(c, entries + i * stride + f.offset, "saved_msrs", "%s", f.why);
 	}
 	return 0;
 }
 
 static int walk_msrs(struct cur *c, const struct fc_layout *l, struct vcpu_state *v)
 {
-	const struct fam f = { MSRS_HDR_SIZE, MSR_ENTRY_SIZE, 4, FC_MAX_MSRS, l->prefixed };
+	const struct fam f = { KVM_MSRS_HDR_SIZE, KVM_MSR_ENTRY_SIZE, 4, FC_MAX_MSRS, l->prefixed };
 	uint64_t chunks = 1, n, entries, seen = 0;
 
 	if (l->msrs_vec) {
@@ -235,7 +224,7 @@ static int walk_msrs(struct cur *c, const struct fc_layout *l, struct vcpu_state
 	for (uint64_t i = 0; i < chunks; i++) {
 		if (take_fam(c, l, &f, l->msrs_vec ? "saved_msrs" : "msrs", &n, &entries))
 			return -1;
-		if (v && decode_msrs(c, entries, n, MSR_ENTRY_SIZE + (f.entries_prefixed ? 8 : 0), v,
+		if (v && decode_msrs(c, entries, n, KVM_MSR_ENTRY_SIZE + (f.entries_prefixed ? 8 : 0), v,
 				     &seen))
 			return -1;
 	}
@@ -248,7 +237,7 @@ static int walk_xsave(struct cur *c, const struct fc_layout *l)
 	uint64_t off, n;
 
 	if (!l->xsave2)
-		return take_struct(c, l, XSAVE_SIZE, "xsave", &off);
+		return take_struct(c, l, KVM_XSAVE_SIZE, "xsave", &off);
 	return take_fam(c, l, &f, "xsave", &n, &off);
 }
 
@@ -274,17 +263,17 @@ static int walk_tsc(struct cur *c, const struct fc_layout *l)
 static int walk_vcpu(struct cur *c, const struct fc_layout *l, struct fc_vcpu *loc,
 		     struct vcpu_state *v)
 {
-	const struct fam cpuid = { CPUID2_HDR_SIZE, CPUID_ENTRY_SIZE, 4, FC_MAX_CPUID, l->prefixed };
+	const struct fam cpuid = { KVM_CPUID2_HDR_SIZE, KVM_CPUID_ENTRY2_SIZE, 4, FC_MAX_CPUID, l->prefixed };
 	uint64_t n, off;
 
 	if (take_fam(c, l, &cpuid, "cpuid", &n, &off) || walk_msrs(c, l, v) ||
-	    take_struct(c, l, DEBUGREGS_SIZE, "debug_regs", &loc->debugregs) ||
-	    take_struct(c, l, LAPIC_SIZE, "lapic", &off) ||
-	    take_struct(c, l, MP_STATE_SIZE, "mp_state", &off) ||
-	    take_struct(c, l, REGS_SIZE, "regs", &loc->regs) ||
-	    take_struct(c, l, SREGS_SIZE, "sregs", &loc->sregs) ||
-	    take_struct(c, l, EV_SIZE, "vcpu_events", &loc->events) ||
-	    take_struct(c, l, XCRS_SIZE, "xcrs", &loc->xcrs) || walk_xsave(c, l) || walk_tsc(c, l))
+	    take_struct(c, l, KVM_DEBUGREGS_SIZE, "debug_regs", &loc->debugregs) ||
+	    take_struct(c, l, KVM_LAPIC_SIZE, "lapic", &off) ||
+	    take_struct(c, l, KVM_MP_STATE_SIZE, "mp_state", &off) ||
+	    take_struct(c, l, KVM_REGS_SIZE, "regs", &loc->regs) ||
+	    take_struct(c, l, KVM_SREGS_SIZE, "sregs", &loc->sregs) ||
+	    take_struct(c, l, KVM_EVENTS_SIZE, "vcpu_events", &loc->events) ||
+	    take_struct(c, l, KVM_XCRS_SIZE, "xcrs", &loc->xcrs) || walk_xsave(c, l) || walk_tsc(c, l))
 		return -1;
 	return 0;
 }
@@ -300,17 +289,17 @@ static bool vcpus_signature(const uint8_t *b, uint64_t p, uint64_t end, bool pre
 
 	if (end - p < 48)
 		return false;
-	n = kvm_le(b + p, 8);
+	n = le_get(b + p, 8);
 	if (n == 0 || n > FC_MAX_VCPUS)
 		return false;
 	if (!prefixed) {
-		nent = kvm_le(b + p + 8, 4);
-		return nent > 0 && nent <= FC_MAX_CPUID && kvm_le(b + p + 12, 4) == 0 &&
-		       kvm_le(b + p + 16, 8) == nent;
+		nent = le_get(b + p + 8, 4);
+		return nent > 0 && nent <= FC_MAX_CPUID && le_get(b + p + 12, 4) == 0 &&
+		       le_get(b + p + 16, 8) == nent;
 	}
-	nent = kvm_le(b + p + 16, 4);
-	return kvm_le(b + p + 8, 8) == CPUID2_HDR_SIZE && nent <= FC_MAX_CPUID &&
-	       kvm_le(b + p + 24, 8) == nent && (nent == 0 || kvm_le(b + p + 32, 8) == CPUID_ENTRY_SIZE);
+	nent = le_get(b + p + 16, 4);
+	return le_get(b + p + 8, 8) == KVM_CPUID2_HDR_SIZE && nent <= FC_MAX_CPUID &&
+	       le_get(b + p + 24, 8) == nent && (nent == 0 || le_get(b + p + 32, 8) == KVM_CPUID_ENTRY2_SIZE);
 }
 
 /* Walk the count and every VcpuState from p; locations into loc[] when given. */
@@ -369,70 +358,28 @@ static int find_vcpus(struct firecracker *fc, const char *path, uint64_t *at, ui
 
 /* ---- the kvm structures ------------------------------------------------- */
 
-static int parse_events(struct cur *c, uint64_t off, struct vcpu_state *v)
+/* A kvm structure the kernel would reject: malformed at its field. */
+static int kvm_bad(struct cur *c, uint64_t off, const char *name, const struct kvm_fault *f)
 {
-	struct events_fault f;
 	char field[64];
 
-	if (kvm_events_decode(c->b + off, v, &f) == 0)
-		return 0;
-	snprintf(field, sizeof(field), "vcpu_events.%s", f.field);
-	return bad(c, off + f.offset, field, "%s", f.why);
-}
-
-static int parse_debugregs(struct cur *c, uint64_t off, struct vcpu_state *v)
-{
-	const uint8_t *dr = c->b + off;
-	uint64_t dr6 = kvm_le(dr + DEBUGREGS_DR6, 8), dr7 = kvm_le(dr + DEBUGREGS_DR7, 8);
-
-	if (kvm_le(dr + DEBUGREGS_FLAGS, 8) != 0)
-		return bad(c, off + DEBUGREGS_FLAGS, "debug_regs.flags",
-			   "flags must be 0; KVM_SET_DEBUGREGS rejects anything else");
-	if (dr6 >> 32)
-		return bad(c, off + DEBUGREGS_DR6, "debug_regs.dr6",
-			   "DR6 0x%016llx has bits above 31 set; the kernel rejects it",
-			   (unsigned long long)dr6);
-	if (dr7 >> 32)
-		return bad(c, off + DEBUGREGS_DR7, "debug_regs.dr7",
-			   "DR7 0x%016llx has bits above 31 set; the kernel rejects it",
-			   (unsigned long long)dr7);
-	vcpu_set(v, REG_DR6, dr6);
-	vcpu_set(v, REG_DR7, dr7);
-	return 0;
-}
-
-static int parse_xcrs(struct cur *c, uint64_t off, struct vcpu_state *v)
-{
-	const uint8_t *x = c->b + off;
-	uint64_t n = kvm_le(x + XCRS_NR, 4);
-
-	if (n > KVM_MAX_XCRS)
-		return bad(c, off + XCRS_NR, "xcrs.nr_xcrs",
-			   "nr_xcrs is %llu; struct kvm_xcrs holds at most %d",
-			   (unsigned long long)n, KVM_MAX_XCRS);
-	for (uint64_t i = 0; i < n; i++) {
-		const uint8_t *ent = x + XCRS_ENTRIES + i * XCR_ENTRY_SIZE;
-
-		if (kvm_le(ent, 4) == 0)
-			vcpu_set(v, REG_XCR0, kvm_le(ent + 8, 8));
-	}
-	return 0;
+	snprintf(field, sizeof(field), "%s.%s", name, f->field);
+	return bad(c, off + f->offset, field, "%s", f->why);
 }
 
 static int parse_vcpu(struct cur *c, const struct fc_vcpu *loc, struct vcpu_state *v)
 {
-	const uint8_t *sr = c->b + loc->sregs, *r = c->b + loc->regs;
+	struct kvm_fault f;
 
-	if (parse_events(c, loc->events, v) || parse_debugregs(c, loc->debugregs, v) ||
-	    parse_xcrs(c, loc->xcrs, v))
-		return -1;
-	vcpu_set(v, REG_CR0, kvm_le(sr + SREGS_CR0, 8));
-	vcpu_set(v, REG_CR2, kvm_le(sr + SREGS_CR2, 8));
-	vcpu_set(v, REG_CR3, kvm_le(sr + SREGS_CR3, 8));
-	vcpu_set(v, REG_CR4, kvm_le(sr + SREGS_CR4, 8));
-	vcpu_set(v, REG_EFER, kvm_le(sr + SREGS_EFER, 8));
-	vcpu_set(v, REG_RIP, kvm_le(r + REGS_RIP, 8));
-	vcpu_set(v, REG_RFLAGS, kvm_le(r + REGS_RFLAGS, 8));
+	if (kvm_events_decode(c->b + loc->events, v, &f) != 0)
+		return kvm_bad(c, loc->events, "vcpu_events", &f);
+	if (kvm_debugregs_decode(c->b + loc->debugregs, v, &f) != 0)
+		return kvm_bad(c, loc->debugregs, "debug_regs", &f);
+	if (kvm_xcrs_decode(c->b + loc->xcrs, v, &f) != 0)
+		return kvm_bad(c, loc->xcrs, "xcrs", &f);
+	if (kvm_sregs_decode(c->b + loc->sregs, false, v, &f) != 0)
+		return kvm_bad(c, loc->sregs, "sregs", &f);
+	kvm_regs_decode(c->b + loc->regs, v);
 	v->saver = SAVER_KVM_IOCTL;
 	return 0;
 }
@@ -443,37 +390,10 @@ static int parse_vcpu(struct cur *c, const struct fc_vcpu *loc, struct vcpu_stat
 static int slurp(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
 	struct stat st;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return fmt_syserr(e, path, errno, "cannot open");
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fmt_fail(e, FMT_ERR_MALFORMED, path, "not a regular file");
-	}
-	if ((uint64_t)st.st_size > FC_MAX_FILE) {
-		close(fd);
-		return fmt_malformed(e, path, FC_MAX_FILE, "(file size)",
-				     "file is %lld bytes, more than any Firecracker state file (%u)",
-				     (long long)st.st_size, FC_MAX_FILE);
-	}
-	fc->buf = malloc((size_t)st.st_size + 1);
-	if (!fc->buf) {
-		close(fd);
-		return fmt_syserr(e, path, ENOMEM, "cannot read");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, fc->buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	fc->len = got;
+	if (read_whole_file(path, FC_MAX_FILE, "Firecracker state file", 0, &fc->buf, &fc->len,
+			    &st, e) != 0)
+		return -1;
 	fc->mode = st.st_mode;
 	return 0;
 }
@@ -487,7 +407,7 @@ static bool crc_valid(const uint8_t *buf, size_t len)
 static int bincode_header(struct snapshot *s, struct firecracker *fc, const char *path,
 			  struct fmt_error *e)
 {
-	uint64_t n = kvm_le(fc->buf + 8, 8);
+	uint64_t n = le_get(fc->buf + 8, 8);
 	char version[FC_VERSION_MAX + 1];
 	unsigned long major;
 	char *end;
@@ -527,7 +447,7 @@ static int bincode_header(struct snapshot *s, struct firecracker *fc, const char
 static int versionize_header(struct snapshot *s, struct firecracker *fc, const char *path,
 			     uint64_t format_version, struct fmt_error *e)
 {
-	uint64_t dv = kvm_le(fc->buf + 8, 2);
+	uint64_t dv = le_get(fc->buf + 8, 2);
 	size_t nrel = sizeof(versionize_releases) / sizeof(versionize_releases[0]);
 
 	if (format_version != 1)
@@ -557,8 +477,8 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 	uint64_t magic;
 
 	if (fc->len < 16 + FC_CRC_SIZE) {
-		if (fc->len >= 8 && (kvm_le(fc->buf, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86)
-			return fmt_malformed(e, path, fc->len, "(file size)",
+		if (fc->len >= 8 && (le_get(fc->buf, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86)
+			return fmt_malformed(e, path, fc->len, "file size",
 					     "file is %zu bytes, too short for a Firecracker header "
 					     "and its checksum", fc->len);
 		/* Only --format=firecracker gets here (the probe wants the magic). */
@@ -566,7 +486,7 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 				     "file is %zu bytes, too short for a Firecracker snapshot",
 				     fc->len);
 	}
-	magic = kvm_le(fc->buf, 8);
+	magic = le_get(fc->buf, 8);
 	if ((magic & FC_MAGIC_MASK) == FC_MAGIC_ARM)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 				"an aarch64 Firecracker snapshot; fredck repairs x86 vCPU state only");
@@ -588,7 +508,7 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 
 static int check_crc(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
-	uint64_t stored = kvm_le(fc->buf + fc->len - FC_CRC_SIZE, 8);
+	uint64_t stored = le_get(fc->buf + fc->len - FC_CRC_SIZE, 8);
 	uint64_t computed = crc64_jones(0, fc->buf, fc->len - FC_CRC_SIZE);
 
 	if (stored != computed)
@@ -647,7 +567,7 @@ static int firecracker_open(struct snapshot *s, const char *path, struct fmt_err
 		return -1;
 	snapshot_add_fact(s, "serializer", "%s", fc->layout.serializer);
 	snapshot_add_fact(s, "crc64", "0x%016llx (valid)",
-			  (unsigned long long)kvm_le(fc->buf + fc->len - FC_CRC_SIZE, 8));
+			  (unsigned long long)le_get(fc->buf + fc->len - FC_CRC_SIZE, 8));
 	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states at byte %llu",
 		 fc->layout.serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
 		 (unsigned long long)fc->vcpus_off);
@@ -667,8 +587,8 @@ static bool firecracker_probe(const char *path, const struct stat *st)
 
 	if (!format_read_magic(path, st, magic, sizeof(magic)))
 		return false;
-	if ((kvm_le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86 ||
-	    (kvm_le(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_ARM)
+	if ((le_get(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86 ||
+	    (le_get(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_ARM)
 		return true;
 	if (st->st_size < 16 + FC_CRC_SIZE || (uint64_t)st->st_size > FC_MAX_FILE)
 		return false;
@@ -701,24 +621,8 @@ static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *p
 	for (size_t i = 0; i < s->nvcpus; i++)
 		if (plan_changes_state(&plans[i]))
 			kvm_events_patch(out + fc->v[i].events, &s->vcpus[i], &plans[i]);
-	kvm_put_le(out + body, crc64_jones(0, out, body), 8);
+	le_put(out + body, crc64_jones(0, out, body), 8);
 	return out;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t len, const char *path,
-		     struct fmt_error *e)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fmt_syserr(e, path, n < 0 ? errno : EIO, "cannot write");
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Is off inside some vCPU's kvm_vcpu_events, or the CRC trailer? */
@@ -727,7 +631,7 @@ static bool repairable_byte(const struct firecracker *fc, size_t nvcpus, uint64_
 	if (off >= fc->len - FC_CRC_SIZE)
 		return true;
 	for (size_t i = 0; i < nvcpus; i++)
-		if (off >= fc->v[i].events && off < fc->v[i].events + EV_SIZE)
+		if (off >= fc->v[i].events && off < fc->v[i].events + KVM_EVENTS_SIZE)
 			return true;
 	return false;
 }

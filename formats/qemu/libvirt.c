@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "formats/libvirt.h"
-#include "formats/qemu_priv.h"
+#include "formats/qemu/libvirt.h"
+#include "formats/qemu/qemu_priv.h"
 
 #define LV_HEADER 92
 #define LV_MAGIC "LibvirtQemudSave"

@@ -10,25 +10,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "formats/chv.h"
-#include "formats/json_scan.h"
-#include "formats/kvm_events.h"
-#include "formats/kvm_structs.h"
+#include "formats/chv/chv.h"
+#include "formats/chv/json_scan.h"
+#include "formats/io/le.h"
+#include "formats/kvm/kvm.h"
 
 enum chv_layout {
 	CHV_V29_V38, /* byte-array state, field-by-field structs */
 	CHV_V39,     /* string state, raw-byte structs */
 };
-
-/* The kvm_vcpu_events members of the v29-v38 layout, and their bytes in the struct. */
-struct ev_field {
-	const char *group; /* the member's enclosing object, NULL at the top */
-	const char *key;
-	unsigned off, size;
-};
-
-#define EV_FIELDS 21
-extern const struct ev_field chv_ev_fields[EV_FIELDS];
 
 /* A token of the inner text: [start, end). */
 struct span {
@@ -42,9 +32,9 @@ struct chv_vcpu {
 	char *text;       /* the inner JSON text, decoded */
 	size_t len;
 	size_t *map;      /* inner byte i came from outer bytes [map[2i], map[2i+1]) */
-	uint8_t events[EV_SIZE];       /* kvm_vcpu_events as raw bytes, either layout */
-	struct span ev_tok[EV_SIZE];   /* v39+: the token of each byte */
-	struct span field_tok[EV_FIELDS]; /* v29-v38: the token of each member */
+	uint8_t events[KVM_EVENTS_SIZE];       /* kvm_vcpu_events as raw bytes, either layout */
+	struct span ev_tok[KVM_EVENTS_SIZE];   /* v39+: the token of each byte */
+	struct span field_tok[KVM_EVENTS_NFIELDS]; /* v29-v38: the token of each member */
 };
 
 struct chv {
@@ -58,21 +48,6 @@ struct chv {
 	struct chv_vcpu *v; /* parallel to snapshot.vcpus */
 	size_t nv;          /* entries of v allocated */
 };
-
-static inline uint64_t chv_le(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = bytes; i-- > 0;)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static inline void chv_put_le(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 /* Read vCPU cv's inner text into v (chv_inner.c); -1 with e filled. */
 int chv_read_vcpu(struct chv *c, struct chv_vcpu *cv, struct vcpu_state *v, struct fmt_error *e);

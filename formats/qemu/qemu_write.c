@@ -18,8 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/qemu_priv.h"
-#include "formats/safe_write.h"
+#include "formats/qemu/qemu_priv.h"
+#include "formats/io/safe_write.h"
+#include "formats/io/whole_file.h"
 
 #define EXCEPTION_INFO "cpu/exception_info"
 #define ERROR_CODE "cpu/error_code"
@@ -86,7 +87,7 @@ static void exception_info_body(uint8_t *b, const struct vcpu_exception *x)
 	b[0] = x->pending;
 	b[1] = x->injected;
 	b[2] = x->has_payload;
-	put_be(b + 3, x->payload, 8);
+	be_put(b + 3, x->payload, 8);
 }
 
 /* vmdesc: the description of cpu/exception_info, as QEMU writes it. */
@@ -176,7 +177,7 @@ static int edits_pending(struct edits *ed, const struct qemu_cpu_loc *loc,
 	sub[0] = 0x05;
 	sub[1] = (uint8_t)name_len;
 	memcpy(sub + 2, EXCEPTION_INFO, name_len);
-	put_be(sub + 2 + name_len, 1, 4);
+	be_put(sub + 2 + name_len, 1, 4);
 	exception_info_body(sub + SUB_HEADER(EXCEPTION_INFO), &p->new_exc);
 	if (cpu_desc)
 		desc_insert_exception_info(cpu_desc);
@@ -243,7 +244,7 @@ static int edit_vmdesc(struct edits *ed, const struct qemu *q, json_t *vmdesc, u
 		return -1;
 	}
 	rec[0] = 0x06;
-	put_be(rec + 1, len, 4);
+	be_put(rec + 1, len, 4);
 	memcpy(rec + 5, text, len);
 	rc = add_edit(ed, q->vmdesc_offset, size - q->vmdesc_offset, rec, len + 5);
 	free(rec);
@@ -399,18 +400,7 @@ static int write_out(void *ctx, const uint8_t *data, size_t len)
 
 	if (f->enc)
 		return encoder_write(f->enc, data, len) ? (errno = EIO, -1) : 0;
-
-	while (len) {
-		ssize_t n = write(f->out_fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return write_full(f->out_fd, data, len);
 }
 
 static int grow_plans(struct qemu_filter *f, size_t n)
@@ -539,7 +529,7 @@ int qemu_filter_vmdesc(struct qemu *q, uint64_t len, struct fmt_error *e)
 		char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
 		uint8_t hdr[5] = { 0x06 };
 
-		put_be(hdr + 1, text ? strlen(text) : 0, 4);
+		be_put(hdr + 1, text ? strlen(text) : 0, 4);
 		if (!text || write_out(f, hdr, 5) || write_out(f, (const uint8_t *)text, strlen(text)))
 			rc = fmt_syserr(e, "(output)", errno, "cannot write the output");
 		free(text);

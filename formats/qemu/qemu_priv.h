@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "formats/bsrc.h"
-#include "formats/qemu.h"
+#include "formats/io/bsrc.h"
+#include "formats/qemu/qemu.h"
 
 /* Top-level section types. */
 enum {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/json_scan.h"
+#include "formats/chv/json_scan.h"
 
 struct scanner {
 	struct jv_tree *t;

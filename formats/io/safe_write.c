@@ -23,7 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/safe_write.h"
+#include "formats/io/safe_write.h"
+#include "formats/io/whole_file.h"
 
 #define COPY_CHUNK (1U << 20)
 
@@ -202,23 +203,6 @@ int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int copy_file(const char *src, const char *dst, const struct stat *st,
 		     struct fmt_error *e)
 {
@@ -239,7 +223,7 @@ static int copy_file(const char *src, const char *dst, const struct stat *st,
 		goto out;
 	}
 	while ((n = read(in, buf, COPY_CHUNK)) > 0)
-		if (write_all(out, buf, (size_t)n) != 0) {
+		if (write_full(out, buf, (size_t)n) != 0) {
 			fmt_syserr(e, dst, errno, "cannot write");
 			goto out;
 		}
@@ -381,7 +365,7 @@ int sw_replace_file(const char *path, const void *buf, size_t len, mode_t mode,
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		return fmt_syserr(e, path, errno, "cannot create");
-	if (write_all(fd, buf, len) != 0) {
+	if (write_full(fd, buf, len) != 0) {
 		fmt_syserr(e, path, errno, "cannot write");
 		close(fd);
 		return -1;

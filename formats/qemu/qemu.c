@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/bsrc.h"
-#include "formats/qemu.h"
-#include "formats/qemu_priv.h"
+#include "formats/io/bsrc.h"
+#include "formats/qemu/qemu.h"
+#include "formats/qemu/qemu_priv.h"
 
 #define QEVM_MAGIC 0x5145564dU
 #define QEVM_VERSION 3
@@ -51,7 +51,7 @@ int take_be(struct qemu *q, int bytes, uint64_t *v, const char *field, struct fm
 
 	if (!p)
 		return -1;
-	*v = be(p, bytes);
+	*v = be_get(p, bytes);
 	return 0;
 }
 
@@ -82,11 +82,11 @@ int expect_footer(struct qemu *q, uint32_t sid, const char *what, struct fmt_err
 
 	if (!p)
 		return -1;
-	if (p[0] != QSEC_FOOTER || be(p + 1, 4) != sid)
+	if (p[0] != QSEC_FOOTER || be_get(p + 1, 4) != sid)
 		return fmt_malformed(e, q->src.path, off, "section footer",
 				     "section %s (id %u) does not end with its footer 7e %08x "
 				     "(found %02x %08llx): the section was not parsed as written",
-				     what, sid, sid, p[0], (unsigned long long)be(p + 1, 4));
+				     what, sid, sid, p[0], (unsigned long long)be_get(p + 1, 4));
 	return 0;
 }
 
@@ -167,13 +167,13 @@ static int parse_header(struct qemu *q, struct fmt_error *e)
 
 	if (!p)
 		return -1;
-	if (be(p, 4) != QEVM_MAGIC)
+	if (be_get(p, 4) != QEVM_MAGIC)
 		return fmt_malformed(e, q->src.path, q->stream_start, "magic",
 				     "not a QEMU migration stream");
-	if (be(p + 4, 4) != QEVM_VERSION)
+	if (be_get(p + 4, 4) != QEVM_VERSION)
 		return fmt_malformed(e, q->src.path, q->stream_start + 4, "version",
 				     "stream version %llu; fredck reads version 3",
-				     (unsigned long long)be(p + 4, 4));
+				     (unsigned long long)be_get(p + 4, 4));
 	p = bsrc_peek(&q->src, 1, "first section", e);
 	if (!p)
 		return -1;
@@ -358,7 +358,7 @@ static int redact_header(struct qemu *q, uint64_t off, uint64_t a, struct fmt_er
 {
 	uint8_t header[8];
 
-	put_be(header, (a & ~(uint64_t)(q->page_size - 1)) | (a & RAM_CONTINUE) | RAM_ZERO, 8);
+	be_put(header, (a & ~(uint64_t)(q->page_size - 1)) | (a & RAM_CONTINUE) | RAM_ZERO, 8);
 	if (bsrc_emit_to(&q->src, off, e) || bsrc_inject(&q->src, header, 8, e))
 		return -1;
 	bsrc_mark_emitted(&q->src, off + 8);
@@ -392,13 +392,13 @@ static int carried_length(struct qemu *q, uint64_t flags, uint64_t *len, struct 
 		p = bsrc_peek(&q->src, 3, "XBZRLE header", e);
 		if (!p)
 			return -1;
-		*len = 3 + be(p + 1, 2);
+		*len = 3 + be_get(p + 1, 2);
 		return 0;
 	}
 	p = bsrc_peek(&q->src, 4, "compressed page length", e);
 	if (!p)
 		return -1;
-	*len = 4 + be(p, 4);
+	*len = 4 + be_get(p, 4);
 	return 0;
 }
 
@@ -567,7 +567,7 @@ static json_t *find_vmdesc(struct qemu *q, uint64_t window)
 	}
 	for (uint64_t k = window - 6;; k--) {
 		if (tail[k] == QSEC_VMDESC && tail[k + 5] == '{' &&
-		    be(tail + k + 1, 4) == window - k - 5) {
+		    be_get(tail + k + 1, 4) == window - k - 5) {
 			doc = json_loadb((const char *)tail + k + 5, window - k - 5, 0, NULL);
 			if (doc) {
 				q->vmdesc_offset = size - window + k;
@@ -762,7 +762,7 @@ static int parse_full(struct qemu *q, uint64_t off, struct fmt_error *e)
 static bool cpu_header_at(const uint8_t *p)
 {
 	return p[0] == QSEC_FULL && p[5] == 3 && memcmp(p + 6, "cpu", 3) == 0 &&
-	       be(p + 13, 4) == QCPU_VERSION;
+	       be_get(p + 13, 4) == QCPU_VERSION;
 }
 
 /*
@@ -785,7 +785,7 @@ static bool end_marker_here(struct qemu *q, const uint8_t prev[5])
 		return true;
 	if (n < 7 || p[1] != QSEC_VMDESC || p[6] != '{')
 		return false;
-	return !q->src.seekable || here + 6 + be(p + 2, 4) == q->src.size;
+	return !q->src.seekable || here + 6 + be_get(p + 2, 4) == q->src.size;
 }
 
 /*
@@ -1017,7 +1017,7 @@ static bool qemu_probe(const char *path, const struct stat *st)
 	uint8_t magic[4];
 
 	/* The magic alone: a stream cut short after it is a truncated QEMU stream. */
-	return format_read_magic(path, st, magic, sizeof(magic)) && be(magic, 4) == QEVM_MAGIC;
+	return format_read_magic(path, st, magic, sizeof(magic)) && be_get(magic, 4) == QEVM_MAGIC;
 }
 
 /* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD wherever the kernel offers it. */

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/chv_priv.h"
-#include "formats/safe_write.h"
+#include "formats/chv/chv_priv.h"
+#include "formats/io/safe_write.h"
+#include "formats/io/whole_file.h"
 
 /* One replacement in the outer file. */
 struct edit {
@@ -73,17 +74,17 @@ static int vcpu_edits(const struct chv *c, const struct chv_vcpu *cv,
 		      const uint8_t *want, struct edits *ed, struct fmt_error *e)
 {
 	if (c->layout == CHV_V39) {
-		for (size_t i = 0; i < EV_SIZE; i++)
+		for (size_t i = 0; i < KVM_EVENTS_SIZE; i++)
 			if (want[i] != cv->events[i] &&
 			    add_edit(ed, c, cv, cv->ev_tok[i], want[i], e) != 0)
 				return -1;
 		return 0;
 	}
-	for (size_t i = 0; i < EV_FIELDS; i++) {
-		const struct ev_field *f = &chv_ev_fields[i];
+	for (size_t i = 0; i < KVM_EVENTS_NFIELDS; i++) {
+		const struct kvm_events_field *f = &kvm_events_fields[i];
 
-		if (memcmp(want + f->off, cv->events + f->off, f->size) != 0 &&
-		    add_edit(ed, c, cv, cv->field_tok[i], chv_le(want + f->off, f->size), e) != 0)
+		if (memcmp(want + f->offset, cv->events + f->offset, f->size) != 0 &&
+		    add_edit(ed, c, cv, cv->field_tok[i], le_get(want + f->offset, f->size), e) != 0)
 			return -1;
 	}
 	return 0;
@@ -99,7 +100,7 @@ static int cmp_edit(const void *a, const void *b)
 
 /* The new state.json: the original with every edit spliced in. */
 static int build(const struct snapshot *s, const struct vcpu_plan *plans,
-		 uint8_t (*want)[EV_SIZE], char **out, size_t *out_len, struct fmt_error *e)
+		 uint8_t (*want)[KVM_EVENTS_SIZE], char **out, size_t *out_len, struct fmt_error *e)
 {
 	const struct chv *c = s->priv;
 	struct edits ed = { 0 };
@@ -107,7 +108,7 @@ static int build(const struct snapshot *s, const struct vcpu_plan *plans,
 	char *buf;
 
 	for (size_t i = 0; i < s->nvcpus; i++) {
-		memcpy(want[i], c->v[i].events, EV_SIZE);
+		memcpy(want[i], c->v[i].events, KVM_EVENTS_SIZE);
 		if (!plan_changes_state(&plans[i]))
 			continue;
 		kvm_events_patch(want[i], &s->vcpus[i], &plans[i]);
@@ -144,18 +145,18 @@ static int build(const struct snapshot *s, const struct vcpu_plan *plans,
 
 /* Parse the written result again: models as planned, events bytes exactly as built. */
 static int verify(const struct snapshot *s, const struct vcpu_plan *plans, const char *path,
-		  uint8_t (*want)[EV_SIZE], struct fmt_error *e)
+		  uint8_t (*want)[KVM_EVENTS_SIZE], struct fmt_error *e)
 {
 	struct snapshot re;
 	struct chv *rc_;
 	int rc;
 
-	if (snapshot_open(&re, path, chv_format.name, e) != 0)
+	if (snapshot_open(&re, path, s->ops->name, e) != 0)
 		return -1;
 	rc = snapshot_verify(s, plans, &re, e);
 	rc_ = re.priv;
 	for (size_t i = 0; rc == 0 && i < s->nvcpus; i++)
-		if (memcmp(rc_->v[i].events, want[i], EV_SIZE) != 0)
+		if (memcmp(rc_->v[i].events, want[i], KVM_EVENTS_SIZE) != 0)
 			rc = fmt_fail(e, FMT_ERR_SYSTEM, path,
 				      "verification failed: vCPU %u's vcpu_events differ from the plan",
 				      rc_->v[i].id);
@@ -165,26 +166,16 @@ static int verify(const struct snapshot *s, const struct vcpu_plan *plans, const
 
 /* One new file beside target (state.json, or a state.json input's -o): temp, verify, commit. */
 static int write_file(struct snapshot *s, const struct vcpu_plan *plans, const char *target,
-		      const char *like, const char *buf, size_t len, uint8_t (*want)[EV_SIZE],
+		      const char *like, const char *buf, size_t len, uint8_t (*want)[KVM_EVENTS_SIZE],
 		      struct write_request *w, struct fmt_error *e)
 {
 	char tmp[PATH_MAX];
-	size_t done = 0;
 	int fd;
 
 	if (sw_temp_file(target, like, tmp, sizeof(tmp), &fd, e) != 0)
 		return -1;
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fmt_syserr(e, tmp, errno, "cannot write");
-			goto fail;
-		}
-		done += (size_t)n;
-	}
+	if (write_all(fd, buf, len, tmp, e) != 0)
+		goto fail;
 	if (fsync(fd) != 0) {
 		fmt_syserr(e, tmp, errno, "cannot write");
 		goto fail;
@@ -208,7 +199,7 @@ fail:
 
 /* -o OUT for a snapshot directory: a new directory, state.json new, the rest hard-linked. */
 static int write_dir(struct snapshot *s, const struct vcpu_plan *plans, const char *buf,
-		     size_t len, uint8_t (*want)[EV_SIZE], struct write_request *w,
+		     size_t len, uint8_t (*want)[KVM_EVENTS_SIZE], struct write_request *w,
 		     struct fmt_error *e)
 {
 	const struct chv *c = s->priv;
@@ -233,7 +224,7 @@ int chv_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_re
 {
 	const struct chv *c = s->priv;
 	char target[PATH_MAX], state[PATH_MAX];
-	uint8_t (*want)[EV_SIZE] = calloc(s->nvcpus ? s->nvcpus : 1, EV_SIZE);
+	uint8_t (*want)[KVM_EVENTS_SIZE] = calloc(s->nvcpus ? s->nvcpus : 1, KVM_EVENTS_SIZE);
 	char *buf = NULL;
 	size_t len = 0;
 	int rc = -1;

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "formats/crc64.h"
+#include "formats/firecracker/crc64.h"
 
 /* The Jones polynomial 0xAD93D23594C935A9, bit-reversed for an LSB-first CRC. */
 #define CRC64_JONES_REFLECTED 0x95AC9329AC4BC9B5ULL

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/decode.h"
+#include "formats/io/decode.h"
+#include "formats/io/le.h"
 #include "formats/fmt_error.h"
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
@@ -131,22 +132,6 @@ static inline void bsrc_prefetch(const struct bsrc *b, size_t ahead)
 {
 	if (b->len - b->pos > ahead)
 		__builtin_prefetch(b->buf + b->pos + ahead);
-}
-
-/* Big-endian decoding. */
-static inline uint64_t be(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static inline void put_be(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
 }
 
 #endif

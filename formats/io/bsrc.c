@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/bsrc.h"
+#include "formats/io/bsrc.h"
 
 void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 
