@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/check-vs-cat.sh [GiB] [RUNS]: how fast `fredck check` reads a big
-# QEMU migration stream, against `cat FILE > /dev/null` (DESIGN.md section
+# QEMU migration stream, against `cat FILE > /dev/null` (docs/design.md section
 # 7: within 1.05x of cat, in memory that does not grow with the stream).
 #
 # The stream is made by real QEMU (Debian 12's 7.2, TCG): its RAM is backed

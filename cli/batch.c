@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -571,6 +572,25 @@ static int pool_start(struct pool *p, int n, const struct batch_list *l, batch_w
 	return p->n > 0 ? 0 : -1;
 }
 
+/*
+ * Wait for the worker pid and describe how it ended into buf: "died of
+ * signal 11 (Segmentation fault)", "exited with status 8".
+ */
+static void reap_worker(int pid, char *buf, size_t len)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(buf, len, "could not be waited for: %s", strerror(errno));
+			return;
+		}
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+}
+
 /* Worker k has gone: reap it; the input it was on, if unfinished, is lost. */
 static void pool_gone(struct pool *p, int k, const struct batch_list *l, struct result *res,
 		      const char *command)
@@ -580,7 +600,7 @@ static void pool_gone(struct pool *p, int k, const struct batch_list *l, struct 
 
 	close(p->fd[k]);
 	p->fd[k] = -1;
-	diag_reap(p->pid[k], how, sizeof(how));
+	reap_worker(p->pid[k], how, sizeof(how));
 	if (busy >= 0 && (size_t)busy < l->n && !res[busy].done)
 		lost_input(&l->v[busy], how, command, &res[busy]);
 }

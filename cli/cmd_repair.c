@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +173,7 @@ static void write_repair(struct input_report *r, const struct repair_opts *o,
  */
 static void filter_repair(struct input_report *r, const char *path)
 {
-	diag_ignore_sigpipe(); /* a consumer that quits is an error (EPIPE), not a kill */
+	signal(SIGPIPE, SIG_IGN); /* a consumer that quits is an error (EPIPE), not a kill */
 	report_filter(r, path, STDOUT_FILENO);
 	fflush(stdout);
 	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {

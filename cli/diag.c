@@ -5,13 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "formats/io/bsrc.h"
@@ -86,7 +84,8 @@ void fmt_error_text(const struct fmt_error *e, char *buf, size_t len)
 		snprintf(buf, len, "%s: byte %llu (%s): %s", e->file,
 			 (unsigned long long)e->offset, e->field, e->msg);
 	else if (e->kind == FMT_ERR_SYSTEM && e->sys_errno)
-		snprintf(buf, len, "%s: %s: %s", e->file, e->msg, strerror(e->sys_errno));
+		snprintf(buf, len, "%s: %s: %s (%s)", e->file, e->msg, strerror(e->sys_errno),
+			 diag_errno_name(e->sys_errno));
 	else
 		snprintf(buf, len, "%s: %s", e->file, e->msg);
 }
@@ -99,22 +98,9 @@ void diag_fmt_error(const struct fmt_error *e)
 	diag_error("%s", buf);
 }
 
-void diag_ignore_sigpipe(void)
+const char *diag_errno_name(int errnum)
 {
-	signal(SIGPIPE, SIG_IGN);
-}
+	const char *name = strerrorname_np(errnum);
 
-void diag_reap(int pid, char *buf, size_t len)
-{
-	int st = 0;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			snprintf(buf, len, "could not be waited for: %s", strerror(errno));
-			return;
-		}
-	if (WIFSIGNALED(st))
-		snprintf(buf, len, "died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-	else
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+	return name ? name : "unknown errno";
 }

@@ -15,19 +15,8 @@ void diag_fmt_error(const struct fmt_error *e);
 /* The same text, into buf, for JSON. */
 void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
 
-/*
- * Writing a stream to a pipe: a reader that goes away must give EPIPE (an
- * error fredck reports), not kill fredck.  Here because <signal.h> clashes
- * with the register names of the vCPU model.
- */
-void diag_ignore_sigpipe(void);
-
-/*
- * Wait for the child process pid (a batch worker) and describe how it
- * ended into buf: "died of signal 11", "exited with status 8".  Here
- * because <sys/wait.h> brings <signal.h>.
- */
-void diag_reap(int pid, char *buf, size_t len);
+/* The errno's symbolic name ("ENOENT"), for errors scripts can tell apart. */
+const char *diag_errno_name(int errnum);
 
 /*
  * Progress on standard error for big inputs, only when it is a terminal

@@ -197,7 +197,7 @@ void describe_exception(const struct vcpu_exception *x, char *buf, size_t len)
 		n += snprintf(buf + n, len - (size_t)n, ", no payload");
 	/* The proposed nested flag: the exception belongs to a nested delivery. */
 	if (x->is_nested && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ", nested");
+		snprintf(buf + n, len - (size_t)n, ", nested (exception_is_nested)");
 }
 
 /* What the plan does, in words. */
@@ -626,6 +626,9 @@ json_t *report_json_error(const struct fmt_error *e)
 	jset(o, "offset", e->has_offset ? json_integer((json_int_t)e->offset) : json_null());
 	jset(o, "field", e->has_offset ? json_string(e->field) : json_null());
 	jset(o, "reason", json_string(e->msg));
+	/* ENOENT and EACCES told apart without parsing prose. */
+	jset(o, "errno", e->kind == FMT_ERR_SYSTEM && e->sys_errno ?
+		json_string(diag_errno_name(e->sys_errno)) : json_null());
 	return o;
 }
 

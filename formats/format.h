@@ -4,7 +4,7 @@
  *
  * A reader turns the bytes of a saved state into vCPU models; a writer
  * applies repair plans as byte edits and commits the result only after
- * parsing it again (DESIGN.md section 4).  Nothing here prints.
+ * parsing it again (docs/design.md section 4).  Nothing here prints.
  */
 #ifndef FRED_FORMAT_H
 #define FRED_FORMAT_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * findings.c --- the findings table and detection (DESIGN.md section 2).
+ * findings.c --- the findings table and detection (docs/design.md section 2).
  *
  * Each row is one stable code.  The same rows give the one-line messages
  * of check, the long texts of explain, and the man page's list.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * findings.h --- the table of findings (e2fsck's problem table, scaled down)
- * and the detection of DESIGN.md section 2.
+ * and the detection of docs/design.md section 2.
  *
  * One row per stable code.  Codes are printed as "FK" and three digits
  * (FK101); they are never renumbered or reused.  The table drives text and
@@ -62,7 +62,7 @@ const struct finding_desc *finding_table(size_t *count);
 const struct finding_desc *finding_lookup(const char *text);
 
 /*
- * At risk (DESIGN.md section 2): CR4.FRED and EFER.LMA set, and a #DB, #NM
+ * At risk (docs/design.md section 2): CR4.FRED and EFER.LMA set, and a #DB, #NM
  * or #PF injected, or pending without a payload.
  */
 bool vcpu_at_risk(const struct vcpu_state *v);

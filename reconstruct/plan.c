@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * plan.c --- repair planning (DESIGN.md section 4): per vCPU, which
+ * plan.c --- repair planning (docs/design.md section 4): per vCPU, which
  * strategy applies and the exception fields it leaves behind.
  */
 #include <string.h>

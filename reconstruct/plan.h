@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * plan.h --- repair planning (DESIGN.md section 4).
+ * plan.h --- repair planning (docs/design.md section 4).
  *
  * A plan is data: the new exception fields of one vCPU.  Each format
  * applies them to its own representation.  No I/O.

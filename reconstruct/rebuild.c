@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rebuild.c --- FRED event data rebuilt from CR2, DR6 and IA32_XFD_ERR
- * (DESIGN.md section 3).  Every result says where it came from and how far
+ * (docs/design.md section 3).  Every result says where it came from and how far
  * it can be trusted.
  */
 #include "reconstruct/rebuild.h"

@@ -2,7 +2,7 @@
 /*
  * rebuild.h --- FRED event data rebuilt from the saved CR2, DR6, XFD_ERR.
  *
- * The exact rules of DESIGN.md section 3.  Pure functions of the model.
+ * The exact rules of docs/design.md section 3.  Pure functions of the model.
  */
 #ifndef FRED_REBUILD_H
 #define FRED_REBUILD_H

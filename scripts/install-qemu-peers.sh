@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Install the real QEMU peers the tests make and load migration streams
-# with (DESIGN.md section 7; tests/qemu/README.md):
+# with (docs/design.md section 7; tests/qemu/README.md):
 #   debian12  Debian 12's qemu-system-x86 (QEMU 7.2), on the host, with apt-get;
 #   trixie    Debian 13 (QEMU 10.0) and
 #   sid       Debian unstable (newest QEMU), each in a debootstrap chroot

@@ -237,7 +237,7 @@ int chv_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_re
 		rc = write_dir(s, plans, buf, len, want, w, e);
 		goto out;
 	}
-	/* In place, the one changed file is renamed over the original (DESIGN.md 4). */
+	/* In place, the one changed file is renamed over the original (docs/design.md section 4). */
 	if (c->is_dir) {
 		if (fmt_join(target, sizeof(target), s->real, "state.json", e) != 0)
 			goto out;

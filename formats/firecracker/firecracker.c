@@ -599,7 +599,7 @@ static bool firecracker_probe(const char *path, const struct stat *st)
 	return crc_ok;
 }
 
-/* Firecracker never enables KVM_CAP_EXCEPTION_PAYLOAD (DESIGN.md section 4). */
+/* Firecracker never enables KVM_CAP_EXCEPTION_PAYLOAD (docs/design.md section 4). */
 static bool firecracker_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
 {
 	return false;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * safe_write.h --- the writing rules of DESIGN.md section 4, shared by the
+ * safe_write.h --- the writing rules of docs/design.md section 4, shared by the
  * writers: build the result under a temporary name beside the target,
  * fsync it, and only then rename it into place, never over an existing
  * output or backup.

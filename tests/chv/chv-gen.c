@@ -151,7 +151,7 @@ static const char *const seg_names[8] = { "cs", "ds", "es", "fs", "gs", "ss", "t
 static void make_kind(struct vcpu *v, int id, const char *kind);
 
 /*
- * KIND:drop and KIND:pending: the vCPU as DESIGN.md section 4 says a repair
+ * KIND:drop and KIND:pending: the vCPU as docs/design.md section 4 says a repair
  * leaves it, to compare a repaired file with byte for byte.
  */
 static void apply_repair(struct vcpu *v, const char *how)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
 # fredck check: verdicts, findings, rebuilt event data and planned action of
-# every real-kernel fixture (DESIGN.md sections 2-4), text and exit status.
+# every real-kernel fixture (docs/design.md sections 2-4), text and exit status.
 
 load test_helper
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Crash safety of repair --in-place (DESIGN.md section 4): SIGKILL at every
+# Crash safety of repair --in-place (docs/design.md section 4): SIGKILL at every
 # system call (tests/crash/kill-points.sh), also while a QEMU stream of
 # 256 MiB is written; no space left (a small tmpfs) and a read-only file
 # system (a read-only bind mount: root ignores permissions); mode and
@@ -186,7 +186,7 @@ assert_points_reached() {
 	cp "$S/pf.bin" "$W/want.bin"
 	run --separate-stderr "$FREDCK" repair --in-place "$W/small/vm.bin"
 	assert_equal "$status" 12
-	[[ "$stderr" == "fredck: $W/small/vm.bin: left unchanged; the repaired copy could not be made (.vm.bin.fredck-"??????": cannot "*"): No space left on device" ]] ||
+	[[ "$stderr" == "fredck: $W/small/vm.bin: left unchanged; the repaired copy could not be made (.vm.bin.fredck-"??????": cannot "*"): No space left on device (ENOSPC)" ]] ||
 		fail "$stderr"
 	cmp "$W/want.bin" "$W/small/vm.bin"
 	[ ! -e "$W/small/vm.bin.orig" ]
@@ -200,7 +200,7 @@ assert_points_reached() {
 	dd if=/dev/zero of="$W/small/fill" bs=4k 2>/dev/null || true
 	run --separate-stderr "$FREDCK" repair --in-place "$W/small/vm"
 	assert_equal "$status" 12
-	[[ "$stderr" == "fredck: $W/small/vm: left unchanged; the repaired copy could not be made (.vm.fredck-"*"/vcpu0/events: cannot write): No space left on device" ]] ||
+	[[ "$stderr" == "fredck: $W/small/vm: left unchanged; the repaired copy could not be made (.vm.fredck-"*"/vcpu0/events: cannot write): No space left on device (ENOSPC)" ]] ||
 		fail "$stderr"
 	diff "$W/want.sum" <(tree_sum "$W/small/vm")
 	[ ! -e "$W/small/vm.orig" ]
@@ -216,10 +216,10 @@ assert_points_reached() {
 	mount_ro "$W/ro"
 	run --separate-stderr "$FREDCK" repair --in-place "$W/ro/vm.bin"
 	assert_equal "$status" 12
-	assert_equal "$stderr" "fredck: $W/ro/vm.bin: left unchanged; the repaired copy could not be made ($W/ro: cannot create a temporary file): Read-only file system"
+	assert_equal "$stderr" "fredck: $W/ro/vm.bin: left unchanged; the repaired copy could not be made ($W/ro: cannot create a temporary file): Read-only file system (EROFS)"
 	run --separate-stderr "$FREDCK" repair --in-place "$W/ro/vm"
 	assert_equal "$status" 12
-	assert_equal "$stderr" "fredck: $W/ro/vm: left unchanged; the repaired copy could not be made ($W/ro: cannot create a temporary directory): Read-only file system"
+	assert_equal "$stderr" "fredck: $W/ro/vm: left unchanged; the repaired copy could not be made ($W/ro: cannot create a temporary directory): Read-only file system (EROFS)"
 	diff "$W/want.sum" <(tree_sum "$W/ro")
 }
 

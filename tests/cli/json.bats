@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# JSON output (DESIGN.md section 6): one document per run, schema_version 1,
+# JSON output (docs/design.md section 6): one document per run, schema_version 1,
 # registers as "0x%016x" strings (jansson's integers are signed).
 
 load test_helper

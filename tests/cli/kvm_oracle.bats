@@ -186,7 +186,7 @@ report_problems() {
 }
 
 # Needs no /dev/kvm: fredck's plan against the generator's own reading of
-# DESIGN.md (FIXTURE's vcpuN.expect_action, expect_event_data).
+# docs/design.md (FIXTURE's vcpuN.expect_action, expect_event_data).
 @test "kvm fixtures: fredck check plans what the generator expects" {
 	local fx name json n want got conf problems=()
 	for fx in "$FIXTURES"/*/; do

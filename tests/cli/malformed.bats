@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Malformed input (DESIGN.md sections 2 and 7): a structure the kernel itself
+# Malformed input (docs/design.md sections 2 and 7): a structure the kernel itself
 # would reject, or one that is truncated or oversized, is exit 8 with an
 # error naming the file, the byte offset and the field; repair writes nothing.
 

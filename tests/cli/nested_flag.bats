@@ -32,7 +32,7 @@ nested_fixture() {
 	d=$(nested_fixture nested)
 	run -0 "$FREDCK" inspect "$d"
 	assert_output --partial "nested-flag"
-	assert_output --regexp '#PF \(14\) injected.*, nested'
+	assert_output --regexp '#PF \(14\) injected.*, nested \(exception_is_nested\)'
 }
 
 @test "without the flag, byte 54 is reserved and not shown as nested" {

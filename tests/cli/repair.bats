@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
 # fredck repair: -o, --in-place, --dry-run; what is written, byte for byte;
-# what is never written; exit status (DESIGN.md section 4).
+# what is never written; exit status (docs/design.md section 4).
 
 load test_helper
 

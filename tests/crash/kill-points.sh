@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # kill-points.sh --- kill `fredck repair --in-place` with SIGKILL at many
-# points and check, after each kill, what DESIGN.md section 4 promises:
+# points and check, after each kill, what docs/design.md section 4 promises:
 # the input path holds either the complete original or the complete
 # verified repair, and a backup, when present, is the complete original
 # (and present whenever the input holds the repair, unless --no-backup).

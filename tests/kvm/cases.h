@@ -45,7 +45,7 @@ struct gen_case {
 const struct gen_case *case_table(size_t *count);
 const struct gen_case *case_find(const char *name);
 
-/* DESIGN.md sections 2-4, written independently of fredck, from the files. */
+/* docs/design.md sections 2-4, written independently of fredck, from the files. */
 enum confidence_x { CONF_X_EXACT, CONF_X_AMBIGUOUS, CONF_X_UNRECOVERABLE };
 
 struct expectation {

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 #
-# qemu-peer.sh --- real QEMU for the tests (DESIGN.md section 7, "Real
+# qemu-peer.sh --- real QEMU for the tests (docs/design.md section 7, "Real
 # peers"): make migration streams and load them back.  Sourced by BATS
 # files, tests/qemu/stream-matrix.sh and scripts/install-qemu-peers.sh;
 # needs bash.

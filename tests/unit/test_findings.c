@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_findings.c --- the findings table and detection (DESIGN.md section 2).
+ * test_findings.c --- the findings table and detection (docs/design.md section 2).
  *
- * Written from DESIGN.md and findings.h alone: the table is well formed and
+ * Written from docs/design.md and findings.h alone: the table is well formed and
  * searchable, vcpu_at_risk() follows the at-risk definition including the
  * KVM_SET_VCPU_EVENTS reading of injected/pending, vcpu_check() reports each
  * finding with its detail, problems first, and every row of the table is
@@ -186,7 +186,7 @@ struct risk_case {
 };
 
 /*
- * DESIGN.md section 2, with KVM_SET_VCPU_EVENTS' reading: without flag
+ * docs/design.md section 2, with KVM_SET_VCPU_EVENTS' reading: without flag
  * 0x10 pending is folded into injected (and its payload dropped); with it,
  * pending wins over injected.
  */

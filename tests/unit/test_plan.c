@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_plan.c --- repair planning (DESIGN.md section 4).
+ * test_plan.c --- repair planning (docs/design.md section 4).
  *
- * Written from DESIGN.md and plan.h alone: what each strategy decides for
+ * Written from docs/design.md and plan.h alone: what each strategy decides for
  * each kind of at-risk vCPU, the exception fields a pending or drop plan
  * writes, that applying a plan makes the vCPU safe (so a second repair
  * does nothing), and that the change log lists exactly what changed.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_rebuild.c --- the reconstruction rules of DESIGN.md section 3.
+ * test_rebuild.c --- the reconstruction rules of docs/design.md section 3.
  *
- * Written from DESIGN.md and rebuild.h alone, as an independent check of
+ * Written from docs/design.md and rebuild.h alone, as an independent check of
  * reconstruct/rebuild.c: #PF from CR2, #DB from DR6 with its confidence
  * table, #NM from CR0.TS/XCR0/XFD/XFD_ERR, and the exhaustive #DB round
  * trip through our own model of KVM's kvm_deliver_exception_payload().
@@ -152,7 +152,7 @@ struct db_case {
 };
 
 /*
- * The confidence table of DESIGN.md section 3, plus the bits that must
+ * The confidence table of docs/design.md section 3, plus the bits that must
  * never appear (BT, bit 12) and the raw-payload case.  A normal DR6 is
  * DR6_ACTIVE_LOW with active-high cause bits set and active-low ones
  * (BLD, RTM) cleared.
@@ -292,7 +292,7 @@ static void test_deliver_matches_kvm(void)
 }
 
 /*
- * DESIGN.md section 3 round trip: P delivered into a clean DR6 rebuilds to
+ * docs/design.md section 3 round trip: P delivered into a clean DR6 rebuilds to
  * P, and redelivering the rebuilt payload leaves that DR6 unchanged.
  * RFLAGS.TF=1 so that BS is not doubtful (BD still is: value is all bits).
  */
@@ -446,7 +446,7 @@ static void test_nm_table(void)
 	}
 }
 
-/* Every other vector carries event data 0 (DESIGN.md section 1). */
+/* Every other vector carries event data 0 (docs/design.md section 1). */
 static void test_other_vectors(void)
 {
 	static const uint8_t vecs[] = { 0, 2, 3, 6, 8, 13, 17, 18, 31 };
