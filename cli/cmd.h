@@ -53,6 +53,9 @@ struct inputs {
 	int count;
 };
 
+/* Add one positional argument; a second "-" is a usage error. */
+void inputs_add(struct inputs *in, char *arg, struct argp_state *state);
+
 /* An argp parser that collects the positional arguments into struct inputs. */
 error_t inputs_parse(int key, char *arg, struct argp_state *state);
 

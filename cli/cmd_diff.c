@@ -289,7 +289,7 @@ static error_t diff_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARG:
 		if (in->count == 2)
 			argp_error(state, "diff compares two inputs; '%s' is a third", arg);
-		in->paths[in->count++] = arg;
+		inputs_add(in, arg, state);
 		return 0;
 	case ARGP_KEY_END:
 		if (in->count != 2)

@@ -172,13 +172,25 @@ const struct argp plan_argp = {
 	.parser = plan_parse,
 };
 
+/*
+ * Standard input can be read once: two "-" would have two readers share
+ * one pipe, each seeing pieces of the stream.
+ */
+void inputs_add(struct inputs *in, char *arg, struct argp_state *state)
+{
+	for (int i = 0; strcmp(arg, "-") == 0 && i < in->count; i++)
+		if (strcmp(in->paths[i], "-") == 0)
+			argp_error(state, "standard input (-) can be given only once");
+	in->paths[in->count++] = arg;
+}
+
 error_t inputs_parse(int key, char *arg, struct argp_state *state)
 {
 	struct inputs *in = state->input;
 
 	switch (key) {
 	case ARGP_KEY_ARG:
-		in->paths[in->count++] = arg;
+		inputs_add(in, arg, state);
 		break;
 	case ARGP_KEY_NO_ARGS:
 		argp_error(state, "no input given");

@@ -185,3 +185,18 @@ assert_usage_error() {
 	run -4 "$FREDCK" check "$dir" --strategy=none --json
 	assert_equal "$(vcpu 0 .repair.reason)" strategy-none
 }
+
+@test "usage: standard input (-) at most once among the inputs of any command (16)" {
+	dir=$(fixture pf-lost-cap)
+	local cmd
+	for cmd in check inspect "repair --dry-run"; do
+		# shellcheck disable=SC2086
+		run -16 --separate-stderr "$FREDCK" $cmd - - </dev/null
+		assert_equal "$output" ""
+		[[ "$stderr" == *"standard input (-) can be given only once"* ]] || fail "$stderr"
+		# shellcheck disable=SC2086
+		run -16 "$FREDCK" $cmd - "$dir" - </dev/null
+	done
+	run -16 --separate-stderr "$FREDCK" diff - - </dev/null
+	[[ "$stderr" == *"standard input (-) can be given only once"* ]] || fail "$stderr"
+}
