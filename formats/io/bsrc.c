@@ -403,7 +403,7 @@ const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len)
 int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 {
 	uint64_t start = bsrc_offset(b);
-	char error[200];
+	char error[256];
 	size_t have = b->len - b->pos;
 
 	if (b->sink)

@@ -10,6 +10,7 @@
 
 #include <bzlib.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lzma.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ struct decoder {
 	uint8_t *in;
 	size_t in_len, in_pos;
 	bool in_eof, done;
-	char error[160];
+	char error[256];
 	union {
 		z_stream z;
 		bz_stream bz;
@@ -41,6 +42,8 @@ struct decoder {
 	size_t zstd_left; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
 	pid_t child; /* lzop */
 	int pipe_fd;
+	int err_fd;          /* lzop's standard error */
+	char child_err[120]; /* its first words, for the error message */
 };
 
 const char *codec_name(enum codec c)
@@ -183,6 +186,95 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 	return (ssize_t)ob.pos;
 }
 
+/* ---- the lzop program ---------------------------------------------------- */
+
+/*
+ * Start argv (lzop) with in as its standard input, out as its standard
+ * output and the write end of a new pipe as its standard error (*err_fd:
+ * the read end, non-blocking), whatever fredck's own descriptors 0-2 are:
+ * when fredck runs with standard input closed, the input it opened may
+ * itself be descriptor 0, close-on-exec, which a plain dup2(fd, 0) would
+ * leave to be closed by exec.  A program that cannot be run is said so
+ * in why (not installed is an operational error, not bad data).
+ */
+static pid_t spawn_filter(char *const argv[], int in, int out, int *err_fd, char *why,
+			  size_t why_len)
+{
+	int status[2], err[2], exec_errno = 0;
+	pid_t child;
+	ssize_t n;
+
+	if (pipe2(status, O_CLOEXEC) != 0)
+		return snprintf(why, why_len, "%s", strerror(errno)), -1;
+	if (pipe2(err, O_CLOEXEC) != 0) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		close(status[0]);
+		close(status[1]);
+		return -1;
+	}
+	child = fork();
+	if (child == 0) {
+		/* Above 2 first, so that no dup2 below overwrites another. */
+		int in2 = fcntl(in, F_DUPFD, 3), out2 = fcntl(out, F_DUPFD, 3);
+		int err2 = fcntl(err[1], F_DUPFD, 3);
+
+		if (in2 < 0 || out2 < 0 || err2 < 0 || dup2(in2, STDIN_FILENO) < 0 ||
+		    dup2(out2, STDOUT_FILENO) < 0 || dup2(err2, STDERR_FILENO) < 0)
+			exec_errno = errno;
+		else {
+			execvp(argv[0], argv);
+			exec_errno = errno;
+		}
+		n = write(status[1], &exec_errno, sizeof(exec_errno));
+		_exit(n < 0 ? 126 : 127);
+	}
+	close(status[1]);
+	close(err[1]);
+	if (child < 0) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		close(status[0]);
+		close(err[0]);
+		return -1;
+	}
+	do
+		n = read(status[0], &exec_errno, sizeof(exec_errno));
+	while (n < 0 && errno == EINTR);
+	close(status[0]);
+	if (n == (ssize_t)sizeof(exec_errno)) {
+		snprintf(why, why_len, "cannot run %s: %s%s", argv[0], strerror(exec_errno),
+			 exec_errno == ENOENT ? " (install the lzop package)" : "");
+		waitpid(child, NULL, 0);
+		close(err[0]);
+		return -1;
+	}
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	*err_fd = err[0];
+	return child;
+}
+
+/*
+ * Keep the first printable words of what the child wrote on its standard
+ * error (for the error message: never passed raw to fredck's own stderr,
+ * where it would name no input), and drain the rest.
+ */
+static void drain_child_err(int fd, char *keep, size_t keep_len)
+{
+	char buf[512];
+	ssize_t n;
+
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		size_t used = strlen(keep);
+
+		for (ssize_t i = 0; i < n && used + 1 < keep_len; i++) {
+			char c = buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i];
+
+			if (c >= 0x20 && c < 0x7f)
+				keep[used++] = c;
+		}
+		keep[used] = '\0';
+	}
+}
+
 static ssize_t read_lzop(struct decoder *d, uint8_t *out, size_t n)
 {
 	ssize_t got;
@@ -191,6 +283,7 @@ static ssize_t read_lzop(struct decoder *d, uint8_t *out, size_t n)
 	do
 		got = read(d->pipe_fd, out, n);
 	while (got < 0 && errno == EINTR);
+	drain_child_err(d->err_fd, d->child_err, sizeof(d->child_err));
 	if (got > 0)
 		return got;
 	if (got < 0)
@@ -198,30 +291,40 @@ static ssize_t read_lzop(struct decoder *d, uint8_t *out, size_t n)
 	/* The end: lzop must have succeeded, or the data was bad. */
 	if (d->child > 0 && waitpid(d->child, &status, 0) == d->child) {
 		d->child = 0;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) /* 1 is lzop's warning */
-			return fail(d, "lzop -dc failed (corrupt or truncated)");
+		drain_child_err(d->err_fd, d->child_err, sizeof(d->child_err));
+		/*
+		 * lzop exits 1 on an error (a checksum that does not match) and
+		 * 2 on a warning, which --ignore-warn turns into 0: anything but
+		 * 0 is bad data.
+		 */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			char why[sizeof(d->child_err) + 64];
+
+			snprintf(why, sizeof(why), "lzop -dc failed (corrupt or truncated)%s%s",
+				 d->child_err[0] ? ": " : "", d->child_err);
+			return fail(d, why);
+		}
 	}
 	return 0;
 }
 
-static int start_lzop(struct decoder *d, const char *path)
+static int start_lzop(struct decoder *d)
 {
+	static char *const argv[] = { "lzop", "-dc", "--ignore-warn", NULL };
+	char why[160];
 	int p[2];
 
-	if (pipe(p) != 0)
+	if (pipe2(p, O_CLOEXEC) != 0)
 		return fail(d, strerror(errno));
-	d->child = fork();
-	if (d->child < 0)
-		return fail(d, strerror(errno));
-	if (d->child == 0) {
-		dup2(d->fd, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		execlp("lzop", "lzop", "-dc", "--ignore-warn", (char *)NULL);
-		_exit(127);
-	}
+	d->child = spawn_filter(argv, d->fd, p[1], &d->err_fd, why, sizeof(why));
 	close(p[1]);
+	if (d->child < 0) {
+		d->child = 0;
+		close(p[0]);
+		/* Not the data's fault: said without "lzop data:". */
+		snprintf(d->error, sizeof(d->error), "%s", why);
+		return -1;
+	}
 	d->pipe_fd = p[0];
 	return 0;
 }
@@ -246,6 +349,7 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 	d->codec = c;
 	d->fd = fd;
 	d->pipe_fd = -1;
+	d->err_fd = -1;
 	memcpy(d->in, pending, have);
 	d->in_len = have;
 	switch (c) {
@@ -267,7 +371,7 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 			fail(d, "cannot start");
 		break;
 	case CODEC_LZOP:
-		start_lzop(d, NULL);
+		start_lzop(d);
 		break;
 	}
 	if (d->error[0]) {
@@ -322,6 +426,8 @@ void decoder_free(struct decoder *d)
 	case CODEC_LZOP:
 		if (d->pipe_fd >= 0)
 			close(d->pipe_fd);
+		if (d->err_fd >= 0)
+			close(d->err_fd);
 		if (d->child > 0) {
 			kill(d->child, SIGTERM);
 			waitpid(d->child, NULL, 0);
@@ -340,7 +446,7 @@ struct encoder {
 	enum codec codec;
 	int fd;
 	uint8_t *out;
-	char error[160];
+	char error[256];
 	union {
 		z_stream z;
 		bz_stream bz;
@@ -349,6 +455,8 @@ struct encoder {
 	ZSTD_CStream *zstd;
 	pid_t child; /* lzop: its stdin is pipe_fd, its stdout fd */
 	int pipe_fd;
+	int err_fd;          /* lzop's standard error */
+	char child_err[120];
 };
 
 static int efail(struct encoder *x, const char *what)
@@ -359,22 +467,20 @@ static int efail(struct encoder *x, const char *what)
 
 static int start_lzop_encoder(struct encoder *x)
 {
+	static char *const argv[] = { "lzop", "-c", NULL };
+	char why[160];
 	int p[2];
 
-	if (pipe(p) != 0)
+	if (pipe2(p, O_CLOEXEC) != 0)
 		return efail(x, strerror(errno));
-	x->child = fork();
-	if (x->child < 0)
-		return efail(x, strerror(errno));
-	if (x->child == 0) {
-		dup2(p[0], STDIN_FILENO);
-		dup2(x->fd, STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		execlp("lzop", "lzop", "-c", (char *)NULL);
-		_exit(127);
-	}
+	x->child = spawn_filter(argv, p[0], x->fd, &x->err_fd, why, sizeof(why));
 	close(p[0]);
+	if (x->child < 0) {
+		x->child = 0;
+		close(p[1]);
+		snprintf(x->error, sizeof(x->error), "%s", why);
+		return -1;
+	}
 	x->pipe_fd = p[1];
 	return 0;
 }
@@ -391,6 +497,7 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 	x->codec = c;
 	x->fd = fd;
 	x->pipe_fd = -1;
+	x->err_fd = -1;
 	switch (c) {
 	case CODEC_GZIP:
 		if (deflateInit2(&x->s.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
@@ -540,8 +647,16 @@ int encoder_finish(struct encoder *x, char *error, size_t error_len)
 		if (x->pipe_fd >= 0)
 			close(x->pipe_fd);
 		if (x->child > 0 && (waitpid(x->child, &status, 0) != x->child ||
-				     !WIFEXITED(status) || WEXITSTATUS(status) != 0) && rc == 0)
-			rc = efail(x, "lzop -c failed");
+				     !WIFEXITED(status) || WEXITSTATUS(status) != 0) && rc == 0) {
+			char why[sizeof(x->child_err) + 32];
+
+			drain_child_err(x->err_fd, x->child_err, sizeof(x->child_err));
+			snprintf(why, sizeof(why), "lzop -c failed%s%s", x->child_err[0] ? ": " : "",
+				 x->child_err);
+			rc = efail(x, why);
+		}
+		if (x->err_fd >= 0)
+			close(x->err_fd);
 		break;
 	}
 	if (rc && error)

@@ -178,3 +178,42 @@ compressed_image() { # N PROG OUT
 	assert_equal "$status" 8
 	[[ "$stderr" == *"byte 20 (data_len)"* ]] || fail "$stderr"
 }
+
+@test "libvirt lzop: with standard input closed, the image is still read and repaired (lzop gets it as its stdin)" {
+	compressed_image 4 lzop "$W/lzop.img"
+	run bash -c '"$1" check "$2" <&-' _ "$FREDCK" "$W/lzop.img"
+	assert_equal "$status" 4
+	assert_output --partial FK101
+	run bash -c '"$1" repair "$2" -o "$3" <&-' _ "$FREDCK" "$W/lzop.img" "$W/out.img"
+	assert_equal "$status" 1
+	run "$FREDCK" check "$W/out.img"
+	assert_equal "$status" 0
+}
+
+@test "libvirt lzop: lzop missing from PATH is an operational error naming the program, not a corrupt image" {
+	compressed_image 4 lzop "$W/lzop.img"
+	mkdir "$W/bin"
+	run --separate-stderr env PATH="$W/bin" "$FREDCK" check --json "$W/lzop.img"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"cannot run lzop: No such file or directory"* ]] || fail "$stderr"
+	[[ "$stderr" != *"byte "* ]] || fail "reported as damaged data: $stderr"
+	assert_equal "$(jq -r '.inputs[0].error.offset' <<<"$output")" null
+	run --separate-stderr env PATH="$W/bin" "$FREDCK" repair "$W/lzop.img" -o "$W/out.img"
+	assert_equal "$status" 8
+	[ ! -e "$W/out.img" ]
+}
+
+@test "libvirt lzop: lzop's own complaint is part of fredck's error, which names the image; none of it leaks raw" {
+	compressed_image 4 lzop "$W/lzop.img"
+	# Damage the compressed data behind lzop's header.
+	local start size
+	start=$(stream_start "$W/lzop.img")
+	size=$(stat -c %s "$W/lzop.img")
+	printf '\377\377\377\377\377\377\377\377' |
+		dd of="$W/lzop.img" bs=1 seek=$(((start + size) / 2)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" check "$W/lzop.img"
+	assert_equal "$status" 8
+	[ "$(wc -l <<<"$stderr")" -eq 1 ] || fail "more than one line on stderr: $stderr"
+	[[ "$stderr" == "fredck: $W/lzop.img (lzop-decompressed stream): "*"lzop -dc failed (corrupt or truncated): lzop: <stdin>: "* ]] ||
+		fail "$stderr"
+}
