@@ -141,7 +141,7 @@ static bool redact_one(struct input_report *r, const char *path, const char *out
 		return false;
 	}
 	r->w.out_path = output;
-	return r->snap.ops->redact(&r->snap, &r->w, rm, &r->err) == 0;
+	return snapshot_redact(&r->snap, &r->w, rm, &r->err) == 0;
 }
 
 static int redact_run(int argc, char **argv)

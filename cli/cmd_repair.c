@@ -159,7 +159,7 @@ static void write_repair(struct input_report *r, const struct repair_opts *o,
 	if (o->in_place && !r->planned)
 		return;
 	plans = collect_plans(r);
-	if (!plans || r->snap.ops->write(&r->snap, plans, &r->w, &r->err) != 0)
+	if (!plans || snapshot_write(&r->snap, plans, &r->w, &r->err) != 0)
 		r->failed = true;
 	else
 		r->wrote = true;

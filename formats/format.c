@@ -13,6 +13,7 @@
 
 #include "formats/chv/chv.h"
 #include "formats/format.h"
+#include "formats/io/bsrc.h"
 #include "formats/io/whole_file.h"
 #include "formats/firecracker/firecracker.h"
 #include "formats/kvmdir/kvmdir.h"
@@ -112,9 +113,10 @@ static const struct format_ops *choose(const char *path, const char *format_name
 	return detect(path, &st, e);
 }
 
-int snapshot_filter(struct snapshot *s, const char *path, const char *format_name, int out_fd,
-		    struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
-		    struct vcpu_plan **plans, struct fmt_error *e)
+static int filter_unchecked(struct snapshot *s, const char *path, const char *format_name,
+			    int out_fd,
+			    struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx),
+			    void *ctx, struct vcpu_plan **plans, struct fmt_error *e)
 {
 	const struct format_ops *ops;
 
@@ -132,8 +134,65 @@ int snapshot_filter(struct snapshot *s, const char *path, const char *format_nam
 	return ops->filter(s, path, out_fd, plan, ctx, plans, e);
 }
 
+static int open_unchecked(struct snapshot *s, const char *path, const char *format_name,
+			  struct fmt_error *e);
+
+/*
+ * A file that shrank under a mapped window of it was read as zeros where
+ * its pages had gone (io/bsrc.c): whatever the reader concluded, the
+ * result is that error.
+ */
+static int shrink_checked(int rc, unsigned long faults_before, const char *path,
+			  struct fmt_error *e)
+{
+	if (bsrc_shrink_faults() == faults_before)
+		return rc;
+	return fmt_fail(e, FMT_ERR_SYSTEM, path, "the file became shorter while fredck read it");
+}
+
+int snapshot_filter(struct snapshot *s, const char *path, const char *format_name, int out_fd,
+		    struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
+		    struct vcpu_plan **plans, struct fmt_error *e)
+{
+	unsigned long faults = bsrc_shrink_faults();
+
+	return shrink_checked(filter_unchecked(s, path, format_name, out_fd, plan, ctx, plans, e),
+			      faults, path, e);
+}
+
 int snapshot_open(struct snapshot *s, const char *path, const char *format_name,
 		  struct fmt_error *e)
+{
+	unsigned long faults = bsrc_shrink_faults();
+	int rc = shrink_checked(open_unchecked(s, path, format_name, e), faults, path, e);
+
+	if (rc != 0 && s->ops && s->priv) {
+		const struct format_ops *ops = s->ops;
+
+		snapshot_close(s);
+		s->ops = ops;
+	}
+	return rc;
+}
+
+int snapshot_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+		   struct fmt_error *e)
+{
+	unsigned long faults = bsrc_shrink_faults();
+
+	return shrink_checked(s->ops->write(s, plans, w, e), faults, s->path, e);
+}
+
+int snapshot_redact(struct snapshot *s, struct write_request *w, struct redaction *r,
+		    struct fmt_error *e)
+{
+	unsigned long faults = bsrc_shrink_faults();
+
+	return shrink_checked(s->ops->redact(s, w, r, e), faults, s->path, e);
+}
+
+static int open_unchecked(struct snapshot *s, const char *path, const char *format_name,
+			  struct fmt_error *e)
 {
 	const struct format_ops *ops;
 	struct stat st;

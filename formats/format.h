@@ -130,6 +130,17 @@ int snapshot_filter(struct snapshot *s, const char *path, const char *format_nam
 		    struct vcpu_plan **plans, struct fmt_error *e);
 
 /*
+ * Write s with plans applied (format_ops.write), or a redacted copy
+ * (format_ops.redact, which must exist): through these, so that a file
+ * found shorter while it was read fails the run whatever the format
+ * concluded.
+ */
+int snapshot_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,
+		   struct fmt_error *e);
+int snapshot_redact(struct snapshot *s, struct write_request *w, struct redaction *r,
+		    struct fmt_error *e);
+
+/*
  * After a writer re-read its output: every vCPU must equal the original
  * with its plan applied.  -1 with e filled (naming the vCPU) otherwise.
  */

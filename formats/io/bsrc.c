@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -36,6 +37,71 @@ static size_t page_bytes(void)
 	if (!ps)
 		ps = (size_t)sysconf(_SC_PAGESIZE);
 	return ps;
+}
+
+/*
+ * A file that becomes shorter while a window of it is mapped makes the
+ * next read of a page past its new end fault (SIGBUS).  Rather than die
+ * of it (and lose a batch's other inputs), the handler puts zero pages
+ * where the window was and marks the source: its next read fails with
+ * "the file became shorter", and shrink_faults lets the callers of a
+ * whole open, repair or filter see that what they read may be zeros.
+ * Mapped sources are few at once (an input, and the copy being verified).
+ */
+#define GUARDED_MAX 8
+static struct bsrc *volatile guarded[GUARDED_MAX];
+static volatile sig_atomic_t shrink_faults;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const uint8_t *at = si->si_addr;
+
+	(void)uc;
+	for (int i = 0; i < GUARDED_MAX; i++) {
+		struct bsrc *b = guarded[i];
+
+		if (!b || !b->map || at < b->map || at >= b->map + b->map_len)
+			continue;
+		if (mmap(b->map, b->map_len, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1,
+			 0) == MAP_FAILED)
+			break;
+		b->shrank = true;
+		shrink_faults++;
+		return;
+	}
+	/* Not a window of ours: die of it, as without the handler. */
+	signal(sig, SIG_DFL);
+}
+
+static void guard(struct bsrc *b)
+{
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+		sigemptyset(&sa.sa_mask);
+		installed = sigaction(SIGBUS, &sa, NULL) == 0;
+	}
+	for (int i = 0; i < GUARDED_MAX; i++)
+		if (!guarded[i]) {
+			guarded[i] = b;
+			return;
+		}
+	/* More than GUARDED_MAX at once: read this one instead of mapping it. */
+	b->mapped = false;
+}
+
+static void unguard(struct bsrc *b)
+{
+	for (int i = 0; i < GUARDED_MAX; i++)
+		if (guarded[i] == b)
+			guarded[i] = NULL;
+}
+
+unsigned long bsrc_shrink_faults(void)
+{
+	return (unsigned long)shrink_faults;
 }
 
 static void unmap_window(struct bsrc *b)
@@ -109,6 +175,7 @@ static void leave_mapped(struct bsrc *b)
 	b->len = n;
 	b->buf = b->store;
 	unmap_window(b);
+	unguard(b);
 	b->mapped = false;
 	b->eof = false;
 	/* A regular file: the seek cannot fail for an offset within it. */
@@ -147,6 +214,8 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 		return -1;
 	}
 	b->mapped = b->seekable;
+	if (b->mapped)
+		guard(b);
 	return 0;
 }
 
@@ -160,6 +229,7 @@ void bsrc_close(struct bsrc *b)
 		close(b->fd);
 	b->fd = -1;
 	unmap_window(b);
+	unguard(b);
 	free(b->store);
 	b->store = b->buf = NULL;
 }
@@ -257,8 +327,18 @@ size_t bsrc_available(struct bsrc *b, size_t n)
 	return b->len - b->pos < n ? b->len - b->pos : n;
 }
 
+/* The file shrank under a mapped window: what was read there may be zeros. */
+static int shrunk(const struct bsrc *b, struct fmt_error *e)
+{
+	return fmt_fail(e, FMT_ERR_SYSTEM, b->path, "the file became shorter while fredck read it");
+}
+
 const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt_error *e)
 {
+	if (b->shrank) {
+		shrunk(b, e);
+		return NULL;
+	}
 	if (n > BSRC_BUFFER) {
 		fmt_malformed(e, b->path, bsrc_offset(b), field,
 			      "%zu bytes at once is more than fredck reads in one piece", n);
@@ -268,8 +348,7 @@ const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt
 		if (b->dec && decoder_error(b->dec)[0])
 			fmt_malformed(e, b->path, bsrc_offset(b), field, "%s", decoder_error(b->dec));
 		else if (b->shrank)
-			fmt_fail(e, FMT_ERR_SYSTEM, b->path,
-				 "the file became shorter while fredck read it");
+			shrunk(b, e);
 		else
 			fmt_syserr(e, b->path, b->sink_errno ? b->sink_errno : errno,
 				   b->sink_errno ? "cannot write the output" : "cannot read");

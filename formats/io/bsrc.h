@@ -52,7 +52,7 @@ struct bsrc {
 	uint8_t *map;
 	size_t map_len;
 	uint8_t *store; /* the malloc'ed buffer, used whenever not mapped */
-	bool shrank;    /* mapped: the file became shorter than at open */
+	volatile bool shrank; /* mapped: the file became shorter than at open */
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
 	char *label;         /* the path as errors then name it */
 };
@@ -63,6 +63,14 @@ struct bsrc {
  * which decides whether and how to show it; NULL: nothing is reported.
  */
 extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
+
+/*
+ * How many times a mapped file was found shorter by a fault (SIGBUS) while
+ * it was read, since the program started: a caller that sees the count
+ * change across a whole read must not trust it (zeros stood in for the
+ * pages that were gone).
+ */
+unsigned long bsrc_shrink_faults(void);
 
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
