@@ -96,3 +96,29 @@ quick_exit8() {
 			fail "$n not reported: $output"
 	done
 }
+
+@test "a read error (EIO) in a snapshot's file is reported as such, with its errno, never as a wrong size" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	local member
+	for member in vcpu1/xcrs vcpu1/msrs vcpu1/events; do
+		d=$(fixture multi "eio-${member%%/*}-${member##*/}")
+		run --separate-stderr strace -qq -o /dev/null -P "$d/$member" -e trace=read \
+			-e inject=read:error=EIO "$FREDCK" check "$d"
+		[ "$status" -eq 8 ] || fail "$member: status $status: $stderr"
+		[[ "$stderr" == "fredck: $d/$member: cannot read: Input/output error (EIO)" ]] ||
+			fail "$member: $stderr"
+	done
+	# The same for a Firecracker state file and a Cloud Hypervisor state.json.
+	[ -x "$CHV_GEN" ] || fail "CHV_GEN=$CHV_GEN is not built"
+	"$CHV_GEN" --layout=v53 "$WORK/chv" clean || fail "chv-gen failed"
+	run --separate-stderr strace -qq -o /dev/null -P "$WORK/chv/state.json" -e trace=read \
+		-e inject=read:error=EIO "$FREDCK" check "$WORK/chv"
+	[ "$status" -eq 8 ] || fail "state.json: status $status: $stderr"
+	[[ "$stderr" == *"state.json: cannot read: Input/output error (EIO)" ]] || fail "$stderr"
+	[ -x "$MKFCSNAP" ] || fail "MKFCSNAP=$MKFCSNAP is not built"
+	"$MKFCSNAP" v1.14 "$WORK/fc.snap" >/dev/null || fail "mkfcsnap failed"
+	run --separate-stderr strace -qq -o /dev/null -P "$WORK/fc.snap" -e trace=read \
+		-e inject=read:error=EIO "$FREDCK" check --format=firecracker "$WORK/fc.snap"
+	[ "$status" -eq 8 ] || fail "fc.snap: status $status: $stderr"
+	[[ "$stderr" == *"fc.snap: cannot read: Input/output error (EIO)" ]] || fail "$stderr"
+}
