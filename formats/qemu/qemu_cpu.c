@@ -8,8 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats/qemu/qemu_cpu.h"

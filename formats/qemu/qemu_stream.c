@@ -374,48 +374,64 @@ static struct qemu_iter_section *find_iter(struct qemu_stream *q, uint32_t sid)
 	return NULL;
 }
 
-static int parse_iterative(struct qemu_stream *q, uint8_t type, uint64_t off, struct fmt_error *e)
+/* A START header: the iterative section it announces (RAM only), remembered by its id. */
+static struct qemu_iter_section *start_iterative(struct qemu_stream *q, struct qemu_section *s,
+						 struct fmt_error *e)
 {
 	struct qemu_iter_section *it;
-	struct qemu_section sec = { .type = type, .offset = off };
-	uint32_t sid, instance, version;
 	char idstr[256];
+
+	if (take_full_header(q, &s->sid, idstr, &s->instance, &s->version, e))
+		return NULL;
+	if (strcmp(idstr, "ram") != 0) {
+		fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
+			 "byte %llu: iterative section '%s' (dirty bitmaps, block migration, "
+			 "VFIO) cannot be stepped over",
+			 (unsigned long long)s->offset, idstr);
+		return NULL;
+	}
+	if (q->niter == sizeof(q->iter) / sizeof(q->iter[0])) {
+		fmt_malformed(e, q->src.path, s->offset, "section id", "too many iterative sections");
+		return NULL;
+	}
+	it = &q->iter[q->niter++];
+	it->sid = s->sid;
+	snprintf(it->idstr, sizeof(it->idstr), "%s", idstr);
+	add_device(q, idstr, s->instance);
+	return it;
+}
+
+/* A PART or END header: the section it continues. */
+static struct qemu_iter_section *continue_iterative(struct qemu_stream *q,
+						    struct qemu_section *s, struct fmt_error *e)
+{
+	struct qemu_iter_section *it;
 	uint64_t v;
+
+	if (qw_take_be(&q->src, 4, &v, "section id", e))
+		return NULL;
+	s->sid = (uint32_t)v;
+	it = find_iter(q, s->sid);
+	if (!it)
+		fmt_malformed(e, q->src.path, s->offset + 1, "section id",
+			      "section id %u continues no section that was started", s->sid);
+	return it;
+}
+
+static int parse_iterative(struct qemu_stream *q, uint8_t type, uint64_t off, struct fmt_error *e)
+{
+	struct qemu_section s = { .type = type, .offset = off };
+	struct qemu_iter_section *it = type == QSEC_START ? start_iterative(q, &s, e) :
+							    continue_iterative(q, &s, e);
 	int rc = 0;
 
-	if (type == QSEC_START) {
-		if (take_full_header(q, &sid, idstr, &instance, &version, e))
-			return -1;
-		if (strcmp(idstr, "ram") != 0)
-			return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
-					"byte %llu: iterative section '%s' (dirty bitmaps, block "
-					"migration, VFIO) cannot be stepped over",
-					(unsigned long long)off, idstr);
-		if (q->niter == sizeof(q->iter) / sizeof(q->iter[0]))
-			return fmt_malformed(e, q->src.path, off, "section id",
-					     "too many iterative sections");
-		it = &q->iter[q->niter++];
-		it->sid = sid;
-		snprintf(it->idstr, sizeof(it->idstr), "%s", idstr);
-		add_device(q, idstr, instance);
-		sec.instance = instance;
-		sec.version = version;
-	} else {
-		if (qw_take_be(&q->src, 4, &v, "section id", e))
-			return -1;
-		sid = (uint32_t)v;
-		it = find_iter(q, sid);
-		if (!it)
-			return fmt_malformed(e, q->src.path, off + 1, "section id",
-					     "section id %u continues no section that was started",
-					     sid);
-	}
-	sec.sid = sid;
-	sec.idstr = it->idstr;
-	NOTIFY(rc, q, section_header, &sec, e);
+	if (!it)
+		return -1;
+	s.idstr = it->idstr;
+	NOTIFY(rc, q, section_header, &s, e);
 	if (rc || parse_ram(q, type == QSEC_START, e))
 		return -1;
-	return qw_expect_footer(&q->src, sid, it->idstr, e);
+	return qw_expect_footer(&q->src, s.sid, it->idstr, e);
 }
 
 /* The vCPU arrays grown for one more. */

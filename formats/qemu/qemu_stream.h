@@ -51,42 +51,48 @@ struct qemu_section {
 };
 
 /*
- * What the core reports.  Every hook may be NULL; each returns 0, or -1
- * with e filled, which stops the walk.  Offsets are input offsets.
+ * What the core reports, in stream order.  Every hook may be NULL; each
+ * returns 0, or -1 with e filled, which stops the walk.  Offsets are input
+ * offsets.  Hooks read the reader's state (q) but never move q->src
+ * forward: the walk does.
  */
 struct qemu_hooks {
 	/*
 	 * Bytes to pass through: set, the input is read strictly front to
 	 * back and every byte leaves through pass (the sink of struct bsrc)
 	 * unless a hook sends a replacement in its place (bsrc_emit_to,
-	 * bsrc_inject, bsrc_mark_emitted).  The description (06, length,
-	 * JSON) never passes through: its hook writes what stands there.
-	 * Returns 0, or -1 with errno set.
+	 * bsrc_inject, bsrc_mark_emitted).  A byte leaves when the buffer
+	 * needs its room, or when a hook emits it: a hook that holds bytes
+	 * (bsrc_hold) keeps them in the buffer until it releases them, so
+	 * that it can still change them.  Returns 0, or -1 with errno set.
 	 */
 	int (*pass)(void *ctx, const uint8_t *data, size_t len);
-	/* A section starts at off, its type byte not consumed yet (a pass-through hook may hold it). */
+	/* A top-level section of type starts at off; nothing of it is consumed yet. */
 	int (*section_begin)(void *ctx, struct qemu_stream *q, uint8_t type, uint64_t off,
 			     struct fmt_error *e);
-	/* A section's header was read; the body follows. */
+	/* A START, PART, END or FULL section's header was read; its body follows. */
 	int (*section_header)(void *ctx, struct qemu_stream *q, const struct qemu_section *s,
 			      struct fmt_error *e);
 	/* A RAM block of the size list (mapped-ram: before its pages are jumped over). */
 	int (*ram_block)(void *ctx, struct qemu_stream *q, const struct qemu_ram_block *b,
 			 struct fmt_error *e);
-	/* A page-carrying RAM record: header and block name read, body next. */
+	/* A page-carrying RAM record: its header and block name read, its body next. */
 	int (*ram_record)(void *ctx, struct qemu_stream *q, const struct qemu_ram_record *r,
 			  struct fmt_error *e);
 	/*
-	 * A `cpu` section was read, up to its footer: q->vcpus[i], at
-	 * q->cpus[i].  With pass, its bytes are still in the buffer if the
-	 * section_begin hook held them.
+	 * A `cpu` section was read, up to and including its footer:
+	 * q->vcpus[i], whose fields lie at q->cpus[i].
 	 */
 	int (*cpu)(void *ctx, struct qemu_stream *q, size_t i, struct fmt_error *e);
 	/*
-	 * The description that ends the stream, parsed (doc, owned by the
-	 * core); its record (06, length, JSON) began at off.  Attached, the
-	 * core reads the description whole (at most QEMU_VMDESC_MAX bytes);
-	 * otherwise it steps over it.
+	 * The description that ends the stream, parsed (doc: the core's, it
+	 * may be changed); its record (06, length, JSON) began at off.  With
+	 * this hook attached the core reads the description whole (at most
+	 * QEMU_VMDESC_MAX bytes), and with pass too the record's bytes do
+	 * not pass through: the hooks write what stands in their place.
+	 * Without it the core steps over the description.  A file's
+	 * description is also read first, from its end, to size the devices
+	 * (qemu_stream_load_vmdesc: q->vmdesc).
 	 */
 	int (*description)(void *ctx, struct qemu_stream *q, json_t *doc, uint64_t off,
 			   struct fmt_error *e);
