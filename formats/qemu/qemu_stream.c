@@ -225,20 +225,31 @@ static int carried_length(struct qemu_stream *q, uint64_t flags, uint64_t *len, 
 
 #define RAM_PREFETCH_PAGES 16
 
+/* Tell the hooks of the record (header a at off) whose body of len bytes is next. */
+static int notify_record(struct qemu_stream *q, uint64_t off, uint64_t a, uint64_t flags,
+			 uint64_t len, struct fmt_error *e)
+{
+	struct qemu_ram_record r = {
+		.offset = off, .header = a, .flags = flags, .block = q->ram_block,
+		.named = !(flags & RAM_CONTINUE), .addr = a & ~(uint64_t)(q->page_size - 1),
+		.zero = flags & RAM_ZERO, .body = bsrc_offset(&q->src), .body_len = len,
+	};
+	int rc = 0;
+
+	NOTIFY(rc, q, ram_record, &r, e);
+	return rc;
+}
+
 /*
  * A page-carrying record whose header (a, at off) was just read: its
- * block name, the hooks, then its body stepped over.
+ * block name, the hooks, then its body stepped over.  Once per page of
+ * guest memory: the record is built only for a ram_record hook.
  */
 static int parse_ram_record(struct qemu_stream *q, uint64_t off, uint64_t a, uint64_t flags,
 			    struct fmt_error *e)
 {
-	struct qemu_ram_record r = {
-		.offset = off, .header = a, .flags = flags, .block = q->ram_block,
-		.named = !(flags & RAM_CONTINUE),
-		.addr = a & ~(uint64_t)(q->page_size - 1), .zero = flags & RAM_ZERO,
-	};
 	const char *field;
-	int rc = 0;
+	uint64_t len;
 
 	if (!(flags & RAM_CONTINUE) &&
 	    qw_take_counted(&q->src, q->ram_block, "RAM block name", e))
@@ -246,23 +257,23 @@ static int parse_ram_record(struct qemu_stream *q, uint64_t off, uint64_t a, uin
 	if (flags & RAM_ZERO) {
 		q->zero_pages++;
 		/* The fill byte: QEMU writes 0, but it is the page's content. */
-		r.body_len = 1;
+		len = 1;
 		field = "RAM zero-page fill byte";
 	} else if (flags & RAM_PAGE) {
 		q->ram_pages++;
-		r.body_len = q->page_size;
+		len = q->page_size;
 		field = "RAM page";
 		/* The header of the record some pages on, if they are pages too. */
 		bsrc_prefetch(&q->src, RAM_PREFETCH_PAGES * ((size_t)q->page_size + 8));
 	} else {
 		q->ram_pages++;
-		if (carried_length(q, flags, &r.body_len, e))
+		if (carried_length(q, flags, &len, e))
 			return -1;
 		field = "RAM page data";
 	}
-	r.body = bsrc_offset(&q->src);
-	NOTIFY(rc, q, ram_record, &r, e);
-	return rc ? rc : bsrc_skip(&q->src, r.body_len, field, e);
+	if (q->record_hooks && notify_record(q, off, a, flags, len, e))
+		return -1;
+	return bsrc_skip(&q->src, len, field, e);
 }
 
 static int parse_ram(struct qemu_stream *q, bool start, struct fmt_error *e)
@@ -730,6 +741,7 @@ int qemu_stream_attach(struct qemu_stream *q, const struct qemu_hooks *hooks, vo
 	q->attached[q->nattached].hooks = hooks;
 	q->attached[q->nattached].ctx = ctx;
 	q->nattached++;
+	q->record_hooks |= hooks->ram_record != NULL;
 	if (hooks->pass)
 		bsrc_set_sink(&q->src, hooks->pass, ctx);
 	return 0;

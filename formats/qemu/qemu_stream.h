@@ -146,6 +146,7 @@ struct qemu_stream {
 		void *ctx;
 	} attached[QEMU_HOOKS_MAX];
 	size_t nattached;
+	bool record_hooks; /* one of them has ram_record */
 };
 
 /*
