@@ -4,9 +4,11 @@
  * header, the domain XML and a cookie, then a QEMU migration stream.
  *
  * The header, XML and cookie are never changed: a repair edits the stream
- * after them exactly as for a bare stream (formats/qemu_write.c), and the
- * sparse kind is a mapped-ram stream whose offsets already count the
- * header.  Layout: reference/qemu-migration-stream.md section 6.
+ * after them exactly as for a bare stream (qemu_write.c), and the sparse
+ * kind is a mapped-ram stream whose offsets already count the header.
+ * The container uses the QEMU reader through its public interface only
+ * (qemu_read.h, qemu_stream.h, and the writer, filter and redaction).
+ * Layout: reference/qemu-migration-stream.md section 6.
  */
 #include "config.h"
 
@@ -16,7 +18,11 @@
 #include <string.h>
 
 #include "formats/qemu/libvirt.h"
-#include "formats/qemu/qemu_priv.h"
+#include "formats/qemu/qemu_filter.h"
+#include "formats/qemu/qemu_read.h"
+#include "formats/qemu/qemu_redact.h"
+#include "formats/qemu/qemu_stream.h"
+#include "formats/qemu/qemu_write.h"
 
 #define LV_HEADER 92
 #define LV_MAGIC "LibvirtQemudSave"
@@ -67,7 +73,7 @@ static void xml_element(const char *xml, size_t len, const char *tag, char *out,
 }
 
 /* The XML and cookie: read what inspect shows, step over the rest. */
-static int read_data(struct qemu *q, struct snapshot *s, uint32_t data_len, uint32_t cookie,
+static int read_data(struct qemu_stream *q, struct snapshot *s, uint32_t data_len, uint32_t cookie,
 		     struct fmt_error *e)
 {
 	size_t n = data_len < LV_XML_READ ? data_len : LV_XML_READ;
@@ -84,7 +90,7 @@ static int read_data(struct qemu *q, struct snapshot *s, uint32_t data_len, uint
 	return bsrc_skip(&q->src, data_len - n, "libvirt domain XML", e);
 }
 
-int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
+static int libvirt_header(struct qemu_stream *q, struct snapshot *s, struct fmt_error *e)
 {
 	const uint8_t *h = bsrc_take(&q->src, LV_HEADER, "libvirt header", e);
 	uint32_t version, data_len, running, format, cookie;
@@ -119,7 +125,7 @@ int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
 		return fmt_malformed(e, q->src.path, 32, "cookieOffset",
 				     "cookie offset %u is outside the %u bytes of XML data", cookie,
 				     data_len);
-	if (format != LV_RAW && format != LV_SPARSE && q->filter)
+	if (format != LV_RAW && format != LV_SPARSE && qemu_stream_passes(q))
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
 				"a %s-compressed libvirt save image cannot be filtered yet",
 				lv_format_names[format]);
@@ -139,8 +145,7 @@ int libvirt_header(struct qemu *q, struct snapshot *s, struct fmt_error *e)
 	return bsrc_decode(&q->src, q->codec, e);
 }
 
-/* Standard input may carry either: look at the magic without consuming it. */
-int qemu_auto_container(struct qemu *q, struct snapshot *s, struct fmt_error *e)
+int libvirt_or_bare(struct qemu_stream *q, struct snapshot *s, struct fmt_error *e)
 {
 	size_t n = bsrc_available(&q->src, LV_MAGIC_LEN);
 	const uint8_t *p = bsrc_peek(&q->src, n, "", e);
@@ -155,9 +160,8 @@ static int libvirt_open(struct snapshot *s, const char *path, struct fmt_error *
 	return qemu_open_in(s, path, libvirt_header, e);
 }
 
-static int libvirt_filter(struct snapshot *s, const char *in_path, int out_fd,
-			  struct vcpu_plan (*plan)(const struct vcpu_state *v, void *ctx), void *ctx,
-			  struct vcpu_plan **plans, struct fmt_error *e)
+static int libvirt_filter(struct snapshot *s, const char *in_path, int out_fd, qemu_plan_fn plan,
+			  void *ctx, struct vcpu_plan **plans, struct fmt_error *e)
 {
 	return qemu_filter_in(s, in_path, out_fd, plan, ctx, plans, libvirt_header, e);
 }

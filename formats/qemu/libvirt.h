@@ -16,4 +16,12 @@ extern const struct format_ops libvirt_format;
 /* p[len] starts with LibvirtQemudSave or LibvirtQemudPart. */
 bool libvirt_magic(const uint8_t *p, size_t len);
 
+struct qemu_stream;
+/*
+ * A container function (qemu_stream.h) for standard input, which may
+ * carry a libvirt image or a bare stream: the libvirt header if the
+ * magic (not consumed) says so, else nothing.
+ */
+int libvirt_or_bare(struct qemu_stream *q, struct snapshot *s, struct fmt_error *e);
+
 #endif

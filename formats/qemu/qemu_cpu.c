@@ -8,11 +8,11 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "formats/qemu/qemu_priv.h"
+#include "formats/qemu/qemu_cpu.h"
+#include "formats/qemu/qemu_vmdesc.h"
+#include "formats/qemu/qemu_wire.h"
 
 /* The fixed body size of each known `cpu` subsection (reference 3.3, 3.4). */
 static const struct {
@@ -161,38 +161,38 @@ static int64_t known_subsection_size(const char *name)
  * The next subsection header if it belongs to parent (QEMU's own test:
  * 0x05, a name starting with "parent/"); false otherwise.
  */
-static bool next_subsection(struct qemu *q, const char *parent, struct subsection *s)
+static bool next_subsection(struct bsrc *src, const char *parent, struct subsection *s)
 {
 	struct fmt_error ignored;
 	size_t plen = strlen(parent);
 	const uint8_t *p;
 	size_t n;
 
-	if (bsrc_available(&q->src, 2) < 2)
+	if (bsrc_available(src, 2) < 2)
 		return false;
-	p = bsrc_peek(&q->src, 2, "", &ignored);
+	p = bsrc_peek(src, 2, "", &ignored);
 	if (p[0] != QSEC_SUBSECTION || p[1] < plen + 1)
 		return false;
 	n = p[1];
-	if (bsrc_available(&q->src, 2 + n + 4) < 2 + n + 4)
+	if (bsrc_available(src, 2 + n + 4) < 2 + n + 4)
 		return false;
-	p = bsrc_peek(&q->src, 2 + n + 4, "", &ignored);
+	p = bsrc_peek(src, 2 + n + 4, "", &ignored);
 	if (memcmp(p + 2, parent, plen) != 0 || p[2 + plen] != '/' || memchr(p + 2, 0, n))
 		return false;
 	memcpy(s->name, p + 2, n);
 	s->name[n] = '\0';
 	s->version = (uint32_t)be_get(p + 2 + n, 4);
-	s->offset = bsrc_offset(&q->src);
-	bsrc_take(&q->src, 2 + n + 4, "", &ignored);
+	s->offset = bsrc_offset(src);
+	bsrc_take(src, 2 + n + 4, "", &ignored);
 	return true;
 }
 
-static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
+static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 			     struct fmt_error *e);
 
 /* One subsection's body, then its own subsections. */
-static int parse_subsection_body(struct qemu *q, const struct subsection *s, json_t *desc,
+static int parse_subsection_body(struct bsrc *src, const struct subsection *s, json_t *desc,
 				 struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 				 struct fmt_error *e)
 {
@@ -204,29 +204,29 @@ static int parse_subsection_body(struct qemu *q, const struct subsection *s, jso
 		/* Not in fredck's table: the stream's own description sizes it. */
 		size = sdesc ? vmdesc_size(sdesc, 0) : -1;
 		if (size < 0)
-			return fmt_malformed(e, q->src.path, s->offset, s->name,
+			return fmt_malformed(e, src->path, s->offset, s->name,
 					     "unknown subsection of cpu %u, and no device description "
 					     "to size it",
 					     v->index);
-		return bsrc_skip(&q->src, (uint64_t)size, s->name, e);
+		return bsrc_skip(src, (uint64_t)size, s->name, e);
 	}
 	if (s->version != 1)
-		return fmt_malformed(e, q->src.path, s->offset, s->name,
+		return fmt_malformed(e, src->path, s->offset, s->name,
 				     "subsection version %u; fredck knows version 1", s->version);
-	body = bsrc_take(&q->src, (size_t)size, s->name, e);
+	body = bsrc_take(src, (size_t)size, s->name, e);
 	if (!body)
 		return -1;
 	decode_subsection(s->name, body, v, loc, s->offset);
 	/* The nested-state struct's subsections come before the subsection's own. */
 	if (strcmp(s->name, "cpu/nested_state") == 0 &&
-	    parse_subsections(q, "cpu/kvm_nested_state", sdesc, v, loc, depth + 1, e))
+	    parse_subsections(src, "cpu/kvm_nested_state", sdesc, v, loc, depth + 1, e))
 		return -1;
-	if (parse_subsections(q, s->name, sdesc, v, loc, depth + 1, e))
+	if (parse_subsections(src, s->name, sdesc, v, loc, depth + 1, e))
 		return -1;
 	if (loc->exception_info == s->offset)
-		loc->exception_info_end = bsrc_offset(&q->src);
+		loc->exception_info_end = bsrc_offset(src);
 	if (loc->error_code == s->offset)
-		loc->error_code_end = bsrc_offset(&q->src);
+		loc->error_code_end = bsrc_offset(src);
 	return 0;
 }
 
@@ -248,7 +248,7 @@ static uint64_t name_hash(const char *name)
  */
 #define SUBSECTIONS_MAX 256
 
-static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
+static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 			     struct fmt_error *e)
 {
@@ -257,47 +257,26 @@ static int parse_subsections(struct qemu *q, const char *parent, json_t *desc,
 	size_t n = 0;
 
 	if (depth > 8)
-		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), parent,
+		return fmt_malformed(e, src->path, bsrc_offset(src), parent,
 				     "subsections nested more than 8 deep");
-	while (next_subsection(q, parent, &s)) {
+	while (next_subsection(src, parent, &s)) {
 		uint64_t h = name_hash(s.name);
 
 		for (size_t i = 0; i < n; i++)
 			if (seen[i] == h)
-				return fmt_malformed(e, q->src.path, s.offset, s.name,
+				return fmt_malformed(e, src->path, s.offset, s.name,
 						     "%s a second time in cpu %u: QEMU would load "
 						     "both, the last one winning",
 						     s.name, v->index);
 		if (n == SUBSECTIONS_MAX)
-			return fmt_malformed(e, q->src.path, s.offset, s.name,
+			return fmt_malformed(e, src->path, s.offset, s.name,
 					     "more than %d subsections of %s", SUBSECTIONS_MAX,
 					     parent);
 		seen[n++] = h;
-		if (parse_subsection_body(q, &s, desc, v, loc, depth, e))
+		if (parse_subsection_body(src, &s, desc, v, loc, depth, e))
 			return -1;
 	}
 	return 0;
-}
-
-static struct qemu_cpu_loc *new_cpu(struct qemu *q, struct fmt_error *e)
-{
-	if (q->ncpus == q->cap_cpus) {
-		size_t cap = q->cap_cpus ? q->cap_cpus * 2 : 8;
-		struct qemu_cpu_loc *l = realloc(q->cpus, cap * sizeof(*l));
-		struct vcpu_state *v = realloc(q->vcpus, cap * sizeof(*v));
-
-		if (l)
-			q->cpus = l;
-		if (v)
-			q->vcpus = v;
-		if (!l || !v) {
-			fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
-			return NULL;
-		}
-		q->cap_cpus = cap;
-	}
-	memset(&q->cpus[q->ncpus], 0, sizeof(q->cpus[0]));
-	return &q->cpus[q->ncpus];
 }
 
 /*
@@ -306,7 +285,7 @@ static struct qemu_cpu_loc *new_cpu(struct qemu *q, struct fmt_error *e)
  * injected (streams without cpu/exception_info); KVM_SET_VCPU_EVENTS lets
  * pending win.  A vector the kernel rejects is malformed.
  */
-static int classify_exception(struct qemu *q, struct vcpu_state *v, int32_t nr,
+static int classify_exception(struct bsrc *src, struct vcpu_state *v, int32_t nr,
 			      const struct qemu_cpu_loc *loc, struct fmt_error *e)
 {
 	if (nr == -1) {
@@ -314,7 +293,7 @@ static int classify_exception(struct qemu *q, struct vcpu_state *v, int32_t nr,
 		return 0;
 	}
 	if (nr < 0 || nr > 31 || nr == VEC_NMI)
-		return fmt_malformed(e, q->src.path, loc->main + QCPU_EXCEPTION_NR,
+		return fmt_malformed(e, src->path, loc->main + QCPU_EXCEPTION_NR,
 				     "env.exception_nr",
 				     "exception vector %d; the kernel rejects vectors above 31 and NMI",
 				     nr);
@@ -327,44 +306,37 @@ static int classify_exception(struct qemu *q, struct vcpu_state *v, int32_t nr,
 	return 0;
 }
 
-int parse_cpu(struct qemu *q, uint64_t section, uint32_t sid, uint32_t instance,
-		     uint32_t version, json_t *desc, struct fmt_error *e)
+int qemu_cpu_version(struct bsrc *src, uint64_t section, uint32_t version, struct fmt_error *e)
 {
-	struct qemu_cpu_loc *loc;
-	struct vcpu_state *v;
-	const uint8_t *m;
-
 	if (version != QCPU_VERSION)
-		return fmt_malformed(e, q->src.path, section + QCPU_HEADER - 4, "cpu version",
+		return fmt_malformed(e, src->path, section + QCPU_HEADER - 4, "cpu version",
 				     "cpu section version %u; fredck reads version 12 "
 				     "(qemu-system-x86_64)",
 				     version);
-	for (size_t i = 0; i < q->ncpus; i++)
-		if (q->cpus[i].instance == instance)
-			return fmt_malformed(e, q->src.path, section, "cpu instance",
-					     "a second cpu section for vCPU %u", instance);
-	loc = new_cpu(q, e);
-	if (!loc)
-		return -1;
-	v = &q->vcpus[q->ncpus];
+	return 0;
+}
+
+int qemu_cpu_parse(struct bsrc *src, uint64_t section, uint32_t sid, uint32_t instance,
+		   json_t *desc, struct qemu_cpu_loc *loc, struct vcpu_state *v,
+		   struct fmt_error *e)
+{
+	const uint8_t *m;
+
+	memset(loc, 0, sizeof(*loc));
 	vcpu_init(v, instance);
 	v->saver = SAVER_QEMU;
 	loc->section = section;
 	loc->sid = sid;
 	loc->instance = instance;
-	loc->main = bsrc_offset(&q->src);
-	m = bsrc_take(&q->src, QCPU_MAIN, "cpu main fields", e);
+	loc->main = bsrc_offset(src);
+	m = bsrc_take(src, QCPU_MAIN, "cpu main fields", e);
 	if (!m)
 		return -1;
 	decode_main(m, v);
-	if (parse_subsections(q, "cpu", desc, v, loc, 0, e))
+	if (parse_subsections(src, "cpu", desc, v, loc, 0, e))
 		return -1;
-	if (classify_exception(q, v, (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4), loc, e))
+	if (classify_exception(src, v, (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4), loc, e))
 		return -1;
-	loc->subs_end = bsrc_offset(&q->src);
-	if (expect_footer(q, sid, "cpu", e))
-		return -1;
-	q->ncpus++;
-	return 0;
+	loc->subs_end = bsrc_offset(src);
+	return qw_expect_footer(src, sid, "cpu", e);
 }
-

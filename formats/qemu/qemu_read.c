@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qemu_read.c --- a QEMU stream read into a snapshot: the reader core
+ * with no hooks, its vCPUs sorted by index, its facts for inspect.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/qemu/qemu_read.h"
+
+void qemu_close(struct snapshot *s)
+{
+	if (s->priv)
+		qemu_stream_free(s->priv);
+	s->priv = NULL;
+}
+
+void qemu_describe(struct snapshot *s, struct qemu_stream *q)
+{
+	snprintf(s->detail, sizeof(s->detail), "%zu vCPU%s, machine %.64s%s", q->ncpus,
+		 q->ncpus == 1 ? "" : "s", q->machine[0] ? q->machine : "(not named)",
+		 q->mapped_ram ? ", mapped-ram" : "");
+	snapshot_add_fact(s, "machine", "%s", q->machine[0] ? q->machine : "(not named)");
+	snapshot_add_fact(s, "ram", "%llu MiB in %u blocks; %llu pages, %llu zero pages",
+			  (unsigned long long)(q->ram_bytes >> 20), q->ram_blocks,
+			  (unsigned long long)q->ram_pages, (unsigned long long)q->zero_pages);
+	snapshot_add_fact(s, "layout", "%s%s", q->mapped_ram ? "mapped-ram" : "sequential",
+			  q->ignore_shared ? ", x-ignore-shared" : "");
+	snapshot_add_fact(s, "device_description",
+			  !q->vmdesc ? "absent (suppress-vmdesc, or not read from a pipe)" :
+			  q->vmdesc_trusted ? "present, matches the stream" :
+					      "present, out of step with the stream: not used");
+	snapshot_add_fact(s, "qemu_version_hints", "%s%s%s",
+			  q->switchover_command ? "switchover-start command (QEMU 10.0 or later)" :
+						  "no switchover-start command",
+			  q->vmdesc && json_object_get(q->vmdesc, "configuration") ?
+				  "; configuration described (QEMU 8 or later)" : "",
+			  q->cpu_has_error_code_sub ? "; cpu/error_code (QEMU 10.2 or later)" : "");
+	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
+}
+
+int qemu_take_vcpus(struct snapshot *s, struct qemu_stream *q, struct vcpu_plan *plans,
+		    struct fmt_error *e)
+{
+	size_t *order = malloc(q->ncpus * sizeof(*order));
+	struct vcpu_plan *sorted = plans ? malloc(q->ncpus * sizeof(*sorted)) : NULL;
+
+	s->vcpus = malloc(q->ncpus * sizeof(*s->vcpus));
+	if (!order || !s->vcpus || (plans && !sorted)) {
+		free(order);
+		free(sorted);
+		return fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
+	}
+	/* Insertion sort by vCPU index: stream order is nearly sorted already. */
+	for (size_t i = 0; i < q->ncpus; i++) {
+		size_t j = i;
+
+		while (j > 0 && q->vcpus[order[j - 1]].index > q->vcpus[i].index) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t i = 0; i < q->ncpus; i++) {
+		s->vcpus[i] = q->vcpus[order[i]];
+		if (plans)
+			sorted[i] = plans[order[i]];
+	}
+	if (plans)
+		memcpy(plans, sorted, q->ncpus * sizeof(*plans));
+	free(sorted);
+	free(order);
+	s->nvcpus = q->ncpus;
+	return 0;
+}
+
+int qemu_open_in(struct snapshot *s, const char *path, qemu_container_fn container,
+		 struct fmt_error *e)
+{
+	struct qemu_stream *q = qemu_stream_open(path, e);
+
+	if (!q)
+		return -1;
+	s->priv = q;
+	if (container && container(q, s, e))
+		return -1;
+	qemu_stream_load_vmdesc(q);
+	if (qemu_stream_parse(q, e) || qemu_take_vcpus(s, q, NULL, e))
+		return -1;
+	qemu_describe(s, q);
+	return 0;
+}
+
+/* QEMU enables KVM_CAP_EXCEPTION_PAYLOAD wherever the kernel offers it. */
+bool qemu_dest_cap(const struct snapshot *s, const struct vcpu_state *v)
+{
+	return true;
+}
