@@ -22,14 +22,32 @@ build, src = sys.argv[1], sys.argv[2]
 
 
 def objects():
-    """{object path: folder} for libformats.a's and libreconstruct.a's objects."""
+    """{object path: folder} for the members of libformats.a and
+    libreconstruct.a.  An archive keeps only a member's base name, and an
+    old build tree may hold stale objects of the same name elsewhere: the
+    member is the file whose bytes are the archive's copy."""
     found = {}
-    for top in ("formats", "reconstruct"):
-        for root, _, files in os.walk(os.path.join(build, top)):
-            for f in files:
-                if f.startswith(("libformats_a-", "libreconstruct_a-")) and f.endswith(".o"):
-                    rel = os.path.relpath(root, build)
-                    found[os.path.join(root, f)] = rel
+    for lib in ("formats/libformats.a", "reconstruct/libreconstruct.a"):
+        archive = os.path.join(build, lib)
+        top = os.path.dirname(archive)
+        if not os.path.exists(archive):
+            # A tree of bare objects (the checker's own test): take them all.
+            for root, _, files in os.walk(top):
+                for f in files:
+                    if f.endswith(".o"):
+                        found[os.path.join(root, f)] = os.path.relpath(root, build)
+            continue
+        members = subprocess.run(["ar", "t", archive], check=True, capture_output=True,
+                                 text=True).stdout.split()
+        for m in members:
+            body = subprocess.run(["ar", "p", archive, m], check=True, capture_output=True).stdout
+            for root, _, files in os.walk(top):
+                if m in files:
+                    path = os.path.join(root, m)
+                    with open(path, "rb") as fh:
+                        if fh.read() == body:
+                            found[path] = os.path.relpath(root, build)
+                            break
     return found
 
 
