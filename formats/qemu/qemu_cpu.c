@@ -321,6 +321,7 @@ int qemu_cpu_parse(struct bsrc *src, uint64_t section, uint32_t sid, uint32_t in
 		   struct fmt_error *e)
 {
 	const uint8_t *m;
+	int32_t exception_nr;
 
 	memset(loc, 0, sizeof(*loc));
 	vcpu_init(v, instance);
@@ -333,9 +334,11 @@ int qemu_cpu_parse(struct bsrc *src, uint64_t section, uint32_t sid, uint32_t in
 	if (!m)
 		return -1;
 	decode_main(m, v);
+	/* Read now: the subsections' reads may slide the window away from m. */
+	exception_nr = (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4);
 	if (parse_subsections(src, "cpu", desc, v, loc, 0, e))
 		return -1;
-	if (classify_exception(src, v, (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4), loc, e))
+	if (classify_exception(src, v, exception_nr, loc, e))
 		return -1;
 	loc->subs_end = bsrc_offset(src);
 	return qw_expect_footer(src, sid, "cpu", e);

@@ -551,6 +551,7 @@ static bool end_marker_here(struct qemu_stream *q, const uint8_t prev[5])
 static int scan_to_cpu(struct qemu_stream *q, struct fmt_error *e)
 {
 	uint8_t prev[5] = { 0 }; /* the last 5 bytes stepped over */
+	uint8_t byte;
 
 	q->scanned = true;
 	for (;;) {
@@ -563,10 +564,12 @@ static int scan_to_cpu(struct qemu_stream *q, struct fmt_error *e)
 		p = bsrc_peek(&q->src, n, "", e);
 		if (n == QCPU_HEADER && cpu_header_at(p))
 			return 1;
-		if (p[0] == QSEC_EOF && end_marker_here(q, prev))
+		/* Kept: end_marker_here reads on, which may slide the window away from p. */
+		byte = p[0];
+		if (byte == QSEC_EOF && end_marker_here(q, prev))
 			return 0;
 		memmove(prev, prev + 1, 4);
-		prev[4] = p[0];
+		prev[4] = byte;
 		bsrc_skip(&q->src, 1, "", e);
 	}
 }
