@@ -247,12 +247,27 @@ static uint64_t name_hash(const char *name)
  * (QEMU's cpu has about 50 kinds): more is a damaged or crafted stream.
  */
 #define SUBSECTIONS_MAX 256
+/* The names seen, hashed into twice as many slots (0: free): one probe or a few per name. */
+#define SEEN_SLOTS (2 * SUBSECTIONS_MAX)
+
+/* Was h seen among the subsections of this parent?  Remembered if not. */
+static bool seen_before(uint64_t seen[SEEN_SLOTS], uint64_t h)
+{
+	size_t i;
+
+	h = h ? h : 1; /* 0 marks a free slot */
+	for (i = h & (SEEN_SLOTS - 1); seen[i]; i = (i + 1) & (SEEN_SLOTS - 1))
+		if (seen[i] == h)
+			return true;
+	seen[i] = h;
+	return false;
+}
 
 static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 			     struct fmt_error *e)
 {
-	uint64_t seen[SUBSECTIONS_MAX];
+	uint64_t seen[SEEN_SLOTS];
 	struct subsection s;
 	size_t n = 0;
 
@@ -260,19 +275,19 @@ static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 		return fmt_malformed(e, src->path, bsrc_offset(src), parent,
 				     "subsections nested more than 8 deep");
 	while (next_subsection(src, parent, &s)) {
-		uint64_t h = name_hash(s.name);
-
-		for (size_t i = 0; i < n; i++)
-			if (seen[i] == h)
-				return fmt_malformed(e, src->path, s.offset, s.name,
-						     "%s a second time in cpu %u: QEMU would load "
-						     "both, the last one winning",
-						     s.name, v->index);
+		/* Cleared only here: most subsections have none of their own. */
+		if (n == 0)
+			memset(seen, 0, sizeof(seen));
+		if (seen_before(seen, name_hash(s.name)))
+			return fmt_malformed(e, src->path, s.offset, s.name,
+					     "%s a second time in cpu %u: QEMU would load "
+					     "both, the last one winning",
+					     s.name, v->index);
 		if (n == SUBSECTIONS_MAX)
 			return fmt_malformed(e, src->path, s.offset, s.name,
 					     "more than %d subsections of %s", SUBSECTIONS_MAX,
 					     parent);
-		seen[n++] = h;
+		n++;
 		if (parse_subsection_body(src, &s, desc, v, loc, depth, e))
 			return -1;
 	}

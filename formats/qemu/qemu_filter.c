@@ -121,10 +121,13 @@ static int filter_description(void *ctx, struct qemu_stream *q, json_t *doc, uin
 	size_t len;
 	int rc = 0;
 
+	json_t **desc = desc_cpus(doc, q);
+
+	rc = desc ? 0 : -1;
 	for (size_t i = 0; rc == 0 && i < q->ncpus; i++)
 		if (plan_changes_state(&f->plans[i]))
-			rc = cpu_edits(&ed, &q->cpus[i], &q->vcpus[i], &f->plans[i],
-				       desc_cpu(doc, q->cpus[i].instance));
+			rc = cpu_edits(&ed, &q->cpus[i], &q->vcpus[i], &f->plans[i], desc[i]);
+	free(desc);
 	free_edits(&ed); /* only the description changes were wanted */
 	if (rc)
 		return fmt_syserr(e, "(output)", ENOMEM, "cannot write the output");
