@@ -4,10 +4,8 @@
 # sections (default 160,000: issue 14's image), bare and as a
 # zstd-compressed libvirt save image, with each binary given (default
 # _build/fredck): elapsed, user and system seconds and peak RSS, the best
-# of RUNS (default 3).  The stream is generated, valid enough for fredck:
-# QEVM version 3, then N cpu sections (vmstate version 12, instance ids
-# 0..N-1, 1817 bytes of main fields with no event queued, no subsections,
-# each with its footer) and the end-of-file marker; no RAM, no description.
+# of RUNS (default 3).  The stream is generated (tests/qemu/mksections.pl:
+# N cpu sections, no RAM, no description), valid enough for fredck.
 # Files go to BENCH_DIR (default /var/tmp/fredck-bench).
 set -eu
 N=${1:-160000}
@@ -21,19 +19,7 @@ S="$DIR/sections-$N.bin"
 L="$DIR/sections-$N.zst.img"
 
 if [ ! -s "$S" ]; then
-	perl -e '
-		my ($n) = @ARGV;
-		binmode STDOUT;
-		my $main = "\0" x 1817;
-		substr($main, 1149, 4) = "\xff" x 4; # interrupt_injected: none
-		substr($main, 1165, 4) = "\xff" x 4; # exception_nr: none
-		print "QEVM", pack("N", 3);
-		for my $i (0 .. $n - 1) {
-			my $sid = 2 + $i;
-			print "\x04", pack("N", $sid), "\x03cpu", pack("N N", $i, 12), $main,
-			    "\x7e", pack("N", $sid);
-		}
-		print "\0";' "$N" >"$S.tmp"
+	perl "$TOP/tests/qemu/mksections.pl" "$N" >"$S.tmp"
 	mv "$S.tmp" "$S"
 fi
 if [ ! -s "$L" ]; then
