@@ -23,7 +23,7 @@ if [ ! -s "$S" ]; then
 	mv "$S.tmp" "$S"
 fi
 if [ ! -s "$L" ]; then
-	zstd -q -19 -T2 -c "$S" >"$S.zst"
+	zstd -q -T2 -c "$S" >"$S.zst"
 	bash "$TOP/tests/qemu/mklibvirt.sh" "$S.zst" "$L.tmp" 5
 	rm -f "$S.zst"
 	mv "$L.tmp" "$L"
