@@ -63,6 +63,12 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 		argp_error(state, "-o, -O, --in-place and --dry-run exclude each other");
 	if (o->output_dir && !*o->output_dir)
 		argp_error(state, "-O takes a directory");
+	if (o->output && !*o->output)
+		argp_error(state, "-o takes a path (or - for standard output)");
+	/* A terminal never receives a binary stream (as gzip and zstd refuse). */
+	if (o->output && strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
+		argp_error(state, "standard output is a terminal: the repaired stream is binary; "
+				  "redirect it (> FILE, | COMMAND) or give -o FILE");
 	if (o->output && batch_opts.recursive)
 		argp_error(state, "-o writes one input; with -r use -O DIR or --in-place");
 	if ((o->backup_given || o->no_backup) && !o->in_place)
