@@ -52,6 +52,7 @@
  *            v vsock, l balloon, e entropy, p pmem (v1.14), y virtio-mem
  *            (v1.14), 0 none
  *   -I       devices on the PCI transport (v1.13 on), not MMIO
+ *   -c N     cpuid entries per vCPU (default 3; Firecracker saves some 50)
  *   -L       print offsets: "vcpus OFF" (the vCPU count), "events I OFF",
  *            "cpuid I OFF" (the u64 length of vCPU I's cpuid entries),
  *            "nent I OFF" (its kvm_cpuid2.nent), "msrs I OFF" (the u64
@@ -110,6 +111,7 @@ struct scenario {
 	bool pending, cr0_ts, fred, list, pci;
 	uint64_t cr2, dr6, xcr0, rflags;
 	const char *devices;
+	unsigned int cpuid_entries;
 };
 
 /* The output, grown as it is written. */
@@ -361,20 +363,22 @@ static void put_before_vcpus(struct out *o)
 static void put_cpuid(struct out *o, unsigned int vcpu)
 {
 	static const uint32_t leaves[3][2] = { { 0, 0 }, { 1, 0 }, { 7, 1 } };
+	unsigned int n = o->sc->cpuid_entries;
 	uint8_t hdr[8] = { 0 }, ent[40];
 
 	if (o->sc->list)
 		printf("nent %u %zu\n", vcpu, o->len + (since(o, 8) ? 8 : 0));
-	put_le(hdr, 3, 4);
+	put_le(hdr, n, 4);
 	put_kvm(o, NULL, hdr, sizeof(hdr));
 	if (o->sc->list)
 		printf("cpuid %u %zu\n", vcpu, o->len);
-	put(o, 3, 8);
-	for (int i = 0; i < 3; i++) {
+	put(o, n, 8);
+	for (unsigned int i = 0; i < n; i++) {
 		memset(ent, 0, sizeof(ent));
-		put_le(ent, leaves[i][0], 4);
-		put_le(ent + 4, leaves[i][1], 4);
-		put_le(ent + 12, 0x10000 * (unsigned)i + 0x1F, 4); /* eax */
+		/* The three leaves fredck looks at, then extended leaves as filler. */
+		put_le(ent, i < 3 ? leaves[i][0] : 0x80000000U + i, 4);
+		put_le(ent + 4, i < 3 ? leaves[i][1] : 0, 4);
+		put_le(ent + 12, 0x10000 * i + 0x1F, 4); /* eax */
 		if (i == 2)
 			put_le(ent + 12, 1u << 17, 4); /* CPUID.(7,1):EAX.FRED */
 		put_kvm(o, NULL, ent, sizeof(ent));
@@ -919,7 +923,7 @@ static int crc_tool(const char *mode, const char *path)
 static int usage(void)
 {
 	fprintf(stderr, "usage: mkfcsnap [-n N] [-v I] [-e VEC] [-P] [-2 CR2] [-6 DR6] [-x XCR0] "
-			"[-r RFLAGS] [-T] [-F] [-d DEVICES] [-I] [-L] RELEASE OUT\n"
+			"[-r RFLAGS] [-T] [-F] [-d DEVICES] [-I] [-c N] [-L] RELEASE OUT\n"
 			"       mkfcsnap tags | recrc FILE | crcok FILE\n");
 	return 2;
 }
@@ -929,7 +933,7 @@ static int parse_options(int argc, char **argv, struct scenario *sc)
 	bool at_set = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:v:e:P2:6:x:r:TFLd:I")) != -1) {
+	while ((c = getopt(argc, argv, "n:v:e:P2:6:x:r:TFLd:Ic:")) != -1) {
 		switch (c) {
 		case 'n': sc->nvcpus = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': sc->at = (unsigned int)strtoul(optarg, NULL, 0); at_set = true; break;
@@ -944,10 +948,11 @@ static int parse_options(int argc, char **argv, struct scenario *sc)
 		case 'L': sc->list = true; break;
 		case 'd': sc->devices = optarg; break;
 		case 'I': sc->pci = true; break;
+		case 'c': sc->cpuid_entries = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default: return -1;
 		}
 	}
-	if (sc->nvcpus == 0 || sc->nvcpus > 64)
+	if (sc->nvcpus == 0 || sc->nvcpus > 64 || sc->cpuid_entries < 3 || sc->cpuid_entries > 256)
 		return -1;
 	if (strspn(sc->devices, "bunmvlepy0") != strlen(sc->devices))
 		return -1;
@@ -989,7 +994,7 @@ static void put_state(struct out *o)
 int main(int argc, char **argv)
 {
 	struct scenario sc = { .nvcpus = 2, .vector = -1, .fred = true, .cr2 = 0x7f5a3c001ff8ULL,
-			       .dr6 = 0xFFFF0FF1, .xcr0 = 0x7, .rflags = 0x2, .devices = "bnv" };
+			       .dr6 = 0xFFFF0FF1, .xcr0 = 0x7, .rflags = 0x2, .devices = "bnv", .cpuid_entries = 3 };
 	struct out o = { .sc = &sc };
 	FILE *f;
 
