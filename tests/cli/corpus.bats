@@ -108,7 +108,7 @@ run_corpus() { # FORMAT MINIMUM
 }
 
 @test "corpus: Firecracker state file: every case exit 8, file, offset and field named, nothing written" {
-	run_corpus firecracker 300
+	run_corpus firecracker 500
 }
 
 @test "corpus: Cloud Hypervisor snapshot: every case exit 8, file, offset and JSON path named, nothing written" {
