@@ -909,9 +909,8 @@ int fc_walk_state(struct fc_cur *c, const struct fc_layout *l, struct fc_walk *w
 	if (walk_devices(c, l, w))
 		goto fail;
 	if (c->pos != c->end) {
-		fc_bad(c, c->pos, "(end of the state)",
-		       "the state ends %llu bytes before the checksum", 
-		       (unsigned long long)(c->end - c->pos));
+		fc_bad(c, c->pos, "end of state", "the state ends %llu byte%s before the checksum",
+		       (unsigned long long)(c->end - c->pos), c->end - c->pos == 1 ? "" : "s");
 		goto fail;
 	}
 	w->to_trailer = true;

@@ -514,7 +514,7 @@ layout_of() {
 	"$MKFCSNAP" recrc "$WORK/b"
 	run --separate-stderr "$FREDCK" check "$WORK/b"
 	assert_failure 8
-	assert_stderr_contains "byte $((size - 8))" "(end of the state)" "ends 1 bytes before the checksum"
+	assert_stderr_contains "byte $((size - 8))" "(end of state)" "ends 1 byte before the checksum"
 	# The first device list's length made 2 (one block device is there).
 	"$MKFCSNAP" -L -d bnv v1.9 "$WORK/c" >"$WORK/c.layout"
 	after=$(layout_of c after)
