@@ -30,6 +30,7 @@
 #include "formats/kvm/kvm.h"
 
 /* Bounds the schema does not give but the kernel and Firecracker do. */
+#define FC_MAX_VCPUS 4096        /* KVM_MAX_VCPUS on x86 */
 #define FC_MAX_CPUID 256         /* KVM_MAX_CPUID_ENTRIES */
 #define FC_MAX_MSRS 4096         /* entries per Msrs chunk (Firecracker uses <= 256) */
 #define FC_MAX_TREE_DEPTH 64     /* an AVL tree of 2^64 ranges is not this deep */
@@ -549,6 +550,9 @@ static int walk_vcpus(struct fc_cur *c, const struct fc_layout *l, struct fc_wal
 		return -1;
 	if (n == 0)
 		return fc_bad(c, w->vcpus_off, "vcpu_states", "no vCPU state: a microVM has one at least");
+	if (n > FC_MAX_VCPUS)
+		return fc_bad(c, w->vcpus_off, "vcpu_states", "%llu vCPUs, more than KVM's %d",
+			      (unsigned long long)n, FC_MAX_VCPUS);
 	w->loc = calloc((size_t)n, sizeof(*w->loc));
 	w->vcpus = calloc((size_t)n, sizeof(*w->vcpus));
 	if (!w->loc || !w->vcpus)
@@ -731,8 +735,10 @@ static int walk_mmio_transport(struct fc_cur *c, const struct fc_layout *l)
 		return -1;
 	if (!since(l, 11))
 		return fc_vec_fixed(c, "device_info.irqs", 4, &n);
-	if (fc_option(c, "device_info.irq", &some) || !some)
-		return some ? -1 : 0;
+	if (fc_option(c, "device_info.irq", &some))
+		return -1;
+	if (!some)
+		return 0;
 	if (fc_uint(c, 4, "device_info.irq", &irq))
 		return -1;
 	if (!since(l, 13) && irq == 0) /* Option<NonZeroU32> in v1.11 and v1.12 */

@@ -5,7 +5,8 @@
  * everything it contains) at each release: from the header to the vCPU
  * states, through every one of them, and (bincode) through the device
  * states to the CRC trailer, where the walk must end exactly.
- * docs/design.md and fredck-formats(5) say what each release writes.
+ * fredck-formats(5) says what each release writes, docs/design.md section 5
+ * where this lives; tests/fc/README.md names the sources read at each tag.
  */
 #ifndef FRED_FC_STATE_H
 #define FRED_FC_STATE_H

@@ -18,9 +18,9 @@
 #   qemu     QEMU_STREAM (real QEMU, 2 vCPUs, with a description, vCPU 0
 #            at risk) and NODESC_STREAM (the same without description);
 #   libvirt  LIBVIRT_RAW and LIBVIRT_GZIP (mklibvirt.sh images of it);
-#   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 written
-#            (and of every release, for the schema cases)
-#            by $MKFCSNAP (tests/fc/mkfcsnap), when that is set;
+#   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 (and
+#            of every release for the schema cases) written by $MKFCSNAP
+#            (tests/fc/mkfcsnap), when that is set;
 #   cloud-hypervisor  snapshot directories of both layout families (v53,
 #            v29) written by $CHV_GEN (tests/chv/chv-gen), when that is set.
 set -eu
