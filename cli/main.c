@@ -15,6 +15,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "formats/io/bsrc.h"
 #include "reconstruct/findings.h"
 
 const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
@@ -101,6 +102,28 @@ static int close_stdout(int status)
 	return status;
 }
 
+/*
+ * FREDCK_HOLD_MAX (MiB): the most a stream's device state may take in
+ * memory when it is read from a pipe (fredck(1), ENVIRONMENT).
+ */
+static int hold_max_from_env(void)
+{
+	const char *v = getenv("FREDCK_HOLD_MAX");
+	char *end;
+	unsigned long long mib;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	mib = strtoull(v, &end, 10);
+	if (errno || end == v || *end || mib == 0 || mib > (1ULL << 20)) {
+		diag_error("FREDCK_HOLD_MAX=%s: give a number of MiB from 1 to 1048576", v);
+		return -1;
+	}
+	bsrc_hold_max = mib << 20;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *cmd;
@@ -115,6 +138,8 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+	if (hold_max_from_env() != 0)
+		return EXIT_USAGE;
 	diag_progress_install();
 	cmd = find_command(argv[command_index]);
 	if (!cmd) {
