@@ -103,24 +103,30 @@ static int close_stdout(int status)
 }
 
 /*
- * FREDCK_HOLD_MAX (MiB): the most a stream's device state may take in
- * memory when it is read from a pipe (fredck(1), ENVIRONMENT).
+ * FREDCK_HOLD_MAX: the most a stream's device state may take in memory
+ * when it is read from a pipe (fredck(1), ENVIRONMENT): a size in MiB,
+ * or with a suffix K, M or G.
  */
 static int hold_max_from_env(void)
 {
 	const char *v = getenv("FREDCK_HOLD_MAX");
+	unsigned long long n, shift = 20;
 	char *end;
-	unsigned long long mib;
 
 	if (!v)
 		return 0;
 	errno = 0;
-	mib = strtoull(v, &end, 10);
-	if (errno || end == v || *end || mib == 0 || mib > (1ULL << 20)) {
-		diag_error("FREDCK_HOLD_MAX=%s: give a number of MiB from 1 to 1048576", v);
+	n = strtoull(v, &end, 10);
+	if (*end == 'K' || *end == 'M' || *end == 'G') {
+		shift = *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+		end++;
+	}
+	if (errno || end == v || *end || n == 0 || n > (1ULL << 40) >> shift) {
+		diag_error("FREDCK_HOLD_MAX=%s: give a size from 1K to 1024G (a number alone is MiB)",
+			   v);
 		return -1;
 	}
-	bsrc_hold_max = mib << 20;
+	bsrc_hold_max = n << shift;
 	return 0;
 }
 

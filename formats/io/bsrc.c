@@ -584,11 +584,11 @@ int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
 	}
 	if (b->len > bsrc_hold_max)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
-				"byte %llu (%s): more than %llu MiB from here to the end of the "
+				"byte %llu (%s): more than %llu KiB from here to the end of the "
 				"stream, the most fredck holds in memory until the device "
 				"description has been read",
 				(unsigned long long)from, field,
-				(unsigned long long)(bsrc_hold_max >> 20));
+				(unsigned long long)(bsrc_hold_max >> 10));
 	b->memory = true;
 	b->sink = NULL;
 	b->hold = UINT64_MAX;
