@@ -33,6 +33,8 @@ setup() {
 	[ -x "$FREDCK" ] || fail "FREDCK=$FREDCK is not built"
 	[ -z "$QEMU_SKIP" ] || skip "$QEMU_SKIP"
 	command -v strace >/dev/null || skip "strace is not installed"
+	# LeakSanitizer cannot run under ptrace (a sanitizer build): ASan and UBSan still do.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	S="$BATS_FILE_TMPDIR"
 	WORK=$BATS_TEST_TMPDIR/work
 	mkdir -p "$WORK"
