@@ -5,11 +5,16 @@ running qemu-system-x86_64 holds them in memory: the producer's own tables,
 read where its source cannot be had (QEMU 11.1: tests/qemu/README.md).
 
     binary-subsections.py [--source LABEL] PID
+    binary-subsections.py --vmdesc NAME[,NAME...] PID
 
 PID is a qemu-system-x86_64 started paused (`-S`); it is only read
 (/proc/PID/mem), never written or stopped.  Prints the same lines as
 derive-subsections.py (NAME, PARENT, VERSION, SIZE, SOURCE), in the order
-QEMU writes them, so the two can be compared line for line.
+QEMU writes them, so the two can be compared line for line.  --vmdesc
+prints instead the device-description entries QEMU writes for the named
+subsections (vmstate.c's JSON: vmsd_name, version, fields with name,
+array_len, type, size; nested subsections), one JSON object per line: how
+tests/qemu/fred-host-11.1.json was made.
 
 How: the string "cpu" and each "cpu/..." name are found in the program's
 memory, then the VMStateDescription whose .name points at "cpu" (the one
@@ -23,6 +28,7 @@ measured stride says (LAYOUTS below); the main fields adding up to the
 1817 bytes of every stream is the check that the layout was right.
 """
 import argparse
+import json
 import re
 import struct
 import sys
@@ -198,6 +204,43 @@ class Walker:
             subs += 8
 
 
+    def describe(self, desc):
+        """desc as QEMU's device description has it (plain fields only)."""
+        m, at = self.mem, self.layout
+        fields = []
+        f_arr, subs = self.members(desc)
+        for f in self.field_list(f_arr) if f_arr else []:
+            flags = m.i(f + at["flags"])
+            if flags & (VMS_STRUCT | VARIABLE | VMS_POINTER):
+                raise SystemExit("%s: only plain fields are described here" % self.name(desc))
+            field = {"name": m.string(m.q(f))}
+            if flags & VMS_ARRAY:
+                field["array_len"] = m.i(f + at["num"])
+            field["type"] = m.string(m.q(m.q(f + at["info"])))
+            field["size"] = m.q(f + at["size"])
+            fields.append(field)
+        out = {"vmsd_name": self.name(desc), "version": version_of(m, desc), "fields": fields}
+        nested = []
+        while subs and m.q(subs):
+            nested.append(self.describe(m.q(subs)))
+            subs += 8
+        if nested:
+            out["subsections"] = nested
+        return out
+
+    def find_sub(self, desc, name):
+        _, subs = self.members(desc)
+        while subs and self.mem.q(subs):
+            sub = self.mem.q(subs)
+            if self.name(sub) == name:
+                return sub
+            found = self.find_sub(sub, name)
+            if found:
+                return found
+            subs += 8
+        return None
+
+
 class Variable(Exception):
     def __init__(self, field):
         super().__init__(field)
@@ -228,6 +271,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pid", type=int)
     ap.add_argument("--source", default="binary")
+    ap.add_argument("--vmdesc", help="comma-separated subsection names")
     opts = ap.parse_args()
     mem = Memory(opts.pid)
     w = Walker(mem)
@@ -237,6 +281,13 @@ def main():
     if w.stride not in LAYOUTS:
         raise SystemExit("VMStateField stride %d: a layout this script does not know" % w.stride)
     w.layout = LAYOUTS[w.stride]
+    if opts.vmdesc:
+        for name in opts.vmdesc.split(","):
+            sub = w.find_sub(cpu, name)
+            if not sub:
+                raise SystemExit("no subsection %s" % name)
+            print(json.dumps(w.describe(sub)))
+        return 0
     print("# main fields of cpu version %d: %d bytes (VMStateField stride %d)"
           % (version_of(mem, cpu), w.size(cpu, []), w.stride))
     rows = []
