@@ -23,6 +23,7 @@
 #include "cli/diag.h"
 #include "cli/output.h"
 #include "formats/io/bsrc.h"
+#include "formats/io/safe_write.h"
 #include "formats/format.h"
 
 struct batch_opts batch_opts;
@@ -118,6 +119,51 @@ static int not_dots(const struct dirent *d)
 	return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
 }
 
+/* The suffix of fredck's backups in this run. */
+static const char *backup_suffix(void)
+{
+	return batch_opts.backup_suffix ? batch_opts.backup_suffix : ".orig";
+}
+
+bool batch_is_backup(const char *path)
+{
+	const char *suffix = backup_suffix();
+	size_t n = strlen(path), k = strlen(suffix);
+	char original[PATH_MAX];
+	struct stat st;
+
+	if (n <= k || strcmp(path + n - k, suffix) != 0 || path[n - k - 1] == '/' ||
+	    n - k >= sizeof(original))
+		return false;
+	memcpy(original, path, n - k);
+	original[n - k] = '\0';
+	return lstat(original, &st) == 0;
+}
+
+/* Step over one of fredck's own artifacts: count it, and name it with -v. */
+static bool skip_artifact(struct batch_list *l, const char *path, const char *name,
+			  const struct stat *st)
+{
+	const char *what;
+
+	if (sw_is_temp_name(name)) {
+		l->skipped_temps++;
+		what = "a temporary name of fredck's";
+	} else if (batch_is_backup(path)) {
+		l->skipped_backups++;
+		what = "a backup fredck keeps (its original is beside it)";
+	} else if (batch_opts.skip_dir_set && S_ISDIR(st->st_mode) &&
+		   st->st_dev == batch_opts.skip_dev && st->st_ino == batch_opts.skip_ino) {
+		l->skipped_outputs++;
+		what = "the output directory (-O)";
+	} else {
+		return false;
+	}
+	if (global_opts.verbose)
+		diag_warn("skipped '%s': %s", path, what);
+	return true;
+}
+
 /*
  * Add the snapshots below dir (searched, not itself a snapshot); rel_offset
  * is where the part below the searched argument starts in each path.
@@ -140,6 +186,8 @@ static int search(struct batch_list *l, const char *dir, size_t rel_offset)
 		} else if (lstat(path, &st) != 0) {
 			diag_error("cannot search '%s': %s", path, strerror(errno));
 			status |= EXIT_OPERATIONAL;
+		} else if (skip_artifact(l, path, names[i]->d_name, &st)) {
+			/* Reruns must not read, or repair, what fredck itself made. */
 		} else if (format_probe(path, &st, global_opts.format)) {
 			if (list_add(l, path, rel_offset) != 0)
 				status |= EXIT_INTERNAL;
@@ -297,18 +345,41 @@ static void deliver(struct result *res, struct tally *t)
 	*res = (struct result){ .done = true };
 }
 
-static void summary(const struct tally *t, size_t n, const char *command, int workers,
-		    double ms)
+/* ", 3 backups skipped" and the like, for what a search stepped over. */
+static void skipped_text(const struct batch_list *l, char *buf, size_t len)
 {
+	const struct {
+		size_t n;
+		const char *one, *many;
+	} kinds[] = {
+		{ l->skipped_backups, "backup", "backups" },
+		{ l->skipped_temps, "temporary", "temporaries" },
+		{ l->skipped_outputs, "output directory", "output directories" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].n && used < len)
+			used += (size_t)snprintf(buf + used, len - used, ", %zu %s skipped", kinds[i].n,
+						 kinds[i].n == 1 ? kinds[i].one : kinds[i].many);
+}
+
+static void summary(const struct tally *t, const struct batch_list *l, const char *command,
+		    int workers, double ms)
+{
+	char skipped[160];
+
 	if (global_opts.quiet)
 		return;
 	diag_progress_clear();
 	fflush(stdout);
+	skipped_text(l, skipped, sizeof(skipped));
 	fprintf(stderr,
-		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors "
+		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors%s "
 		"(%.2f s, %d worker%s)\n",
-		command, n, n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors, ms / 1e3, workers,
-		workers == 1 ? "" : "s");
+		command, l->n, l->n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors,
+		skipped, ms / 1e3, workers, workers == 1 ? "" : "s");
 }
 
 /* ---- worker processes ------------------------------------------------------ */
@@ -688,6 +759,6 @@ int batch_run(const struct batch_list *l, const char *command, batch_work work, 
 	free(res);
 	/* Asked for a batch (-r, -P, --ndjson): say how it went, once. */
 	if (batch_opts.recursive || batch_opts.jobs || batch_opts.ndjson)
-		summary(&t, l->n, command, workers, now_ms() - t0);
+		summary(&t, l, command, workers, now_ms() - t0);
 	return t.status;
 }

@@ -15,12 +15,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/types.h>
+
 #include "cli/cmd.h"
 
 struct batch_opts {
 	bool recursive;
 	int jobs; /* 0: the number of online CPUs */
 	bool ndjson;
+	/*
+	 * fredck's own artifacts, never inputs of a search: backups named
+	 * with this suffix next to their original (repair --backup; ".orig"
+	 * when NULL), temporary .NAME.fredck-XXXXXX names, and -O's DIR.
+	 */
+	const char *backup_suffix;
+	bool skip_dir_set;
+	dev_t skip_dev;
+	ino_t skip_ino;
 };
 
 extern struct batch_opts batch_opts;
@@ -37,6 +48,8 @@ struct batch_input {
 struct batch_list {
 	struct batch_input *v;
 	size_t n, cap;
+	/* What a search stepped over as fredck's own: counted in the summary. */
+	size_t skipped_backups, skipped_temps, skipped_outputs;
 };
 
 /*
@@ -45,6 +58,12 @@ struct batch_list {
  * directory could not be read, after saying so).
  */
 int batch_expand(const struct inputs *args, struct batch_list *out);
+
+/*
+ * path ends in the backup suffix of this run and the original it would be
+ * the backup of exists beside it.
+ */
+bool batch_is_backup(const char *path);
 void batch_list_free(struct batch_list *l);
 
 /*

@@ -63,6 +63,12 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 		argp_error(state, "-o, -O, --in-place and --dry-run exclude each other");
 	if (o->output_dir && !*o->output_dir)
 		argp_error(state, "-O takes a directory");
+	if (o->output && !*o->output)
+		argp_error(state, "-o takes a path (or - for standard output)");
+	/* A terminal never receives a binary stream (as gzip and zstd refuse). */
+	if (o->output && strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
+		argp_error(state, "standard output is a terminal: the repaired stream is binary; "
+				  "redirect it (> FILE, | COMMAND) or give -o FILE");
 	if (o->output && batch_opts.recursive)
 		argp_error(state, "-o writes one input; with -r use -O DIR or --in-place");
 	if ((o->backup_given || o->no_backup) && !o->in_place)
@@ -77,6 +83,24 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 		for (int i = 0; i < o->in.count; i++)
 			if (strcmp(o->in.paths[i], "-") == 0)
 				argp_error(state, "standard input (-) cannot be one of several inputs");
+	/* A backup named on the command line is read (forensics), but replaced only if meant. */
+	batch_opts.backup_suffix = o->backup_suffix;
+	for (int i = 0; o->in_place && !plan_cli_opts.plan.force && i < o->in.count; i++)
+		if (batch_is_backup(o->in.paths[i]))
+			argp_error(state, "'%s' is a backup fredck keeps (its original is beside it): "
+					  "--in-place on it needs --force", o->in.paths[i]);
+}
+
+/* -O DIR inside a searched tree is fredck's output, never one of its inputs. */
+static void skip_output_dir(const char *dir)
+{
+	struct stat st;
+
+	if (dir && stat(dir, &st) == 0) {
+		batch_opts.skip_dir_set = true;
+		batch_opts.skip_dev = st.st_dev;
+		batch_opts.skip_ino = st.st_ino;
+	}
 }
 
 static error_t repair_parse(int key, char *arg, struct argp_state *state)
@@ -255,6 +279,8 @@ static int repair_run(int argc, char **argv)
 		return EXIT_INTERNAL;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
+	batch_opts.backup_suffix = o.backup_suffix;
+	skip_output_dir(o.output_dir);
 	command = o.dry_run ? "repair --dry-run" : "repair";
 	status = batch_expand(&o.in, &list);
 	out_begin(command);

@@ -5,14 +5,16 @@
  * The file is [u64 magic][version][MicrovmState][u64 CRC-64 of all before].
  * Up to v1.6 the state is versionize (a u16 data version follows the
  * magic); v1.7 to v1.14 it is bincode with fixed-width little-endian
- * integers (a semver string follows the magic).  What comes before the
- * vCPUs differs in every release, so the reader does not model it: it
- * finds Vec<VcpuState> by its shape (a count, then a CpuId whose header
- * and entry count agree) and walks every vCPU strictly; the CRC over the
- * whole file vouches for the rest.  From v1.15 the state is bitcode,
- * bit-packed with no fixed header: a file whose trailing CRC is valid but
- * whose magic is unknown is refused as that.  Layouts, and the releases
- * they were read from: man/fredck-formats.5 and tests/fc/mkfcsnap.c.
+ * integers (a semver string follows the magic).  The state is walked by
+ * its schema, field by field, from the header through every vCPU state
+ * (and, bincode, through the device states to the CRC trailer, where the
+ * walk must end exactly): fc_state.c.  Two snapshot versions were written
+ * by two layouts each (3.0.0 by v1.9.x and v1.10.0, 8.0.0 by v1.13.x and
+ * v1.14.x): each layout is walked, and the one that ends exactly at the
+ * trailer is the file's.  From v1.15 the state is bitcode, bit-packed with
+ * no fixed header: a file whose trailing CRC is valid but whose magic is
+ * unknown is refused as that.  The release table and the layouts:
+ * man/fredck-formats.5, tests/fc/README.md, docs/design.md.
  *
  * A repair patches only the 64 bytes of kvm_vcpu_events of the vCPUs it
  * changes and the CRC trailer; every other byte is copied.
@@ -21,7 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "formats/firecracker/crc64.h"
+#include "formats/firecracker/fc_state.h"
 #include "formats/firecracker/firecracker.h"
 #include "formats/io/le.h"
 #include "formats/io/safe_write.h"
@@ -43,346 +45,46 @@
 /* Longest semver string accepted ("8.0.0" in practice). */
 #define FC_VERSION_MAX 32
 
-/* Bounds from KVM and Firecracker, to reject a shape long before allocating. */
-#define FC_MAX_VCPUS 4096      /* KVM_MAX_VCPUS on x86 */
-#define FC_MAX_CPUID 256       /* KVM_MAX_CPUID_ENTRIES */
-#define FC_MAX_MSRS 4096       /* entries per Msrs chunk (Firecracker uses <= 256) */
-#define FC_MAX_MSR_CHUNKS 256
-#define FC_MAX_XSAVE_EXTRA (1U << 20) /* u32 words after the 4 KiB legacy area */
-
-/* Firecracker's FamStructWrapper<kvm_xsave2>: a usize len, then struct kvm_xsave. */
-#define XSAVE2_HDR_SIZE (8 + KVM_XSAVE_SIZE)
-
-/* How one release serialises VcpuState (see the table in fredck-formats(5)). */
-struct fc_layout {
-	const char *serializer;
-	bool prefixed;  /* kvm structures as serde byte strings: [u64 size][bytes] */
-	bool msrs_vec;  /* saved_msrs: Vec<Msrs> (versionize VcpuState v3, bincode) */
-	bool has_tsc;   /* tsc_khz: Option<u32> (versionize VcpuState v2 on) */
-	bool xsave2;    /* xsave: FamStructWrapper<kvm_xsave2> (v1.12 on) */
-};
-
-/* The bincode releases by the major of their snapshot version. */
-static const struct {
+/*
+ * Every bincode release tag by the SNAPSHOT_VERSION of src/vmm/src/
+ * persist.rs at that tag, and the release whose types it writes (patch
+ * tags change no serialised type).  A major listed twice is two layouts.
+ */
+static const struct fc_release {
 	unsigned int major;
-	const char *release;
-	struct fc_layout layout;
-} bincode_versions[] = {
-	{ 1, "v1.7", { "bincode 1 (fixint, little-endian)", false, true, true, false } },
-	{ 2, "v1.8", { "bincode 1 (fixint, little-endian)", true, true, true, false } },
-	{ 3, "v1.9-v1.10", { "bincode 1 (fixint, little-endian)", true, true, true, false } },
-	{ 5, "v1.11", { "bincode 1 (fixint, little-endian)", true, true, true, false } },
-	{ 6, "v1.12", { "bincode 2 (fixint, little-endian)", true, true, true, true } },
-	{ 8, "v1.13-v1.14", { "bincode 2 (fixint, little-endian)", true, true, true, true } },
+	unsigned int minor; /* the layout: the types of Firecracker 1.minor */
+	const char *release, *tags;
+} bincode_releases[] = {
+	{ 1, 7, "v1.7", "v1.7.0" },
+	{ 2, 8, "v1.8", "v1.8.0" },
+	{ 3, 9, "v1.9", "v1.9.0 v1.9.1" },
+	{ 3, 10, "v1.10", "v1.10.0" },
+	{ 4, 10, "v1.10", "v1.10.1" },
+	{ 5, 11, "v1.11", "v1.11.0" },
+	{ 6, 12, "v1.12", "v1.12.0 v1.12.1" },
+	{ 8, 13, "v1.13", "v1.13.0 v1.13.1 v1.13.2" },
+	{ 8, 14, "v1.14", "v1.14.0 v1.14.1 v1.14.2 v1.14.3 v1.14.4" },
 };
+
+#define N_BINCODE_RELEASES (sizeof(bincode_releases) / sizeof(bincode_releases[0]))
 
 /* Versionize data versions 1-10, in order (src/vmm/src/version_map.rs @v1.6.0). */
 static const char *const versionize_releases[] = {
 	"v0.23", "v0.24", "v0.25", "v1.0", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6",
 };
 
-/* Where one vCPU's structures are in the file. */
-struct fc_vcpu {
-	uint64_t events, sregs, debugregs, regs, xcrs;
-};
-
 struct firecracker {
 	uint8_t *buf; /* the whole file */
 	size_t len;
-	struct fc_layout layout;
-	uint64_t state_start; /* first byte after the header */
-	uint64_t vcpus_off;   /* the Vec<VcpuState> count */
-	struct fc_vcpu *v;    /* parallel to snapshot.vcpus */
+	uint64_t state_start;  /* first byte after the header */
+	bool versionize;
+	unsigned int data_version; /* versionize */
+	unsigned int major;        /* bincode: of the snapshot version */
+	char version[FC_VERSION_MAX + 1];
+	const char *serializer;
+	struct fc_walk walk;   /* the vCPU states found, and where their structures lie */
 	mode_t mode;
 };
-
-/* A bounded reader over the state, for one walk. */
-struct cur {
-	const uint8_t *b;
-	uint64_t pos, end; /* end: where the CRC trailer starts */
-	const char *path;
-	size_t vcpu;       /* for the names of fields in errors */
-	struct fmt_error *e;
-};
-
-/* Malformed at off, in field name of the current vCPU. */
-static int bad(struct cur *c, uint64_t off, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int bad(struct cur *c, uint64_t off, const char *name, const char *fmt, ...)
-{
-	char field[96], msg[256];
-	va_list ap;
-
-	snprintf(field, sizeof(field), "vcpu_states[%zu].%s", c->vcpu, name);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fmt_malformed(c->e, c->path, off, field, "%s", msg);
-}
-
-/* n more bytes exist before the CRC trailer. */
-static int need(struct cur *c, uint64_t n, const char *name)
-{
-	if (n > c->end - c->pos)
-		return bad(c, c->pos, name, "%llu bytes needed, %llu left before the checksum",
-			   (unsigned long long)n, (unsigned long long)(c->end - c->pos));
-	return 0;
-}
-
-static int take(struct cur *c, int bytes, const char *name, uint64_t *out)
-{
-	if (need(c, (uint64_t)bytes, name))
-		return -1;
-	*out = le_get(c->b + c->pos, bytes);
-	c->pos += (uint64_t)bytes;
-	return 0;
-}
-
-/* A fixed-size kvm structure: raw, or [u64 size][bytes]; *off: its first byte. */
-static int take_struct(struct cur *c, const struct fc_layout *l, uint64_t size, const char *name,
-		       uint64_t *off)
-{
-	uint64_t n;
-
-	if (l->prefixed) {
-		if (take(c, 8, name, &n))
-			return -1;
-		if (n != size)
-			return bad(c, c->pos - 8, name, "byte length %llu, expected %llu",
-				   (unsigned long long)n, (unsigned long long)size);
-	}
-	if (need(c, size, name))
-		return -1;
-	*off = c->pos;
-	c->pos += size;
-	return 0;
-}
-
-/* A FamStructWrapper: header, then Vec<entry>; the header's count must match. */
-struct fam {
-	uint64_t hdr_size, entry_size;
-	int count_bytes;       /* width of the count at the header's start */
-	uint64_t max;
-	bool entries_prefixed; /* each entry a byte string of its own */
-};
-
-static int take_fam(struct cur *c, const struct fc_layout *l, const struct fam *f,
-		    const char *name, uint64_t *count, uint64_t *entries)
-{
-	uint64_t hdr, n, stride = f->entry_size + (f->entries_prefixed ? 8 : 0);
-
-	if (take_struct(c, l, f->hdr_size, name, &hdr) || take(c, 8, name, &n))
-		return -1;
-	if (n > f->max)
-		return bad(c, c->pos - 8, name, "%llu entries, more than %llu",
-			   (unsigned long long)n, (unsigned long long)f->max);
-	if (le_get(c->b + hdr, f->count_bytes) != n)
-		return bad(c, hdr, name, "the header counts %llu entries, the vector holds %llu",
-			   (unsigned long long)le_get(c->b + hdr, f->count_bytes), (unsigned long long)n);
-	if (need(c, n * stride, name))
-		return -1;
-	for (uint64_t i = 0; f->entries_prefixed && i < n; i++) {
-		uint64_t at = c->pos + i * stride, len = le_get(c->b + at, 8);
-
-		if (len != f->entry_size)
-			return bad(c, at, name, "entry %llu: byte length %llu, expected %llu",
-				   (unsigned long long)i, (unsigned long long)len,
-				   (unsigned long long)f->entry_size);
-	}
-	*count = n;
-	*entries = c->pos + (f->entries_prefixed ? 8 : 0);
-	c->pos += n * stride;
-	return 0;
-}
-
-/* MSRs fredck models (IA32_XFD and the FRED MSRs, were they ever saved). */
-static int decode_msrs(struct cur *c, uint64_t entries, uint64_t n, uint64_t stride,
-		       struct vcpu_state *v, uint64_t *seen)
-{
-	for (uint64_t i = 0; i < n; i++) {
-		struct kvm_fault f;
-
-		if (kvm_msr_entry_decode(c->b + entries + i * stride, v, seen, &f) != 0)
-			return bad(c, entries + i * stride + f.offset, "saved_msrs", "%s", f.why);
-	}
-	return 0;
-}
-
-static int walk_msrs(struct cur *c, const struct fc_layout *l, struct vcpu_state *v)
-{
-	const struct fam f = { KVM_MSRS_HDR_SIZE, KVM_MSR_ENTRY_SIZE, 4, FC_MAX_MSRS, l->prefixed };
-	uint64_t chunks = 1, n, entries, seen = 0;
-
-	if (l->msrs_vec) {
-		if (take(c, 8, "saved_msrs", &chunks))
-			return -1;
-		if (chunks > FC_MAX_MSR_CHUNKS)
-			return bad(c, c->pos - 8, "saved_msrs", "%llu chunks of MSRs, more than %d",
-				   (unsigned long long)chunks, FC_MAX_MSR_CHUNKS);
-	}
-	for (uint64_t i = 0; i < chunks; i++) {
-		if (take_fam(c, l, &f, l->msrs_vec ? "saved_msrs" : "msrs", &n, &entries))
-			return -1;
-		if (v && decode_msrs(c, entries, n, KVM_MSR_ENTRY_SIZE + (f.entries_prefixed ? 8 : 0), v,
-				     &seen))
-			return -1;
-	}
-	return 0;
-}
-
-static int walk_xsave(struct cur *c, const struct fc_layout *l)
-{
-	const struct fam f = { XSAVE2_HDR_SIZE, 4, 8, FC_MAX_XSAVE_EXTRA, false };
-	uint64_t off, n;
-
-	if (!l->xsave2)
-		return take_struct(c, l, KVM_XSAVE_SIZE, "xsave", &off);
-	return take_fam(c, l, &f, "xsave", &n, &off);
-}
-
-static int walk_tsc(struct cur *c, const struct fc_layout *l)
-{
-	uint64_t tag, khz;
-
-	if (!l->has_tsc)
-		return 0;
-	if (take(c, 1, "tsc_khz", &tag))
-		return -1;
-	if (tag > 1)
-		return bad(c, c->pos - 1, "tsc_khz", "Option tag %llu, expected 0 or 1",
-			   (unsigned long long)tag);
-	return tag ? take(c, 4, "tsc_khz", &khz) : 0;
-}
-
-/*
- * One VcpuState, field by field: cpuid, msrs, debug_regs, lapic, mp_state,
- * regs, sregs, vcpu_events, xcrs, xsave, tsc_khz.  With v, the MSRs are
- * decoded into it as they pass.
- */
-static int walk_vcpu(struct cur *c, const struct fc_layout *l, struct fc_vcpu *loc,
-		     struct vcpu_state *v)
-{
-	const struct fam cpuid = { KVM_CPUID2_HDR_SIZE, KVM_CPUID_ENTRY2_SIZE, 4, FC_MAX_CPUID, l->prefixed };
-	uint64_t n, off;
-
-	if (take_fam(c, l, &cpuid, "cpuid", &n, &off) || walk_msrs(c, l, v) ||
-	    take_struct(c, l, KVM_DEBUGREGS_SIZE, "debug_regs", &loc->debugregs) ||
-	    take_struct(c, l, KVM_LAPIC_SIZE, "lapic", &off) ||
-	    take_struct(c, l, KVM_MP_STATE_SIZE, "mp_state", &off) ||
-	    take_struct(c, l, KVM_REGS_SIZE, "regs", &loc->regs) ||
-	    take_struct(c, l, KVM_SREGS_SIZE, "sregs", &loc->sregs) ||
-	    take_struct(c, l, KVM_EVENTS_SIZE, "vcpu_events", &loc->events) ||
-	    take_struct(c, l, KVM_XCRS_SIZE, "xcrs", &loc->xcrs) || walk_xsave(c, l) || walk_tsc(c, l))
-		return -1;
-	return 0;
-}
-
-/*
- * Could a Vec<VcpuState> start at p?  Its count, then the CpuId header
- * whose nent equals the vector's length (and, with prefixes, the sizes 8
- * and 40 in between).  Only a cheap filter: walk_vcpus() decides.
- */
-static bool vcpus_signature(const uint8_t *b, uint64_t p, uint64_t end, bool prefixed)
-{
-	uint64_t n, nent;
-
-	if (end - p < 48)
-		return false;
-	n = le_get(b + p, 8);
-	if (n == 0 || n > FC_MAX_VCPUS)
-		return false;
-	if (!prefixed) {
-		nent = le_get(b + p + 8, 4);
-		return nent > 0 && nent <= FC_MAX_CPUID && le_get(b + p + 12, 4) == 0 &&
-		       le_get(b + p + 16, 8) == nent;
-	}
-	nent = le_get(b + p + 16, 4);
-	return le_get(b + p + 8, 8) == KVM_CPUID2_HDR_SIZE && nent <= FC_MAX_CPUID &&
-	       le_get(b + p + 24, 8) == nent && (nent == 0 || le_get(b + p + 32, 8) == KVM_CPUID_ENTRY2_SIZE);
-}
-
-/* Walk the count and every VcpuState from p; locations into loc[] when given. */
-static int walk_vcpus(struct cur *c, const struct fc_layout *l, uint64_t p, uint64_t *count,
-		      struct fc_vcpu *loc, struct vcpu_state *vs)
-{
-	struct fc_vcpu scratch;
-	uint64_t n;
-
-	c->pos = p;
-	c->vcpu = 0;
-	if (take(c, 8, "(count)", &n))
-		return -1;
-	if (n > FC_MAX_VCPUS)
-		return bad(c, p, "(count)", "%llu vCPUs, more than KVM's %d",
-			   (unsigned long long)n, FC_MAX_VCPUS);
-	for (uint64_t i = 0; i < n; i++) {
-		c->vcpu = (size_t)i;
-		if (vs)
-			vcpu_init(&vs[i], (unsigned int)i);
-		if (walk_vcpu(c, l, loc ? &loc[i] : &scratch, vs ? &vs[i] : NULL))
-			return -1;
-	}
-	*count = n;
-	return 0;
-}
-
-/* The first offset from which a whole Vec<VcpuState> walks; -1 naming the deepest failure. */
-static int find_vcpus(struct firecracker *fc, const char *path, uint64_t *at, uint64_t *count,
-		      struct fmt_error *e)
-{
-	struct fmt_error deepest = { .kind = FMT_ERR_NONE }, tried;
-	struct cur c = { .b = fc->buf, .end = fc->len - FC_CRC_SIZE, .path = path, .e = &tried };
-
-	for (uint64_t p = fc->state_start; p + 8 <= c.end; p++) {
-		if (!vcpus_signature(fc->buf, p, c.end, fc->layout.prefixed))
-			continue;
-		if (walk_vcpus(&c, &fc->layout, p, count, NULL, NULL) == 0) {
-			*at = p;
-			return 0;
-		}
-		if (deepest.kind == FMT_ERR_NONE || tried.offset > deepest.offset)
-			deepest = tried;
-	}
-	if (deepest.kind != FMT_ERR_NONE) {
-		*e = deepest;
-		snprintf(e->msg, sizeof(e->msg),
-			 "no x86_64 vCPU states found; the likeliest place fails: %.250s",
-			 deepest.msg);
-		return -1;
-	}
-	return fmt_malformed(e, path, fc->state_start, "vcpu_states",
-			     "no x86_64 vCPU states found (no Vec<VcpuState> of the %s layout)",
-			     fc->layout.serializer);
-}
-
-/* ---- the kvm structures ------------------------------------------------- */
-
-/* A kvm structure the kernel would reject: malformed at its field. */
-static int kvm_bad(struct cur *c, uint64_t off, const char *name, const struct kvm_fault *f)
-{
-	char field[64];
-
-	snprintf(field, sizeof(field), "%s.%s", name, f->field);
-	return bad(c, off + f->offset, field, "%s", f->why);
-}
-
-static int parse_vcpu(struct cur *c, const struct fc_vcpu *loc, struct vcpu_state *v)
-{
-	struct kvm_fault f;
-
-	if (kvm_events_decode(c->b + loc->events, v, &f) != 0)
-		return kvm_bad(c, loc->events, "vcpu_events", &f);
-	if (kvm_debugregs_decode(c->b + loc->debugregs, v, &f) != 0)
-		return kvm_bad(c, loc->debugregs, "debug_regs", &f);
-	if (kvm_xcrs_decode(c->b + loc->xcrs, v, &f) != 0)
-		return kvm_bad(c, loc->xcrs, "xcrs", &f);
-	if (kvm_sregs_decode(c->b + loc->sregs, false, v, &f) != 0)
-		return kvm_bad(c, loc->sregs, "sregs", &f);
-	kvm_regs_decode(c->b + loc->regs, v);
-	v->saver = SAVER_KVM_IOCTL;
-	return 0;
-}
 
 /* ---- the container ------------------------------------------------------ */
 
@@ -403,12 +105,10 @@ static bool crc_valid(const uint8_t *buf, size_t len)
 	return len >= FC_CRC_SIZE && crc64_jones(0, buf, len) == 0;
 }
 
-/* The semver string after a bincode magic: its layout by major version. */
-static int bincode_header(struct snapshot *s, struct firecracker *fc, const char *path,
-			  struct fmt_error *e)
+/* The semver string after a bincode magic; its major chooses the layouts to walk. */
+static int bincode_header(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
 	uint64_t n = le_get(fc->buf + 8, 8);
-	char version[FC_VERSION_MAX + 1];
 	unsigned long major;
 	char *end;
 
@@ -420,32 +120,30 @@ static int bincode_header(struct snapshot *s, struct firecracker *fc, const char
 		return fmt_malformed(e, path, fc->len, "version",
 				     "the file ends inside the %llu-byte version string (or its "
 				     "checksum): it is truncated", (unsigned long long)n);
-	memcpy(version, fc->buf + 16, n);
-	version[n] = '\0';
+	memcpy(fc->version, fc->buf + 16, n);
+	fc->version[n] = '\0';
 	for (size_t i = 0; i < n; i++)
 		if (!strchr("0123456789.-+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-			    version[i]) || version[i] == '\0')
+			    fc->version[i]) || fc->version[i] == '\0')
 			return fmt_malformed(e, path, 16 + i, "version",
 					     "byte 0x%02x in the version string", fc->buf[16 + i]);
-	major = strtoul(version, &end, 10);
-	if (end == version || *end != '.')
-		return fmt_malformed(e, path, 16, "version", "'%s' is not a semver version", version);
+	major = strtoul(fc->version, &end, 10);
+	if (end == fc->version || *end != '.')
+		return fmt_malformed(e, path, 16, "version", "'%s' is not a semver version",
+				     fc->version);
 	fc->state_start = 16 + n;
-	for (size_t i = 0; i < sizeof(bincode_versions) / sizeof(bincode_versions[0]); i++)
-		if (bincode_versions[i].major == major) {
-			fc->layout = bincode_versions[i].layout;
-			snapshot_add_fact(s, "release", "%s", bincode_versions[i].release);
-			snapshot_add_fact(s, "snapshot_version", "%s", version);
+	fc->major = (unsigned int)major;
+	for (size_t i = 0; i < N_BINCODE_RELEASES; i++)
+		if (bincode_releases[i].major == major)
 			return 0;
-		}
 	return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			"Firecracker snapshot version %s is not one fredck knows (1.0.0 of v1.7 "
-			"to 8.0.0 of v1.14)", version);
+			"to 8.0.0 of v1.14)", fc->version);
 }
 
 /* The versionize header: format version 1, then a u16 data version. */
-static int versionize_header(struct snapshot *s, struct firecracker *fc, const char *path,
-			     uint64_t format_version, struct fmt_error *e)
+static int versionize_header(struct firecracker *fc, const char *path, uint64_t format_version,
+			     struct fmt_error *e)
 {
 	uint64_t dv = le_get(fc->buf + 8, 2);
 	size_t nrel = sizeof(versionize_releases) / sizeof(versionize_releases[0]);
@@ -459,20 +157,12 @@ static int versionize_header(struct snapshot *s, struct firecracker *fc, const c
 				"versionize data version %llu is not one fredck knows (1 of v0.23 to "
 				"10 of v1.6)", (unsigned long long)dv);
 	fc->state_start = 10;
-	fc->layout = (struct fc_layout){
-		.serializer = "versionize",
-		.prefixed = false,
-		.msrs_vec = dv >= 6, /* VcpuState v3 from v1.2 */
-		.has_tsc = dv >= 3,  /* VcpuState v2 from v0.25 */
-		.xsave2 = false,
-	};
-	snapshot_add_fact(s, "release", "%s", versionize_releases[dv - 1]);
-	snapshot_add_fact(s, "snapshot_version", "data version %llu", (unsigned long long)dv);
+	fc->versionize = true;
+	fc->data_version = (unsigned int)dv;
 	return 0;
 }
 
-static int read_header(struct snapshot *s, struct firecracker *fc, const char *path,
-		       struct fmt_error *e)
+static int read_header(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
 	uint64_t magic;
 
@@ -502,8 +192,8 @@ static int read_header(struct snapshot *s, struct firecracker *fc, const char *p
 				     (unsigned long long)magic);
 	}
 	if ((magic & 0xFFFF) == 0)
-		return bincode_header(s, fc, path, e);
-	return versionize_header(s, fc, path, magic & 0xFFFF, e);
+		return bincode_header(fc, path, e);
+	return versionize_header(fc, path, magic & 0xFFFF, e);
 }
 
 static int check_crc(struct firecracker *fc, const char *path, struct fmt_error *e)
@@ -525,33 +215,125 @@ static void firecracker_close(struct snapshot *s)
 
 	if (fc) {
 		free(fc->buf);
-		free(fc->v);
+		fc_walk_free(&fc->walk);
 	}
 	free(fc);
 	s->priv = NULL;
 }
 
+/* One walk of the state with the types of layout l, from a clean cursor. */
+static int walk_as(const struct firecracker *fc, const char *path, const struct fc_layout *l,
+		   struct fc_walk *w, struct fmt_error *e)
+{
+	struct fc_cur c = { .b = fc->buf, .pos = fc->state_start, .end = fc->len - FC_CRC_SIZE,
+			    .file = path, .e = e };
+
+	return fc_walk_state(&c, l, w);
+}
+
+/* Two layouts walked to the trailer agree when they put every vCPU structure at the same place. */
+static bool same_vcpus(const struct fc_walk *a, const struct fc_walk *b)
+{
+	return a->nvcpus == b->nvcpus && a->vcpus_off == b->vcpus_off &&
+	       memcmp(a->loc, b->loc, a->nvcpus * sizeof(*a->loc)) == 0;
+}
+
+/*
+ * Walk every layout the snapshot version stands for.  The file's is the
+ * one that walks to the trailer; two that both do must agree on the vCPU
+ * states (3.0.0 without a net device: the layouts are the same bytes).
+ * When none does, the error is that of the layout read furthest.
+ */
+static int walk_bincode(struct snapshot *s, struct firecracker *fc, const char *path,
+			struct fmt_error *e)
+{
+	const struct fc_release *found[2] = { NULL, NULL };
+	struct fmt_error err, deepest = { .kind = FMT_ERR_NONE };
+	const struct fc_release *deepest_rel = NULL;
+	struct fc_walk w;
+	size_t tried = 0;
+
+	for (size_t i = 0; i < N_BINCODE_RELEASES; i++) {
+		const struct fc_release *r = &bincode_releases[i];
+		struct fc_layout l = { .minor = r->minor };
+
+		if (r->major != fc->major)
+			continue;
+		tried++;
+		if (walk_as(fc, path, &l, &w, &err) != 0) {
+			if (err.kind != FMT_ERR_MALFORMED) {
+				*e = err;
+				return -1;
+			}
+			if (!deepest_rel || err.offset > deepest.offset) {
+				deepest = err;
+				deepest_rel = r;
+			}
+			continue;
+		}
+		if (!found[0]) {
+			found[0] = r;
+			fc->walk = w;
+		} else if (!same_vcpus(&fc->walk, &w)) {
+			fc_walk_free(&w);
+			return fmt_malformed(e, path, fc->state_start, "(state)",
+					     "snapshot version %s walks to the checksum both as %s's "
+					     "layout and as %s's, with the vCPU states in other places",
+					     fc->version, found[0]->release, r->release);
+		} else {
+			found[1] = r;
+			fc_walk_free(&w);
+		}
+	}
+	if (!found[0]) {
+		*e = deepest;
+		if (tried > 1)
+			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
+				 " (read as %s's layout, the furthest of the %zu that write %s)",
+				 deepest_rel->release, tried, fc->version);
+		return -1;
+	}
+	if (found[1]) {
+		snapshot_add_fact(s, "release", "%s-%s", found[0]->release, found[1]->release);
+		snapshot_add_fact(s, "tags", "%s %s", found[0]->tags, found[1]->tags);
+	} else {
+		snapshot_add_fact(s, "release", "%s", found[0]->release);
+		snapshot_add_fact(s, "tags", "%s", found[0]->tags);
+	}
+	snapshot_add_fact(s, "snapshot_version", "%s", fc->version);
+	/* v1.12 moved to bincode 2 (standard, fixint, little-endian): the same wire form. */
+	fc->serializer = found[0]->minor >= 12 ? "bincode 2 (fixint, little-endian)"
+					       : "bincode 1 (fixint, little-endian)";
+	snapshot_add_fact(s, "serializer", "%s", fc->serializer);
+	snapshot_add_fact(s, "walked", "every field, to the checksum");
+	return 0;
+}
+
+static int walk_versionize(struct snapshot *s, struct firecracker *fc, const char *path,
+			   struct fmt_error *e)
+{
+	struct fc_layout l = { .versionize = true, .data_version = fc->data_version };
+
+	if (walk_as(fc, path, &l, &fc->walk, e) != 0)
+		return -1;
+	snapshot_add_fact(s, "release", "%s", versionize_releases[fc->data_version - 1]);
+	snapshot_add_fact(s, "snapshot_version", "data version %u", fc->data_version);
+	fc->serializer = "versionize";
+	snapshot_add_fact(s, "serializer", "%s", fc->serializer);
+	snapshot_add_fact(s, "walked", "every field to the end of the vCPU states (device "
+			  "states not walked)");
+	return 0;
+}
+
+/* The vCPU states walked, handed to the snapshot (fc->walk keeps their locations). */
 static int read_vcpus(struct snapshot *s, struct firecracker *fc, const char *path,
 		      struct fmt_error *e)
 {
-	struct cur c = { .b = fc->buf, .end = fc->len - FC_CRC_SIZE, .path = path, .e = e };
-	uint64_t n;
-
-	if (find_vcpus(fc, path, &fc->vcpus_off, &n, e))
+	if ((fc->versionize ? walk_versionize(s, fc, path, e) : walk_bincode(s, fc, path, e)) != 0)
 		return -1;
-	/* n VcpuStates walked within the file: n is bounded by its size. */
-	fc->v = calloc(n, sizeof(*fc->v));
-	s->vcpus = calloc(n, sizeof(*s->vcpus));
-	if (!fc->v || !s->vcpus)
-		return fmt_syserr(e, path, ENOMEM, "cannot read");
-	if (walk_vcpus(&c, &fc->layout, fc->vcpus_off, &n, fc->v, s->vcpus))
-		return -1;
-	for (uint64_t i = 0; i < n; i++) {
-		c.vcpu = (size_t)i;
-		if (parse_vcpu(&c, &fc->v[i], &s->vcpus[i]))
-			return -1;
-		s->nvcpus = (size_t)i + 1;
-	}
+	s->vcpus = fc->walk.vcpus;
+	s->nvcpus = fc->walk.nvcpus;
+	fc->walk.vcpus = NULL; /* the snapshot frees them */
 	return 0;
 }
 
@@ -562,15 +344,14 @@ static int firecracker_open(struct snapshot *s, const char *path, struct fmt_err
 	if (!fc)
 		return fmt_syserr(e, path, ENOMEM, "cannot read");
 	s->priv = fc;
-	if (slurp(fc, path, e) || read_header(s, fc, path, e) || check_crc(fc, path, e) ||
+	if (slurp(fc, path, e) || read_header(fc, path, e) || check_crc(fc, path, e) ||
 	    read_vcpus(s, fc, path, e))
 		return -1;
-	snapshot_add_fact(s, "serializer", "%s", fc->layout.serializer);
 	snapshot_add_fact(s, "crc64", "0x%016llx (valid)",
 			  (unsigned long long)le_get(fc->buf + fc->len - FC_CRC_SIZE, 8));
 	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states at byte %llu",
-		 fc->layout.serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
-		 (unsigned long long)fc->vcpus_off);
+		 fc->serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
+		 (unsigned long long)fc->walk.vcpus_off);
 	return 0;
 }
 
@@ -620,7 +401,7 @@ static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *p
 	memcpy(out, fc->buf, fc->len);
 	for (size_t i = 0; i < s->nvcpus; i++)
 		if (plan_changes_state(&plans[i]))
-			kvm_events_patch(out + fc->v[i].events, &s->vcpus[i], &plans[i]);
+			kvm_events_patch(out + fc->walk.loc[i].events, &s->vcpus[i], &plans[i]);
 	le_put(out + body, crc64_jones(0, out, body), 8);
 	return out;
 }
@@ -631,7 +412,7 @@ static bool repairable_byte(const struct firecracker *fc, size_t nvcpus, uint64_
 	if (off >= fc->len - FC_CRC_SIZE)
 		return true;
 	for (size_t i = 0; i < nvcpus; i++)
-		if (off >= fc->v[i].events && off < fc->v[i].events + KVM_EVENTS_SIZE)
+		if (off >= fc->walk.loc[i].events && off < fc->walk.loc[i].events + KVM_EVENTS_SIZE)
 			return true;
 	return false;
 }

@@ -626,6 +626,15 @@ static bool is_temp_name(const char *name, const char *base)
 	       strncmp(name + 1 + n, ".fredck-", 8) == 0 && strlen(name + 1 + n + 8) == 6;
 }
 
+bool sw_is_temp_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* ".NAME.fredck-XXXXXX" with NAME not empty: the tail fixes where NAME ends. */
+	return n > 1 + 1 + 8 + 6 && name[0] == '.' &&
+	       strncmp(name + n - 6 - 8, ".fredck-", 8) == 0;
+}
+
 void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), void *ctx)
 {
 	char dir[PATH_MAX], base[PATH_MAX], path[PATH_MAX];

@@ -106,4 +106,7 @@ void sw_explain(struct fmt_error *e, const char *target, const struct write_requ
  */
 void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), void *ctx);
 
+/* Is name (a directory entry) one of fredck's temporary names, .NAME.fredck-XXXXXX? */
+bool sw_is_temp_name(const char *name);
+
 #endif

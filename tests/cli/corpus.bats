@@ -58,8 +58,8 @@ bounded() {
 }
 
 # One case: every promise, or the reasons it broke (on stdout).
-check_case() { # FORMAT WHY PATH SHAPE INDEX (every third also --in-place)
-	local fmt=$1 why=$2 path=$3 shape=$4 base out sum
+check_case() { # FORMAT WHY PATH SHAPE INDEX [FIELD] (every third also --in-place)
+	local fmt=$1 why=$2 path=$3 shape=$4 field=${6:-} base out sum
 	base=$(basename "$path")
 	bounded check --format="$fmt" "$path"
 	[ "$rc" -eq 8 ] || { echo "$why: check exit $rc: ${err:0:200}"; return; }
@@ -70,6 +70,8 @@ check_case() { # FORMAT WHY PATH SHAPE INDEX (every third also --in-place)
 		[[ "$err" == "fredck: $path"*": byte "[0-9]*" ("*"): "* ]] ||
 			{ echo "$why: the error does not name file, offset and field: $err"; return; }
 	fi
+	[ -z "$field" ] || [[ "$err" == *": byte "[0-9]*" $field"* ]] ||
+		{ echo "$why: the error does not name the field $field: $err"; return; }
 	out="$W/out-$base"
 	bounded repair --format="$fmt" "$path" -o "$out"
 	[ "$rc" -eq 8 ] || { echo "$why: repair -o exit $rc: $err"; return; }
@@ -85,12 +87,12 @@ check_case() { # FORMAT WHY PATH SHAPE INDEX (every third also --in-place)
 }
 
 run_corpus() { # FORMAT MINIMUM
-	local fmt=$1 min=$2 n=0 bad f why path shape
+	local fmt=$1 min=$2 n=0 bad f why path shape field
 	: >"$W/bad"
-	while IFS=$'\t' read -r f why path shape; do
+	while IFS=$'\t' read -r f why path shape field; do
 		[ "$f" = "$fmt" ] || continue
 		n=$((n + 1))
-		check_case "$fmt" "$why" "$path" "$shape" "$n" >>"$W/bad"
+		check_case "$fmt" "$why" "$path" "$shape" "$n" "$field" >>"$W/bad"
 	done <"$S/corpus/manifest"
 	echo "# $fmt: $n cases, $(grep -c . "$W/bad") failed" >&3
 	bad=$(cat "$W/bad")
@@ -108,7 +110,7 @@ run_corpus() { # FORMAT MINIMUM
 }
 
 @test "corpus: Firecracker state file: every case exit 8, file, offset and field named, nothing written" {
-	run_corpus firecracker 300
+	run_corpus firecracker 500
 }
 
 @test "corpus: Cloud Hypervisor snapshot: every case exit 8, file, offset and JSON path named, nothing written" {

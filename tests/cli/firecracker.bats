@@ -12,7 +12,13 @@ MKFCSNAP=${MKFCSNAP:-${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/fc/mkfcsnap}
 
 # Every release mkfcsnap writes, oldest first.
 VERSIONIZE=(v0.23 v0.24 v0.25 v1.0 v1.1 v1.2 v1.3 v1.4 v1.5 v1.6)
-BINCODE=(v1.7 v1.8 v1.9 v1.10 v1.11 v1.12 v1.13 v1.14)
+BINCODE=(v1.7 v1.8 v1.9 v1.10 v1.10.1 v1.11 v1.12 v1.13 v1.14)
+
+# Every Firecracker release tag from v1.7.0 to v1.14.4 and the SNAPSHOT_VERSION
+# of src/vmm/src/persist.rs at that tag (read tag by tag; tests/fc/README.md).
+TAGS=(v1.7.0=1.0.0 v1.8.0=2.0.0 v1.9.0=3.0.0 v1.9.1=3.0.0 v1.10.0=3.0.0 v1.10.1=4.0.0
+	v1.11.0=5.0.0 v1.12.0=6.0.0 v1.12.1=6.0.0 v1.13.0=8.0.0 v1.13.1=8.0.0 v1.13.2=8.0.0
+	v1.14.0=8.0.0 v1.14.1=8.0.0 v1.14.2=8.0.0 v1.14.3=8.0.0 v1.14.4=8.0.0)
 
 # The CR2 and the DR6 mkfcsnap saves by default, and what they rebuild to.
 CR2=0x00007f5a3c001ff8
@@ -251,7 +257,7 @@ assert_unchanged() {
 	"$MKFCSNAP" recrc "$WORK/a"
 	run --separate-stderr "$FREDCK" check "$WORK/a"
 	assert_failure 8
-	assert_stderr_contains "no x86_64 vCPU states found" "vcpu_events" "byte length 65"
+	assert_stderr_contains "byte $((EV - 8))" "(vcpu_states[2].vcpu_events)" "65 bytes" "writes 64"
 	# Flags the kernel would reject.
 	snap b v1.12 -e 14
 	poke_u32 "$WORK/b" $((EV + 20)) $((0x10D | 0x100))
@@ -269,7 +275,7 @@ assert_unchanged() {
 	"$MKFCSNAP" recrc "$WORK/c"
 	run --separate-stderr "$FREDCK" check "$WORK/c"
 	assert_failure 8
-	assert_stderr_contains "no x86_64 vCPU states found"
+	assert_stderr_contains "byte $at" "(vcpu_states)" "length 140737488355327" "bytes left"
 }
 
 @test "firecracker: an aarch64 snapshot is refused (x86 only), exit 8" {
@@ -385,4 +391,158 @@ assert_unchanged() {
 	assert_failure 8
 	assert_stderr_contains "exception vector 40 is above 31"
 	[ ! -e "$WORK/b.out" ] || fail "repair wrote $WORK/b.out"
+}
+
+@test "firecracker: every release tag v1.7.0-v1.14.4: its snapshot version, its release and tags in inspect, read to the checksum" {
+	local t tag ver minor want devices
+	# The generator's table is the same list.
+	[ "$("$MKFCSNAP" tags | tr ' ' = | tr '\n' ' ')" = "${TAGS[*]} " ] ||
+		fail "mkfcsnap tags: $("$MKFCSNAP" tags | tr '\n' ' ')"
+	for t in "${TAGS[@]}"; do
+		tag=${t%=*} ver=${t#*=}
+		minor=${tag%.*}
+		# With a net device, 3.0.0's two layouts (v1.9.x, v1.10.0) differ: the file says which.
+		for devices in bnv bunmvle 0; do
+			snap "$tag-$devices" "$tag" -n 3 -e 14 -d "$devices"
+			run --separate-stderr "$FREDCK" inspect "$WORK/$tag-$devices"
+			[ "$status" -eq 0 ] || fail "$tag -d $devices: exit $status: $stderr"
+			assert_line --regexp "^snapshot version +${ver//./\\.}\$"
+			assert_line --regexp "^tags +(.* )?${tag//./\\.}( .*)?\$"
+			assert_line --regexp '^walked +every field, to the checksum$'
+			want=$minor
+			[ "$ver" = 3.0.0 ] && [ "$devices" = 0 ] && want=v1.9-v1.10
+			assert_line --regexp "^release +${want//./\\.}\$"
+			run --separate-stderr "$FREDCK" check --json "$WORK/$tag-$devices"
+			[ "$status" -eq 4 ] || fail "$tag -d $devices: check exit $status: $stderr"
+			[ "$(vcpu 2 '.event_data.value')" = "$CR2" ] || fail "$tag: $(vcpu 2 .event_data)"
+		done
+	done
+}
+
+@test "firecracker: device states on the PCI transport (v1.13, v1.14) and pmem, virtio-mem (v1.14) are walked to the checksum" {
+	local rel
+	for rel in v1.13.0 v1.14.4; do
+		snap "$rel" "$rel" -e 14 -I -d bunmvle
+		run --separate-stderr "$FREDCK" inspect "$WORK/$rel"
+		assert_success
+		assert_line --regexp '^walked +every field, to the checksum$'
+		assert_line --regexp "^release +${rel%.*}\$"
+	done
+	snap a v1.14 -e 14 -d bunmvlepy
+	run "$FREDCK" check "$WORK/a"
+	assert_failure 4
+	snap b v1.14 -e 14 -I -d bvpy
+	run "$FREDCK" check "$WORK/b"
+	assert_failure 4
+}
+
+@test "firecracker: v1.10.1 (snapshot version 4.0.0) is read, checked and repaired byte-exactly; a second repair exits 0" {
+	snap a v1.10.1 -n 3 -e 14
+	run --separate-stderr "$FREDCK" inspect "$WORK/a"
+	assert_success
+	assert_line --regexp '^snapshot version +4\.0\.0$'
+	assert_line --regexp '^tags +v1\.10\.1$'
+	run --separate-stderr "$FREDCK" check "$WORK/a"
+	assert_failure 4
+	run --separate-stderr "$FREDCK" repair -o "$WORK/a1" "$WORK/a"
+	assert_failure 1
+	assert_changed_within "$WORK/a" "$WORK/a1" "$EV-$((EV + 63))" "$CRC-$((CRC + 7))"
+	assert_crc_ok "$WORK/a1"
+	[ "$(peek_u8 "$WORK/a1" "$EV")" = 0 ] || fail "still injected"
+	run --separate-stderr "$FREDCK" repair -o "$WORK/a2" "$WORK/a1"
+	assert_success
+	cmp "$WORK/a1" "$WORK/a2" || fail "the second repair changed the file"
+}
+
+# layout_of NAME KEY [INDEX]: an offset mkfcsnap -L printed for $WORK/NAME.layout.
+layout_of() {
+	awk -v k="$2" -v i="${3:-}" '$1 == k && (i == "" || $2 == i) { print $NF; exit }' "$WORK/$1.layout"
+}
+
+@test "firecracker: issue 13: a v1.7 file with its vCPU count 2 -> 3 (CRC valid) is malformed, naming offset and field" {
+	local at sum
+	# Three vCPU states cannot fit in what is left: refused at the count, before any allocation.
+	"$MKFCSNAP" -L v1.7 "$WORK/a" >"$WORK/a.layout"
+	at=$(layout_of a vcpus)
+	poke_u64 "$WORK/a" "$at" 3
+	"$MKFCSNAP" recrc "$WORK/a"
+	sum=$(sha256sum <"$WORK/a")
+	run --separate-stderr "$FREDCK" check --json "$WORK/a"
+	assert_failure 8
+	[ "$(jqo '.inputs[0].error.field')" = vcpu_states ] || fail "$output"
+	[ "$(jqo '.inputs[0].error.offset')" = "$at" ] || fail "$output"
+	run --separate-stderr "$FREDCK" repair -o "$WORK/a.out" "$WORK/a"
+	assert_failure 8
+	assert_stderr_contains "byte $at" "(vcpu_states)" "length 3" "hold at most 2"
+	[ ! -e "$WORK/a.out" ] || fail "repair wrote $WORK/a.out"
+	assert_unchanged "$WORK/a" "$sum"
+	# With 120 cpuid entries (KVM reports up to 256) three would fit: the third must parse, and does not.
+	"$MKFCSNAP" -L -c 120 v1.7 "$WORK/b" >"$WORK/b.layout"
+	poke_u64 "$WORK/b" "$(layout_of b vcpus)" 3
+	"$MKFCSNAP" recrc "$WORK/b"
+	run --separate-stderr "$FREDCK" check --json "$WORK/b"
+	assert_failure 8
+	[ "$(jqo '.inputs[0].error.field')" = "vcpu_states[2].cpuid" ] || fail "$output"
+	[ "$(jqo '.inputs[0].error.offset')" = "$(layout_of b after)" ] || fail "$output"
+	run --separate-stderr "$FREDCK" repair -o "$WORK/b.out" "$WORK/b"
+	assert_failure 8
+	assert_stderr_contains "byte $(layout_of b after)" "(vcpu_states[2].cpuid)" "announces 3 states; 2 parsed"
+	[ ! -e "$WORK/b.out" ] || fail "repair wrote $WORK/b.out"
+}
+
+@test "firecracker: issue 13: a v1.7 file with vCPU 1's cpuid entry count 2^40 (CRC valid) is malformed, naming offset and field" {
+	local at
+	"$MKFCSNAP" -L v1.7 "$WORK/a" >"$WORK/a.layout"
+	at=$(layout_of a cpuid 1)
+	poke_u64 "$WORK/a" "$at" $((1 << 40))
+	"$MKFCSNAP" recrc "$WORK/a"
+	run --separate-stderr "$FREDCK" check "$WORK/a"
+	assert_failure 8
+	assert_stderr_contains "byte $at" "(vcpu_states[1].cpuid)" "length 1099511627776"
+	run --separate-stderr "$FREDCK" repair -o "$WORK/a.out" "$WORK/a"
+	assert_failure 8
+	[ ! -e "$WORK/a.out" ] || fail "repair wrote $WORK/a.out"
+}
+
+@test "firecracker: damage in the device states or after them (CRC valid) is malformed, naming offset and field" {
+	local after size
+	# A byte more before the checksum: the walk ends before it.
+	snap a v1.12 -e 14
+	size=$(stat -c %s "$WORK/a")
+	head -c $((size - 8)) "$WORK/a" >"$WORK/b"
+	printf '\0\0\0\0\0\0\0\0\0' >>"$WORK/b"
+	"$MKFCSNAP" recrc "$WORK/b"
+	run --separate-stderr "$FREDCK" check "$WORK/b"
+	assert_failure 8
+	assert_stderr_contains "byte $((size - 8))" "(end of state)" "ends 1 byte before the checksum"
+	# The first device list's length made 2 (one block device is there).
+	"$MKFCSNAP" -L -d bnv v1.9 "$WORK/c" >"$WORK/c.layout"
+	after=$(layout_of c after)
+	poke_u64 "$WORK/c" "$after" 2
+	"$MKFCSNAP" recrc "$WORK/c"
+	run --separate-stderr "$FREDCK" check "$WORK/c"
+	assert_failure 8
+	assert_stderr_contains "device_states.block_devices[1]"
+	# A vsock Option tag of 2 in v1.14's MMIO list (no block, no net device before it).
+	"$MKFCSNAP" -L -d v v1.14 "$WORK/d" >"$WORK/d.layout"
+	after=$(layout_of d after)
+	poke "$WORK/d" $((after + 16)) 02
+	"$MKFCSNAP" recrc "$WORK/d"
+	run --separate-stderr "$FREDCK" check "$WORK/d"
+	assert_failure 8
+	assert_stderr_contains "byte $((after + 16))" "device_states.mmio_state.vsock_device" "Option tag 2"
+}
+
+@test "firecracker: a kvm structure of VmState one byte longer or shorter (CRC valid) is refused, naming the field" {
+	local at d
+	"$MKFCSNAP" -L v1.8 "$WORK/a" >"$WORK/a.layout"
+	at=$(layout_of a kvmlen vm_state.pitstate)
+	for d in 1 -1; do
+		cp "$WORK/a" "$WORK/b"
+		poke_u64 "$WORK/b" "$at" $((112 + d))
+		"$MKFCSNAP" recrc "$WORK/b"
+		run --separate-stderr "$FREDCK" check "$WORK/b"
+		assert_failure 8
+		assert_stderr_contains "byte $at" "(vm_state.pitstate)" "$((112 + d)) bytes" "writes 112"
+	done
 }

@@ -200,3 +200,23 @@ assert_usage_error() {
 	run -16 --separate-stderr "$FREDCK" diff - - </dev/null
 	[[ "$stderr" == *"standard input (-) can be given only once"* ]] || fail "$stderr"
 }
+
+@test "usage: -o '' and -O '' are usage errors (16), nothing written" {
+	dir=$(fixture pf-lost-cap)
+	run -16 --separate-stderr "$FREDCK" repair "$dir" -o ''
+	[[ "$stderr" == *"-o takes a path"* ]] || fail "$stderr"
+	run -16 --separate-stderr "$FREDCK" repair "$dir" -O ''
+	[[ "$stderr" == *"-O takes a directory"* ]] || fail "$stderr"
+	[ -z "$(find "$WORK" -name '.*fredck*')" ] || fail "something was written: $(find "$WORK")"
+}
+
+@test "usage: -o - with standard output on a terminal is refused (16) with a hint; nothing is written to it" {
+	command -v script >/dev/null || skip "script (bsdutils) is not installed"
+	dir=$(fixture pf-lost-cap)
+	# script gives the command a pseudo-terminal as its standard output.
+	run script -qec "'$FREDCK' repair - -o - </dev/null" /dev/null
+	[ "$status" -eq 16 ] || fail "status $status: $output"
+	[[ "$output" == *"standard output is a terminal"*"redirect it"* ]] || fail "$output"
+	# Not a terminal: the filter runs (and fails here only because /dev/null is no stream).
+	run -8 --separate-stderr "$FREDCK" repair - -o - </dev/null
+}

@@ -18,8 +18,9 @@
 #   qemu     QEMU_STREAM (real QEMU, 2 vCPUs, with a description, vCPU 0
 #            at risk) and NODESC_STREAM (the same without description);
 #   libvirt  LIBVIRT_RAW and LIBVIRT_GZIP (mklibvirt.sh images of it);
-#   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 written
-#            by $MKFCSNAP (tests/fc/mkfcsnap), when that is set;
+#   firecracker  state files of releases v1.6, v1.7, v1.10 and v1.14 (and
+#            of every release for the schema cases) written by $MKFCSNAP
+#            (tests/fc/mkfcsnap), when that is set;
 #   cloud-hypervisor  snapshot directories of both layout families (v53,
 #            v29) written by $CHV_GEN (tests/chv/chv-gen), when that is set.
 set -eu
@@ -28,8 +29,8 @@ mkdir -p "$out"
 : >"$out/manifest"
 n=0
 
-add() { # FORMAT CASE PATH [file]
-	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-offset}" >>"$out/manifest"
+add() { # FORMAT CASE PATH [file|offset [FIELD]]: FIELD, when given, must be the one named
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-offset}" "${5:-}" >>"$out/manifest"
 }
 
 size() { stat -c %s "$1"; }
@@ -352,6 +353,84 @@ make_firecracker_cases() {
 		# kvm_vcpu_events the kernel would reject: vector >= 32, unknown flags.
 		fc_flips "$src" $((e1 + 1)) 5 7 yes "exception.nr of vCPU 1 (its #PF)"
 		fc_flips "$src" $((e1 + 20)) 7 15 yes "flags of vCPU 1"
+		rm -f "$src"
+	done
+	make_firecracker_schema_cases
+}
+
+fc_poke64() { # SRC OFFSET VALUE WHY FIELD: a copy with the u64 at OFFSET set, CRC recomputed
+	local f="$out/firecracker/u64-$(basename "$1")-$2-$3"
+	cp "$1" "$f"
+	poke_hex "$f" "$2" "$(printf '%016x' "$3" | sed 's/\(..\)/\1 /g' | awk '{for (i = NF; i > 0; i--) printf "%s", $i}')"
+	"$MKFCSNAP" recrc "$f"
+	add firecracker "$4 (CRC recomputed)" "$f" offset "$5"
+}
+
+fc_poke32() { # SRC OFFSET VALUE WHY FIELD
+	local f="$out/firecracker/u32-$(basename "$1")-$2-$3"
+	cp "$1" "$f"
+	poke_hex "$f" "$2" "$(le32_hex "$3")"
+	"$MKFCSNAP" recrc "$f"
+	add firecracker "$4 (CRC recomputed)" "$f" offset "$5"
+}
+
+fc_resize() { # SRC BYTES WHY FIELD: BYTES (1 or -1) more before the CRC trailer, CRC recomputed
+	local f="$out/firecracker/resize-$(basename "$1")-$2" body
+	body=$(($(size "$1") - 8))
+	if [ "$2" -gt 0 ]; then
+		{ head -c "$body" "$1"; printf '\0'; head -c 8 /dev/zero; } >"$f"
+	else
+		{ head -c $((body - 1)) "$1"; head -c 8 /dev/zero; } >"$f"
+	fi
+	"$MKFCSNAP" recrc "$f"
+	add firecracker "$3 (CRC recomputed)" "$f" offset "$4"
+}
+
+# For every release (each versionize data version, each bincode tag): the
+# vCPU count +1 and +2, a cpuid and an MSR entry count of 2^40, and a kvm
+# structure's length changed by one each way, behind a valid CRC.  Bincode
+# from v1.8 has a u64 byte length before each kvm structure (vm_state.
+# pitstate and vCPU 1's lapic are changed); v1.7 and versionize have none,
+# so there the length of a kvm structure is its own count: kvm_cpuid2.nent.
+make_firecracker_schema_cases() {
+	local rel src layout vcpus cpuid1 msrs1 nent1 pit lapic1 d msrs
+	for rel in v0.23 v0.24 v0.25 v1.0 v1.1 v1.2 v1.3 v1.4 v1.5 v1.6 $("$MKFCSNAP" tags | cut -d' ' -f1); do
+		src="$out/firecracker-schema-$rel"
+		layout=$("$MKFCSNAP" -e 14 -L "$rel" "$src")
+		vcpus=$(awk '$1 == "vcpus" {print $2}' <<<"$layout")
+		cpuid1=$(awk '$1 == "cpuid" && $2 == 1 {print $3}' <<<"$layout")
+		msrs1=$(awk '$1 == "msrs" && $2 == 1 {print $3}' <<<"$layout")
+		nent1=$(awk '$1 == "nent" && $2 == 1 {print $3}' <<<"$layout")
+		pit=$(awk '$1 == "kvmlen" && $2 == "vm_state.pitstate" {print $3}' <<<"$layout")
+		lapic1=$(awk '$1 == "kvmlen" && $2 == "vcpu_states[1].lapic" {print $3}' <<<"$layout")
+		fc_poke64 "$src" "$vcpus" 3 "$rel: vCPU count 2 -> 3" "(vcpu_states"
+		fc_poke64 "$src" "$vcpus" 4 "$rel: vCPU count 2 -> 4" "(vcpu_states"
+		fc_poke64 "$src" "$cpuid1" $((1 << 40)) "$rel: vCPU 1 cpuid entry count 2^40" \
+			"(vcpu_states[1].cpuid)"
+		case $rel in
+		v0.2[345] | v1.[01]) msrs=msrs ;; # versionize VcpuState 1 and 2: one Msrs
+		*) msrs="saved_msrs[0]" ;;
+		esac
+		fc_poke64 "$src" "$msrs1" $((1 << 40)) "$rel: vCPU 1 MSR entry count 2^40" \
+			"(vcpu_states[1].$msrs)"
+		if [ -n "$pit" ]; then
+			for d in 1 -1; do
+				fc_poke64 "$src" "$pit" $((112 + d)) "$rel: vm_state.pitstate length $((112 + d))" \
+					"(vm_state.pitstate)"
+				fc_poke64 "$src" "$lapic1" $((1024 + d)) "$rel: vCPU 1 lapic length $((1024 + d))" \
+					"(vcpu_states[1].lapic)"
+			done
+		else
+			fc_poke32 "$src" "$nent1" 4 "$rel: vCPU 1 kvm_cpuid2.nent 3 -> 4" "(vcpu_states[1].cpuid)"
+			fc_poke32 "$src" "$nent1" 2 "$rel: vCPU 1 kvm_cpuid2.nent 3 -> 2" "(vcpu_states[1].cpuid)"
+		fi
+		# Bincode is walked to the trailer: a byte more or less before it is malformed.
+		case $rel in
+		v1.[7-9].* | v1.1[0-4].*)
+			fc_resize "$src" 1 "$rel: a byte more before the checksum" "(end of state)"
+			fc_resize "$src" -1 "$rel: a byte less before the checksum" ""
+			;;
+		esac
 		rm -f "$src"
 	done
 }

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Cross-check tests/fc/mkfcsnap's vcpu_states for every bincode release
-# against Debian's bincode 1.3.3 (apt-get install librust-bincode-dev
-# librust-serde-derive-dev).  Usage: run.sh BUILDDIR
+# Cross-check tests/fc/mkfcsnap against Debian's bincode 1.3.3 (apt-get
+# install librust-bincode-dev librust-serde-derive-dev): every bincode
+# release tag, with several device sets, decoded WHOLE into serde types
+# shaped as Firecracker's (src/main.rs) and encoded again.
+# Usage: run.sh BUILDDIR
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 mk=${1:?usage: run.sh BUILDDIR}/tests/fc/mkfcsnap
@@ -12,15 +14,22 @@ trap 'rm -rf "$work"' EXIT
 cp -R "$here" "$work/crate"
 (cd "$work/crate" && cargo build --quiet --offline)
 bin=$work/crate/target/debug/fc-bincode-crosscheck
-for rel in v1.7 v1.8 v1.9 v1.10 v1.11 v1.12 v1.13 v1.14; do
-	case $rel in
-	v1.7) mode=raw ;;
-	v1.8 | v1.9 | v1.10 | v1.11) mode=bytes ;;
-	*) mode=xsave2 ;;
-	esac
-	layout=$("$mk" -L -n 3 -e 14 "$rel" "$work/$rel")
-	from=$(echo "$layout" | awk '$1 == "vcpus" { print $2 }')
-	to=$(echo "$layout" | awk '$1 == "after" { print $2 }')
-	printf '%s (%s): ' "$rel" "$mode"
-	"$bin" "$mode" "$work/$rel" "$from" "$to"
+fails=0
+for tag in $("$mk" tags | cut -d' ' -f1); do
+	minor=$(echo "$tag" | cut -d. -f2)
+	sets="bnv bunmvle 0"
+	[ "$minor" -lt 13 ] || sets="$sets I:bunmvle"
+	[ "$minor" -lt 14 ] || sets="$sets bunmvlepy I:bunmvlepy"
+	for set in $sets; do
+		case $set in
+		I:*) opts="-I -d ${set#I:}" ;;
+		*) opts="-d $set" ;;
+		esac
+		# shellcheck disable=SC2086
+		"$mk" -n 3 -e 14 $opts "$tag" "$work/f"
+		printf '%s %s: ' "$tag" "$opts"
+		"$bin" "$minor" "$work/f" || fails=$((fails + 1))
+	done
 done
+echo "$fails failed"
+[ "$fails" -eq 0 ]
