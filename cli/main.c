@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "cli/cancel.h"
 #include "cli/diag.h"
 #include "formats/io/bsrc.h"
 #include "reconstruct/findings.h"
@@ -73,7 +74,7 @@ static char *top_help_filter(int key, const char *text, void *input)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nRun 'fredck COMMAND --help' for a command's options; see fredck(1).\n"
 		   "Exit status: 0 nothing to do, 1 repaired, 4 at-risk vCPU left, "
-		   "8 error, 16 usage (bits OR-ed).");
+		   "8 error, 16 usage (bits OR-ed); 32 cancelled by a signal.");
 	fclose(f);
 	return buf;
 }
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
 	char *name;
 	int status;
 
+	cancel_install();
 	argp_err_exit_status = EXIT_USAGE;
 	/* argp names the program by argv[0]: "fredck", not its full path. */
 	argv[0] = (char *)"fredck";
