@@ -252,6 +252,14 @@ static int sink_upto(struct bsrc *b, uint64_t upto)
 	return 0;
 }
 
+/* Where the oldest byte the buffer must keep is: the next unread one, or the first held. */
+static size_t kept_from(const struct bsrc *b)
+{
+	if (b->hold != UINT64_MAX && b->hold - b->base < b->pos)
+		return (size_t)(b->hold - b->base);
+	return b->pos;
+}
+
 /* Mapped: move the window to start at the oldest byte kept. */
 static int slide_window(struct bsrc *b, size_t keep, size_t n)
 {
@@ -275,13 +283,10 @@ static int slide_window(struct bsrc *b, size_t keep, size_t n)
 /* Read more input after the unread (and held) bytes until n are there or the input ends. */
 static int fill(struct bsrc *b, size_t n)
 {
-	size_t keep = b->pos;
+	size_t keep = kept_from(b);
 
 	if (b->memory)
 		return 0; /* everything is there already */
-
-	if (b->hold != UINT64_MAX && b->hold - b->base < keep)
-		keep = (size_t)(b->hold - b->base);
 	if (sink_upto(b, b->base + keep))
 		return -1;
 	if (b->mapped) {
@@ -324,8 +329,17 @@ static int fill(struct bsrc *b, size_t n)
 
 size_t bsrc_available(struct bsrc *b, size_t n)
 {
-	if (!b->memory && n > BSRC_BUFFER - b->pos)
-		n = BSRC_BUFFER - b->pos;
+	/*
+	 * At most what fits once the buffer slides to the oldest byte kept:
+	 * measured from there, not from the buffer's start, or a read at the
+	 * edge of a full buffer or mapped window (pos == BSRC_BUFFER) would
+	 * find 0 bytes and take it for the end of the input.  A source in
+	 * memory holds it all already.
+	 */
+	size_t room = BSRC_BUFFER - (b->pos - kept_from(b));
+
+	if (!b->memory && n > room)
+		n = room;
 	if (b->len - b->pos < n)
 		fill(b, n);
 	return b->len - b->pos < n ? b->len - b->pos : n;

@@ -94,6 +94,17 @@ static inline uint64_t bsrc_offset(const struct bsrc *b)
 }
 
 /*
+ * The pointers that bsrc_peek, bsrc_take and bsrc_at return are valid only
+ * until the next call that may read: bsrc_peek, bsrc_take,
+ * bsrc_available, bsrc_skip, bsrc_seek, bsrc_at_end, bsrc_decode.  Any of
+ * them may slide the window -- a mapped window is then unmapped (a later
+ * use faults), a read buffer moved (a later use reads other bytes).  Copy
+ * what is needed out of the bytes (a number, a name) before the next one.
+ * The sink calls (bsrc_emit_to, bsrc_inject, bsrc_mark_emitted,
+ * bsrc_hold, bsrc_release) do not move the buffer.
+ */
+
+/*
  * Make n bytes (n <= BSRC_BUFFER) available and return them without
  * consuming; NULL at the end of the input (with e naming field and the
  * offset) -- a truncated input.
@@ -103,7 +114,10 @@ const uint8_t *bsrc_peek(struct bsrc *b, size_t n, const char *field, struct fmt
 /* As bsrc_peek, and consume them. */
 const uint8_t *bsrc_take(struct bsrc *b, size_t n, const char *field, struct fmt_error *e);
 
-/* Up to n bytes are available (fewer only at the end): how many. */
+/*
+ * Up to n bytes are available (fewer only at the end, or when held bytes
+ * fill the buffer): how many.  May slide the window, as bsrc_peek does.
+ */
 size_t bsrc_available(struct bsrc *b, size_t n);
 
 /* Step over n bytes (seeking where possible); -1 when the input ends first. */

@@ -272,12 +272,27 @@ static uint64_t name_hash(const char *name)
  * (QEMU's cpu has about 50 kinds): more is a damaged or crafted stream.
  */
 #define SUBSECTIONS_MAX 256
+/* The names seen, hashed into twice as many slots (0: free): one probe or a few per name. */
+#define SEEN_SLOTS (2 * SUBSECTIONS_MAX)
+
+/* Was h seen among the subsections of this parent?  Remembered if not. */
+static bool seen_before(uint64_t seen[SEEN_SLOTS], uint64_t h)
+{
+	size_t i;
+
+	h = h ? h : 1; /* 0 marks a free slot */
+	for (i = h & (SEEN_SLOTS - 1); seen[i]; i = (i + 1) & (SEEN_SLOTS - 1))
+		if (seen[i] == h)
+			return true;
+	seen[i] = h;
+	return false;
+}
 
 static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 			     struct vcpu_state *v, struct qemu_cpu_loc *loc, int depth,
 			     struct fmt_error *e)
 {
-	uint64_t seen[SUBSECTIONS_MAX];
+	uint64_t seen[SEEN_SLOTS];
 	struct subsection s;
 	size_t n = 0;
 
@@ -285,19 +300,19 @@ static int parse_subsections(struct bsrc *src, const char *parent, json_t *desc,
 		return fmt_malformed(e, src->path, bsrc_offset(src), parent,
 				     "subsections nested more than 8 deep");
 	while (next_subsection(src, parent, &s)) {
-		uint64_t h = name_hash(s.name);
-
-		for (size_t i = 0; i < n; i++)
-			if (seen[i] == h)
-				return fmt_malformed(e, src->path, s.offset, s.name,
-						     "%s a second time in cpu %u: QEMU would load "
-						     "both, the last one winning",
-						     s.name, v->index);
+		/* Cleared only here: most subsections have none of their own. */
+		if (n == 0)
+			memset(seen, 0, sizeof(seen));
+		if (seen_before(seen, name_hash(s.name)))
+			return fmt_malformed(e, src->path, s.offset, s.name,
+					     "%s a second time in cpu %u: QEMU would load "
+					     "both, the last one winning",
+					     s.name, v->index);
 		if (n == SUBSECTIONS_MAX)
 			return fmt_malformed(e, src->path, s.offset, s.name,
 					     "more than %d subsections of %s", SUBSECTIONS_MAX,
 					     parent);
-		seen[n++] = h;
+		n++;
 		if (parse_subsection_body(src, &s, desc, v, loc, depth, e))
 			return -1;
 	}
@@ -346,6 +361,7 @@ int qemu_cpu_parse(struct bsrc *src, uint64_t section, uint32_t sid, uint32_t in
 		   struct fmt_error *e)
 {
 	const uint8_t *m;
+	int32_t exception_nr;
 
 	memset(loc, 0, sizeof(*loc));
 	vcpu_init(v, instance);
@@ -358,9 +374,11 @@ int qemu_cpu_parse(struct bsrc *src, uint64_t section, uint32_t sid, uint32_t in
 	if (!m)
 		return -1;
 	decode_main(m, v);
+	/* Read now: the subsections' reads may slide the window away from m. */
+	exception_nr = (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4);
 	if (parse_subsections(src, "cpu", desc, v, loc, 0, e))
 		return -1;
-	if (classify_exception(src, v, (int32_t)be_get(m + QCPU_EXCEPTION_NR, 4), loc, e))
+	if (classify_exception(src, v, exception_nr, loc, e))
 		return -1;
 	loc->subs_end = bsrc_offset(src);
 	return qw_expect_footer(src, sid, "cpu", e);

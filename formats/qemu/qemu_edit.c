@@ -115,6 +115,28 @@ json_t *desc_cpu(json_t *vmdesc, uint32_t instance)
 	return NULL;
 }
 
+json_t **desc_cpus(json_t *vmdesc, const struct qemu_stream *q)
+{
+	json_t **by = calloc(q->ncpus ? q->ncpus : 1, sizeof(*by));
+	json_t *devs = json_object_get(vmdesc, "devices"), *d;
+	size_t i, k;
+
+	if (!by)
+		return NULL;
+	json_array_foreach(devs, i, d) {
+		json_t *name = json_object_get(d, "name"), *inst = json_object_get(d, "instance_id");
+
+		if (!json_is_string(name) || strcmp(json_string_value(name), "cpu") != 0 ||
+		    !json_is_integer(inst) || json_integer_value(inst) < 0 ||
+		    json_integer_value(inst) > UINT32_MAX)
+			continue;
+		k = qemu_stream_find_cpu(q, (uint32_t)json_integer_value(inst));
+		if (k != SIZE_MAX && !by[k])
+			by[k] = d;
+	}
+	return by;
+}
+
 static void desc_remove_subsection(json_t *cpu, const char *name)
 {
 	json_t *subs = json_object_get(cpu, "subsections"), *s;

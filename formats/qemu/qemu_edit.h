@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "formats/qemu/qemu.h"
+#include "formats/qemu/qemu_stream.h"
 #include "reconstruct/plan.h"
 #include "reconstruct/vcpu.h"
 
@@ -40,8 +41,14 @@ void sort_edits(struct edits *ed);
  */
 int cpu_edits(struct edits *ed, const struct qemu_cpu_loc *loc, const struct vcpu_state *v,
 	      const struct vcpu_plan *p, json_t *cpu_desc);
-/* The description of vCPU instance's `cpu` device in vmdesc, or NULL. */
+/* The description of vCPU instance's `cpu` device in vmdesc, or NULL (a walk of the devices). */
 json_t *desc_cpu(json_t *vmdesc, uint32_t instance);
+/*
+ * The `cpu` device of every vCPU of q, by its place in q->cpus (the first
+ * with its instance id; NULL where none), in one walk of the devices: an
+ * array of q->ncpus (malloc'ed), or NULL when out of memory.
+ */
+json_t **desc_cpus(json_t *vmdesc, const struct qemu_stream *q);
 /* The description as a stream record: 06, be32 length, JSON (*len bytes, malloc'ed); NULL: no memory. */
 uint8_t *vmdesc_record(json_t *vmdesc, size_t *len);
 

@@ -82,12 +82,13 @@ static int filter_description(void *ctx, struct qemu_stream *q, json_t *doc, uin
 	struct edits discard = { 0 };
 	uint8_t *rec;
 	size_t len;
-	int rc = 0;
+	json_t **desc = desc_cpus(doc, q);
+	int rc = desc ? 0 : -1;
 
 	for (size_t i = 0; rc == 0 && i < q->ncpus; i++)
 		if (plan_changes_state(&f->plans[i]))
-			rc = cpu_edits(&discard, &q->cpus[i], &q->vcpus[i], &f->plans[i],
-				       desc_cpu(doc, q->cpus[i].instance));
+			rc = cpu_edits(&discard, &q->cpus[i], &q->vcpus[i], &f->plans[i], desc[i]);
+	free(desc);
 	free_edits(&discard); /* only the description changes were wanted */
 	rec = rc == 0 ? vmdesc_record(doc, &len) : NULL;
 	if (!rec || add_edit(&f->ed, off, bsrc_offset(&q->src) - off, rec, len))

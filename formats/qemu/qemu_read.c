@@ -44,10 +44,47 @@ void qemu_describe(struct snapshot *s, struct qemu_stream *q)
 	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
 }
 
+/* A vCPU's index and its place in stream order, sorted by the index. */
+struct by_index {
+	unsigned int index;
+	size_t i;
+};
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct by_index *x = a, *y = b;
+
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * The stream order of the vCPUs sorted by their index, in O(n log n)
+ * whatever the order (the indexes are distinct: a repeated instance id is
+ * malformed).
+ */
+static size_t *sorted_order(const struct qemu_stream *q)
+{
+	struct by_index *k = malloc((q->ncpus ? q->ncpus : 1) * sizeof(*k));
+	size_t *order = malloc((q->ncpus ? q->ncpus : 1) * sizeof(*order));
+
+	if (!k || !order) {
+		free(k);
+		free(order);
+		return NULL;
+	}
+	for (size_t i = 0; i < q->ncpus; i++)
+		k[i] = (struct by_index){ q->vcpus[i].index, i };
+	qsort(k, q->ncpus, sizeof(*k), cmp_index);
+	for (size_t i = 0; i < q->ncpus; i++)
+		order[i] = k[i].i;
+	free(k);
+	return order;
+}
+
 int qemu_take_vcpus(struct snapshot *s, struct qemu_stream *q, struct vcpu_plan *plans,
 		    struct fmt_error *e)
 {
-	size_t *order = malloc(q->ncpus * sizeof(*order));
+	size_t *order = sorted_order(q);
 	struct vcpu_plan *sorted = plans ? malloc(q->ncpus * sizeof(*sorted)) : NULL;
 
 	s->vcpus = malloc(q->ncpus * sizeof(*s->vcpus));
@@ -55,16 +92,6 @@ int qemu_take_vcpus(struct snapshot *s, struct qemu_stream *q, struct vcpu_plan 
 		free(order);
 		free(sorted);
 		return fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
-	}
-	/* Insertion sort by vCPU index: stream order is nearly sorted already. */
-	for (size_t i = 0; i < q->ncpus; i++) {
-		size_t j = i;
-
-		while (j > 0 && q->vcpus[order[j - 1]].index > q->vcpus[i].index) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = i;
 	}
 	for (size_t i = 0; i < q->ncpus; i++) {
 		s->vcpus[i] = q->vcpus[order[i]];

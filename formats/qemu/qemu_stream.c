@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "formats/qemu/qemu_cpu.h"
 #include "formats/qemu/qemu_stream.h"
@@ -521,6 +522,80 @@ static int grow_cpus(struct qemu_stream *q, struct fmt_error *e)
 	return 0;
 }
 
+/* ---- the vCPUs by instance id ------------------------------------------- */
+
+/* Multiply-add-shift (a 2-universal family): the top bits of a * id + b. */
+static size_t id_slot(const struct qemu_stream *q, uint32_t instance)
+{
+	return (size_t)((q->hash_a * instance + q->hash_b) >> 32) & (q->nslots - 1);
+}
+
+/*
+ * The slot that holds instance, or the free one where it would go.  The
+ * table is never more than half full, so a free slot is always found.
+ */
+static size_t probe(const struct qemu_stream *q, uint32_t instance)
+{
+	size_t i = id_slot(q, instance);
+
+	while (q->slot[i] && q->cpus[q->slot[i] - 1].instance != instance)
+		i = (i + 1) & (q->nslots - 1);
+	return i;
+}
+
+size_t qemu_stream_find_cpu(const struct qemu_stream *q, uint32_t instance)
+{
+	size_t i;
+
+	if (!q->nslots)
+		return SIZE_MAX;
+	i = probe(q, instance);
+	return q->slot[i] ? q->slot[i] - 1 : SIZE_MAX;
+}
+
+/* A seed no input can know in advance: where the stream's reader lives, and the clock. */
+static void seed_hash(struct qemu_stream *q)
+{
+	struct timespec ts;
+	uint64_t x;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	x = (uint64_t)(uintptr_t)q ^ ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec;
+	/* splitmix64 steps spread the seed's bits over both words. */
+	for (int i = 0; i < 2; i++) {
+		uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		*(i ? &q->hash_b : &q->hash_a) = z ^ (z >> 31);
+	}
+	q->hash_a |= 1;
+}
+
+/* Room for one more id: the table doubled (and refilled) when it would be half full. */
+static int grow_slots(struct qemu_stream *q)
+{
+	size_t n = q->nslots ? q->nslots * 2 : 64;
+	uint32_t *old = q->slot;
+	size_t old_n = q->nslots;
+
+	if (2 * (q->ncpus + 1) <= q->nslots)
+		return 0;
+	if (!old)
+		seed_hash(q);
+	q->slot = calloc(n, sizeof(*q->slot));
+	if (!q->slot) {
+		q->slot = old;
+		return -1;
+	}
+	q->nslots = n;
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i])
+			q->slot[probe(q, q->cpus[old[i] - 1].instance)] = old[i];
+	free(old);
+	return 0;
+}
+
 /* A `cpu` section after its header (s): decoded by qemu_cpu.c, then told to the hooks. */
 static int parse_cpu_section(struct qemu_stream *q, const struct qemu_section *s, json_t *desc,
 			     struct fmt_error *e)
@@ -529,15 +604,23 @@ static int parse_cpu_section(struct qemu_stream *q, const struct qemu_section *s
 
 	if (qemu_cpu_version(&q->src, s->offset, s->version, e))
 		return -1;
-	for (size_t i = 0; i < q->ncpus; i++)
-		if (q->cpus[i].instance == s->instance)
-			return fmt_malformed(e, q->src.path, s->offset, "cpu instance",
-					     "a second cpu section for vCPU %u", s->instance);
+	if (qemu_stream_find_cpu(q, s->instance) != SIZE_MAX)
+		return fmt_malformed(e, q->src.path, s->offset, "cpu instance",
+				     "a second cpu section for vCPU %u", s->instance);
+	if (q->ncpus == QEMU_CPUS_MAX)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, q->src.path,
+				"byte %llu: the stream has more than %u vCPUs (cpu section %zu, "
+				"vCPU %u): fredck reads at most %u per stream",
+				(unsigned long long)s->offset, QEMU_CPUS_MAX, q->ncpus + 1,
+				s->instance, QEMU_CPUS_MAX);
+	if (grow_slots(q))
+		return fmt_syserr(e, q->src.path, ENOMEM, "cannot read");
 	if (grow_cpus(q, e) ||
 	    qemu_cpu_parse(&q->src, s->offset, s->sid, s->instance, desc, &q->cpus[q->ncpus],
 			   &q->vcpus[q->ncpus], e))
 		return -1;
 	q->vcpus[q->ncpus].found_by_scan = !q->vmdesc;
+	q->slot[probe(q, s->instance)] = (uint32_t)q->ncpus + 1;
 	q->ncpus++;
 	NOTIFY(rc, q, cpu, q->ncpus - 1, e);
 	return rc;
@@ -612,6 +695,7 @@ static bool end_marker_here(struct qemu_stream *q, const uint8_t prev[5])
 static int scan_to_cpu(struct qemu_stream *q, struct fmt_error *e)
 {
 	uint8_t prev[5] = { 0 }; /* the last 5 bytes stepped over */
+	uint8_t byte;
 
 	q->scanned = true;
 	for (;;) {
@@ -624,10 +708,12 @@ static int scan_to_cpu(struct qemu_stream *q, struct fmt_error *e)
 		p = bsrc_peek(&q->src, n, "", e);
 		if (n == QCPU_HEADER && cpu_header_at(p))
 			return 1;
-		if (p[0] == QSEC_EOF && end_marker_here(q, prev))
+		/* Kept: end_marker_here reads on, which may slide the window away from p. */
+		byte = p[0];
+		if (byte == QSEC_EOF && end_marker_here(q, prev))
 			return 0;
 		memmove(prev, prev + 1, 4);
-		prev[4] = p[0];
+		prev[4] = byte;
 		bsrc_skip(&q->src, 1, "", e);
 	}
 }
@@ -831,6 +917,7 @@ void qemu_stream_free(struct qemu_stream *q)
 	free(q->devices);
 	free(q->cpus);
 	free(q->vcpus);
+	free(q->slot);
 	free(q);
 }
 

@@ -99,6 +99,12 @@ struct qemu_hooks {
 			   struct fmt_error *e);
 };
 
+/*
+ * The most vCPUs (cpu sections) read from one stream: 64 times the most
+ * any hypervisor runs (KVM_MAX_VCPUS and QEMU's max_cpus are 4096), and
+ * about 150 MiB of memory; a stream with more is refused.
+ */
+#define QEMU_CPUS_MAX (1U << 18)
 /* Largest device description read into memory at the end of the stream. */
 #define QEMU_VMDESC_MAX (64U << 20)
 /* Hook tables one stream reports to. */
@@ -148,6 +154,15 @@ struct qemu_stream {
 	struct qemu_cpu_loc *cpus;
 	size_t ncpus, cap_cpus;
 	struct vcpu_state *vcpus;
+	/*
+	 * Their instance ids, hashed: slot holds a vCPU's index + 1 (0: free),
+	 * open addressing in a table of nslots (a power of two, at least
+	 * twice ncpus), keyed by a hash seeded per stream (hash_a, hash_b),
+	 * so that no stream can be made whose ids all collide.
+	 */
+	uint32_t *slot;
+	size_t nslots;
+	uint64_t hash_a, hash_b;
 	bool cpu_has_error_code_sub;
 	/* Who is told what the walk meets. */
 	struct {
@@ -177,6 +192,8 @@ int qemu_stream_attach(struct qemu_stream *q, const struct qemu_hooks *hooks, vo
 void qemu_stream_load_vmdesc(struct qemu_stream *q);
 /* Walk the stream from its header to its end; at least one cpu section. */
 int qemu_stream_parse(struct qemu_stream *q, struct fmt_error *e);
+/* The index in q->cpus of the vCPU with instance id instance, or SIZE_MAX: O(1). */
+size_t qemu_stream_find_cpu(const struct qemu_stream *q, uint32_t instance);
 
 /* Do bytes pass through (a filter or redaction reads the stream)? */
 static inline bool qemu_stream_passes(const struct qemu_stream *q)

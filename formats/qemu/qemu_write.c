@@ -23,14 +23,6 @@
 #include "formats/qemu/qemu_stream.h"
 #include "formats/qemu/qemu_write.h"
 
-static const struct qemu_cpu_loc *find_loc(const struct qemu_stream *q, unsigned int instance)
-{
-	for (size_t i = 0; i < q->ncpus; i++)
-		if (q->cpus[i].instance == instance)
-			return &q->cpus[i];
-	return NULL;
-}
-
 /* The device description rewritten as the last edit: 06, be32 length, JSON. */
 static int edit_vmdesc(struct edits *ed, const struct qemu_stream *q, json_t *vmdesc, uint64_t size)
 {
@@ -50,19 +42,21 @@ static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct 
 {
 	struct qemu_stream *q = s->priv;
 	json_t *vmdesc = q->vmdesc ? json_deep_copy(q->vmdesc) : NULL;
-	int rc = 0;
+	json_t **desc = vmdesc ? desc_cpus(vmdesc, q) : NULL;
+	int rc = vmdesc && !desc ? -1 : 0;
 
 	for (size_t i = 0; rc == 0 && i < s->nvcpus; i++) {
 		const struct vcpu_state *v = &s->vcpus[i];
-		const struct qemu_cpu_loc *loc = find_loc(q, v->index);
-		json_t *cpu_desc = vmdesc ? desc_cpu(vmdesc, v->index) : NULL;
+		size_t k = qemu_stream_find_cpu(q, v->index);
 
 		if (!plan_changes_state(&plans[i]))
 			continue;
-		rc = loc ? cpu_edits(ed, loc, v, &plans[i], cpu_desc) : -1;
+		rc = k != SIZE_MAX ? cpu_edits(ed, &q->cpus[k], v, &plans[i], desc ? desc[k] : NULL) :
+				     -1;
 	}
 	if (rc == 0 && vmdesc && ed->n)
 		rc = edit_vmdesc(ed, q, vmdesc, q->src.size);
+	free(desc);
 	json_decref(vmdesc);
 	if (rc)
 		return fmt_syserr(e, s->path, ENOMEM, "cannot plan the edits");
@@ -129,11 +123,18 @@ static struct vcpu_plan replay_plan(const struct vcpu_state *v, void *ctx)
 {
 	const struct replay *r = ctx;
 	struct vcpu_plan nothing = { .action = ACTION_NOTHING };
+	size_t lo = 0, hi = r->s->nvcpus;
 
-	for (size_t i = 0; i < r->s->nvcpus; i++)
-		if (r->s->vcpus[i].index == v->index)
-			return r->plans[i];
-	return nothing;
+	/* The snapshot's vCPUs are sorted by index (qemu_take_vcpus). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->s->vcpus[mid].index < v->index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->s->nvcpus && r->s->vcpus[lo].index == v->index ? r->plans[lo] : nothing;
 }
 
 /*
