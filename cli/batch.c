@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/batch.h"
+#include "cli/cancel.h"
 #include "cli/diag.h"
 #include "cli/output.h"
 #include "formats/io/bsrc.h"
@@ -606,6 +608,8 @@ struct pool {
 static int pool_start(struct pool *p, int n, const struct batch_list *l, batch_work work,
 		      void *ctx, const char *command)
 {
+	sigset_t cancel, unblocked;
+
 	p->sh_size = sizeof(struct shared) + (size_t)n * sizeof(atomic_long);
 	p->sh = mmap(NULL, p->sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	p->pid = calloc((size_t)n, sizeof(*p->pid));
@@ -620,18 +624,27 @@ static int pool_start(struct pool *p, int n, const struct batch_list *l, batch_w
 	for (int k = 0; k < n; k++)
 		atomic_init(&p->sh->busy[k], -1);
 	fflush(NULL); /* nothing buffered may be written twice */
+	sigemptyset(&cancel);
+	sigaddset(&cancel, SIGINT);
+	sigaddset(&cancel, SIGTERM);
+	sigaddset(&cancel, SIGHUP);
 	for (p->n = 0; p->n < n; p->n++) {
 		int pfd[2];
 
 		if (pipe(pfd) != 0)
 			break;
+		/* Held until the worker is known, so that an interrupt reaches it too. */
+		sigprocmask(SIG_BLOCK, &cancel, &unblocked);
 		p->pid[p->n] = fork();
 		if (p->pid[p->n] < 0) {
+			sigprocmask(SIG_SETMASK, &unblocked, NULL);
 			close(pfd[0]);
 			close(pfd[1]);
 			break;
 		}
 		if (p->pid[p->n] == 0) {
+			cancel_forget_workers();
+			sigprocmask(SIG_SETMASK, &unblocked, NULL);
 			for (int k = 0; k < p->n; k++)
 				close(p->fd[k]);
 			close(pfd[0]);
@@ -639,6 +652,8 @@ static int pool_start(struct pool *p, int n, const struct batch_list *l, batch_w
 		}
 		close(pfd[1]);
 		p->fd[p->n] = pfd[0];
+		cancel_worker_started(p->pid[p->n]);
+		sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	}
 	return p->n > 0 ? 0 : -1;
 }
@@ -672,6 +687,7 @@ static void pool_gone(struct pool *p, int k, const struct batch_list *l, struct 
 	close(p->fd[k]);
 	p->fd[k] = -1;
 	reap_worker(p->pid[k], how, sizeof(how));
+	cancel_worker_ended(p->pid[k]);
 	if (busy >= 0 && (size_t)busy < l->n && !res[busy].done)
 		lost_input(&l->v[busy], how, command, &res[busy]);
 }

@@ -17,6 +17,7 @@ enum exit_bits {
 	EXIT_AT_RISK = 4,     /* an at-risk vCPU is left unrepaired */
 	EXIT_OPERATIONAL = 8, /* I/O error, malformed or unsupported input */
 	EXIT_USAGE = 16,
+	EXIT_CANCELLED = 32,  /* SIGINT, SIGTERM or SIGHUP: stopped, nothing half made left */
 	EXIT_INTERNAL = 128,
 };
 

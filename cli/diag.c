@@ -17,7 +17,15 @@
 #include "cli/diag.h"
 
 /* A progress line is on the terminal. */
-static bool progress_shown;
+static volatile bool progress_shown;
+
+void diag_progress_erase_unsafe(void)
+{
+	static const char erase[] = "\r\033[K";
+
+	if (progress_shown && write(STDERR_FILENO, erase, sizeof(erase) - 1) < 0)
+		return;
+}
 
 void diag_progress_clear(void)
 {

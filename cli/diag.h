@@ -25,5 +25,7 @@ const char *diag_errno_name(int errnum);
 void diag_progress_install(void);
 /* Erase the progress line, if one is shown, before other output. */
 void diag_progress_clear(void);
+/* The same with a system call only: for a signal handler (no stdio). */
+void diag_progress_erase_unsafe(void);
 
 #endif

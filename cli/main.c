@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "cli/cancel.h"
 #include "cli/diag.h"
+#include "formats/io/bsrc.h"
 #include "reconstruct/findings.h"
 
 const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
@@ -72,7 +74,7 @@ static char *top_help_filter(int key, const char *text, void *input)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nRun 'fredck COMMAND --help' for a command's options; see fredck(1).\n"
 		   "Exit status: 0 nothing to do, 1 repaired, 4 at-risk vCPU left, "
-		   "8 error, 16 usage (bits OR-ed).");
+		   "8 error, 16 usage (bits OR-ed); 32 cancelled by a signal.");
 	fclose(f);
 	return buf;
 }
@@ -101,12 +103,41 @@ static int close_stdout(int status)
 	return status;
 }
 
+/*
+ * FREDCK_HOLD_MAX: the most a stream's device state may take in memory
+ * when it is read from a pipe (fredck(1), ENVIRONMENT): a size in MiB,
+ * or with a suffix K, M or G.
+ */
+static int hold_max_from_env(void)
+{
+	const char *v = getenv("FREDCK_HOLD_MAX");
+	unsigned long long n, shift = 20;
+	char *end;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end == 'K' || *end == 'M' || *end == 'G') {
+		shift = *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+		end++;
+	}
+	if (errno || end == v || *end || n == 0 || n > (1ULL << 40) >> shift) {
+		diag_error("FREDCK_HOLD_MAX=%s: give a size from 1K to 1024G (a number alone is MiB)",
+			   v);
+		return -1;
+	}
+	bsrc_hold_max = n << shift;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *cmd;
 	char *name;
 	int status;
 
+	cancel_install();
 	argp_err_exit_status = EXIT_USAGE;
 	/* argp names the program by argv[0]: "fredck", not its full path. */
 	argv[0] = (char *)"fredck";
@@ -115,6 +146,8 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+	if (hold_max_from_env() != 0)
+		return EXIT_USAGE;
 	diag_progress_install();
 	cmd = find_command(argv[command_index]);
 	if (!cmd) {

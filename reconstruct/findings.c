@@ -147,6 +147,22 @@ static const struct finding_desc table[] = {
 			  "error code. --strategy=pending refuses it (error-code-lost) unless "
 			  "--force, which delivers error code 0.",
 	},
+	{
+		.code = FK_FOUND_BY_SCAN,
+		.severity = SEV_NOTE,
+		.name = "cpu-found-by-scan",
+		.summary = "the stream has no device description: this vCPU was found by "
+			   "scanning for a cpu section header",
+		.explanation =
+			"A QEMU stream without its device description (suppress-vmdesc, or a "
+			"description that is absent) cannot be walked section by section: fredck "
+			"finds the cpu sections by their 17-byte header. Device sections hold bytes "
+			"the guest controls (an IDE PIO buffer of 128 KiB is filled from the guest's "
+			"disk), so a guest can plant a copy of that header and have a scan find a "
+			"vCPU that does not exist.",
+		.repair = "none unless --force: a repair would write inside whatever the scan "
+			  "found. With --force the vCPUs found are repaired as any other.",
+	},
 };
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))
@@ -338,6 +354,8 @@ size_t vcpu_check(const struct vcpu_state *v, struct finding *out)
 			out[n - 1].fred_missing = fred_missing;
 		}
 	}
+	if (v->found_by_scan)
+		n = add(out, n, FK_FOUND_BY_SCAN);
 	return n;
 }
 

@@ -28,6 +28,7 @@ enum finding_code {
 	FK_NESTED_GUEST_MODE = 301,
 	FK_FRED_MSRS_NOT_SAVED = 302,
 	FK_ERROR_CODE_NOT_SAVED = 303,
+	FK_FOUND_BY_SCAN = 304,
 };
 
 enum severity {

@@ -112,6 +112,9 @@ struct vcpu_plan plan_vcpu(const struct vcpu_state *v, const struct plan_options
 	/* A pending exception may be intercepted by L1: never overridable. */
 	if (v->nested_guest_mode)
 		return leave(p, LEAVE_NESTED);
+	/* Guest data may have forged it: an edit there would corrupt a device. */
+	if (v->found_by_scan && !o->force && o->strategy != STRATEGY_NONE)
+		return leave(p, LEAVE_FOUND_BY_SCAN);
 
 	switch (o->strategy) {
 	case STRATEGY_NONE:
@@ -226,6 +229,10 @@ static const struct {
 	[LEAVE_ERROR_CODE_LOST] = { "error-code-lost",
 				    "the format lost the #PF error code, so pending would deliver "
 				    "error code 0 (drop regenerates it; --force overrides)" },
+	[LEAVE_FOUND_BY_SCAN] = { "found-by-scan",
+				  "the stream has no device description: its cpu sections were "
+				  "found by scanning, which guest data can forge (--force repairs "
+				  "what the scan found)" },
 };
 
 const char *leave_reason_name(enum leave_reason r)

@@ -35,11 +35,16 @@ enum leave_reason {
 	LEAVE_NO_CAP,          /* pending needs KVM_CAP_EXCEPTION_PAYLOAD at the destination */
 	LEAVE_DB_NOT_DROPPABLE, /* drop never applies to #DB (it may be a trap) */
 	LEAVE_ERROR_CODE_LOST, /* pending asked for a #PF whose error code the format lost */
+	LEAVE_FOUND_BY_SCAN,   /* found by scanning (no device description) and no --force */
 };
 
 struct plan_options {
 	enum strategy strategy;
-	bool force; /* pending may use the best estimate of an ambiguous #DB */
+	/*
+	 * pending may use the best estimate of an ambiguous #DB; a vCPU found
+	 * by scanning may be repaired at all
+	 */
+	bool force;
 };
 
 struct vcpu_plan {

@@ -139,6 +139,14 @@ struct vcpu_state {
 	bool nested_saved;   /* the format saved nested state */
 	bool nested_guest_mode; /* the vCPU was running L2 */
 	bool nested_run_pending;
+
+	/*
+	 * Where the format found this vCPU: by scanning for a header (a QEMU
+	 * stream without its device description), not by the stream's own
+	 * structure.  Guest data can forge what a scan finds: FK304, and
+	 * repair only with --force.
+	 */
+	bool found_by_scan;
 };
 
 /* Register value access with the presence bit. */

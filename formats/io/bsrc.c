@@ -17,6 +17,7 @@
 #include "formats/io/bsrc.h"
 
 void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
+uint64_t bsrc_hold_max = 256ULL << 20;
 
 #define PROGRESS_STEP (64U << 20)
 
@@ -284,6 +285,8 @@ static int fill(struct bsrc *b, size_t n)
 {
 	size_t keep = kept_from(b);
 
+	if (b->memory)
+		return 0; /* everything is there already */
 	if (sink_upto(b, b->base + keep))
 		return -1;
 	if (b->mapped) {
@@ -330,11 +333,12 @@ size_t bsrc_available(struct bsrc *b, size_t n)
 	 * At most what fits once the buffer slides to the oldest byte kept:
 	 * measured from there, not from the buffer's start, or a read at the
 	 * edge of a full buffer or mapped window (pos == BSRC_BUFFER) would
-	 * find 0 bytes and take it for the end of the input.
+	 * find 0 bytes and take it for the end of the input.  A source in
+	 * memory holds it all already.
 	 */
 	size_t room = BSRC_BUFFER - (b->pos - kept_from(b));
 
-	if (n > room)
+	if (!b->memory && n > room)
 		n = room;
 	if (b->len - b->pos < n)
 		fill(b, n);
@@ -475,6 +479,9 @@ int bsrc_emit_to(struct bsrc *b, uint64_t upto, struct fmt_error *e)
 
 int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e)
 {
+	if (!b->sink) /* held bytes are the holder's to write, not the source's */
+		return fmt_fail(e, FMT_ERR_SYSTEM, b->path,
+				"internal error: a replacement for bytes held in memory");
 	if (b->sink(b->sink_ctx, data, len))
 		return fmt_syserr(e, b->path, errno, "cannot write the output");
 	return 0;
@@ -524,5 +531,81 @@ int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 	b->seekable = false;
 	b->size = 0;
 	b->reported = 0;
+	return 0;
+}
+
+/* One read of the rest into buf[len..cap): bytes read, 0 at the end, -1 on error. */
+static ssize_t read_more(struct bsrc *b, size_t cap)
+{
+	ssize_t got;
+
+	do
+		got = b->dec ? decoder_read(b->dec, b->buf + b->len, cap - b->len) :
+			       read(b->fd, b->buf + b->len, cap - b->len);
+	while (got < 0 && !b->dec && errno == EINTR);
+	if (got < 0 && b->dec)
+		errno = EBADMSG;
+	return got;
+}
+
+/* The buffer grown (doubling, up to bsrc_hold_max + 1 so that "too much" shows). */
+static int grow_store(struct bsrc *b, size_t *cap)
+{
+	uint64_t want = (uint64_t)*cap * 2;
+	uint8_t *m;
+
+	if (want > bsrc_hold_max + 1)
+		want = bsrc_hold_max + 1;
+	if (want <= *cap || want > SIZE_MAX)
+		return -1;
+	m = realloc(b->store, (size_t)want);
+	if (!m)
+		return -1;
+	b->store = b->buf = m;
+	*cap = (size_t)want;
+	return 0;
+}
+
+int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
+{
+	uint64_t from = bsrc_offset(b);
+	size_t cap = BSRC_BUFFER;
+
+	if (b->memory)
+		return 0;
+	leave_mapped(b);
+	if (sink_upto(b, from))
+		return fmt_syserr(e, b->path, b->sink_errno, "cannot write the output");
+	memmove(b->store, b->buf + b->pos, b->len - b->pos);
+	b->buf = b->store;
+	b->len -= b->pos;
+	b->base = from;
+	b->pos = 0;
+	while (!b->eof && b->len <= bsrc_hold_max) {
+		ssize_t got;
+
+		if (b->len == cap && grow_store(b, &cap))
+			return fmt_syserr(e, b->path, ENOMEM, "cannot hold the device state");
+		got = read_more(b, cap);
+		if (got < 0 && b->dec && decoder_error(b->dec)[0])
+			return fmt_malformed(e, b->path, b->base + b->len, field, "%s",
+					     decoder_error(b->dec));
+		if (got < 0)
+			return fmt_syserr(e, b->path, errno, "cannot read");
+		b->eof = got == 0;
+		b->len += (size_t)got;
+		report_progress(b);
+	}
+	if (b->len > bsrc_hold_max)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
+				"byte %llu (%s): more than %llu KiB from here to the end of the "
+				"stream, the most fredck holds in memory until the device "
+				"description has been read",
+				(unsigned long long)from, field,
+				(unsigned long long)(bsrc_hold_max >> 10));
+	b->memory = true;
+	b->sink = NULL;
+	b->hold = UINT64_MAX;
+	b->emitted = b->base + b->len;
 	return 0;
 }

@@ -53,6 +53,11 @@ struct bsrc {
 	size_t map_len;
 	uint8_t *store; /* the malloc'ed buffer, used whenever not mapped */
 	volatile bool shrank; /* mapped: the file became shorter than at open */
+	/*
+	 * From bsrc_hold_rest on: every remaining byte of the input is in buf
+	 * (base..base+len), nothing more is read and nothing is dropped.
+	 */
+	bool memory;
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
 	char *label;         /* the path as errors then name it */
 };
@@ -71,6 +76,12 @@ extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
  * pages that were gone).
  */
 unsigned long bsrc_shrink_faults(void);
+
+/*
+ * The most bsrc_hold_rest keeps in memory (default 256 MiB); the CLI may
+ * lower it (FREDCK_HOLD_MAX).
+ */
+extern uint64_t bsrc_hold_max;
 
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
@@ -142,6 +153,25 @@ void bsrc_mark_emitted(struct bsrc *b, uint64_t to);
 /* Send len bytes of the caller's (a replacement) through the sink. */
 int bsrc_inject(struct bsrc *b, const uint8_t *data, size_t len, struct fmt_error *e);
 void bsrc_release(struct bsrc *b);
+/*
+ * Read the rest of the input into memory (at most bsrc_hold_max bytes):
+ * the bytes before the next unread one are sent through the sink first,
+ * and from here on the sink is detached (the caller writes what it held)
+ * and every remaining byte stays readable at bsrc_at.  -1 with e filled:
+ * a read error, or more than bsrc_hold_max bytes (field names them).
+ */
+int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e);
+
+/* Where the input ends, when that is known (a file, or the rest held in memory). */
+static inline bool bsrc_known_end(const struct bsrc *b, uint64_t *end)
+{
+	if (b->memory)
+		*end = b->base + b->len;
+	else if (b->seekable)
+		*end = b->size;
+	return b->memory || b->seekable;
+}
+
 /* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
 const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);
 

@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,15 +184,145 @@ static int temp_template(const char *target, char *tmp, size_t len, char *dir,
 	return 0;
 }
 
+/* ---- what is being written, for an interrupt -------------------------------- */
+
+/*
+ * The temporary files and directories being written, so that SIGINT,
+ * SIGTERM or SIGHUP can remove them (sw_remove_pending, from the CLI's
+ * handler) and leave nothing half made.  A slot is filled while the
+ * cancelling signals are blocked, so the handler never sees one half
+ * written; a committed temporary is forgotten, also with the signals
+ * blocked, before its rename.
+ */
+#define PENDING_MAX 16
+
+static struct pending {
+	volatile sig_atomic_t used;
+	bool dir;
+	char path[PATH_MAX];
+} pending[PENDING_MAX];
+
+static void block_cancel(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void unblock_cancel(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static void pending_add(const char *path, bool dir)
+{
+	/* A slot is free, or holds a temporary a failed writer already removed. */
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (!pending[i].used || access(pending[i].path, F_OK) != 0) {
+			pending[i].used = 0;
+			pending[i].dir = dir;
+			snprintf(pending[i].path, sizeof(pending[i].path), "%s", path);
+			pending[i].used = 1;
+			return;
+		}
+	/* Sixteen live temporaries (never, in practice): this one is named by the next run. */
+}
+
+static void pending_forget(const char *path)
+{
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (pending[i].used && strcmp(pending[i].path, path) == 0)
+			pending[i].used = 0;
+}
+
+/*
+ * Remove the tree below the open directory fd with system calls only: a
+ * signal handler may.  Each pass reads the directory from its start and
+ * removes what it lists; it ends when a pass removes nothing (only "."
+ * and ".." are left, or what cannot be removed, which stays).
+ */
+static void remove_below(int fd, int depth)
+{
+	bool removed = true;
+
+	while (depth > 0 && removed) {
+		char buf[4096];
+		long n;
+
+		removed = false;
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return;
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+			for (long at = 0; at < n;) {
+				/* struct linux_dirent64: ino, off, reclen, type, name. */
+				unsigned short reclen;
+				unsigned char type = (unsigned char)buf[at + 18];
+				const char *name = buf + at + 19;
+
+				memcpy(&reclen, buf + at + 16, sizeof(reclen));
+				at += reclen;
+				if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
+					continue;
+				if (type == DT_DIR || type == DT_UNKNOWN) {
+					int sub = openat(fd, name,
+							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+					if (sub >= 0) {
+						remove_below(sub, depth - 1);
+						close(sub);
+						removed |= unlinkat(fd, name, AT_REMOVEDIR) == 0;
+						continue;
+					}
+				}
+				removed |= unlinkat(fd, name, 0) == 0;
+			}
+	}
+}
+
+int sw_remove_pending(void)
+{
+	int removed = 0;
+
+	for (int i = 0; i < PENDING_MAX; i++) {
+		if (!pending[i].used)
+			continue;
+		if (pending[i].dir) {
+			int fd = open(pending[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (fd >= 0) {
+				remove_below(fd, 8);
+				close(fd);
+			}
+			removed += rmdir(pending[i].path) == 0;
+		} else {
+			removed += unlink(pending[i].path) == 0;
+		}
+		pending[i].used = 0;
+	}
+	return removed;
+}
+
 int sw_temp_dir(const char *target, const char *like, char *tmp, size_t len,
 		struct fmt_error *e)
 {
 	char dir[PATH_MAX];
 	struct stat st;
 
+	sigset_t old;
+	bool made;
+
 	if (temp_template(target, tmp, len, dir, e))
 		return -1;
-	if (!mkdtemp(tmp))
+	block_cancel(&old);
+	made = mkdtemp(tmp) != NULL;
+	if (made)
+		pending_add(tmp, true);
+	unblock_cancel(&old);
+	if (!made)
 		return fmt_syserr(e, dir, errno, "cannot create a temporary directory");
 	/* Keep the input's owner and mode; chown fails harmlessly when not root. */
 	if (stat(like, &st) == 0 &&
@@ -434,7 +566,12 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void sw_remove_tree(const char *dir)
 {
+	sigset_t old;
+
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	block_cancel(&old);
+	pending_forget(dir);
+	unblock_cancel(&old);
 }
 
 static int fsync_parent(const char *path, struct fmt_error *e)
@@ -468,11 +605,35 @@ static int make_dir_backup(const char *target, struct write_request *w, struct f
 		sw_remove_tree(tmp);
 		return fmt_syserr(e, w->backup, err, "cannot create the backup");
 	}
+	pending_forget(tmp); /* it is the backup now (signals are held: see sw_commit_dir) */
 	return fsync_parent(w->backup, e);
 }
 
+static int commit_dir(const char *tmp, const char *target, struct write_request *w,
+		      struct fmt_error *e);
+
+/*
+ * Putting the result in place is not interrupted: a cancelling signal that
+ * arrives meanwhile waits until the input is the complete original or the
+ * complete repair with its backup, and the temporary is no longer one to
+ * remove.
+ */
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
 		  struct fmt_error *e)
+{
+	sigset_t old;
+	int rc;
+
+	block_cancel(&old);
+	pending_forget(tmp);
+	rc = commit_dir(tmp, target, w, e);
+	/* Failed: the caller removes tmp (or keeps it, holding the original). */
+	unblock_cancel(&old);
+	return rc;
+}
+
+static int commit_dir(const char *tmp, const char *target, struct write_request *w,
+		      struct fmt_error *e)
 {
 	bool made;
 	int err;
@@ -508,9 +669,15 @@ int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, in
 	char dir[PATH_MAX];
 	struct stat st;
 
+	sigset_t old;
+
 	if (temp_template(target, tmp, len, dir, e))
 		return -1;
+	block_cancel(&old);
 	*fd = mkostemp(tmp, O_CLOEXEC);
+	if (*fd >= 0)
+		pending_add(tmp, false);
+	unblock_cancel(&old);
 	if (*fd < 0)
 		return fmt_syserr(e, dir, errno, "cannot create a temporary file");
 	if (stat(like, &st) == 0 &&
@@ -585,8 +752,26 @@ int sw_copy_range(int in, const char *in_path, int out, const char *out_path, ui
 	return 0;
 }
 
+static int commit_file(const char *tmp, const char *target, struct write_request *w,
+		       struct fmt_error *e);
+
 int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
 		   struct fmt_error *e)
+{
+	sigset_t old;
+	int rc;
+
+	block_cancel(&old);
+	rc = commit_file(tmp, target, w, e);
+	/* Committed, tmp is gone; failed, the caller removes it, as an interrupt would. */
+	if (rc == 0)
+		pending_forget(tmp);
+	unblock_cancel(&old);
+	return rc;
+}
+
+static int commit_file(const char *tmp, const char *target, struct write_request *w,
+		       struct fmt_error *e)
 {
 	bool linked;
 	int err;

@@ -106,6 +106,15 @@ void sw_explain(struct fmt_error *e, const char *target, const struct write_requ
  */
 void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), void *ctx);
 
+/*
+ * Remove every temporary file and directory being written (made by
+ * sw_temp_file or sw_temp_dir and not committed): for a signal handler
+ * (SIGINT, SIGTERM, SIGHUP), so it uses only system calls.  Returns how
+ * many it removed.  Putting a result in place (sw_commit_*) holds those
+ * signals until it is done.
+ */
+int sw_remove_pending(void);
+
 /* Is name (a directory entry) one of fredck's temporary names, .NAME.fredck-XXXXXX? */
 bool sw_is_temp_name(const char *name);
 

@@ -14,65 +14,80 @@
 #include "formats/qemu/qemu_vmdesc.h"
 #include "formats/qemu/qemu_wire.h"
 
-/* The fixed body size of each known `cpu` subsection (reference 3.3, 3.4). */
-static const struct {
-	const char *name;
-	uint32_t size;
-} cpu_subsections[] = {
-	{ "cpu/exception_info", 11 },
-	{ "cpu/error_code", 4 },
-	{ "cpu/async_pf_msr", 8 },
-	{ "cpu/async_pf_int_msr", 8 },
-	{ "cpu/async_pv_eoi_msr", 8 },
-	{ "cpu/steal_time_msr", 8 },
-	{ "cpu/poll_control_msr", 8 },
-	{ "cpu/fpop_ip_dp", 18 },
-	{ "cpu/msr_tsc_adjust", 8 },
-	{ "cpu/msr_tscdeadline", 8 },
-	{ "cpu/msr_ia32_misc_enable", 8 },
-	{ "cpu/msr_ia32_feature_control", 8 },
-	{ "cpu/msr_architectural_pmu", 344 },
-	{ "cpu/mpx", 88 },
-	{ "cpu/msr_hyperv_hypercall", 16 },
-	{ "cpu/msr_hyperv_vapic", 8 },
-	{ "cpu/msr_hyperv_time", 8 },
-	{ "cpu/msr_hyperv_crash", 40 },
-	{ "cpu/msr_hyperv_runtime", 8 },
-	{ "cpu/msr_hyperv_synic", 152 },
-	{ "cpu/msr_hyperv_stimer", 64 },
-	{ "cpu/msr_hyperv_reenlightenment", 24 },
-	{ "cpu/avx512", 1600 },
-	{ "cpu/xss", 8 },
-	{ "cpu/umwait", 4 },
-	{ "cpu/tsc_khz", 8 },
-	{ "cpu/msr_smi_count", 8 },
-	{ "cpu/pkru", 4 },
-	{ "cpu/pkrs", 4 },
-	{ "cpu/spec_ctrl", 8 },
-	{ "cpu/amd_tsc_scale_msr", 8 },
-	{ "cpu/mcg_ext_ctl", 8 },
-	{ "cpu/intel_pt", 104 },
-	{ "cpu/virt_ssbd", 8 },
-	{ "cpu/svn_npt", 12 },
-	{ "cpu/svm_guest", 4 },
-	{ "cpu/xen_vcpu", 97 },
-	{ "cpu/msr_tsx_ctrl", 4 },
-	{ "cpu/intel_sgx", 32 },
-	{ "cpu/pdptrs", 32 },
-	{ "cpu/msr_xfd", 16 },
-	{ "cpu/msr_hwcr", 8 },
-	{ "cpu/fred", 72 },
-	{ "cpu/intel_amx_xtile", 8256 },
-	{ "cpu/arch_lbr", 784 },
-	{ "cpu/triple_fault", 1 },
-	/* cpu/nested_state holds the struct kvm_nested_state header ... */
-	{ "cpu/nested_state", 8 },
-	/* ... whose own subsections follow it (prefix cpu/kvm_nested_state). */
-	{ "cpu/kvm_nested_state/vmx", 18 },
-	{ "cpu/kvm_nested_state/vmx/vmcs12", 4096 },
-	{ "cpu/kvm_nested_state/vmx/shadow_vmcs12", 4096 },
-	{ "cpu/kvm_nested_state/svm", 8 },
-	{ "cpu/kvm_nested_state/svm/vmcb12", 4096 },
+/*
+ * Every subsection of QEMU's x86 `cpu` vmstate (qemu-system-x86_64, KVM
+ * build), in the order QEMU writes them, with the bytes of its own fields
+ * and the QEMU versions that have it.  Derived from target/i386/machine.c
+ * of each version: tests/qemu/cpu-subsections-{7.2,10.0,11.1}.txt are the
+ * checked-in lists (tests/qemu/derive-subsections.py re-derives them) and
+ * tests/unit/test_qemu_subsections compares this table with them.  No
+ * subsection changed size between 7.2 and 11.1, so one size serves all.
+ * The version bits say which of the three lists has it (the peers'
+ * versions); a stream's own version is not known, so every name is read.
+ *
+ * parent is the vmstate whose subsection it is; QEMU takes a subsection as
+ * its parent's when its name starts with the parent's name, which is how
+ * cpu/cet_shstk (no '/') nests in cpu/cet.  cpu/kvm_nested_state is the
+ * struct behind cpu/nested_state's pointer field: its subsections come
+ * inside cpu/nested_state, after the struct's 8 bytes.
+ */
+static const struct qemu_cpu_subsection cpu_subsections[] = {
+	{ "cpu/exception_info", "cpu", 11, QCPU_ALL },
+	/* cpu/error_code: QEMU 10.2 on; cpu/msr_pl0_ssp, cpu/cet, cpu/apx: 11.0 on. */
+	{ "cpu/error_code", "cpu", 4, QCPU_IN_11_1 },
+	{ "cpu/async_pf_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/async_pf_int_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/async_pv_eoi_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/steal_time_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/poll_control_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/fpop_ip_dp", "cpu", 18, QCPU_ALL },
+	{ "cpu/msr_tsc_adjust", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_tscdeadline", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_ia32_misc_enable", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_ia32_feature_control", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_architectural_pmu", "cpu", 344, QCPU_ALL },
+	{ "cpu/mpx", "cpu", 88, QCPU_ALL },
+	{ "cpu/msr_hyperv_hypercall", "cpu", 16, QCPU_ALL },
+	{ "cpu/msr_hyperv_vapic", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_hyperv_time", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_hyperv_crash", "cpu", 40, QCPU_ALL },
+	{ "cpu/msr_hyperv_runtime", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_hyperv_synic", "cpu", 152, QCPU_ALL },
+	{ "cpu/msr_hyperv_stimer", "cpu", 64, QCPU_ALL },
+	{ "cpu/msr_hyperv_reenlightenment", "cpu", 24, QCPU_ALL },
+	{ "cpu/avx512", "cpu", 1600, QCPU_ALL },
+	{ "cpu/xss", "cpu", 8, QCPU_ALL },
+	{ "cpu/umwait", "cpu", 4, QCPU_ALL },
+	{ "cpu/tsc_khz", "cpu", 8, QCPU_ALL },
+	{ "cpu/msr_smi_count", "cpu", 8, QCPU_ALL },
+	{ "cpu/pkru", "cpu", 4, QCPU_ALL },
+	{ "cpu/pkrs", "cpu", 4, QCPU_ALL },
+	{ "cpu/spec_ctrl", "cpu", 8, QCPU_ALL },
+	{ "cpu/amd_tsc_scale_msr", "cpu", 8, QCPU_ALL },
+	{ "cpu/mcg_ext_ctl", "cpu", 8, QCPU_ALL },
+	{ "cpu/intel_pt", "cpu", 104, QCPU_ALL },
+	{ "cpu/virt_ssbd", "cpu", 8, QCPU_ALL },
+	{ "cpu/svn_npt", "cpu", 12, QCPU_ALL },
+	{ "cpu/svm_guest", "cpu", 4, QCPU_ALL },
+	{ "cpu/nested_state", "cpu", 8, QCPU_ALL },
+	{ "cpu/kvm_nested_state/vmx", "cpu/kvm_nested_state", 18, QCPU_ALL },
+	{ "cpu/kvm_nested_state/vmx/vmcs12", "cpu/kvm_nested_state/vmx", 4096, QCPU_ALL },
+	{ "cpu/kvm_nested_state/vmx/shadow_vmcs12", "cpu/kvm_nested_state/vmx", 4096, QCPU_ALL },
+	{ "cpu/kvm_nested_state/svm", "cpu/kvm_nested_state", 4104, QCPU_ALL },
+	{ "cpu/xen_vcpu", "cpu", 97, QCPU_IN_10_0 | QCPU_IN_11_1 },
+	{ "cpu/msr_tsx_ctrl", "cpu", 4, QCPU_ALL },
+	{ "cpu/intel_sgx", "cpu", 32, QCPU_ALL },
+	{ "cpu/pdptrs", "cpu", 32, QCPU_ALL },
+	{ "cpu/msr_xfd", "cpu", 16, QCPU_ALL },
+	{ "cpu/msr_hwcr", "cpu", 8, QCPU_IN_10_0 | QCPU_IN_11_1 },
+	{ "cpu/fred", "cpu", 72, QCPU_IN_10_0 | QCPU_IN_11_1 },
+	{ "cpu/intel_amx_xtile", "cpu", 8256, QCPU_ALL },
+	{ "cpu/arch_lbr", "cpu", 784, QCPU_ALL },
+	{ "cpu/triple_fault", "cpu", 1, QCPU_ALL },
+	{ "cpu/msr_pl0_ssp", "cpu", 8, QCPU_IN_11_1 },
+	{ "cpu/cet", "cpu", 16, QCPU_IN_11_1 },
+	{ "cpu/cet_shstk", "cpu/cet", 40, QCPU_IN_11_1 },
+	{ "cpu/apx", "cpu", 128, QCPU_IN_11_1 },
 };
 
 /* One subsection header, as the loader checks it. */
@@ -149,6 +164,12 @@ static void decode_subsection(const char *name, const uint8_t *b, struct vcpu_st
 	}
 }
 
+const struct qemu_cpu_subsection *qemu_cpu_subsections(size_t *n)
+{
+	*n = sizeof(cpu_subsections) / sizeof(cpu_subsections[0]);
+	return cpu_subsections;
+}
+
 static int64_t known_subsection_size(const char *name)
 {
 	for (size_t i = 0; i < sizeof(cpu_subsections) / sizeof(cpu_subsections[0]); i++)
@@ -158,8 +179,11 @@ static int64_t known_subsection_size(const char *name)
 }
 
 /*
- * The next subsection header if it belongs to parent (QEMU's own test:
- * 0x05, a name starting with "parent/"); false otherwise.
+ * The next subsection header if it belongs to parent; false otherwise.
+ * QEMU's own test (vmstate_subsection_load): 0x05 and a name that starts
+ * with the parent's name -- not necessarily followed by '/': cpu/cet_shstk
+ * is cpu/cet's.  For the section itself, "cpu/" (a "cpuX" name would be
+ * one QEMU refuses as unknown anyway).
  */
 static bool next_subsection(struct bsrc *src, const char *parent, struct subsection *s)
 {
@@ -177,7 +201,8 @@ static bool next_subsection(struct bsrc *src, const char *parent, struct subsect
 	if (bsrc_available(src, 2 + n + 4) < 2 + n + 4)
 		return false;
 	p = bsrc_peek(src, 2 + n + 4, "", &ignored);
-	if (memcmp(p + 2, parent, plen) != 0 || p[2 + plen] != '/' || memchr(p + 2, 0, n))
+	if (memcmp(p + 2, parent, plen) != 0 || memchr(p + 2, 0, n) ||
+	    (strcmp(parent, "cpu") == 0 && p[2 + plen] != '/'))
 		return false;
 	memcpy(s->name, p + 2, n);
 	s->name[n] = '\0';

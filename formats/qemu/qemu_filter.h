@@ -10,6 +10,7 @@
 
 #include "formats/format.h"
 #include "formats/io/decode.h"
+#include "formats/qemu/qemu_edit.h"
 #include "formats/qemu/qemu_stream.h"
 
 typedef struct vcpu_plan (*qemu_plan_fn)(const struct vcpu_state *v, void *ctx);
@@ -21,6 +22,7 @@ struct qemu_filter {
 	void *ctx;
 	struct vcpu_plan *plans; /* parallel to the reader's cpus, in stream order */
 	size_t cap;
+	struct edits ed; /* of the held device state: cpu sections and the description */
 };
 
 /*
@@ -28,8 +30,11 @@ struct qemu_filter {
  * of q goes to f's output.  -1 when q has no room for more hooks.
  */
 int qemu_filter_attach(struct qemu_filter *f, struct qemu_stream *q);
-/* Walk the attached q to its end and send its last bytes. */
-int qemu_filter_run(struct qemu_stream *q, struct fmt_error *e);
+/*
+ * Walk the attached q to its end; only then send the held device state,
+ * edited.  On failure the output ends before the device state.
+ */
+int qemu_filter_run(struct qemu_filter *f, struct qemu_stream *q, struct fmt_error *e);
 /*
  * Attach f to q and run it, f's output compressed with codec when
  * compress.  Errors name tmp for the output.  f->plans stays the

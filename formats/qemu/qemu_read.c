@@ -31,9 +31,10 @@ void qemu_describe(struct snapshot *s, struct qemu_stream *q)
 	snapshot_add_fact(s, "layout", "%s%s", q->mapped_ram ? "mapped-ram" : "sequential",
 			  q->ignore_shared ? ", x-ignore-shared" : "");
 	snapshot_add_fact(s, "device_description",
-			  !q->vmdesc ? "absent (suppress-vmdesc, or not read from a pipe)" :
+			  !q->vmdesc ? "absent (suppress-vmdesc): cpu sections found by scanning "
+				       "(FK304)" :
 			  q->vmdesc_trusted ? "present, matches the stream" :
-					      "present, out of step with the stream: not used");
+					      "present, out of step with the stream");
 	snapshot_add_fact(s, "qemu_version_hints", "%s%s%s",
 			  q->switchover_command ? "switchover-start command (QEMU 10.0 or later)" :
 						  "no switchover-start command",

@@ -302,6 +302,7 @@ static int redact_mapped(struct snapshot *s, struct redactor *rd, int out, const
 	if (!r)
 		return -1;
 	r->stream_start = q->stream_start;
+	qemu_stream_load_vmdesc(r); /* as the input was read: by its description */
 	qemu_stream_attach(r, &redact_hooks, rd); /* the first table: it cannot be full */
 	if (bsrc_skip(&r->src, q->stream_start, "", e) == 0 && qemu_stream_parse(r, e) == 0) {
 		if (rd->nextents)

@@ -7,9 +7,13 @@
  * stepped over.  RAM is walked record by record without copying a page
  * (mapped-ram files are jumped over by their absolute offsets); `cpu`
  * sections are decoded by qemu_cpu.c; any other device is sized by the
- * trailing JSON device description when the stream has one, and otherwise
- * the next `cpu` section is found by its 17-byte header and validated by
- * its footer.  Every section footer is checked.  What the walk meets is
+ * trailing JSON device description when the stream has one -- which is
+ * then the authority: every device section must be the one it lists
+ * next -- and only without one is the next `cpu` section found by its
+ * 17-byte header and validated by its footer (its vCPU marked
+ * found_by_scan).  The description is known before any device is read: a
+ * file's is read from its end first, and a pipe's device state is held in
+ * memory up to its end.  Every section footer is checked.  What the walk meets is
  * reported to the attached hooks (qemu_stream.h).  Byte layouts:
  * reference/qemu-migration-stream.md.
  */
@@ -316,23 +320,74 @@ static int parse_ram(struct qemu_stream *q, bool start, struct fmt_error *e)
 
 /* ---- the device description (vmdesc) ----------------------------------- */
 
-/* The description of the FULL section (idstr, instance) now being read. */
-static json_t *vmdesc_device(struct qemu_stream *q, const char *idstr, uint32_t instance)
+/*
+ * The description of the FULL section s (read up to its header): the
+ * next device the description lists, which must be s.  With a
+ * description, nothing else locates a section: a mismatch is damage.
+ */
+static int vmdesc_device(struct qemu_stream *q, const struct qemu_section *s, json_t **desc,
+			 struct fmt_error *e)
 {
-	json_t *devs, *d;
+	json_t *devs = json_object_get(q->vmdesc, "devices");
+	json_t *d = json_array_get(devs, q->vmdesc_next);
+	json_t *name = json_object_get(d, "name");
 
-	if (!q->vmdesc || !q->vmdesc_trusted)
-		return NULL;
-	devs = json_object_get(q->vmdesc, "devices");
-	d = json_array_get(devs, q->vmdesc_next);
-	if (!d || !json_is_string(json_object_get(d, "name")) ||
-	    strcmp(json_string_value(json_object_get(d, "name")), idstr) != 0 ||
-	    vmdesc_int(d, "instance_id") != instance) {
-		q->vmdesc_trusted = false; /* out of step with the stream: stop using it */
-		return NULL;
+	if (!d)
+		return fmt_malformed(e, q->src.path, s->offset, "section name",
+				     "section '%s' instance %u is not in the device description "
+				     "(it lists %zu devices)",
+				     s->idstr, s->instance, json_array_size(devs));
+	if (!json_is_string(name) || strcmp(json_string_value(name), s->idstr) != 0 ||
+	    vmdesc_int(d, "instance_id") != s->instance) {
+		q->vmdesc_trusted = false;
+		return fmt_malformed(e, q->src.path, s->offset, "section name",
+				     "section '%s' instance %u where the device description lists "
+				     "'%s' instance %lld (device %zu)",
+				     s->idstr, s->instance,
+				     json_is_string(name) ? json_string_value(name) : "?",
+				     (long long)vmdesc_int(d, "instance_id"), q->vmdesc_next);
 	}
 	q->vmdesc_next++;
-	return d;
+	*desc = d;
+	return 0;
+}
+
+/* The description's page size, when it gives one, is the stream's. */
+static int check_vmdesc_page_size(struct qemu_stream *q, struct fmt_error *e)
+{
+	int64_t ps = vmdesc_int(q->vmdesc, "page_size");
+
+	if (!json_object_get(q->vmdesc, "page_size") || ps == (int64_t)q->page_size)
+		return 0;
+	return fmt_malformed(e, q->src.path, q->vmdesc_offset, "vmdesc page_size",
+			     "the device description gives page size %lld, the stream %u",
+			     (long long)ps, q->page_size);
+}
+
+/*
+ * A pipe or a decompressor: the rest of the input -- the device state,
+ * the end-of-file marker and the description -- read into memory at the
+ * first FULL section (off), and the description looked for at its end
+ * exactly as in a file (vmdesc_find_tail), before any device is read.
+ */
+static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
+{
+	uint64_t end = 0;
+	size_t len, tail, at;
+
+	if (bsrc_hold_rest(&q->src, "device state", e))
+		return -1;
+	q->held = true;
+	q->held_from = off;
+	bsrc_known_end(&q->src, &end);
+	len = (size_t)(end - off);
+	tail = len < VMDESC_TAIL_MAX ? len : VMDESC_TAIL_MAX;
+	q->vmdesc = vmdesc_find_tail(bsrc_at(&q->src, end - tail, tail), tail, &at);
+	if (!q->vmdesc)
+		return 0;
+	q->vmdesc_offset = end - tail + at;
+	q->vmdesc_trusted = true;
+	return check_vmdesc_page_size(q, e);
 }
 
 /* ---- top level ----------------------------------------------------------- */
@@ -564,6 +619,7 @@ static int parse_cpu_section(struct qemu_stream *q, const struct qemu_section *s
 	    qemu_cpu_parse(&q->src, s->offset, s->sid, s->instance, desc, &q->cpus[q->ncpus],
 			   &q->vcpus[q->ncpus], e))
 		return -1;
+	q->vcpus[q->ncpus].found_by_scan = !q->vmdesc;
 	q->slot[probe(q, s->instance)] = (uint32_t)q->ncpus + 1;
 	q->ncpus++;
 	NOTIFY(rc, q, cpu, q->ncpus - 1, e);
@@ -575,7 +631,7 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 {
 	char idstr[256];
 	struct qemu_section s = { .type = QSEC_FULL, .offset = off, .idstr = idstr };
-	json_t *desc;
+	json_t *desc = NULL;
 	int64_t size;
 	int rc = 0;
 
@@ -585,12 +641,17 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 	if (rc)
 		return -1;
 	add_device(q, idstr, s.instance);
-	desc = vmdesc_device(q, idstr, s.instance);
+	if (q->vmdesc && vmdesc_device(q, &s, &desc, e))
+		return -1;
 	if (strcmp(idstr, "cpu") == 0)
 		return parse_cpu_section(q, &s, desc, e);
-	size = desc ? vmdesc_size(desc, 0) : -1;
+	if (!desc)
+		return -2; /* no description: the caller scans for the next cpu section */
+	size = vmdesc_size(desc, 0);
 	if (size < 0)
-		return -2; /* the caller scans for the next cpu section */
+		return fmt_malformed(e, q->src.path, off, "section name",
+				     "the device description of '%s' instance %u gives it no size",
+				     idstr, s.instance);
 	if (bsrc_skip(&q->src, (uint64_t)size, idstr, e))
 		return -1;
 	return qw_expect_footer(&q->src, s.sid, idstr, e);
@@ -615,7 +676,7 @@ static bool end_marker_here(struct qemu_stream *q, const uint8_t prev[5])
 	struct fmt_error ignored;
 	size_t n = bsrc_available(&q->src, 7);
 	const uint8_t *p = bsrc_peek(&q->src, n, "", &ignored);
-	uint64_t here = bsrc_offset(&q->src);
+	uint64_t here = bsrc_offset(&q->src), end;
 
 	if (prev[0] != QSEC_FOOTER)
 		return false;
@@ -623,7 +684,7 @@ static bool end_marker_here(struct qemu_stream *q, const uint8_t prev[5])
 		return true;
 	if (n < 7 || p[1] != QSEC_VMDESC || p[6] != '{')
 		return false;
-	return !q->src.seekable || here + 6 + be_get(p + 2, 4) == q->src.size;
+	return !bsrc_known_end(&q->src, &end) || here + 6 + be_get(p + 2, 4) == end;
 }
 
 /*
@@ -670,65 +731,82 @@ static int parse_command(struct qemu_stream *q, struct fmt_error *e)
 }
 
 /*
- * The description (len bytes of JSON from here), read whole and parsed
- * for its hooks.  Its bytes never pass through as they were: the marker
- * and length at marker are dropped now, the JSON as it is read (it may be
- * larger than the buffer), and the hooks write what stands in its place.
+ * A description that was not found before the walk (len bytes of JSON
+ * from here), read whole and parsed, so that a damaged one is damage in
+ * every mode: NULL with e filled when it is not valid JSON with a
+ * "devices" array.
  */
-static int read_description(struct qemu_stream *q, uint64_t marker, uint64_t len,
-			    struct fmt_error *e)
+static json_t *read_description(struct qemu_stream *q, uint64_t marker, uint64_t len,
+				struct fmt_error *e)
 {
+	uint64_t json_at = bsrc_offset(&q->src);
 	char *text;
 	json_t *doc;
-	int rc = 0;
 
-	if (len > QEMU_VMDESC_MAX)
-		return fmt_malformed(e, q->src.path, marker + 1, "vmdesc length",
-				     "a device description of %llu bytes (fredck holds at most %u)",
-				     (unsigned long long)len, QEMU_VMDESC_MAX);
-	if (qemu_stream_passes(q) && bsrc_emit_to(&q->src, marker, e))
-		return -1;
-	bsrc_mark_emitted(&q->src, marker + 5);
+	if (len > QEMU_VMDESC_MAX) {
+		fmt_malformed(e, q->src.path, marker + 1, "vmdesc length",
+			      "a device description of %llu bytes (fredck holds at most %u)",
+			      (unsigned long long)len, QEMU_VMDESC_MAX);
+		return NULL;
+	}
 	text = malloc(len ? len : 1);
-	if (!text)
-		return fmt_syserr(e, q->src.path, ENOMEM, "cannot read the device description");
+	if (!text) {
+		fmt_syserr(e, q->src.path, ENOMEM, "cannot read the device description");
+		return NULL;
+	}
 	for (uint64_t done = 0; done < len;) {
 		size_t chunk = len - done < BSRC_BUFFER / 2 ? (size_t)(len - done) : BSRC_BUFFER / 2;
 		const uint8_t *p = bsrc_take(&q->src, chunk, "vmdesc JSON", e);
 
 		if (!p) {
 			free(text);
-			return -1;
+			return NULL;
 		}
 		memcpy(text + done, p, chunk);
 		done += chunk;
-		bsrc_mark_emitted(&q->src, bsrc_offset(&q->src));
 	}
 	doc = json_loadb(text, len, 0, NULL);
 	free(text);
-	if (!doc)
-		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src) - len, "vmdesc JSON",
-				     "the device description is not valid JSON");
-	NOTIFY(rc, q, description, doc, marker, e);
-	json_decref(doc);
-	return rc;
+	if (!doc || !json_is_array(json_object_get(doc, "devices"))) {
+		fmt_malformed(e, q->src.path, json_at, "vmdesc JSON",
+			      doc ? "the device description has no list of devices" :
+				    "the device description is not valid JSON");
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
-/* Is a description hook attached? */
-static bool wants_description(const struct qemu_stream *q)
+/*
+ * The description already read before the walk is the one that follows
+ * the end-of-file marker (at off), and the walk met every device it lists.
+ */
+static int description_in_step(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 {
-	for (size_t i = 0; i < q->nattached; i++)
-		if (q->attached[i].hooks->description)
-			return true;
-	return false;
+	size_t listed = json_array_size(json_object_get(q->vmdesc, "devices"));
+
+	if (off != q->vmdesc_offset)
+		return fmt_malformed(e, q->src.path, off - 1, "EOF marker",
+				     "the device sections end at byte %llu, the device description "
+				     "begins at byte %llu",
+				     (unsigned long long)off, (unsigned long long)q->vmdesc_offset);
+	if (q->vmdesc_next != listed)
+		return fmt_malformed(e, q->src.path, off - 1, "EOF marker",
+				     "the device description lists %zu devices, the stream has %zu",
+				     listed, q->vmdesc_next);
+	return 0;
 }
 
-/* After EOF: nothing, or the description that ends the file. */
+/* After EOF: nothing, or the description that ends the stream, for the hooks. */
 static int parse_trailer(struct qemu_stream *q, struct fmt_error *e)
 {
 	uint64_t off = bsrc_offset(&q->src), len;
 	const uint8_t *p;
+	json_t *doc;
+	int rc = 0;
 
+	if (q->vmdesc && description_in_step(q, off, e))
+		return -1;
 	if (bsrc_at_end(&q->src))
 		return 0;
 	p = bsrc_take(&q->src, 1, "vmdesc marker", e);
@@ -739,13 +817,33 @@ static int parse_trailer(struct qemu_stream *q, struct fmt_error *e)
 				     "byte 0x%02x after the end-of-file marker", *p);
 	if (qw_take_be(&q->src, 4, &len, "vmdesc length", e))
 		return -1;
-	if (wants_description(q) ? read_description(q, off, len, e) :
-				   bsrc_skip(&q->src, len, "vmdesc JSON", e))
-		return -1;
+	if (q->vmdesc) {
+		if (bsrc_skip(&q->src, len, "vmdesc JSON", e))
+			return -1;
+		doc = json_incref(q->vmdesc);
+	} else {
+		doc = read_description(q, off, len, e);
+		if (!doc)
+			return -1;
+	}
 	if (!bsrc_at_end(&q->src))
-		return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "(end)",
-				     "bytes after the device description");
-	return 0;
+		rc = fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "(end)",
+				   "bytes after the device description");
+	if (rc == 0)
+		NOTIFY(rc, q, description, doc, off, e);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * Is the device state to be held in memory before the section at hand
+ * (a FULL section, or the end-of-file marker when there is none)?  When
+ * the description is not known yet and cannot be read from the end.
+ */
+static bool must_hold(const struct qemu_stream *q, uint8_t type)
+{
+	return (type == QSEC_FULL || type == QSEC_EOF) && !q->vmdesc && !q->held &&
+	       !q->src.seekable;
 }
 
 static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
@@ -759,6 +857,8 @@ static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 		if (!p)
 			return -1;
 		type = *p;
+		if (must_hold(q, type) && hold_device_state(q, off, e))
+			return -1;
 		NOTIFY(rc, q, section_begin, type, off, e);
 		if (rc)
 			return -1;
@@ -839,14 +939,14 @@ void qemu_stream_load_vmdesc(struct qemu_stream *q)
 	q->vmdesc = vmdesc_load(&q->src, &q->vmdesc_offset);
 	if (!q->vmdesc)
 		return;
+	/* Its page size is checked against the stream's once the header is read. */
 	q->vmdesc_trusted = true;
-	if (vmdesc_int(q->vmdesc, "page_size") > 0)
-		q->page_size = (uint32_t)vmdesc_int(q->vmdesc, "page_size");
 }
 
 int qemu_stream_parse(struct qemu_stream *q, struct fmt_error *e)
 {
-	if (parse_header(q, e) || parse_sections(q, e))
+	if (parse_header(q, e) || (q->vmdesc && check_vmdesc_page_size(q, e)) ||
+	    parse_sections(q, e))
 		return -1;
 	if (q->ncpus == 0)
 		return fmt_fail(e, FMT_ERR_MALFORMED, q->src.path, "no cpu section in the stream");

@@ -59,7 +59,8 @@ struct qemu_section {
 struct qemu_hooks {
 	/*
 	 * Bytes to pass through: set, the input is read strictly front to
-	 * back and every byte leaves through pass (the sink of struct bsrc)
+	 * back and every byte before the held device state (q->held_from)
+	 * leaves through pass (the sink of struct bsrc)
 	 * unless a hook sends a replacement in its place (bsrc_emit_to,
 	 * bsrc_inject, bsrc_mark_emitted).  A byte leaves when the buffer
 	 * needs its room, or when a hook emits it: a hook that holds bytes
@@ -86,13 +87,13 @@ struct qemu_hooks {
 	int (*cpu)(void *ctx, struct qemu_stream *q, size_t i, struct fmt_error *e);
 	/*
 	 * The description that ends the stream, parsed (doc: the core's, it
-	 * may be changed); its record (06, length, JSON) began at off.  With
-	 * this hook attached the core reads the description whole (at most
-	 * QEMU_VMDESC_MAX bytes), and with pass too the record's bytes do
-	 * not pass through: the hooks write what stands in their place.
-	 * Without it the core steps over the description.  A file's
-	 * description is also read first, from its end, to size the devices
-	 * (qemu_stream_load_vmdesc: q->vmdesc).
+	 * may be changed); its record (06, length, JSON) began at off and
+	 * ends where the input does.  The core has already read it first,
+	 * before any device (q->vmdesc): from a file's end
+	 * (qemu_stream_load_vmdesc), or from the end of the device state it
+	 * holds (q->held).  A stream with a pass hook always holds its device
+	 * state: nothing of it, the end-of-file marker included, passes
+	 * through; the hooks write it once the walk has succeeded.
 	 */
 	int (*description)(void *ctx, struct qemu_stream *q, json_t *doc, uint64_t off,
 			   struct fmt_error *e);
@@ -138,6 +139,14 @@ struct qemu_stream {
 	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
 	bool vmdesc_trusted;  /* it has matched every FULL section so far */
 	bool scanned;         /* some sections were found by scanning */
+	/*
+	 * Read from a pipe or a decompressor: the device state, from the first
+	 * FULL section to the end of the input, was read into memory (q->src
+	 * holds it) so that the description that ends it is known before any
+	 * device is read, as a file's is (docs/design.md section 5).
+	 */
+	bool held;
+	uint64_t held_from;
 	/* Devices, in stream order (bounded: names only, for inspect). */
 	char *devices;
 	size_t devices_len, devices_cap, ndevices;

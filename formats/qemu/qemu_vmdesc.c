@@ -57,34 +57,43 @@ int64_t vmdesc_size(json_t *dev, int depth)
 	return total;
 }
 
-/*
- * Find the description in the last window bytes of a file: 06, be32 L,
- * then L bytes of JSON starting with '{' that end exactly at the end of the
- * file.  Returns the parsed JSON (*offset set), or NULL.
- */
-static json_t *find_vmdesc(struct bsrc *src, uint64_t window, uint64_t *offset)
+json_t *vmdesc_find_tail(const uint8_t *tail, size_t len, size_t *at)
 {
-	uint64_t size = src->size;
-	uint8_t *tail = malloc(window);
 	json_t *doc = NULL;
 
-	if (!tail)
+	if (len < 6)
 		return NULL;
-	if (pread(src->fd, tail, window, (off_t)(size - window)) != (ssize_t)window) {
-		free(tail);
-		return NULL;
-	}
-	for (uint64_t k = window - 6;; k--) {
+	for (size_t k = len - 6;; k--) {
 		if (tail[k] == QSEC_VMDESC && tail[k + 5] == '{' &&
-		    be_get(tail + k + 1, 4) == window - k - 5) {
-			doc = json_loadb((const char *)tail + k + 5, window - k - 5, 0, NULL);
+		    be_get(tail + k + 1, 4) == len - k - 5) {
+			doc = json_loadb((const char *)tail + k + 5, len - k - 5, 0, NULL);
 			if (doc) {
-				*offset = size - window + k;
+				*at = k;
 				break;
 			}
 		}
 		if (k == 0)
 			break;
+	}
+	if (doc && json_is_array(json_object_get(doc, "devices")))
+		return doc;
+	json_decref(doc);
+	return NULL;
+}
+
+/* vmdesc_find_tail on the last window bytes of a seekable source. */
+static json_t *find_vmdesc(struct bsrc *src, uint64_t window, uint64_t *offset)
+{
+	uint8_t *tail = malloc(window);
+	json_t *doc = NULL;
+	size_t at;
+
+	if (!tail)
+		return NULL;
+	if (pread(src->fd, tail, window, (off_t)(src->size - window)) == (ssize_t)window) {
+		doc = vmdesc_find_tail(tail, (size_t)window, &at);
+		if (doc)
+			*offset = src->size - window + at;
 	}
 	free(tail);
 	return doc;
@@ -93,7 +102,10 @@ static json_t *find_vmdesc(struct bsrc *src, uint64_t window, uint64_t *offset)
 /*
  * The description sizes the devices fredck does not decode, so it is read
  * first, from the end of the file.  The window grows from 1 MiB (a typical
- * description is 100 KiB) to 64 MiB, so memory stays small.
+ * description is 100 KiB) to VMDESC_TAIL_MAX, so memory stays small; the
+ * answer is the one vmdesc_find_tail gives on the last VMDESC_TAIL_MAX
+ * bytes (a larger window only finds longer descriptions), as the stream
+ * filter asks it of the bytes it holds.
  */
 json_t *vmdesc_load(struct bsrc *src, uint64_t *offset)
 {
@@ -104,14 +116,13 @@ json_t *vmdesc_load(struct bsrc *src, uint64_t *offset)
 	for (uint64_t window = 1U << 20;; window *= 8) {
 		uint64_t w = window < src->size ? window : src->size;
 
+		if (w > VMDESC_TAIL_MAX)
+			w = VMDESC_TAIL_MAX;
 		doc = find_vmdesc(src, w, offset);
-		if (doc || w == src->size || window >= (64U << 20))
+		if (doc || w == src->size || w == VMDESC_TAIL_MAX)
 			break;
 	}
-	if (doc && json_is_array(json_object_get(doc, "devices")))
-		return doc;
-	json_decref(doc);
-	return NULL;
+	return doc;
 }
 
 /* The description of subsection name among desc's subsections, or NULL. */

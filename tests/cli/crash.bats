@@ -177,6 +177,83 @@ assert_points_reached() {
 	assert_success
 }
 
+# ---- SIGINT, SIGTERM, SIGHUP (issue 15, item 5) ---------------------------
+# fredck's handler removes what it was writing, leaves the input untouched
+# (or, when the signal came while the result was put in place, the repair
+# and its backup: that step holds the signal), says so and exits 32.
+
+@test "signals: kvm-dir: SIGINT at every 2nd system call of --in-place, SIGTERM of -o" {
+	need_strace
+	kill_points --stride 2 --signal INT "$(fixture pf-lost-cap vm)"
+	assert_points_reached
+	assert_output --regexp "temporary files left 0 "
+	kill_points --stride 2 --signal TERM --output "$(fixture pf-lost-cap vm2)"
+	assert_output --regexp "temporary files left 0 "
+}
+
+@test "signals: QEMU stream and zstd libvirt image: SIGHUP, SIGINT and SIGTERM at every 2nd system call" {
+	need_strace
+	need_qemu
+	command -v zstd >/dev/null || skip "zstd is not installed"
+	cp "$S/pf.bin" "$W/vm.bin"
+	kill_points --stride 2 --signal HUP "$W/vm.bin"
+	assert_points_reached
+	kill_points --stride 2 --signal INT --output "$W/vm.bin"
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
+	{ cat "$W/hdr"; zstd -q -c <"$S/pf.bin"; } >"$W/vm.img"
+	kill_points --stride 2 --signal TERM "$W/vm.img"
+	assert_points_reached
+	kill_points --stride 2 --signal INT --output "$W/vm.img"
+}
+
+@test "signals: QEMU stream of 256 MiB: SIGINT and SIGTERM midway through -o and --in-place" {
+	need_qemu
+	local avail
+	avail=$(df -Pk "$W" | awk 'NR == 2 { print $4 }')
+	[ "$avail" -gt $((1400 * 1024)) ] ||
+		skip "less than 1400 MiB free in $W ($((avail / 1024)) MiB)"
+	yes fredck-signal-test | head -c 256M >"$W/ram"
+	qemu_make_stream debian12 "$W/big.bin" --machine pc --smp 2 --mem 256 --ram-file "$W/ram"
+	rm "$W/ram"
+	at_risk "$W/big.bin" "$W/vm.bin"
+	rm "$W/big.bin"
+	kill_points --spread 10 --signal INT "$W/vm.bin"
+	assert_output --regexp "temporary files left 0 "
+	kill_points --spread 10 --signal TERM --output "$W/vm.bin"
+	assert_output --regexp "temporary files left 0 "
+}
+
+@test "signals: SIGTERM to a batch (repair -r -P 2 --in-place): the workers stop too, nothing half made, exit 32" {
+	need_strace
+	local i t=$W/tree
+	mkdir -p "$t"
+	for i in 1 2 3 4 5 6; do cp -R "$FIXTURES/pf-lost-cap" "$t/vm$i"; done
+	cp -R "$t" "$W/pristine"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" # traced: no LSan
+	# Each worker is slowed at every rename (300 ms), so the signal finds them busy.
+	strace -f -qq -o /dev/null -e trace=renameat2,rename -e inject=renameat2:delay_enter=300000 \
+		"$FREDCK" repair -r -P 2 --in-place "$t" >"$W/out" 2>"$W/err" &
+	local pid=$!
+	sleep 1
+	pkill -TERM -P "$pid" -x fredck || true
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 32 ] || fail "status $st: $(cat "$W/err")"
+	grep -q '^fredck: interrupted by SIGTERM' "$W/err" || fail "$(cat "$W/err")"
+	[ "$(grep -c 'interrupted by' "$W/err")" -eq 1 ] || fail "more than one message: $(cat "$W/err")"
+	sleep 0.5
+	pgrep -f "repair -r -P 2 --in-place $t" >/dev/null && fail "a worker is still running"
+	[ -z "$(find "$t" -name '.*fredck-*')" ] || fail "temporaries left: $(find "$t" -name '.*fredck-*')"
+	# Each input is its original, or the repair with the original as its backup.
+	for i in 1 2 3 4 5 6; do
+		if diff -r "$W/pristine/vm$i" "$t/vm$i" >/dev/null; then
+			[ ! -e "$t/vm$i.orig" ] || fail "vm$i is the original but has a backup"
+		else
+			diff -r "$W/pristine/vm$i" "$t/vm$i.orig" >/dev/null || fail "vm$i: no complete backup"
+		fi
+	done
+}
+
 # ---- no space, read-only ------------------------------------------------
 
 @test "crash: no space left (tmpfs): a clear error naming the input, exit 12, nothing lost, no temporary left" {

@@ -33,6 +33,14 @@
 #                    reference repair's run time (measured here, untraced).
 #
 # Other options:
+#   --signal SIG     INT, TERM or HUP instead of KILL: fredck's own handler
+#                    then runs, and more is checked after each point: it
+#                    exits 32 (cancelled) unless it had finished, says so,
+#                    leaves no temporary at all, and keeps no backup unless
+#                    the input holds the repair
+#   --output         repair INPUT -o INPUT.out instead of --in-place: the
+#                    input must stay the original at every point, and the
+#                    output be absent or the complete repair
 #   --fredck PATH    the binary (default: $FREDCK, else _build/fredck)
 #   --work DIR       where the copies go (default: a new mktemp -d,
 #                    removed at the end)
@@ -53,7 +61,7 @@ die() {
 }
 
 fredck=${FREDCK:-$(cd "$(dirname "$0")/../.." && pwd)/_build/fredck}
-work="" stride=1 from="" times="" spread=0 rerun=0 verbose=0 input=""
+work="" stride=1 from="" times="" spread=0 rerun=0 verbose=0 input="" signal=KILL output=0
 repair_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -64,13 +72,15 @@ while [ $# -gt 0 ]; do
 	--times) times=$2; shift 2 ;;
 	--spread) spread=$2; times=spread; shift 2 ;;
 	--rerun) rerun=1; shift ;;
+	--signal) signal=$2; shift 2 ;;
+	--output) output=1; shift ;;
 	-v) verbose=1; shift ;;
 	--) shift; repair_opts=("$@"); break ;;
 	-*) die "unknown option $1" ;;
 	*) [ -z "$input" ] || die "one INPUT only"; input=$1; shift ;;
 	esac
 done
-[ -n "$input" ] || die "usage: kill-points.sh [--stride N] [--from REGEX] [--times \"T...\" | --spread N] [--rerun] [-v] [--fredck PATH] [--work DIR] INPUT [-- REPAIR-OPTIONS]"
+[ -n "$input" ] || die "usage: kill-points.sh [--stride N] [--from REGEX] [--times \"T...\" | --spread N] [--rerun] [--signal SIG] [--output] [-v] [--fredck PATH] [--work DIR] INPUT [-- REPAIR-OPTIONS]"
 [ -e "$input" ] || die "no such input: $input"
 [ -x "$fredck" ] || die "not an executable: $fredck"
 [ -n "$times" ] || command -v strace >/dev/null || die "strace is not installed"
@@ -78,6 +88,10 @@ done
 # in a sanitizer build ASan and UBSan still watch every traced run.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 case "$stride" in *[!0-9]* | '' | 0) die "--stride takes a positive number" ;; esac
+case "$signal" in KILL | INT | TERM | HUP) ;; *) die "--signal takes KILL, INT, TERM or HUP" ;; esac
+# The status of a process the signal's default action ended: 128 + its number.
+default_death=$((128 + $(kill -l "$signal")))
+[ "$output" -eq 0 ] || [ "$rerun" -eq 0 ] || die "--rerun goes with --in-place, not --output"
 input=$(cd "$(dirname "$input")" && pwd)/$(basename "$input")
 name=$(basename "$input")
 no_backup=0
@@ -88,6 +102,15 @@ backup_suffix=.orig
 for o in "${repair_opts[@]}"; do
 	case "$o" in --backup=*) backup_suffix=${o#--backup=} ;; esac
 done
+
+# how DIR: the repair's own arguments for the copy in DIR.
+how() {
+	if [ "$output" -eq 1 ]; then
+		printf '%s\n' "$1/$name" -o "$1/$name.out"
+	else
+		printf '%s\n' --in-place "$1/$name"
+	fi
+}
 
 # LeakSanitizer (a sanitizer build) stops a traced process: it needs ptrace itself.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
@@ -144,17 +167,20 @@ copy "$input" "$work/ref/$name" || die "cannot copy $input"
 orig_sig=$(sig "$input")
 start=$EPOCHREALTIME
 if [ -n "$times" ]; then
-	"$fredck" repair --in-place "${repair_opts[@]}" "$work/ref/$name" >"$work/ref.out" 2>&1
+	mapfile -t args < <(how "$work/ref")
+	"$fredck" repair "${args[@]}" "${repair_opts[@]}" >"$work/ref.out" 2>&1
 	st=$?
 else
-	strace -qq -o "$work/trace" -- "$fredck" repair --in-place "${repair_opts[@]}" \
-		"$work/ref/$name" >"$work/ref.out" 2>&1
+	mapfile -t args < <(how "$work/ref")
+	strace -qq -o "$work/trace" -- "$fredck" repair "${args[@]}" "${repair_opts[@]}" \
+		>"$work/ref.out" 2>&1
 	st=$?
 fi
 ref_time=$(since "$start")
 ref_time_exact=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 [ "$st" -eq 1 ] || die "the reference repair exited $st, not 1: $(cat "$work/ref.out")"
 ref="$work/ref/$name"
+[ "$output" -eq 0 ] || ref="$work/ref/$name.out"
 ref_sig=$(sig "$ref")
 ref_size=$(stat -c %s "$ref")
 [ "$ref_sig" != "$orig_sig" ] || [ ! -d "$ref" ] || die "the reference repair changed nothing"
@@ -192,24 +218,47 @@ fail() {
 run_killed() { # POINT
 	if [ -n "$times" ]; then
 		(
-			timeout -s KILL "$1" "$fredck" repair --in-place "${repair_opts[@]}" \
-				"$work/run/$name" >"$work/run.out" 2>&1
+			mapfile -t args < <(how "$work/run")
+			# --preserve-status: fredck's own status (32 cancelled, 1 done
+			# just before the signal), not timeout's 124.
+			timeout --preserve-status -s "$signal" "$1" "$fredck" repair "${args[@]}" \
+				"${repair_opts[@]}" \
+				>"$work/run.out" 2>&1
 			exit $?
 		) 2>/dev/null
 	else
 		set -- $1
 		# A subshell, its stderr silenced: bash would say "Killed" of its child.
 		(
-			strace -qq -o /dev/null -e trace="$1" -e inject="$1:signal=KILL:when=$2" -- \
-				"$fredck" repair --in-place "${repair_opts[@]}" "$work/run/$name" \
-				>"$work/run.out" 2>&1
+			mapfile -t args < <(how "$work/run")
+			strace -qq -o /dev/null -e trace="$1" -e inject="$1:signal=$signal:when=$2" -- \
+				"$fredck" repair "${args[@]}" "${repair_opts[@]}" >"$work/run.out" 2>&1
 			exit $?
 		) 2>/dev/null
 	fi
 }
 
+# After a kill, with --output: the input is the original; the output nothing or the repair.
+check_output_state() { # POINT
+	local p=$1 in="$work/run/$name" out="$work/run/$name.out" left
+	same "$input" "$orig_sig" "$in" || fail "$p" "the input changed"
+	state=original
+	held_orig=$((held_orig + 1))
+	if [ -e "$out" ]; then
+		same "$ref" "$ref_sig" "$out" || fail "$p" "$out is not the complete repair"
+		held_repair=$((held_repair + 1))
+	fi
+	left=$(find "$work/run" -maxdepth 1 -name ".$name.out.fredck-*" -printf '%f\n')
+	[ -z "$left" ] || with_temp=$((with_temp + 1))
+	line="input=original output=$([ -e "$out" ] && echo repair || echo absent) temp=$left"
+}
+
 # After a kill: what the input, the backup and the directory hold.
 check_state() { # POINT
+	if [ "$output" -eq 1 ]; then
+		check_output_state "$@"
+		return
+	fi
 	local p=$1 in="$work/run/$name" bk="$work/run/$name$backup_suffix" left state backup
 	if same "$input" "$orig_sig" "$in"; then
 		state=original
@@ -243,6 +292,28 @@ check_state() { # POINT
 	done)"
 }
 
+# After SIGINT, SIGTERM or SIGHUP, fredck's handler ran: nothing half made is left.
+check_cancelled() { # POINT STATUS
+	local p=$1 st=$2
+	# Before main() installs the handler (the loader, libc's start) the
+	# signal's default action ends fredck: nothing can have been written.
+	if [ "$st" -eq "$default_death" ]; then
+		[ "$state" = original ] || fail "$p" "died of the signal's default action after writing"
+	elif [ "$st" -ne 32 ] && [ "$st" -ne 1 ]; then
+		fail "$p" "exited $st, neither cancelled (32) nor done (1)"
+	fi
+	if [ "$st" -eq 32 ]; then
+		grep -q "^fredck: interrupted by SIG$signal" "$work/run.out" ||
+			fail "$p" "cancelled without saying so: $(cat "$work/run.out")"
+	fi
+	[ -z "$(leftovers "$work/run")" ] || fail "$p" "temporaries left: $(leftovers "$work/run")"
+	[ -z "$(find "$work/run" -maxdepth 1 -name ".$name.out.fredck-*")" ] ||
+		fail "$p" "temporaries of the output left"
+	if [ "$state" = original ] && [ -e "$work/run/$name$backup_suffix" ]; then
+		fail "$p" "the input is the original but a backup was left"
+	fi
+}
+
 # The same repair again, untraced: it finishes, or refuses naming why.
 check_rerun() { # POINT
 	local p=$1 st left
@@ -271,7 +342,7 @@ check_rerun() { # POINT
 # Back to the original for the next point: cheap when it still is.
 restore() {
 	local in="$work/run/$name"
-	rm -rf "$work/run/$name$backup_suffix"
+	rm -rf "$work/run/$name$backup_suffix" "$work/run/$name.out" "$work/run/.$name.out.fredck-"*
 	leftovers "$work/run" | while read -r l; do rm -rf "${work:?}/run/$l"; done
 	[ "$state" = original ] || copy "$input" "$in"
 }
@@ -282,7 +353,7 @@ for p in "${points[@]}"; do
 	tried=$((tried + 1))
 	run_killed "$p"
 	st=$?
-	if [ "$st" -eq 137 ]; then
+	if [ "$st" -eq 137 ] || { [ "$signal" != KILL ] && { [ "$st" -eq 32 ] || [ "$st" -eq "$default_death" ]; }; }; then
 		killed=$((killed + 1))
 	else
 		not_killed=$((not_killed + 1))
@@ -292,6 +363,7 @@ for p in "${points[@]}"; do
 	check_state "$p"
 	state=${line#input=}
 	state=${state%% *}
+	[ "$signal" = KILL ] || check_cancelled "$p" "$st"
 	[ "$rerun" -eq 0 ] || check_rerun "$p"
 	[ "$verbose" -eq 0 ] || printf '%4d %-22s exit=%-3d %s\n' "$tried" "$p" "$st" "$line"
 	[ "$rerun" -eq 0 ] || state=changed
@@ -303,8 +375,8 @@ how="every system call"
 [ "$stride" -eq 1 ] || how="one system call in $stride"
 [ -z "$from" ] || how="$how from the first matching /$from/"
 [ -z "$times" ] || how="kills after ${#points[@]} delays from ${points[0]} to ${points[-1]} s (the repair takes $ref_time s)"
-printf '%s: %d kill points (%s): killed %d, finished first %d; input held the original %d, the repair %d; complete backup present %d; temporary files left %d (of them cut short while being written %d)' \
-	"$name" "$tried" "$how" "$killed" "$not_killed" "$held_orig" "$held_repair" "$with_backup" "$with_temp" "$partial"
+printf '%s: %d kill points (SIG%s, %s): killed %d, finished first %d; input held the original %d, the repair %d; complete backup present %d; temporary files left %d (of them cut short while being written %d)' \
+	"$name" "$tried" "$signal" "$how" "$killed" "$not_killed" "$held_orig" "$held_repair" "$with_backup" "$with_temp" "$partial"
 [ "$rerun" -eq 0 ] ||
 	printf '; rerun repaired %d, found nothing to do %d, refused (backup exists) %d' \
 		"$rerun_done" "$rerun_nothing" "$rerun_refused"

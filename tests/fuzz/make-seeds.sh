@@ -9,6 +9,7 @@
 #            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
 #            unknown described subsection), with and without description;
 #   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
+#   filter   the qemu seeds (file mode against the stream filter);
 #   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
 #   chv      Cloud Hypervisor state.json files from tests/chv/chv-gen, both
 #            layouts, at-risk and repaired vCPUs (it needs no QEMU).
@@ -18,7 +19,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out=$2
-mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv"
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv" "$out/filter"
 
 # firecracker: tests/fc/mkfcsnap, a versionize, a bincode 1 and a bincode 2
 # release, each with a #PF, #DB and #NM at risk, and a bitcode-like file.
@@ -80,3 +81,4 @@ for s in micro-pf micro-db micro-nodesc-nm; do
 done
 gzip -c "$out/qemu/micro-pf" >"$tmp/pf.gz"
 bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.gz" "$out/libvirt/micro-pf-gzip" 1
+cp "$out"/qemu/* "$out/filter/"

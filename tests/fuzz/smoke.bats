@@ -72,3 +72,7 @@ fuzz() {
 @test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
 	fuzz chv
 }
+
+@test "fuzz smoke: the stream filter against file mode: one verdict, no complete output on failure" {
+	fuzz filter
+}

@@ -392,12 +392,13 @@ _qp_abspath() {
 # Shape options common to both ends; sets _qp_shape (QEMU arguments) and
 # leaves the options it does not know in _qp_rest.
 _qp_parse_shape() {
-	local machine=pc smp=2 mem=64 cpu="" vmdesc=""
+	local machine=pc smp=2 mem=64 cpu="" vmdesc="" drive=""
 	_qp_rest=()
+	_qp_shares=()
 	_qp_mode="exec"
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--machine | --smp | --mem | --cpu | --mode)
+		--machine | --smp | --mem | --cpu | --mode | --drive)
 			[ $# -ge 2 ] || _qp_die "option $1 needs a value"
 			case "$1" in
 			--machine) machine=$2 ;;
@@ -405,6 +406,7 @@ _qp_parse_shape() {
 			--mem) mem=$2 ;;
 			--cpu) cpu=$2 ;;
 			--mode) _qp_mode=$2 ;;
+			--drive) drive=$2 ;;
 			esac
 			shift 2
 			;;
@@ -427,6 +429,15 @@ _qp_parse_shape() {
 	esac
 	_qp_shape=(-accel tcg -machine "$machine$vmdesc" -smp "$smp" -m "$mem")
 	[ -z "$cpu" ] || _qp_shape+=(-cpu "$cpu")
+	if [ -n "$drive" ]; then
+		# The first IDE disk (-machine pc: PIIX primary master, which
+		# SeaBIOS boots from).  Its directory is shared with a chroot peer.
+		local d=$drive
+		drive=$(_qp_abspath "$d") && [ -f "$drive" ] ||
+			_qp_die "--drive: no such file (or one of ' \" \\ , in its path): $d"
+		_qp_shape+=(-drive "file=$drive,format=raw,if=ide,index=0,media=disk")
+		_qp_shares+=("$(dirname "$drive")")
+	fi
 	_qp_shape+=(-display none -nodefaults -no-user-config -S)
 }
 
@@ -449,6 +460,13 @@ _qp_mapped_ram_caps() {
 #   --suppress-vmdesc  -machine ...,suppress-vmdesc=on: no device description
 #   --run-ms N         let the guest (SeaBIOS, no boot device) run N ms
 #                      first, so RAM is not all zero pages (default 0)
+#   --drive FILE       a raw disk: the first IDE disk (-machine pc: the PIIX
+#                      primary master, which SeaBIOS boots).  QEMU may write
+#                      it (the guest decides); load with the same --drive.
+#   --run-until ERE    run the guest until HMP "info registers" (vCPU 0)
+#                      matches the extended regex ERE, e.g. a parked guest:
+#                      'EIP=00007c[0-9a-f]{2} .*HLT=1'; then stop.  Bounded
+#                      by QEMU_PEER_TIMEOUT.
 #   --via "CMD"        exec mode through a filter: "exec:CMD > OUT".  For a
 #                      chroot peer CMD (a host program) runs on the host,
 #                      fed by "exec:cat > FIFO".
@@ -464,7 +482,7 @@ qemu_make_stream() (
 	_qp_dir=""
 	_qp_pid=""
 	set +e +u
-	local peer=$1 out=$2 out_arg=$2 runms=0 via="" uri reason st ramfile=""
+	local peer=$1 out=$2 out_arg=$2 runms=0 via="" uri reason st ramfile="" until="" regs
 	_qp_relay=""
 	[ $# -ge 2 ] || { echo "usage: qemu_make_stream PEER OUT [options]" >&2; exit 2; }
 	shift 2
@@ -477,6 +495,7 @@ qemu_make_stream() (
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--run-ms) runms=$2; shift 2 ;;
+		--run-until) until=$2; shift 2 ;;
 		--via) via=$2; shift 2 ;;
 		--ram-file) ramfile=$2; shift 2 ;;
 		*) _qp_die "unknown option $1" ;;
@@ -518,10 +537,25 @@ qemu_make_stream() (
 		_qp_shape+=(-object "memory-backend-file,id=pc.ram,size=$(stat -c %s "$ramfile"),mem-path=$ramfile,share=off"
 			-machine memory-backend=pc.ram)
 	fi
-	_qp_start "$peer" "$_qp_dir" "$(dirname "$out")" -- "${_qp_shape[@]}"
+	_qp_start "$peer" "$_qp_dir" "$(dirname "$out")" "${_qp_shares[@]}" -- "${_qp_shape[@]}"
 	if [ "$runms" -gt 0 ]; then
 		_qp_qmp '{"execute": "cont"}' || _qp_die "cont: $_qp_reply"
 		sleep "$((runms / 1000)).$(printf %03d $((runms % 1000)))"
+		_qp_qmp '{"execute": "stop"}' || _qp_die "stop: $_qp_reply"
+	fi
+	if [ -n "$until" ]; then
+		_qp_qmp '{"execute": "cont"}' || _qp_die "cont: $_qp_reply"
+		local deadline=$((SECONDS + QEMU_PEER_TIMEOUT))
+		while :; do
+			_qp_qmp '{"execute": "human-monitor-command", "arguments": {"command-line": "info registers"}}' ||
+				_qp_die "info registers: $_qp_reply"
+			# One line: the reply's \r\n are literal in the JSON.
+			regs=${_qp_reply//\\r\\n/ }
+			grep -Eq -- "$until" <<<"$regs" && break
+			[ "$SECONDS" -lt "$deadline" ] ||
+				_qp_die "the guest never reached '$until' in ${QEMU_PEER_TIMEOUT}s: $(grep -o 'EIP=[^"]*HLT=[01]' <<<"$regs")"
+			sleep 0.05
+		done
 		_qp_qmp '{"execute": "stop"}' || _qp_die "stop: $_qp_reply"
 	fi
 	[ "$_qp_mode" != mapped-ram ] || _qp_mapped_ram_caps
@@ -552,7 +586,7 @@ qemu_make_stream() (
 # shape loads the host file FILE (-incoming "exec:cat FILE"; --mode file:
 # -incoming "file:FILE"; --mode mapped-ram: -incoming defer, the mapped-ram
 # capabilities, migrate-incoming "file:FILE").  Options as for
-# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc,
+# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc, --drive,
 # --mode.  Prints the final status ("completed", or "failed: ...") and
 # then every line QEMU wrote to stderr (warnings, the load error); exit 0
 # only on "completed".  QEMU exits by itself when a load fails.
@@ -587,7 +621,7 @@ qemu_load_stream() (
 	file) incoming="file:$file" ;;
 	mapped-ram) incoming=defer ;;
 	esac
-	_qp_start "$peer" "$_qp_dir" "$(dirname "$file")" -- "${_qp_shape[@]}" -incoming "$incoming"
+	_qp_start "$peer" "$_qp_dir" "$(dirname "$file")" "${_qp_shares[@]}" -- "${_qp_shape[@]}" -incoming "$incoming"
 	if [ "$_qp_mode" = mapped-ram ]; then
 		_qp_mapped_ram_caps
 		_qp_qmp "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"file:$file\"}}" ||

@@ -117,6 +117,7 @@ static void test_table(void)
 		FK_PF_EVENT_DATA_LOST, FK_DB_EVENT_DATA_LOST, FK_NM_EVENT_DATA_LOST,
 		FK_DB_AMBIGUOUS, FK_NM_UNRECOVERABLE, FK_REG_NOT_SAVED,
 		FK_NESTED_GUEST_MODE, FK_FRED_MSRS_NOT_SAVED, FK_ERROR_CODE_NOT_SAVED,
+		FK_FOUND_BY_SCAN,
 	};
 	const struct finding_desc *t;
 	size_t n, i, j;
@@ -539,6 +540,25 @@ static void test_dr6_bit_names(void)
 	ok(strnlen(buf, 3) < 3, "dr6_bit_names truncates within len");
 }
 
+/* A vCPU a scan found (no device description): FK304, last, at risk or not. */
+static void test_check_found_by_scan(void)
+{
+	struct finding f[FINDINGS_MAX];
+	struct vcpu_state v;
+	size_t n;
+
+	at_risk_vcpu(&v, VEC_PF);
+	v.found_by_scan = true;
+	n = check(&v, f);
+	ok(n >= 2 && f[0].code == FK_PF_EVENT_DATA_LOST && f[n - 1].code == FK_FOUND_BY_SCAN,
+	   "found by scan, at risk: FK101 first, FK304 last (%zu findings)", n);
+	vcpu_init(&v, 0);
+	v.found_by_scan = true;
+	n = check(&v, f);
+	ok(n == 1 && f[0].code == FK_FOUND_BY_SCAN, "found by scan, clean: FK304 alone");
+	is_int(finding_desc(FK_FOUND_BY_SCAN)->severity, SEV_NOTE, "FK304 is a note");
+}
+
 static void test_all_rows_seen(void)
 {
 	const struct finding_desc *t;
@@ -563,6 +583,7 @@ int main(void)
 	test_check_order();
 	test_messages();
 	test_dr6_bit_names();
+	test_check_found_by_scan();
 	test_all_rows_seen();
 	return done_testing();
 }

@@ -504,13 +504,50 @@ static void test_strategy_names(void)
 		is_int(strategy_parse(bad[i]), -1, "strategy_parse(\"%s\") is -1", bad[i]);
 	for (a = ACTION_NOTHING; a <= ACTION_LEAVE; a++)
 		ok(action_name(a) && *action_name(a), "action_name(%d) non-empty", a);
-	for (r = LEAVE_NOT_LEFT; r <= LEAVE_ERROR_CODE_LOST; r++) {
+	for (r = LEAVE_NOT_LEFT; r <= LEAVE_FOUND_BY_SCAN; r++) {
 		ok(leave_reason_name(r) && *leave_reason_name(r), "leave_reason_name(%d) non-empty",
 		   r);
 		/* NOT_LEFT has nothing to act on, but callers may print it unguarded. */
 		ok(leave_reason_text(r) && (r == LEAVE_NOT_LEFT || *leave_reason_text(r)),
 		   "leave_reason_text(%d) %s", r, r == LEAVE_NOT_LEFT ? "non-NULL" : "non-empty");
 	}
+}
+
+/*
+ * A vCPU found by scanning (a QEMU stream without its description, issue
+ * 14): left unless --force; nested guest mode and --strategy=none keep
+ * their own reasons.
+ */
+static void test_found_by_scan(void)
+{
+	struct plan_options o = { .strategy = STRATEGY_AUTO };
+	struct vcpu_state v;
+	struct vcpu_plan p;
+
+	make_vcpu(&v, S_PF, false);
+	v.found_by_scan = true;
+	p = plan_vcpu(&v, &o, true);
+	ok(p.action == ACTION_LEAVE && p.reason == LEAVE_FOUND_BY_SCAN,
+	   "found by scan, auto: left (%s)", leave_reason_name(p.reason));
+	o.force = true;
+	p = plan_vcpu(&v, &o, true);
+	ok(p.action == ACTION_PENDING, "found by scan, --force: pending (%s)",
+	   action_name(p.action));
+	o.strategy = STRATEGY_NONE;
+	o.force = false;
+	p = plan_vcpu(&v, &o, true);
+	is_int(p.reason, LEAVE_STRATEGY_NONE, "found by scan, --strategy=none: strategy-none");
+	make_vcpu(&v, S_PF, true);
+	v.found_by_scan = true;
+	o.strategy = STRATEGY_AUTO;
+	o.force = true;
+	p = plan_vcpu(&v, &o, true);
+	is_int(p.reason, LEAVE_NESTED, "found by scan in nested guest mode: nested, even forced");
+	make_vcpu(&v, S_GP, false);
+	v.found_by_scan = true;
+	o.force = false;
+	p = plan_vcpu(&v, &o, true);
+	is_int(p.action, ACTION_NOTHING, "found by scan, not at risk: nothing");
 }
 
 int main(void)
@@ -520,5 +557,6 @@ int main(void)
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
 	test_strategy_names();
+	test_found_by_scan();
 	return done_testing();
 }
