@@ -21,7 +21,10 @@ setup() {
 }
 
 @test "vcpus: 262,145 cpu sections through a pipe: refused, exit 8, naming the count and the bound" {
-	run --separate-stderr timeout 300 bash -c 'perl "$1" 262145 | "$2" check -' _ "$MK" "$FREDCK"
+	# Without a description a pipe's device state is held in memory (issue
+	# 14): its bound (256 MiB by default) is raised so the vCPU bound is met first.
+	run --separate-stderr timeout 300 bash -c 'perl "$1" 262145 | FREDCK_HOLD_MAX=1G "$2" check -' \
+		_ "$MK" "$FREDCK"
 	assert_equal "$status" 8
 	[[ "$stderr" == *"more than 262144 vCPUs (cpu section 262145"* ]] || fail "$stderr"
 	[[ "$stderr" == *"at most 262144 per stream"* ]] || fail "$stderr"
