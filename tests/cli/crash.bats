@@ -231,7 +231,8 @@ assert_points_reached() {
 	cp -R "$t" "$W/pristine"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" # traced: no LSan
 	# Each worker is slowed at every rename (300 ms), so the signal finds them busy.
-	strace -f -qq -o /dev/null -e trace=renameat2,rename -e inject=renameat2:delay_enter=300000 \
+	env --default-signal=TERM strace -f -qq -o /dev/null -e trace=renameat2,rename \
+		-e inject=renameat2:delay_enter=300000 \
 		"$FREDCK" repair -r -P 2 --in-place "$t" >"$W/out" 2>"$W/err" &
 	local pid=$!
 	sleep 1

@@ -89,6 +89,11 @@ done
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 case "$stride" in *[!0-9]* | '' | 0) die "--stride takes a positive number" ;; esac
 case "$signal" in KILL | INT | TERM | HUP) ;; *) die "--signal takes KILL, INT, TERM or HUP" ;; esac
+# A shell started in the background (bash's "&", nohup) passes SIGINT or
+# SIGHUP on ignored, and fredck keeps an ignored signal ignored (as it
+# should: nohup means it): give the runs the default dispositions.
+default_signals="env --default-signal=INT,TERM,HUP"
+env --default-signal=INT true 2>/dev/null || default_signals=""
 # The status of a process the signal's default action ended: 128 + its number.
 default_death=$((128 + $(kill -l "$signal")))
 [ "$output" -eq 0 ] || [ "$rerun" -eq 0 ] || die "--rerun goes with --in-place, not --output"
@@ -221,7 +226,7 @@ run_killed() { # POINT
 			mapfile -t args < <(how "$work/run")
 			# --preserve-status: fredck's own status (32 cancelled, 1 done
 			# just before the signal), not timeout's 124.
-			timeout --preserve-status -s "$signal" "$1" "$fredck" repair "${args[@]}" \
+			$default_signals timeout --preserve-status -s "$signal" "$1" "$fredck" repair "${args[@]}" \
 				"${repair_opts[@]}" \
 				>"$work/run.out" 2>&1
 			exit $?
@@ -231,7 +236,7 @@ run_killed() { # POINT
 		# A subshell, its stderr silenced: bash would say "Killed" of its child.
 		(
 			mapfile -t args < <(how "$work/run")
-			strace -qq -o /dev/null -e trace="$1" -e inject="$1:signal=$signal:when=$2" -- \
+			$default_signals strace -qq -o /dev/null -e trace="$1" -e inject="$1:signal=$signal:when=$2" -- \
 				"$fredck" repair "${args[@]}" "${repair_opts[@]}" >"$work/run.out" 2>&1
 			exit $?
 		) 2>/dev/null
