@@ -503,9 +503,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (nlist)
-		return patch_ordered(argv[2], b, len, main_off, (unsigned int)atoi(argv[3]), descfile,
-				     argc, argv);
+	if (nlist) {
+		int rc = patch_ordered(argv[2], b, len, main_off, (unsigned int)atoi(argv[3]),
+				       descfile, argc, argv);
+
+		free(b); /* the sanitizer build's LeakSanitizer runs on this tool too */
+		return rc;
+	}
 	vmdesc_off = sublen ? find_vmdesc(b, len) : -1;
 	if (vmdesc_off >= 0) {
 		desc = describe_inserted(b + vmdesc_off + 5, len - (size_t)vmdesc_off - 5,
