@@ -82,8 +82,21 @@ static int filter_description(void *ctx, struct qemu_stream *q, json_t *doc, uin
 	struct edits discard = { 0 };
 	uint8_t *rec;
 	size_t len;
-	json_t **desc = desc_cpus(doc, q);
-	int rc = desc ? 0 : -1;
+	json_t **desc;
+	int rc;
+	bool changed = false;
+
+	/*
+	 * Nothing planned: the description stays as it came, byte for byte,
+	 * as file mode copies it (jansson need not write back a description
+	 * it did not change exactly as QEMU wrote it).
+	 */
+	for (size_t i = 0; i < q->ncpus; i++)
+		changed |= plan_changes_state(&f->plans[i]);
+	if (!changed)
+		return 0;
+	desc = desc_cpus(doc, q);
+	rc = desc ? 0 : -1;
 
 	for (size_t i = 0; rc == 0 && i < q->ncpus; i++)
 		if (plan_changes_state(&f->plans[i]))
