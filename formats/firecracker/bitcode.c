@@ -69,7 +69,7 @@ int bc_bad(struct bc *d, const struct bc_node *n, uint64_t off, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	bc_path(n, path, sizeof(path));
-	return fmt_malformed(d->e, d->file, off, path, "column %s: %s", path, msg);
+	return fmt_malformed(d->e, d->file, off, path, "bitcode column: %s", msg);
 }
 
 static struct bc_node *new_node(struct bc *d, struct bc_node *parent, uint64_t length)
@@ -127,8 +127,8 @@ static int take(struct bc *d, const struct bc_node *n, uint64_t bytes, const cha
 {
 	if (bytes > d->end - d->pos)
 		return bc_bad(d, n, d->pos,
-			      "%s needs %llu bytes, %llu left before the checksum: truncated or "
-			      "a count too large", what, (unsigned long long)bytes,
+			      "%s: %llu bytes needed, %llu left before the checksum (truncated, "
+			      "or a count too large)", what, (unsigned long long)bytes,
 			      (unsigned long long)(d->end - d->pos));
 	d->pos += bytes;
 	return 0;

@@ -372,6 +372,10 @@ static int walk_bitcode(struct snapshot *s, struct firecracker *fc, const char *
 	snapshot_add_fact(s, "serializer", "%s", fc->serializer);
 	snapshot_add_fact(s, "walked", "every column (%zu positions), to the checksum",
 			  fc->bc.columns);
+	/* Where a repair splices: the column of every vCPU's kvm_vcpu_events. */
+	snapshot_add_fact(s, "events_column", "byte %llu, %llu bytes",
+			  (unsigned long long)fc->bc.events_start,
+			  (unsigned long long)(fc->bc.events_end - fc->bc.events_start));
 	/* The vCPU states are handed over below as fc->walk's are. */
 	fc->walk.vcpus = fc->bc.vcpus;
 	fc->walk.nvcpus = fc->bc.nvcpus;
