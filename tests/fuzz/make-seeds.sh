@@ -11,6 +11,8 @@
 #   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
 #   filter   the qemu seeds (file mode against the stream filter);
 #   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
+#   fc_bitcode   the Firecracker v1.15/v1.16 files of tests/fc/bitcode
+#            (written by the real bitcode crate), but the 32-vCPU ones;
 #   chv      Cloud Hypervisor state.json files from tests/chv/chv-gen, both
 #            layouts, at-risk and repaired vCPUs (it needs no QEMU).
 # Without QEMU the qemu and libvirt directories stay empty and the reason
@@ -19,7 +21,8 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out=$2
-mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv" "$out/filter"
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv" "$out/filter" \
+	"$out/fc_bitcode"
 
 # firecracker: tests/fc/mkfcsnap, a versionize, a bincode 1 and a bincode 2
 # release, each with a #PF, #DB and #NM at risk, and a bitcode-like file.
@@ -29,6 +32,10 @@ for rel in v1.0 v1.7 v1.10 v1.14; do
 	done
 done
 "$build/tests/fc/mkfcsnap" bitcode "$out/firecracker/bitcode"
+for f in "$top"/tests/fc/bitcode/*.snap; do
+	case $f in *-pf-32.snap) continue ;; esac
+	cp "$f" "$out/fc_bitcode/"
+done
 
 for d in "$top"/tests/fixtures/kvm/*/ "$top"/examples/broken-vm/; do
 	[ -d "$d/vcpu0" ] || continue
