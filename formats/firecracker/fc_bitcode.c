@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,6 +639,12 @@ static int walk_header(struct walk *w, struct bc_node *hdr, const struct release
 	if (len == 0 || len >= sizeof(w->out->version) || end == w->out->version || *end != '.')
 		return bc_bad(w->d, f[1], col, "'%s' is not a semver version", w->out->version);
 	minor = strtoul(end + 1, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return bc_bad(w->d, f[1], col, "'%s' is not a semver version", w->out->version);
+	strtoul(end + 1, &end, 10);
+	/* semver::Version parses what its Display wrote: a pre-release or build may follow. */
+	if (*end && *end != '-' && *end != '+')
+		return bc_bad(w->d, f[1], col, "'%s' is not a semver version", w->out->version);
 	w->out->major = (unsigned int)major;
 	for (size_t i = 0; i < N(releases); i++)
 		/* Firecracker loads its own major with a minor up to its own (0 here). */

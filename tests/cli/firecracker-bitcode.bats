@@ -236,6 +236,12 @@ events_column() {
 	run --separate-stderr "$FREDCK" check "$WORK/v"
 	assert_failure 8
 	assert_stderr_contains "70.0.0" "not one fredck knows"
+	ref v1.15-pf-2.snap
+	poke "$WORK/v1.15-pf-2.snap" 14 78
+	recrc "$WORK/v1.15-pf-2.snap"
+	run --separate-stderr "$FREDCK" check "$WORK/v1.15-pf-2.snap"
+	assert_failure 8
+	assert_stderr_contains "byte 9 (header.version)" "'9.0.x' is not a semver version"
 	# A wrong checksum names the trailer.
 	cp "$WORK/v1.16-pf-2.snap" "$WORK/c"
 	poke "$WORK/c" 100 ff
