@@ -392,6 +392,11 @@ const uint8_t *bsrc_take(struct bsrc *b, size_t n, const char *field, struct fmt
 
 int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e)
 {
+	/* Held in memory (bsrc_hold_rest): anywhere in it, a pipe's bytes too. */
+	if (b->memory && off >= b->base && off <= b->base + b->len) {
+		b->pos = (size_t)(off - b->base);
+		return 0;
+	}
 	if (!b->seekable || off > b->size)
 		return fmt_malformed(e, b->path, bsrc_offset(b), "(offset)",
 				     "offset %llu is beyond the end of the input (%llu bytes)",

@@ -123,7 +123,7 @@ size_t bsrc_available(struct bsrc *b, size_t n);
 /* Step over n bytes (seeking where possible); -1 when the input ends first. */
 int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e);
 
-/* Seekable inputs: go to absolute offset off (<= size). */
+/* Seekable inputs, or anywhere in what bsrc_hold_rest holds: go to absolute offset off. */
 int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e);
 
 /* The input is exhausted. */

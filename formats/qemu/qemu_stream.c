@@ -9,9 +9,12 @@
  * sections are decoded by qemu_cpu.c; any other device is sized by the
  * trailing JSON device description when the stream has one -- which is
  * then the authority: every device section must be the one it lists
- * next -- and only without one is the next `cpu` section found by its
- * 17-byte header and validated by its footer (its vCPU marked
- * found_by_scan).  The description is known before any device is read: a
+ * next.  Without one, every device section ends where the one reading
+ * of the device state by its footers puts its end (qemu_chain.c), and
+ * only where no reading reaches the end (RAM after a device, QEMU 8.1's
+ * early devices) is the next `cpu` section found by its 17-byte header
+ * and validated by its footer; either way its vCPU is marked
+ * found_by_scan.  The description is known before any device is read: a
  * file's is read from its end first, and a pipe's device state is held in
  * memory up to its end.  Every section footer is checked.  What the walk meets is
  * reported to the attached hooks (qemu_stream.h).  Byte layouts:
@@ -626,6 +629,21 @@ static int parse_cpu_section(struct qemu_stream *q, const struct qemu_section *s
 	return rc;
 }
 
+/* No description: a device's data, stepped over to the footer the one reading gives it. */
+static int skip_by_chain(struct qemu_stream *q, const struct qemu_section *s, struct fmt_error *e)
+{
+	uint64_t data = bsrc_offset(&q->src);
+	uint64_t footer = qemu_chain_footer(&q->chain, data, s->sid);
+
+	if (footer == UINT64_MAX)
+		return fmt_malformed(e, q->src.path, s->offset, "section footer",
+				     "internal error: section '%s' off the stream's one reading",
+				     s->idstr);
+	if (bsrc_skip(&q->src, footer - data, s->idstr, e))
+		return -1;
+	return qw_expect_footer(&q->src, s->sid, s->idstr, e);
+}
+
 /* A FULL section: a `cpu`, or a device sized by the description or found past. */
 static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 {
@@ -645,6 +663,8 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 		return -1;
 	if (strcmp(idstr, "cpu") == 0)
 		return parse_cpu_section(q, &s, desc, e);
+	if (!desc && q->chained)
+		return skip_by_chain(q, &s, e);
 	if (!desc)
 		return -2; /* no description: the caller scans for the next cpu section */
 	size = vmdesc_size(desc, 0);
@@ -846,6 +866,39 @@ static bool must_hold(const struct qemu_stream *q, uint8_t type)
 	       !q->src.seekable;
 }
 
+/*
+ * No description at the first FULL section (off): the device state held
+ * in memory, a file's too (when it is no more than a pipe's may be), and
+ * its readings counted.  One: the walk follows it.  More: refused -- a
+ * guest has planted a section.  None: the walk scans, as it can.
+ */
+static int locate_by_chain(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
+{
+	uint64_t end;
+	int verdict;
+
+	q->chain_tried = true;
+	if (!q->src.memory) {
+		if (!bsrc_known_end(&q->src, &end) || end - off > bsrc_hold_max)
+			return 0;
+		if (hold_device_state(q, off, e))
+			return -1;
+		if (q->vmdesc)
+			return 0;
+	}
+	verdict = qemu_chain_build(q, off, &q->chain, e);
+	if (verdict < 0)
+		return -1;
+	if (verdict == CHAIN_AMBIGUOUS)
+		return fmt_malformed(e, q->src.path, off, "section footer",
+				     "without a device description, the device sections from here "
+				     "can be read in more than one way: one device's data holds "
+				     "what reads as the end of that device and more sections (a "
+				     "guest can plant them), so no cpu section can be trusted");
+	q->chained = verdict == CHAIN_UNIQUE;
+	return 0;
+}
+
 static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 {
 	for (;;) {
@@ -858,6 +911,9 @@ static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 			return -1;
 		type = *p;
 		if (must_hold(q, type) && hold_device_state(q, off, e))
+			return -1;
+		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried &&
+		    locate_by_chain(q, off, e))
 			return -1;
 		NOTIFY(rc, q, section_begin, type, off, e);
 		if (rc)
@@ -914,6 +970,7 @@ void qemu_stream_free(struct qemu_stream *q)
 		return;
 	bsrc_close(&q->src);
 	json_decref(q->vmdesc);
+	qemu_chain_free(&q->chain);
 	free(q->devices);
 	free(q->cpus);
 	free(q->vcpus);

@@ -18,6 +18,7 @@
 #include "formats/format.h"
 #include "formats/io/bsrc.h"
 #include "formats/qemu/qemu.h"
+#include "formats/qemu/qemu_chain.h"
 
 struct qemu_stream;
 
@@ -139,6 +140,13 @@ struct qemu_stream {
 	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
 	bool vmdesc_trusted;  /* it has matched every FULL section so far */
 	bool scanned;         /* some sections were found by scanning */
+	/*
+	 * No description: the device state's one reading (qemu_chain.h), when
+	 * there is one (chained); the count is made once, at the first FULL
+	 * section (chain_tried).
+	 */
+	struct qemu_chain chain;
+	bool chain_tried, chained;
 	/*
 	 * Read from a pipe or a decompressor: the device state, from the first
 	 * FULL section to the end of the input, was read into memory (q->src
