@@ -162,10 +162,9 @@ static const struct finding_desc table[] = {
 			"wrote; with more than one the stream is refused (exit 8). Device sections "
 			"hold bytes the guest controls (an IDE PIO buffer of 128 KiB is filled from "
 			"the guest's disk), which is why a header is never taken for a section "
-			"merely because it is there. Where no reading reaches the end (QEMU 8.1's "
-			"early devices before RAM, a device state over the hold limit), cpu "
-			"sections are found by their 17-byte header alone, which a guest can "
-			"forge.",
+			"merely because it is there. Where no reading reaches the end (a device "
+			"state over the hold limit, or damage), cpu sections are found by their "
+			"17-byte header alone, which a guest can forge.",
 		.repair = "none unless --force: a repair would write inside whatever the scan "
 			  "found. With --force the vCPUs found are repaired as any other.",
 	},

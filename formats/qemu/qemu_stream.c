@@ -368,6 +368,32 @@ static int check_vmdesc_page_size(struct qemu_stream *q, struct fmt_error *e)
 }
 
 /*
+ * The devices stepped over before the description was known are the
+ * first it lists, in order, each as long as the description sizes it.
+ */
+static int check_early_sections(struct qemu_stream *q, struct fmt_error *e)
+{
+	for (size_t i = 0; i < q->nearly; i++) {
+		const struct qemu_early_section *r = &q->early[i];
+		struct qemu_section s = { .type = QSEC_FULL, .offset = r->offset,
+					  .instance = r->instance, .idstr = r->idstr };
+		json_t *desc;
+		int64_t size;
+
+		if (vmdesc_device(q, &s, &desc, e))
+			return -1;
+		size = vmdesc_size(desc, 0);
+		if (size != (int64_t)r->len)
+			return fmt_malformed(e, q->src.path, r->offset, "section footer",
+					     "section '%s' instance %u, saved before the RAM, has %llu "
+					     "bytes of data; the device description gives it %lld",
+					     r->idstr, r->instance, (unsigned long long)r->len,
+					     (long long)size);
+	}
+	return 0;
+}
+
+/*
  * A pipe or a decompressor: the rest of the input -- the device state,
  * the end-of-file marker and the description -- read into memory at the
  * first FULL section (off), and the description looked for at its end
@@ -390,7 +416,7 @@ static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_err
 		return 0;
 	q->vmdesc_offset = end - tail + at;
 	q->vmdesc_trusted = true;
-	return check_vmdesc_page_size(q, e);
+	return check_vmdesc_page_size(q, e) || check_early_sections(q, e) ? -1 : 0;
 }
 
 /* ---- top level ----------------------------------------------------------- */
@@ -501,7 +527,81 @@ static int parse_iterative(struct qemu_stream *q, uint8_t type, uint64_t off, st
 	NOTIFY(rc, q, section_header, &s, e);
 	if (rc || parse_ram(q, type == QSEC_START, e))
 		return -1;
+	if (type == QSEC_START)
+		q->iter_open++;
+	else if (type == QSEC_END && q->iter_open)
+		q->iter_open--;
 	return qw_expect_footer(&q->src, s.sid, it->idstr, e);
+}
+
+/*
+ * Is a FULL section met now one QEMU saves before the RAM (early_setup,
+ * QEMU 8.1+: virtio-mem), not part of the device state that follows it?
+ * Before any iterative section, or while one is still open.
+ */
+static bool early_now(const struct qemu_stream *q)
+{
+	return q->niter == 0 || q->iter_open > 0;
+}
+
+/* Could a section begin at p (n bytes available): a START, a PART or END of an open section, a FULL, a command? */
+static bool section_follows(struct qemu_stream *q, const uint8_t *p, size_t n)
+{
+	switch (p[0]) {
+	case QSEC_START:
+	case QSEC_FULL:
+		return n >= 6 && p[5] != 0;
+	case QSEC_PART:
+	case QSEC_END:
+		return n >= 5 && find_iter(q, (uint32_t)be_get(p + 1, 4)) != NULL;
+	case QSEC_COMMAND:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An early device met before its description is known (a pipe, a
+ * decompressed image, or no description at all): its data ends at the
+ * first footer of its own id that a section follows.  It is never
+ * edited and passes through; once the description is read its length is
+ * checked (check_early_sections), so a wrong guess fails loudly.
+ */
+static int step_over_early(struct qemu_stream *q, const struct qemu_section *s,
+			   struct fmt_error *e)
+{
+	uint64_t data = bsrc_offset(&q->src);
+	struct qemu_early_section *r;
+
+	if (q->nearly == QEMU_EARLY_MAX)
+		return fmt_malformed(e, q->src.path, s->offset, "section name",
+				     "more than %u devices saved before the RAM", QEMU_EARLY_MAX);
+	for (;;) {
+		size_t n = bsrc_available(&q->src, 11);
+		const uint8_t *p = bsrc_peek(&q->src, n, "", e);
+
+		if (n < 6)
+			return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "section footer",
+					     "section '%s' (id %u) saved before the RAM has no "
+					     "footer: the stream ends first",
+					     s->idstr, s->sid);
+		if (p[0] == QSEC_FOOTER && be_get(p + 1, 4) == s->sid &&
+		    section_follows(q, p + 5, n - 5))
+			break;
+		if (bsrc_offset(&q->src) - data >= QEMU_EARLY_BYTES_MAX)
+			return fmt_malformed(e, q->src.path, s->offset, "section footer",
+					     "section '%s' (id %u) saved before the RAM has no "
+					     "footer in its first %u KiB",
+					     s->idstr, s->sid, QEMU_EARLY_BYTES_MAX >> 10);
+		bsrc_skip(&q->src, 1, "", e);
+	}
+	r = &q->early[q->nearly++];
+	r->offset = s->offset;
+	r->len = bsrc_offset(&q->src) - data;
+	r->instance = s->instance;
+	snprintf(r->idstr, sizeof(r->idstr), "%s", s->idstr);
+	return qw_expect_footer(&q->src, s->sid, s->idstr, e);
 }
 
 /* The vCPU arrays grown for one more. */
@@ -663,6 +763,8 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 		return -1;
 	if (strcmp(idstr, "cpu") == 0)
 		return parse_cpu_section(q, &s, desc, e);
+	if (!desc && early_now(q))
+		return step_over_early(q, &s, e);
 	if (!desc && q->chained)
 		return skip_by_chain(q, &s, e);
 	if (!desc)
@@ -862,8 +964,8 @@ static int parse_trailer(struct qemu_stream *q, struct fmt_error *e)
  */
 static bool must_hold(const struct qemu_stream *q, uint8_t type)
 {
-	return (type == QSEC_FULL || type == QSEC_EOF) && !q->vmdesc && !q->held &&
-	       !q->src.seekable;
+	return ((type == QSEC_FULL && !early_now(q)) || type == QSEC_EOF) && !q->vmdesc &&
+	       !q->held && !q->src.seekable;
 }
 
 /*
@@ -912,7 +1014,7 @@ static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 		type = *p;
 		if (must_hold(q, type) && hold_device_state(q, off, e))
 			return -1;
-		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried &&
+		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried && !early_now(q) &&
 		    locate_by_chain(q, off, e))
 			return -1;
 		NOTIFY(rc, q, section_begin, type, off, e);

@@ -108,6 +108,9 @@ struct qemu_hooks {
 #define QEMU_CPUS_MAX (1U << 18)
 /* Largest device description read into memory at the end of the stream. */
 #define QEMU_VMDESC_MAX (64U << 20)
+/* Early devices (saved before the RAM) stepped over without a description; their largest. */
+#define QEMU_EARLY_MAX 16
+#define QEMU_EARLY_BYTES_MAX (1U << 20)
 /* Hook tables one stream reports to. */
 #define QEMU_HOOKS_MAX 4
 
@@ -134,6 +137,18 @@ struct qemu_stream {
 	bool switchover_command;
 	struct qemu_iter_section iter[16];
 	size_t niter;
+	size_t iter_open;     /* started and not yet ended: the RAM is still coming */
+	/*
+	 * Devices QEMU 8.1+ saves with the RAM still to come (early_setup:
+	 * virtio-mem), met before the description was known: stepped over
+	 * to their footer, and checked against the description once it is.
+	 */
+	struct qemu_early_section {
+		uint64_t offset, len; /* of the section's type byte; its data's length */
+		uint32_t instance;
+		char idstr[256];
+	} early[QEMU_EARLY_MAX];
+	size_t nearly;
 	/* The device description, when read first from the end of a file. */
 	json_t *vmdesc;
 	uint64_t vmdesc_offset;

@@ -392,7 +392,7 @@ _qp_abspath() {
 # Shape options common to both ends; sets _qp_shape (QEMU arguments) and
 # leaves the options it does not know in _qp_rest.
 _qp_parse_shape() {
-	local machine=pc smp=2 mem=64 cpu="" vmdesc="" drive=""
+	local machine=pc smp=2 mem=64 cpu="" vmdesc="" drive="" extra=()
 	_qp_rest=()
 	_qp_shares=()
 	_qp_mode="exec"
@@ -413,6 +413,11 @@ _qp_parse_shape() {
 		--suppress-vmdesc)
 			vmdesc=,suppress-vmdesc=on
 			shift
+			;;
+		--args)
+			[ $# -ge 2 ] || _qp_die "option $1 needs a value"
+			read -r -a extra <<<"$2"
+			shift 2
 			;;
 		*)
 			_qp_rest+=("$1")
@@ -438,7 +443,7 @@ _qp_parse_shape() {
 		_qp_shape+=(-drive "file=$drive,format=raw,if=ide,index=0,media=disk")
 		_qp_shares+=("$(dirname "$drive")")
 	fi
-	_qp_shape+=(-display none -nodefaults -no-user-config -S)
+	_qp_shape+=("${extra[@]}" -display none -nodefaults -no-user-config -S)
 }
 
 # The capabilities of mapped-ram (QEMU >= 9.0): both ends must set them.
@@ -458,6 +463,8 @@ _qp_mapped_ram_caps() {
 #   --mode file        migrate "file:OUT" (QEMU >= 8.2)
 #   --mode mapped-ram  capabilities multifd + mapped-ram, "file:OUT" (>= 9.0)
 #   --suppress-vmdesc  -machine ...,suppress-vmdesc=on: no device description
+#   --args "ARGS"      more QEMU arguments (split at blanks), e.g. a device;
+#                      load with the same
 #   --run-ms N         let the guest (SeaBIOS, no boot device) run N ms
 #                      first, so RAM is not all zero pages (default 0)
 #   --drive FILE       a raw disk: the first IDE disk (-machine pc: the PIIX
@@ -586,7 +593,7 @@ qemu_make_stream() (
 # shape loads the host file FILE (-incoming "exec:cat FILE"; --mode file:
 # -incoming "file:FILE"; --mode mapped-ram: -incoming defer, the mapped-ram
 # capabilities, migrate-incoming "file:FILE").  Options as for
-# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc, --drive,
+# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc, --args, --drive,
 # --mode.  Prints the final status ("completed", or "failed: ...") and
 # then every line QEMU wrote to stderr (warnings, the load error); exit 0
 # only on "completed".  QEMU exits by itself when a load fails.
