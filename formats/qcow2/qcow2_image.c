@@ -538,6 +538,11 @@ static int l2_table(struct walk *w, uint64_t l2_off, uint64_t entry_off, uint64_
 		return fmt_malformed(e, img->path, entry_off, "L1 entry",
 				     "L2 table offset %llu is not aligned to the cluster size",
 				     (unsigned long long)l2_off);
+	if (l2_off > img->file_size || img->cluster_size > img->file_size - l2_off)
+		return fmt_malformed(e, img->path, entry_off, "L2 table",
+				     "the L2 table at byte %llu runs past the end of the file (%llu "
+				     "bytes)",
+				     (unsigned long long)l2_off, (unsigned long long)img->file_size);
 	if (add_span(w, l2_off, img->cluster_size, entry_off, "L2 table", e) ||
 	    read_at(img, l2_off, w->l2, (size_t)img->cluster_size, "L2 table", e))
 		return -1;
