@@ -9,7 +9,8 @@
  * snapshot's L1 and L2 tables (qcow2_image.c), by the QEMU stream reader
  * through its public interface (qemu_read.h, qemu_stream.h), with the
  * device description as authority, exactly as a stream in a file.
- * Repairing a state inside the image is not done yet: refused.
+ * A repair is written with -o as a plain migration stream; repairing the
+ * state inside the image is not done yet: refused.
  */
 #include "config.h"
 
@@ -19,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "formats/qcow2/qcow2.h"
 #include "formats/qcow2/qcow2_image.h"
 #include "formats/qemu/qemu_read.h"
 #include "formats/qemu/qemu_stream.h"
+#include "formats/qemu/qemu_write.h"
+#include "formats/io/safe_write.h"
 
 #define NAME_SHOWN 160
 
@@ -267,14 +271,71 @@ static int qcow2_members(const char *path, char ***members, size_t *n, struct fm
 	return rc;
 }
 
+/* The state's bytes, as read through the snapshot's tables, into the file fd. */
+static int extract_state(struct qcow2_input *in, int fd, const char *tmp, struct fmt_error *e)
+{
+	struct bsrc *src = &in->q->src;
+	size_t chunk = 1U << 20;
+	uint8_t *buf = malloc(chunk);
+	int rc = 0;
+
+	if (!buf)
+		return fmt_syserr(e, tmp, ENOMEM, "cannot write");
+	for (uint64_t off = 0; rc == 0 && off < src->size; off += chunk) {
+		size_t n = src->size - off < chunk ? (size_t)(src->size - off) : chunk;
+
+		if (bsrc_pread(src, buf, n, off) != 0)
+			rc = fmt_syserr(e, in->image, errno, "cannot read the VM state");
+		else if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n)
+			rc = fmt_syserr(e, tmp, errno, "cannot write");
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * repair -o FILE: the snapshot's state, repaired, as a plain migration
+ * stream.  The state is copied out of the image (a temporary beside FILE),
+ * read again as a QEMU stream, and handed to the QEMU writer, which edits,
+ * verifies and commits FILE; the copy is then removed.  The image is only
+ * read.  In place (the state's own clusters) is not done yet.
+ */
 static int qcow2_write(struct snapshot *s, const struct vcpu_plan *plans,
 		       struct write_request *w, struct fmt_error *e)
 {
-	(void)plans;
-	(void)w;
-	return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
-			"repairing a VM state inside a qcow2 image is not supported yet "
-			"(check and inspect read it)");
+	struct qcow2_input *in = s->priv;
+	char tmp[PATH_MAX];
+	struct snapshot plain;
+	int fd, rc;
+
+	if (w->in_place || !w->out_path)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"repairing a VM state inside a qcow2 image is not supported yet; "
+				"-o FILE writes the repaired state as a plain migration stream");
+	if (!in || !in->q)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path, "no snapshot with a VM state");
+	if (sw_temp_file(w->out_path, in->image, tmp, sizeof(tmp), &fd, e))
+		return -1;
+	rc = extract_state(in, fd, tmp, e);
+	if (close(fd) != 0 && rc == 0)
+		rc = fmt_syserr(e, tmp, errno, "cannot write");
+	if (rc == 0 && snapshot_open(&plain, tmp, "qemu", e) == 0) {
+		struct vcpu_plan *none = calloc(s->nvcpus ? s->nvcpus : 1, sizeof(*none));
+
+		for (size_t i = 0; none && i < s->nvcpus; i++)
+			none[i].action = ACTION_NOTHING;
+		/* The copy must read as the state did, vCPU for vCPU. */
+		rc = !none ? fmt_syserr(e, tmp, ENOMEM, "cannot verify") :
+			     snapshot_verify(s, none, &plain, e);
+		free(none);
+		if (rc == 0)
+			rc = qemu_write(&plain, plans, w, e);
+		snapshot_close(&plain);
+	} else {
+		rc = -1;
+	}
+	sw_discard_temp(tmp);
+	return rc;
 }
 
 const struct format_ops qcow2_format = {

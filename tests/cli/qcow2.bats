@@ -244,11 +244,30 @@ malformed() {
 	malformed version "qcow2 version 4"
 }
 
-@test "qcow2: repair of a state inside an image is refused for now, the image untouched" {
+@test "qcow2: repair in place is refused for now, the image untouched" {
 	cp "$S/c4k.qcow2" "$W/r.qcow2"
 	cp "$W/r.qcow2" "$W/r.before"
 	run --separate-stderr "$FREDCK" repair --in-place "$W/r.qcow2"
 	assert_equal "$status" 12 # an error, and the at-risk vCPU left
-	assert_stderr_contains "not supported yet"
+	assert_stderr_contains "not supported yet" "-o FILE writes the repaired state"
 	cmp "$W/r.qcow2" "$W/r.before"
+	assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: repair -o FILE writes the repaired state as a plain stream that QEMU loads; the image only read" {
+	local l name
+	for l in c4k x64k c2m; do
+		name=${l%%:*}
+		cp "$S/$name.qcow2" "$W/$name.qcow2"
+		run "$FREDCK" repair "$W/$name.qcow2@at-risk" -o "$W/$name.bin"
+		assert_equal "$status" 1
+		cmp "$W/$name.qcow2" "$S/$name.qcow2"
+		assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+		run "$FREDCK" -j check "$W/$name.bin"
+		assert_success
+		assert_equal "$(jq -r '.inputs[0].vcpus[] | select(.index == 1) | .exception.payload' <<<"$output")" \
+			"0x00007f00dead1000"
+	done
+	run qemu_load_stream debian12 "$W/c4k.bin" --machine pc --smp 2 --mem 64
+	assert_success
 }
