@@ -180,6 +180,23 @@ malformed() {
 	[ "$n" -gt 0 ] || skip "no QEMU 10.0 or 11.1 chroot: $(qemu_peer_skip_reason trixie)"
 }
 
+@test "qcow2: a state larger than the byte source's buffer reads across its edges (16 MiB of guest RAM, 4 KiB clusters)" {
+	head -c $((16 << 20)) /dev/urandom >"$W/ram"
+	qemu_make_stream debian12 "$W/big.bin" --machine pc --smp 2 --mem 16 --ram-file "$W/ram"
+	"$QEMU_PATCH" "$W/big.bin" "$W/big-risk.bin" 1 'cr4=|0x1000000a0' efer=0xd01 \
+		cr0=0x80050033 cr2=0x7f00dead1000 exception_nr=14
+	[ "$(stat -c %s "$W/big-risk.bin")" -gt $((16 << 20)) ]
+	qemu-img create -q -f qcow2 -o cluster_size=4096 "$W/big.qcow2" 16M
+	qemu_savevm debian12 "$W/big-risk.bin" "$W/big.qcow2" big --machine pc --smp 2 --mem 16
+	run "$FREDCK" check -q "$W/big.qcow2"
+	assert_equal "$status" 4
+	assert_equal "$(vcpus_of "$W/big.qcow2")" "$(vcpus_of "$W/big-risk.bin")"
+	run "$FREDCK" repair "$W/big.qcow2@big" -o "$W/big-fixed.bin"
+	assert_equal "$status" 1
+	run "$FREDCK" check "$W/big-fixed.bin"
+	assert_success
+}
+
 @test "qcow2: a damaged header is malformed, naming the offset and field" {
 	damaged magic-ok 20 "$(be32 8)"
 	malformed magic-ok "byte 20 (cluster_bits)"
