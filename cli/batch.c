@@ -110,6 +110,29 @@ void batch_list_free(struct batch_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * path, or the inputs it stands for (a qcow2 image: each internal
+ * snapshot that holds a VM state, as IMAGE@NAME); an image whose members
+ * cannot be listed is added as itself, so that opening it says why.
+ */
+static int add_input(struct batch_list *l, const char *path, size_t rel_offset)
+{
+	struct fmt_error e;
+	char **members;
+	size_t n;
+	int rc = 0;
+
+	if (snapshot_members(path, global_opts.format, &members, &n, &e) != 0 || n == 0)
+		return list_add(l, path, rel_offset);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = list_add(l, members[i], rel_offset);
+		free(members[i]);
+	}
+	free(members);
+	return rc;
+}
+
 /* Byte order, not the locale's: the same tree gives the same order everywhere. */
 static int name_order(const struct dirent **a, const struct dirent **b)
 {
@@ -191,7 +214,7 @@ static int search(struct batch_list *l, const char *dir, size_t rel_offset)
 		} else if (skip_artifact(l, path, names[i]->d_name, &st)) {
 			/* Reruns must not read, or repair, what fredck itself made. */
 		} else if (format_probe(path, &st, global_opts.format)) {
-			if (list_add(l, path, rel_offset) != 0)
+			if (add_input(l, path, rel_offset) != 0)
 				status |= EXIT_INTERNAL;
 		} else if (S_ISDIR(st.st_mode)) {
 			status |= search(l, path, rel_offset);
@@ -234,7 +257,7 @@ int batch_expand(const struct inputs *args, struct batch_list *out)
 				diag_warn("no snapshot found in '%s'", a);
 			continue;
 		}
-		if (list_add(out, a, last_component(a)) != 0)
+		if (add_input(out, a, last_component(a)) != 0)
 			status |= EXIT_INTERNAL;
 	}
 	return status;

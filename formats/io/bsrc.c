@@ -183,6 +183,102 @@ static void leave_mapped(struct bsrc *b)
 	lseek(b->fd, (off_t)(b->base + n), SEEK_SET);
 }
 
+/* The piece that holds input offset off (< the input's size): a binary search from the last one. */
+static size_t extent_of(struct bsrc *b, uint64_t off)
+{
+	const struct bsrc_extent *x = b->ext;
+	size_t lo = 0, hi = b->n_ext;
+
+	if (off >= x[b->ext_at].off && off - x[b->ext_at].off < x[b->ext_at].len)
+		return b->ext_at;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	b->ext_at = lo;
+	return lo;
+}
+
+/*
+ * Up to n bytes of an input made of extents, from input offset off, into
+ * dst: how many (0 at the end), or -1 with errno set.  A file that ends
+ * before a piece does became shorter since it was checked.
+ */
+static ssize_t extents_read(struct bsrc *b, uint8_t *dst, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n && off + done < b->size) {
+		const struct bsrc_extent *x = &b->ext[extent_of(b, off + done)];
+		uint64_t in = off + done - x->off, left = x->len - in;
+		size_t chunk = n - done < left ? n - done : (size_t)left;
+		ssize_t got;
+
+		if (x->file_off == BSRC_ZEROS) {
+			memset(dst + done, 0, chunk);
+			done += chunk;
+			continue;
+		}
+		got = pread(b->fd, dst + done, chunk, (off_t)(x->file_off + in));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			b->shrank = true;
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)got;
+	}
+	return (ssize_t)done;
+}
+
+int bsrc_pread(struct bsrc *b, void *buf, size_t len, uint64_t off)
+{
+	ssize_t got;
+
+	if (!b->seekable || off > b->size || len > b->size - off) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (b->ext)
+		got = extents_read(b, buf, len, off);
+	else
+		do
+			got = pread(b->fd, buf, len, (off_t)off);
+		while (got < 0 && errno == EINTR);
+	if (got >= 0 && (size_t)got != len)
+		errno = EIO;
+	return got >= 0 && (size_t)got == len ? 0 : -1;
+}
+
+int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
+		      const struct bsrc_extent *x, size_t n, struct fmt_error *e)
+{
+	if (bsrc_open(b, path, e))
+		return -1;
+	if (!b->seekable) {
+		bsrc_close(b);
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "not a regular file");
+	}
+	/* Read into the buffer: a window of the file is not a window of the input. */
+	unguard(b);
+	b->mapped = false;
+	b->ext = x;
+	b->n_ext = n;
+	b->ext_at = 0;
+	b->size = n ? x[n - 1].off + x[n - 1].len : 0;
+	b->label = strdup(label);
+	if (b->label)
+		b->path = b->label;
+	return 0;
+}
+
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 {
 	struct stat st;
@@ -311,6 +407,8 @@ static int fill(struct bsrc *b, size_t n)
 	n += b->pos;
 	while (b->len < n && !b->eof) {
 		ssize_t got = b->dec ? decoder_read(b->dec, b->buf + b->len, BSRC_BUFFER - b->len) :
+			      b->ext ? extents_read(b, b->buf + b->len, BSRC_BUFFER - b->len,
+						    b->base + b->len) :
 				       read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
 
 		if (got < 0 && !b->dec && errno == EINTR)
@@ -414,7 +512,7 @@ int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e)
 		b->eof = false;
 		return 0;
 	}
-	if (lseek(b->fd, (off_t)off, SEEK_SET) < 0)
+	if (!b->ext && lseek(b->fd, (off_t)off, SEEK_SET) < 0)
 		return fmt_syserr(e, b->path, errno, "cannot seek");
 	b->base = off;
 	b->pos = b->len = 0;
@@ -546,6 +644,7 @@ static ssize_t read_more(struct bsrc *b, size_t cap)
 
 	do
 		got = b->dec ? decoder_read(b->dec, b->buf + b->len, cap - b->len) :
+		      b->ext ? extents_read(b, b->buf + b->len, cap - b->len, b->base + b->len) :
 			       read(b->fd, b->buf + b->len, cap - b->len);
 	while (got < 0 && !b->dec && errno == EINTR);
 	if (got < 0 && b->dec)

@@ -21,6 +21,16 @@
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
 #define BSRC_BUFFER (4U << 20)
 
+/*
+ * One piece of an input assembled from pieces of a file (a disk image's
+ * clusters): input bytes [off, off + len) are the file's bytes from
+ * file_off on, or zeros when file_off is BSRC_ZEROS.
+ */
+struct bsrc_extent {
+	uint64_t off, len, file_off;
+};
+#define BSRC_ZEROS UINT64_MAX
+
 struct bsrc {
 	int fd;
 	bool own_fd;
@@ -60,6 +70,13 @@ struct bsrc {
 	bool memory;
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
 	char *label;         /* the path as errors then name it */
+	/*
+	 * bsrc_open_extents: the input is these pieces of the file (sorted,
+	 * contiguous from 0, the caller's until bsrc_close), read by pread
+	 * into the buffer; ext_at caches the piece of the last read.
+	 */
+	const struct bsrc_extent *ext;
+	size_t n_ext, ext_at;
 };
 
 /*
@@ -86,6 +103,23 @@ extern uint64_t bsrc_hold_max;
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
 void bsrc_close(struct bsrc *b);
+
+/*
+ * Open path as the input made of the pieces x[n] of it (struct
+ * bsrc_extent; their end is the input's size), named label in errors
+ * ("IMAGE (snapshot 'NAME' VM state)"): a seekable input whose offsets
+ * count from the first piece.  The caller has checked every piece against
+ * the file; a file found shorter while it is read fails the read ("the
+ * file became shorter").  -1 with e filled.
+ */
+int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
+		      const struct bsrc_extent *x, size_t n, struct fmt_error *e);
+
+/*
+ * Seekable inputs: len bytes at input offset off into buf, without moving
+ * the reading position; 0, or -1 (errno set) when they are not all there.
+ */
+int bsrc_pread(struct bsrc *b, void *buf, size_t len, uint64_t off);
 
 /* The input offset of the next unread byte. */
 static inline uint64_t bsrc_offset(const struct bsrc *b)

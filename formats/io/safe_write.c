@@ -283,6 +283,12 @@ static void remove_below(int fd, int depth)
 	}
 }
 
+void sw_discard_temp(const char *tmp)
+{
+	unlink(tmp);
+	pending_forget(tmp);
+}
+
 int sw_remove_pending(void)
 {
 	int removed = 0;

@@ -115,6 +115,9 @@ void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), v
  */
 int sw_remove_pending(void);
 
+/* Remove the temporary file tmp (made by sw_temp_file) that will not be committed. */
+void sw_discard_temp(const char *tmp);
+
 /* Is name (a directory entry) one of fredck's temporary names, .NAME.fredck-XXXXXX? */
 bool sw_is_temp_name(const char *name);
 

@@ -1066,6 +1066,24 @@ struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e)
 	return q;
 }
 
+struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label,
+					     const struct bsrc_extent *x, size_t n,
+					     struct fmt_error *e)
+{
+	struct qemu_stream *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		fmt_syserr(e, path, ENOMEM, "cannot read");
+		return NULL;
+	}
+	q->page_size = 4096;
+	if (bsrc_open_extents(&q->src, path, label, x, n, e)) {
+		qemu_stream_free(q);
+		return NULL;
+	}
+	return q;
+}
+
 void qemu_stream_free(struct qemu_stream *q)
 {
 	if (!q)

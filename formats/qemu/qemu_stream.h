@@ -205,6 +205,14 @@ typedef int (*qemu_container_fn)(struct qemu_stream *q, struct snapshot *s, stru
 
 /* A new reader on path ("-": standard input); NULL with e filled. */
 struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e);
+/*
+ * A new reader on a stream stored in pieces of the file path (a disk
+ * image's VM state: bsrc_open_extents, label naming it in errors); the
+ * pieces stay the caller's until qemu_stream_free.
+ */
+struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label,
+					     const struct bsrc_extent *x, size_t n,
+					     struct fmt_error *e);
 void qemu_stream_free(struct qemu_stream *q);
 /*
  * Report to hooks (with ctx) from now on; a table with pass becomes the

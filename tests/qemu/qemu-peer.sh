@@ -17,7 +17,8 @@
 # Functions (see each one's comment):
 #   qemu_peer_list, qemu_peer_skip_reason PEER, qemu_peer_version PEER,
 #   qemu_peer_selftest PEER, qemu_run PEER ARGS...,
-#   qemu_make_stream PEER OUT [options], qemu_load_stream PEER FILE [options]
+#   qemu_make_stream PEER OUT [options], qemu_load_stream PEER FILE [options],
+#   qemu_savevm PEER STREAM IMAGE NAME [options]
 #
 # Every QEMU here runs under TCG (-accel tcg: no /dev/kvm needed, same
 # result on every host), with -nodefaults and no display, and is driven
@@ -665,6 +666,58 @@ qemu_load_stream() (
 	echo "$st"
 	[ ! -s "$_qp_dir/qemu.err" ] || cat "$_qp_dir/qemu.err"
 	exit "$rc"
+)
+
+# qemu_savevm PEER STREAM IMAGE NAME [options]: a paused TCG VM of PEER
+# loads the host file STREAM (-incoming "exec:cat STREAM") with the qcow2
+# IMAGE attached as a drive of no device (-drive if=none: no guest device,
+# so that a stream made without it loads), then saves itself into IMAGE as
+# the internal snapshot NAME (HMP savevm: QEMU writes the VM state into
+# the image) and quits.  QEMU 10.0 and later leave the block nodes
+# inactive after an incoming migration, so that savevm fails ("is
+# writable but does not support snapshots") until QMP blockdev-set-active
+# {"active": true}; 7.2 has no such command and needs none.  NAME is
+# letters, digits, '.', '_' and '-'.  Options as for qemu_load_stream:
+# --machine, --smp, --mem, --cpu, --suppress-vmdesc.  Exit 0 when the
+# snapshot was made; else 1 with a message naming the failed step.
+qemu_savevm() (
+	_qp_what="qemu_savevm $*"
+	_qp_dir=""
+	_qp_pid=""
+	set +e +u
+	local peer=$1 file=$2 image=$3 name=$4 reason st
+	[ $# -ge 4 ] || { echo "usage: qemu_savevm PEER STREAM IMAGE NAME [options]" >&2; exit 2; }
+	shift 4
+	case "$name" in
+	'' | *[!A-Za-z0-9._-]*) echo "$_qp_what: NAME must be letters, digits, . _ -" >&2; exit 2 ;;
+	esac
+	reason=$(qemu_peer_skip_reason "$peer")
+	[ -z "$reason" ] || { echo "$_qp_what: $reason" >&2; exit 1; }
+	_qp_dir=$(_qp_tmpdir) || { echo "$_qp_what: no temporary directory" >&2; exit 1; }
+	trap _qp_cleanup EXIT
+	_qp_parse_shape "$@"
+	[ ${#_qp_rest[@]} -eq 0 ] || _qp_die "unknown option ${_qp_rest[0]}"
+	file=$(_qp_abspath "$file") && [ -r "$file" ] || _qp_die "cannot read the stream $2"
+	image=$(_qp_abspath "$image") && [ -f "$image" ] || _qp_die "no image $3"
+	_qp_start "$peer" "$_qp_dir" "$(dirname "$file")" "$(dirname "$image")" "${_qp_shares[@]}" -- \
+		"${_qp_shape[@]}" -drive "file=$image,format=qcow2,if=none,id=fredck-disk" \
+		-incoming "exec:cat '$file'"
+	st=$(_qp_wait_migration) || _qp_die "loading $file: $st"
+	if ! _qp_qmp '{"execute": "blockdev-set-active", "arguments": {"active": true}}'; then
+		case "$_qp_reply" in
+		*"not been found"* | *"not found"*) ;; # before QEMU 10.0: active already
+		*) _qp_die "blockdev-set-active: $_qp_reply" ;;
+		esac
+	fi
+	_qp_qmp "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"savevm $name\"}}" ||
+		_qp_die "savevm $name: $_qp_reply"
+	# HMP reports its errors as the command's text, not as a QMP error.
+	case "$_qp_reply" in
+	'{"return": ""}'*) ;;
+	*) _qp_die "savevm $name: $_qp_reply" ;;
+	esac
+	_qp_quit || _qp_die "QEMU did not quit"
+	exit 0
 )
 
 # qemu_peer_selftest PEER: PEER starts -machine pc and -machine q35 paused
