@@ -182,6 +182,13 @@ typedef int (*qemu_container_fn)(struct qemu_stream *q, struct snapshot *s, stru
 
 /* A new reader on path ("-": standard input); NULL with e filled. */
 struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e);
+/*
+ * A new reader on the object q read (its descriptor, duplicated), from
+ * its start: a second pass over the input (the compressed writer, redact)
+ * reads what the first one did, never what is at the path by now.
+ */
+struct qemu_stream *qemu_stream_reopen(const struct qemu_stream *q, const char *path,
+				       struct fmt_error *e);
 void qemu_stream_free(struct qemu_stream *q);
 /*
  * Report to hooks (with ctx) from now on; a table with pass becomes the
