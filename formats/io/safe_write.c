@@ -317,6 +317,14 @@ void sw_sources_free(struct sw_sources *s)
 	memset(s, 0, sizeof(*s));
 }
 
+const char *sw_fd_path(int fd, char *buf, size_t len)
+{
+	if (fd < 0 || (size_t)snprintf(buf, len, "/proc/self/fd/%d", fd) >= len ||
+	    access(buf, F_OK) != 0)
+		return NULL;
+	return buf;
+}
+
 static bool same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -790,17 +798,14 @@ static int make_dir_backup(const char *target, struct write_request *w,
 			   const struct sw_sources *src, struct fmt_error *e)
 {
 	const struct sw_source *in = src && src->n ? &src->v[0] : NULL;
-	char tmp[PATH_MAX], from[64];
+	char tmp[PATH_MAX], buf[64];
+	/* The directory as opened, when it was kept open; else the path (just compared). */
+	const char *from = in && S_ISDIR(in->st.st_mode) ? sw_fd_path(in->fd, buf, sizeof(buf)) : NULL;
 	int err;
 
-	/* The directory as opened, when it was kept open; else the path (just compared). */
-	if (in && in->fd >= 0 && S_ISDIR(in->st.st_mode))
-		snprintf(from, sizeof(from), "/proc/self/fd/%d", in->fd);
-	if (!in || in->fd < 0 || !S_ISDIR(in->st.st_mode) || access(from, F_OK) != 0)
-		snprintf(from, sizeof(from), "%s", "");
 	if (sw_temp_dir(target, target, tmp, sizeof(tmp), e) != 0)
 		return -1;
-	if (sw_clone_tree(from[0] ? from : target, tmp, e) != 0 || sw_fsync_tree(tmp, e) != 0) {
+	if (sw_clone_tree(from ? from : target, tmp, e) != 0 || sw_fsync_tree(tmp, e) != 0) {
 		sw_remove_tree(tmp);
 		return -1;
 	}

@@ -84,6 +84,13 @@ int sw_add_source(struct sw_sources *s, const char *path, int fd, const struct s
 void sw_sources_free(struct sw_sources *s);
 
 /*
+ * A path that names the object open as fd ("/proc/self/fd/N"), into buf;
+ * NULL when there is none (no /proc): the caller then uses the object's
+ * own path, which the commit compares with what was read.
+ */
+const char *sw_fd_path(int fd, char *buf, size_t len);
+
+/*
  * Is every source as read?  In place (at_path), the object now at each
  * path is compared with the one read: device, inode, type, size and
  * modification time (nanoseconds).  Otherwise (-o), a source kept open is

@@ -377,8 +377,13 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 		      uint8_t (*want)[KVM_EVENTS_SIZE], struct fmt_error *e)
 {
 	struct kvmdir *kd = s->priv;
+	char buf[64];
+	/* The directory that was read (its descriptor), whatever is at the path by now. */
+	const char *from = sw_fd_path(kd->dir_fd, buf, sizeof(buf));
 
-	if (sw_clone_tree(s->real, tmp, e) != 0)
+	if (!from)
+		from = s->real;
+	if (sw_clone_tree(from, tmp, e) != 0)
 		return -1;
 	for (size_t i = 0; i < s->nvcpus; i++) {
 		char path[PATH_MAX];
@@ -393,7 +398,7 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 
 		/* A vcpuN symlink in the input must not be written through. */
 		snprintf(name, sizeof(name), "vcpu%u", kd->v[i].n);
-		if (fmt_join(src_dir, sizeof(src_dir), s->real, name, e) != 0 ||
+		if (fmt_join(src_dir, sizeof(src_dir), from, name, e) != 0 ||
 		    fmt_join(dst_dir, sizeof(dst_dir), tmp, name, e) != 0 ||
 		    sw_materialise_dir(src_dir, dst_dir, e) != 0 ||
 		    fmt_join(path, sizeof(path), dst_dir, "events", e) != 0)
