@@ -338,11 +338,10 @@ static const char *change_of(const struct stat *was, const struct stat *now, cha
 
 	if (now->st_dev != was->st_dev || now->st_ino != was->st_ino ||
 	    (now->st_mode & S_IFMT) != (was->st_mode & S_IFMT))
-		snprintf(why, len, "was replaced while fredck repaired it (another %s is at the "
-			 "path now: device %llu inode %llu, read as device %llu inode %llu)",
-			 (now->st_mode & S_IFMT) == (was->st_mode & S_IFMT) ? what : "kind of file",
-			 (unsigned long long)now->st_dev, (unsigned long long)now->st_ino,
-			 (unsigned long long)was->st_dev, (unsigned long long)was->st_ino);
+		snprintf(why, len, "was replaced while fredck repaired it (%s inode %llu was read; "
+			 "%s, inode %llu%s, is there now)", what, (unsigned long long)was->st_ino,
+			 file_type_name(now->st_mode), (unsigned long long)now->st_ino,
+			 now->st_dev != was->st_dev ? " of another file system" : "");
 	else if (!S_ISDIR(was->st_mode) && now->st_size != was->st_size)
 		snprintf(why, len, "%s while fredck repaired it (%lld bytes read, %lld now)",
 			 now->st_size > was->st_size ? "grew" : "shrank", (long long)was->st_size,
@@ -371,7 +370,7 @@ int sw_sources_unchanged(const struct sw_sources *s, bool at_path, struct fmt_er
 			return fmt_syserr(e, x->path, errno, "cannot look at it again before the commit");
 		if (change_of(&x->st, &now, why, sizeof(why)))
 			return fmt_fail(e, FMT_ERR_REFUSED, x->path,
-					"%s; nothing was committed: what is there now is left as it is",
+					"%s; nothing was committed, and what is at the path is left as it is",
 					why);
 	}
 	return 0;

@@ -198,3 +198,26 @@ refused() {
 	[ "$(cat vm/NOTES)" = note ] || fail "the file added was lost"
 	cmp "$FIXTURES/pf-lost-cap/vcpu0/events" vm/vcpu0/events || fail "the events were replaced"
 }
+
+@test "identity: where no hard link can be made (protected_hardlinks, another user's file) the backup is a copy read from the opened file" {
+	need_qemu
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run fredck as another user"
+	[ "$(cat /proc/sys/fs/protected_hardlinks 2>/dev/null)" = 1 ] || skip "fs.protected_hardlinks is not 1"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	# A directory the other user can reach (bats's own are private).
+	local d
+	d=$(mktemp -d /tmp/fredck-identity.XXXXXX)
+	chmod 0777 "$d"
+	cp "$S/pf.bin" "$d/vm.save"
+	chmod 0644 "$d/vm.save"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$FREDCK" repair --in-place "$d/vm.save"
+	local got=$status
+	cmp "$S/pf.bin" "$d/vm.save.orig" && cmp_ok=1 || cmp_ok=0
+	[ "$(stat -c %i "$d/vm.save.orig" 2>/dev/null)" != "$(stat -c %i "$d/vm.save")" ] && copy=1 || copy=0
+	left=$(leftovers "$d")
+	rm -rf "$d"
+	[ "$got" -eq 1 ] || fail "status $got: $output"
+	[ "$cmp_ok" -eq 1 ] || fail "the backup is not the original"
+	[ "$copy" -eq 1 ] || fail "the backup is not a copy"
+	[ -z "$left" ] || fail "temporaries left: $left"
+}
