@@ -407,16 +407,26 @@ assert_points_reached() {
 	[ ! -e "$vm.orig/FIXTURE" ]
 }
 
-@test "crash: a QEMU stream whose backup is a hard link to it (a killed run's) is repaired, the link kept as the backup" {
+@test "crash: a QEMU stream whose backup is a hard link to it (a killed run's) or a copy of it is repaired, that kept as the backup; another backup stays" {
 	need_qemu
 	cp "$S/pf.bin" "$W/vm.bin"
 	ln "$W/vm.bin" "$W/vm.bin.orig"
 	run "$FREDCK" repair --in-place "$W/vm.bin"
 	assert_equal "$status" 1
 	cmp "$S/pf.bin" "$W/vm.bin.orig"
+	# A copy of the same bytes is the same original: it is the backup, none is added.
 	cp "$S/pf.bin" "$W/other.bin"
 	cp "$S/pf.bin" "$W/other.bin.orig"
 	run "$FREDCK" repair --in-place "$W/other.bin"
-	assert_equal "$status" 12
-	cmp "$S/pf.bin" "$W/other.bin"
+	assert_equal "$status" 1
+	cmp "$S/pf.bin" "$W/other.bin.orig"
+	[ ! -e "$W/other.bin.orig.1" ]
+	# A backup of other bytes is another original: kept, this one numbered beside it.
+	cp "$S/pf.bin" "$W/third.bin"
+	head -c 4096 "$S/pf.bin" >"$W/third.bin.orig"
+	run "$FREDCK" repair --in-place "$W/third.bin"
+	assert_equal "$status" 1
+	assert_output --partial "(original kept as $W/third.bin.orig.1)"
+	cmp "$S/pf.bin" "$W/third.bin.orig.1"
+	cmp <(head -c 4096 "$S/pf.bin") "$W/third.bin.orig"
 }
