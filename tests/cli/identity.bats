@@ -170,7 +170,7 @@ refused() {
 	fixture pf-lost-cap vm >/dev/null
 	fixture pf-lost-nocap new >/dev/null
 	tree_sum new >"$WORK/new.sum"
-	paused mkdir,mkdirat "$WORK/vm" "$FREDCK" repair --in-place "$WORK/vm"
+	paused fsync "$WORK/vm" "$FREDCK" repair --in-place "$WORK/vm"
 	mv vm old && mv new vm
 	finished
 	refused "vm: was replaced while fredck repaired it"
@@ -181,7 +181,7 @@ refused() {
 @test "identity: a kvm-dir whose vcpu0/events is replaced while repaired in place: refused, naming the file" {
 	fixture pf-lost-cap vm >/dev/null
 	fixture pf-lost-nocap other >/dev/null
-	paused mkdir,mkdirat "$WORK/vm" "$FREDCK" repair --in-place "$WORK/vm"
+	paused fsync "$WORK/vm" "$FREDCK" repair --in-place "$WORK/vm"
 	cp other/vcpu0/events vm/vcpu0/events.new && mv vm/vcpu0/events.new vm/vcpu0/events
 	finished
 	refused "vm/vcpu0/events: was replaced while fredck repaired it"
@@ -191,7 +191,7 @@ refused() {
 
 @test "identity: a file added to a kvm-dir while repaired in place: refused (changed), nothing lost" {
 	fixture pf-lost-cap vm >/dev/null
-	paused mkdir,mkdirat "$WORK/vm" "$FREDCK" repair --in-place --no-backup "$WORK/vm"
+	paused fsync "$WORK/vm" "$FREDCK" repair --in-place --no-backup "$WORK/vm"
 	echo note >vm/NOTES
 	finished
 	refused "vm: changed while fredck repaired it"
