@@ -150,6 +150,18 @@ static const char *backup_suffix(void)
 	return batch_opts.backup_suffix ? batch_opts.backup_suffix : ".orig";
 }
 
+/* Where a numbered backup's ".N" starts in path (N decimal, no leading zero), or n. */
+static size_t number_tail(const char *path, size_t n)
+{
+	size_t i = n;
+
+	while (i > 0 && path[i - 1] >= '0' && path[i - 1] <= '9')
+		i--;
+	if (i == n || i < 2 || path[i - 1] != '.' || path[i] == '0' || n - i > 4)
+		return n;
+	return i - 1;
+}
+
 bool batch_is_backup(const char *path)
 {
 	const char *suffix = backup_suffix();
@@ -157,7 +169,10 @@ bool batch_is_backup(const char *path)
 	char original[PATH_MAX];
 	struct stat st;
 
-	if (n <= k || strcmp(path + n - k, suffix) != 0 || path[n - k - 1] == '/' ||
+	/* NAME.orig, and NAME.orig.1, .2, ... when NAME.orig already held another original. */
+	if (n > k && strcmp(path + n - k, suffix) != 0)
+		n = number_tail(path, n);
+	if (n <= k || strncmp(path + n - k, suffix, k) != 0 || path[n - k - 1] == '/' ||
 	    n - k >= sizeof(original))
 		return false;
 	memcpy(original, path, n - k);

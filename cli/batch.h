@@ -60,8 +60,9 @@ struct batch_list {
 int batch_expand(const struct inputs *args, struct batch_list *out);
 
 /*
- * path ends in the backup suffix of this run and the original it would be
- * the backup of exists beside it.
+ * path ends in the backup suffix of this run, or in it and a number
+ * (NAME.orig.1: NAME.orig held another original), and the original it
+ * would be the backup of exists beside it.
  */
 bool batch_is_backup(const char *path);
 void batch_list_free(struct batch_list *l);

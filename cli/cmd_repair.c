@@ -42,9 +42,11 @@ static const struct argp_option repair_options[] = {
 	  .doc = "Write each repaired copy into DIR, under the input's name (with -r, its path "
 		 "below the searched directory); DIR is created if needed, nothing is overwritten" },
 	{ .name = "in-place", .key = OPT_IN_PLACE,
-	  .doc = "Replace the input atomically, keeping the original as INPUT.orig" },
+	  .doc = "Replace the input atomically, keeping the original as INPUT.orig "
+		 "(INPUT.orig.N when that holds an earlier original)" },
 	{ .name = "backup", .key = OPT_BACKUP, .arg = "SUFFIX",
-	  .doc = "With --in-place: name the backup INPUT+SUFFIX (default .orig)" },
+	  .doc = "With --in-place: name the backup INPUT+SUFFIX (default .orig); never "
+		 "overwritten: a later original is INPUT+SUFFIX.1, .2, ..." },
 	{ .name = "no-backup", .key = OPT_NO_BACKUP,
 	  .doc = "With --in-place: keep no backup of the original" },
 	{ .name = "dry-run", .key = OPT_DRY_RUN,

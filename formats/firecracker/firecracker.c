@@ -84,6 +84,7 @@ struct firecracker {
 	const char *serializer;
 	struct fc_walk walk;   /* the vCPU states found, and where their structures lie */
 	mode_t mode;
+	struct stat st;        /* the file as read: found so at the commit */
 };
 
 /* ---- the container ------------------------------------------------------ */
@@ -97,6 +98,7 @@ static int slurp(struct firecracker *fc, const char *path, struct fmt_error *e)
 			    &st, e) != 0)
 		return -1;
 	fc->mode = st.st_mode;
+	fc->st = st;
 	return 0;
 }
 
@@ -459,6 +461,7 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 {
 	struct firecracker *fc = s->priv;
 	char target[PATH_MAX], tmp[PATH_MAX];
+	struct sw_sources src = { 0 };
 	uint8_t *want;
 	int out, rc;
 
@@ -479,9 +482,12 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 	if (rc == 0)
 		rc = verify_file(s, plans, tmp, want, e);
 	if (rc == 0)
-		rc = sw_commit_file(tmp, target, w, e);
+		rc = sw_add_source(&src, s->real, -1, &fc->st, e);
+	if (rc == 0)
+		rc = sw_commit_file(tmp, target, w, &src, e);
 	if (rc != 0 && strcmp(w->written, target) != 0)
 		unlink(tmp);
+	sw_sources_free(&src);
 	free(want);
 	return rc;
 }

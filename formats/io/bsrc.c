@@ -279,25 +279,17 @@ int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
 	return 0;
 }
 
-int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
+/* The rest of opening, with b->fd open on the input. */
+static int bsrc_start(struct bsrc *b, const char *path, struct fmt_error *e)
 {
 	struct stat st;
 
-	memset(b, 0, sizeof(*b));
-	b->path = path;
-	if (strcmp(path, "-") == 0) {
-		b->fd = STDIN_FILENO;
-	} else {
-		b->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (b->fd < 0)
-			return fmt_syserr(e, path, errno, "cannot open");
-		b->own_fd = true;
-	}
 	if (fstat(b->fd, &st) != 0) {
 		fmt_syserr(e, path, errno, "cannot stat");
 		bsrc_close(b);
 		return -1;
 	}
+	b->st = st;
 	b->seekable = S_ISREG(st.st_mode);
 	b->size = b->seekable ? (uint64_t)st.st_size : 0;
 	if (b->seekable)
@@ -314,6 +306,38 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 	if (b->mapped)
 		guard(b);
 	return 0;
+}
+
+int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	if (strcmp(path, "-") == 0) {
+		b->fd = STDIN_FILENO;
+	} else {
+		b->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (b->fd < 0)
+			return fmt_syserr(e, path, errno, "cannot open");
+		b->own_fd = true;
+	}
+	return bsrc_start(b, path, e);
+}
+
+int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	/* A duplicate shares the file offset: set it, since a decoder reads from it. */
+	b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (b->fd < 0)
+		return fmt_syserr(e, path, errno, "cannot read it again");
+	b->own_fd = true;
+	if (lseek(b->fd, 0, SEEK_SET) != 0) {
+		fmt_syserr(e, path, errno, "cannot read it again");
+		bsrc_close(b);
+		return -1;
+	}
+	return bsrc_start(b, path, e);
 }
 
 void bsrc_close(struct bsrc *b)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "formats/io/decode.h"
 #include "formats/io/le.h"
@@ -36,6 +37,7 @@ struct bsrc {
 	bool own_fd;
 	bool seekable;
 	uint64_t size;      /* seekable only: the file's size */
+	struct stat st;     /* the object opened, as it was then (fstat) */
 	const char *path;   /* for error messages */
 	uint8_t *buf;
 	size_t pos, len;    /* unread bytes are buf[pos..len) */
@@ -102,6 +104,12 @@ extern uint64_t bsrc_hold_max;
 
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
+/*
+ * Read the object open as fd again from its start, through a duplicate of
+ * fd (closed by bsrc_close); path names it in errors.  A second pass over
+ * an input reads what the first one read, whatever is at its path by now.
+ */
+int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e);
 void bsrc_close(struct bsrc *b);
 
 /*

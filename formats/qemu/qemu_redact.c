@@ -20,6 +20,7 @@
 #include "formats/qemu/qemu_redact.h"
 #include "formats/qemu/qemu_stream.h"
 #include "formats/qemu/qemu_wire.h"
+#include "formats/qemu/qemu_write.h"
 
 /* A byte range of the file (mapped-ram: a block's bitmap, its pages). */
 struct ram_extent {
@@ -223,7 +224,7 @@ static struct qemu_stream *reopen_after_prefix(struct snapshot *s, int out, cons
 
 	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, prefix, 0, e))
 		return NULL;
-	r = qemu_stream_open(s->real, e);
+	r = qemu_stream_reopen(q, s->path, e);
 	if (!r)
 		return NULL;
 	r->stream_start = q->compressed ? 0 : prefix;
@@ -296,7 +297,7 @@ static int copy_around(struct snapshot *s, const struct redactor *rd, int out, c
 static int redact_mapped(struct snapshot *s, struct redactor *rd, int out, const char *tmp,
 			 struct fmt_error *e)
 {
-	struct qemu_stream *q = s->priv, *r = qemu_stream_open(s->real, e);
+	struct qemu_stream *q = s->priv, *r = qemu_stream_reopen(q, s->path, e);
 	int rc = -1;
 
 	if (!r)
@@ -368,7 +369,7 @@ int qemu_redact(struct snapshot *s, struct write_request *w, struct redaction *r
 		if (rc == 0)
 			rc = verify_redacted(s, tmp, rd.kept_records, e);
 		if (rc == 0)
-			rc = sw_commit_file(tmp, target, w, e);
+			rc = qemu_commit_file(s, tmp, target, w, e);
 		if (rc != 0 && strcmp(w->written, target) != 0)
 			unlink(tmp);
 	}

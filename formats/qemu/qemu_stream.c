@@ -1084,6 +1084,23 @@ struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label
 	return q;
 }
 
+struct qemu_stream *qemu_stream_reopen(const struct qemu_stream *q, const char *path,
+				       struct fmt_error *e)
+{
+	struct qemu_stream *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		fmt_syserr(e, path, ENOMEM, "cannot read");
+		return NULL;
+	}
+	r->page_size = 4096;
+	if (bsrc_reopen_fd(&r->src, q->src.fd, path, e)) {
+		qemu_stream_free(r);
+		return NULL;
+	}
+	return r;
+}
+
 void qemu_stream_free(struct qemu_stream *q)
 {
 	if (!q)

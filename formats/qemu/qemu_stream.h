@@ -213,6 +213,13 @@ struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e);
 struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label,
 					     const struct bsrc_extent *x, size_t n,
 					     struct fmt_error *e);
+/*
+ * A new reader on the object q read (its descriptor, duplicated), from
+ * its start: a second pass over the input (the compressed writer, redact)
+ * reads what the first one did, never what is at the path by now.
+ */
+struct qemu_stream *qemu_stream_reopen(const struct qemu_stream *q, const char *path,
+				       struct fmt_error *e);
 void qemu_stream_free(struct qemu_stream *q);
 /*
  * Report to hooks (with ctx) from now on; a table with pass becomes the
