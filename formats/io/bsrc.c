@@ -17,7 +17,7 @@
 #include "formats/io/bsrc.h"
 
 void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
-uint64_t bsrc_hold_max = 256ULL << 20;
+uint64_t bsrc_hold_max = 1ULL << 30;
 
 #define PROGRESS_STEP (64U << 20)
 

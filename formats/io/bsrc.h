@@ -97,7 +97,7 @@ extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 unsigned long bsrc_shrink_faults(void);
 
 /*
- * The most bsrc_hold_rest keeps in memory (default 256 MiB); the CLI may
+ * The most bsrc_hold_rest keeps in memory (default 1 GiB); the CLI may
  * lower it (FREDCK_HOLD_MAX).
  */
 extern uint64_t bsrc_hold_max;

@@ -249,6 +249,15 @@ static uint64_t footers_inside(const struct qemu_chain *c, uint64_t x, size_t hl
 	return n;
 }
 
+static int too_many_parses(const struct counting *k, struct fmt_error *e)
+{
+	return fmt_fail(e, FMT_ERR_UNSUPPORTED, k->q->src.path,
+			"byte %llu: without a device description, more than %llu candidate cpu "
+			"sections to try: fredck does not locate sections in an input built "
+			"this way",
+			(unsigned long long)k->c->start, (unsigned long long)k->parses_max);
+}
+
 /* ways(x) for a section or marker beginning at x. */
 static int count_at(struct counting *k, uint64_t x, struct fmt_error *e)
 {
@@ -278,12 +287,7 @@ static int count_at(struct counting *k, uint64_t x, struct fmt_error *e)
 		return 0;
 	if (names_cpu(c, x)) {
 		if (++k->parses > k->parses_max)
-			return fmt_fail(e, FMT_ERR_UNSUPPORTED, k->q->src.path,
-					"byte %llu: without a device description, more than %llu "
-					"candidate cpu sections to try: fredck does not locate "
-					"sections in an input built this way",
-					(unsigned long long)c->start,
-					(unsigned long long)k->parses_max);
+			return too_many_parses(k, e);
 		end = cpu_section_end(k, x);
 		if (end)
 			set_ways(c, x, ways_at(c, end));
@@ -294,13 +298,18 @@ static int count_at(struct counting *k, uint64_t x, struct fmt_error *e)
 	return 0;
 }
 
-/* Pass 1: the section id of every candidate header that is not a cpu's. */
-static int collect_ids(struct counting *k, struct fmt_error *e)
+/* Pass 1: the section id of every candidate header from `from` on that is not a cpu's. */
+static int collect_ids(struct counting *k, uint64_t from, struct fmt_error *e)
 {
 	struct qemu_chain *c = k->c;
 
-	for (uint64_t x = c->start; x < c->end; x++) {
-		if (c->m[x - c->start] != QSEC_FULL || !full_header_at(c, x) || names_cpu(c, x))
+	for (uint64_t x = from; x < c->end; x++) {
+		const uint8_t *at = memchr(c->m + (x - c->start), QSEC_FULL, c->end - x);
+
+		if (!at)
+			break;
+		x = c->start + (uint64_t)(at - c->m);
+		if (!full_header_at(c, x) || names_cpu(c, x))
 			continue;
 		if (sums_add(&k->sums, be32_at(c->m + (x - c->start) + 1)))
 			return fmt_syserr(e, k->q->src.path, ENOMEM, "cannot read");
@@ -314,14 +323,22 @@ static int collect_ids(struct counting *k, struct fmt_error *e)
 	return 0;
 }
 
-/* Pass 2: ways(x) for every x, from the end down. */
-static int count_down(struct counting *k, struct fmt_error *e)
+/* The bytes a section, a marker or a footer can begin with. */
+static bool can_begin(uint8_t b)
+{
+	return b == QSEC_EOF || b == QSEC_FULL || b == QSEC_COMMAND || b == QSEC_FOOTER;
+}
+
+/* Pass 2: ways(x) for every x from `from` on, from the end down. */
+static int count_down(struct counting *k, uint64_t from, struct fmt_error *e)
 {
 	struct qemu_chain *c = k->c;
 	uint32_t sid;
 	uint64_t *sum;
 
-	for (uint64_t x = c->end; x-- > c->start;) {
+	for (uint64_t x = c->end; x-- > from;) {
+		if (!can_begin(c->m[x - c->start]))
+			continue;
 		if (footer_at(c, x, &sid)) {
 			sum = sum_of(&k->sums, sid);
 			if (sum)
@@ -334,11 +351,42 @@ static int count_down(struct counting *k, struct fmt_error *e)
 	return 0;
 }
 
+/*
+ * From x, the sections whose end is no guess -- cpu sections, read
+ * through, and commands -- followed to the first that is another device's
+ * (or where nothing reads): only from there on are readings counted.  A
+ * stream of nothing but cpu sections costs one parse of each.
+ */
+static int certain_prefix(struct counting *k, uint64_t x, uint64_t *to, struct fmt_error *e)
+{
+	struct qemu_chain *c = k->c;
+
+	while (c->end - x >= 5) {
+		const uint8_t *p = c->m + (x - c->start);
+		uint64_t next;
+
+		if (p[0] == QSEC_COMMAND) {
+			x += 5 + ((uint64_t)p[3] << 8 | p[4]);
+			continue;
+		}
+		if (p[0] != QSEC_FULL || !full_header_at(c, x) || !names_cpu(c, x))
+			break;
+		if (++k->parses > k->parses_max)
+			return too_many_parses(k, e);
+		next = cpu_section_end(k, x);
+		if (!next)
+			break;
+		x = next;
+	}
+	*to = x < c->end ? x : c->end;
+	return 0;
+}
+
 int qemu_chain_build(struct qemu_stream *q, uint64_t start, struct qemu_chain *c,
 		     struct fmt_error *e)
 {
 	struct counting *k;
-	uint64_t back = bsrc_offset(&q->src);
+	uint64_t back = bsrc_offset(&q->src), from = start;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -357,7 +405,10 @@ int qemu_chain_build(struct qemu_stream *q, uint64_t start, struct qemu_chain *c
 	seed(&k->sums);
 	/* A real cpu section is over 1.5 KiB: every such place is many times over. */
 	k->parses_max = (c->end - start) / 256 + 65536;
-	rc = collect_ids(k, e) || count_down(k, e) ? -1 : 0;
+	rc = certain_prefix(k, start, &from, e) || collect_ids(k, from, e) ||
+			     count_down(k, from, e) ?
+		     -1 :
+		     0;
 	sums_free(&k->sums);
 	free(k);
 	/* The parses moved the reader; the walk goes on from where it was. */
@@ -365,7 +416,7 @@ int qemu_chain_build(struct qemu_stream *q, uint64_t start, struct qemu_chain *c
 		rc = -1;
 	if (rc)
 		return -1;
-	switch (ways_at(c, start)) {
+	switch (ways_at(c, from)) {
 	case 0:
 		return CHAIN_NONE;
 	case 1:

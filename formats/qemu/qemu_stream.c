@@ -544,6 +544,22 @@ static bool early_now(const struct qemu_stream *q)
 	return q->niter == 0 || q->iter_open > 0;
 }
 
+/*
+ * Is the FULL section whose type byte is next an early one?  A `cpu`
+ * section never is: a stream without RAM (no iterative section at all)
+ * has its device state begin there.
+ */
+static bool early_section_next(struct qemu_stream *q)
+{
+	struct fmt_error ignored;
+	const uint8_t *p;
+
+	if (!early_now(q) || bsrc_available(&q->src, 9) < 9)
+		return early_now(q);
+	p = bsrc_peek(&q->src, 9, "", &ignored);
+	return !(p[5] == 3 && memcmp(p + 6, "cpu", 3) == 0);
+}
+
 /* Could a section begin at p (n bytes available): a START, a PART or END of an open section, a FULL, a command? */
 static bool section_follows(struct qemu_stream *q, const uint8_t *p, size_t n)
 {
@@ -763,7 +779,7 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 		return -1;
 	if (strcmp(idstr, "cpu") == 0)
 		return parse_cpu_section(q, &s, desc, e);
-	if (!desc && early_now(q))
+	if (!desc && q->early_next)
 		return step_over_early(q, &s, e);
 	if (!desc && q->chained)
 		return skip_by_chain(q, &s, e);
@@ -964,7 +980,7 @@ static int parse_trailer(struct qemu_stream *q, struct fmt_error *e)
  */
 static bool must_hold(const struct qemu_stream *q, uint8_t type)
 {
-	return ((type == QSEC_FULL && !early_now(q)) || type == QSEC_EOF) && !q->vmdesc &&
+	return ((type == QSEC_FULL && !q->early_next) || type == QSEC_EOF) && !q->vmdesc &&
 	       !q->held && !q->src.seekable;
 }
 
@@ -1012,9 +1028,10 @@ static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 		if (!p)
 			return -1;
 		type = *p;
+		q->early_next = type == QSEC_FULL && early_section_next(q);
 		if (must_hold(q, type) && hold_device_state(q, off, e))
 			return -1;
-		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried && !early_now(q) &&
+		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried && !q->early_next &&
 		    locate_by_chain(q, off, e))
 			return -1;
 		NOTIFY(rc, q, section_begin, type, off, e);

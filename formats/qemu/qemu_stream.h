@@ -138,6 +138,7 @@ struct qemu_stream {
 	struct qemu_iter_section iter[16];
 	size_t niter;
 	size_t iter_open;     /* started and not yet ended: the RAM is still coming */
+	bool early_next;      /* the FULL section at hand is one saved before the RAM */
 	/*
 	 * Devices QEMU 8.1+ saves with the RAM still to come (early_setup:
 	 * virtio-mem), met before the description was known: stepped over
