@@ -149,6 +149,30 @@ static void test_planted_next(void)
 	       "a planted header of the next section: two readings");
 }
 
+static void test_planted_end(void)
+{
+	struct bytes s = { .n = 0 };
+	const char *json = "{\"devices\":[]}";
+	uint64_t f = 0;
+	size_t data, real;
+
+	header(&s, 1, "0000:00:01.1/ide");
+	data = s.n;
+	footer(&s, 1); /* planted: the device closed, the end-of-file marker, a description */
+	put(&s, "\x00\x06", 2);
+	put_be32(&s, (uint32_t)strlen(json));
+	put(&s, json, strlen(json));
+	put(&s, "guest", 5);
+	real = s.n;
+	footer(&s, 1);
+	header(&s, 2, "cpu_common");
+	footer(&s, 2);
+	put(&s, "\x00", 1);
+	is_int(verdict(&s, data, &f), CHAIN_UNIQUE,
+	       "a planted end-of-file marker and description inside a device: one reading");
+	is_int((int)f, (int)real, "the device ends at its real footer");
+}
+
 static void test_command_and_description(void)
 {
 	struct bytes s = { .n = 0 };
@@ -191,6 +215,7 @@ int main(void)
 	test_decoy_footer();
 	test_reopened();
 	test_planted_next();
+	test_planted_end();
 	test_command_and_description();
 	test_no_reading();
 	return done_testing();
