@@ -41,7 +41,9 @@ static const struct argp_option repair_options[] = {
 	  .doc = "Write the repaired copy to OUT (a new path; never overwritten)" },
 	{ .name = "output-dir", .key = 'O', .arg = "DIR",
 	  .doc = "Write each repaired copy into DIR, under the input's name (with -r, its path "
-		 "below the searched directory); DIR is created if needed, nothing is overwritten" },
+		 "below the searched directory); DIR is created if needed, nothing is overwritten; "
+		 "an input with nothing to repair is not copied, an output already holding the "
+		 "repair counts as done (so a rerun resumes)" },
 	{ .name = "in-place", .key = OPT_IN_PLACE,
 	  .doc = "Replace the input atomically, keeping the original as INPUT.orig" },
 	{ .name = "backup", .key = OPT_BACKUP, .arg = "SUFFIX",
