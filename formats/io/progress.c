@@ -42,6 +42,8 @@ const char *io_phase_name(enum io_phase phase)
 		return "verifying";
 	case IO_RECOMPRESSING:
 		return "recompressing";
+	case IO_COMPARING:
+		return "comparing";
 	}
 	return "working";
 }

@@ -21,6 +21,7 @@ enum io_phase {
 	IO_COPYING,       /* copying it to the output (or to standard output) */
 	IO_VERIFYING,     /* reading the written result back to verify it */
 	IO_RECOMPRESSING, /* decompressing, repairing and compressing it again */
+	IO_COMPARING,     /* comparing the repair with an output already there (-O) */
 };
 
 /*

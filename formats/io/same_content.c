@@ -8,15 +8,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/same_content.h"
 
 #define COMPARE_CHUNK (1U << 20)
+#define COMPARE_REPORT (64ULL << 20) /* a multiple of COMPARE_CHUNK */
 
 /* A full read of up to n bytes (fewer only at the end); -1 on an error. */
 static ssize_t read_up_to(int fd, char *buf, size_t n)
@@ -37,11 +40,14 @@ static ssize_t read_up_to(int fd, char *buf, size_t n)
 	return (ssize_t)got;
 }
 
-static int same_files(const char *a, const char *b, bool *same, struct fmt_error *e)
+/* Files of size bytes: a's bytes read so far reported every 64 MiB (a multi-GB output). */
+static int same_files(const char *a, const char *b, uint64_t size, bool *same,
+		      struct fmt_error *e)
 {
 	int fa = open(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int fb = fa < 0 ? -1 : open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	char *ba = malloc(COMPARE_CHUNK), *bb = malloc(COMPARE_CHUNK);
+	uint64_t done = 0;
 	int rc = -1;
 
 	if (fa < 0 || fb < 0) {
@@ -70,6 +76,9 @@ static int same_files(const char *a, const char *b, bool *same, struct fmt_error
 		*same = na == nb && memcmp(ba, bb, (size_t)na) == 0;
 		if (na == 0)
 			break;
+		done += (uint64_t)na;
+		if (done % COMPARE_REPORT == 0)
+			io_report(IO_COMPARING, done, size);
 	}
 	rc = 0;
 out:
@@ -155,7 +164,7 @@ int same_content(const char *a, const char *b, bool *same, struct fmt_error *e)
 	if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
 		return 0;
 	if (S_ISREG(sa.st_mode))
-		return sa.st_size == sb.st_size ? same_files(a, b, same, e) : 0;
+		return sa.st_size == sb.st_size ? same_files(a, b, (uint64_t)sa.st_size, same, e) : 0;
 	if (S_ISLNK(sa.st_mode))
 		return same_links(a, b, same, e);
 	if (S_ISDIR(sa.st_mode))
