@@ -16,19 +16,42 @@
 
 #include "formats/io/bsrc.h"
 
-void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 uint64_t bsrc_hold_max = 1ULL << 30;
 
 #define PROGRESS_STEP (64U << 20)
 
+/*
+ * What the source is doing, unless a writer named its pass: copying when
+ * every byte leaves through a sink (the stream filter), decompressing
+ * through a decoder, else reading.
+ */
+static enum io_phase source_phase(const struct bsrc *b)
+{
+	enum io_phase named = io_phase_get();
+
+	if (named != IO_READING)
+		return named;
+	return b->sink ? IO_COPYING : b->dec ? IO_DECOMPRESSING : IO_READING;
+}
+
 static void report_progress(struct bsrc *b)
 {
 	uint64_t done = b->base + b->len;
+	off_t at;
 
-	if (bsrc_progress && done - b->reported >= PROGRESS_STEP) {
-		b->reported = done;
-		bsrc_progress(b->path, done, b->seekable ? b->size : 0);
+	if (!io_progress || done - b->reported < PROGRESS_STEP)
+		return;
+	b->reported = done;
+	/*
+	 * Through a decoder, offsets count decompressed bytes, whose total is
+	 * not known: how far the decoder has read the file says how far along
+	 * it is.
+	 */
+	if (b->dec && b->total) {
+		at = lseek(b->fd, 0, SEEK_CUR);
+		done = at < 0 ? 0 : (uint64_t)at < b->total ? (uint64_t)at : b->total;
 	}
+	io_report(source_phase(b), done, b->total);
 }
 
 static size_t page_bytes(void)
@@ -292,6 +315,7 @@ static int bsrc_start(struct bsrc *b, const char *path, struct fmt_error *e)
 	b->st = st;
 	b->seekable = S_ISREG(st.st_mode);
 	b->size = b->seekable ? (uint64_t)st.st_size : 0;
+	b->total = b->size;
 	if (b->seekable)
 		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	b->hold = UINT64_MAX;

@@ -17,6 +17,7 @@
 
 #include "formats/io/decode.h"
 #include "formats/io/le.h"
+#include "formats/io/progress.h"
 #include "formats/fmt_error.h"
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
@@ -54,6 +55,7 @@ struct bsrc {
 	uint64_t hold;    /* UINT64_MAX: nothing held */
 	int sink_errno;
 	uint64_t reported; /* offset at the last progress report */
+	uint64_t total;    /* a regular file's size, for progress, whatever reads it */
 	/*
 	 * A regular file read without a sink or decoder is mapped, a window at
 	 * a time, instead of copied by read(): a walk that steps over RAM
@@ -82,11 +84,10 @@ struct bsrc {
 };
 
 /*
- * Progress through big inputs: called at most every 64 MiB read, with the
- * bytes done and the total (0 when unknown, on a pipe).  Set by the CLI,
- * which decides whether and how to show it; NULL: nothing is reported.
+ * Progress through big inputs goes to io_progress (progress.h), at most
+ * every 64 MiB read, with the total when the input is a regular file
+ * (also in the filter and through a decoder).
  */
-extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 
 /*
  * How many times a mapped file was found shorter by a fault (SIGBUS) while

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/io/whole_file.h"
 
@@ -914,16 +915,38 @@ int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, in
 	return 0;
 }
 
+/*
+ * The most one copy_file_range call is asked to copy: between two calls the
+ * copy reports its progress, so that a multi-GB copy (a few seconds per
+ * call otherwise) is seen to move.  Large enough that the calls cost
+ * nothing measurable (bench/RESULTS.md, "repair -o").
+ */
+#define COPY_STEP (64ULL << 20)
+
+/* How far the copy of in has got (the input's offset src), if anyone listens. */
+static void copy_progress(int in, loff_t src)
+{
+	struct stat st;
+
+	if (io_progress && fstat(in, &st) == 0)
+		io_report(IO_COPYING, (uint64_t)src, (uint64_t)st.st_size);
+}
+
 /* Copy [from, to) of data (no holes inside) from in to out at out_off. */
 static int copy_data(int in, const char *in_path, int out, const char *out_path, uint64_t from,
 		     uint64_t to, uint64_t out_off, struct fmt_error *e)
 {
-	loff_t src = (loff_t)from, dst = (loff_t)out_off;
+	loff_t src = (loff_t)from, dst = (loff_t)out_off, reported = src;
 	char *buf = NULL;
 
 	while ((uint64_t)src < to) {
-		ssize_t n = copy_file_range(in, &src, out, &dst, to - (uint64_t)src, 0);
+		uint64_t left = to - (uint64_t)src;
+		ssize_t n = copy_file_range(in, &src, out, &dst, left < COPY_STEP ? left : COPY_STEP, 0);
 
+		if ((uint64_t)(src - reported) >= COPY_STEP) {
+			copy_progress(in, src);
+			reported = src;
+		}
 		if (n > 0)
 			continue;
 		if (n == 0)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/qemu/qemu_filter.h"
 #include "formats/qemu/qemu_redact.h"
@@ -248,12 +249,15 @@ static int redact_sequential(struct snapshot *s, struct redactor *rd, int out, c
 {
 	struct qemu_stream *q = s->priv, *r = reopen_after_prefix(s, out, tmp, e);
 	struct qemu_filter f = { .out_fd = out, .plan = keep_state };
+	enum io_phase was;
 	int rc;
 
 	if (!r)
 		return -1;
 	qemu_stream_attach(r, &redact_hooks, rd); /* the first table: it cannot be full */
+	was = io_phase_set(q->compressed ? IO_RECOMPRESSING : IO_COPYING);
 	rc = qemu_filter_pass(&f, r, q->compressed, q->codec, tmp, e);
+	io_phase_set(was);
 	free(f.plans);
 	qemu_stream_free(r);
 	return rc;
@@ -321,11 +325,14 @@ static int verify_redacted(struct snapshot *s, const char *tmp, uint64_t kept,
 	struct qemu_stream *q = s->priv;
 	struct vcpu_plan *none = calloc(s->nvcpus ? s->nvcpus : 1, sizeof(*none));
 	struct snapshot re;
+	enum io_phase was;
 	int rc;
 
 	if (!none)
 		return fmt_syserr(e, tmp, ENOMEM, "cannot verify");
+	was = io_phase_set(IO_VERIFYING);
 	rc = snapshot_open(&re, tmp, s->ops->name, e);
+	io_phase_set(was);
 	if (rc == 0) {
 		const struct qemu_stream *rq = re.priv;
 
