@@ -24,7 +24,7 @@
 #include "cli/cancel.h"
 #include "cli/diag.h"
 #include "cli/output.h"
-#include "formats/io/bsrc.h"
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/format.h"
 
@@ -110,6 +110,29 @@ void batch_list_free(struct batch_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * path, or the inputs it stands for (a qcow2 image: each internal
+ * snapshot that holds a VM state, as IMAGE@NAME); an image whose members
+ * cannot be listed is added as itself, so that opening it says why.
+ */
+static int add_input(struct batch_list *l, const char *path, size_t rel_offset)
+{
+	struct fmt_error e;
+	char **members;
+	size_t n;
+	int rc = 0;
+
+	if (snapshot_members(path, global_opts.format, &members, &n, &e) != 0 || n == 0)
+		return list_add(l, path, rel_offset);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = list_add(l, members[i], rel_offset);
+		free(members[i]);
+	}
+	free(members);
+	return rc;
+}
+
 /* Byte order, not the locale's: the same tree gives the same order everywhere. */
 static int name_order(const struct dirent **a, const struct dirent **b)
 {
@@ -127,6 +150,18 @@ static const char *backup_suffix(void)
 	return batch_opts.backup_suffix ? batch_opts.backup_suffix : ".orig";
 }
 
+/* Where a numbered backup's ".N" starts in path (N decimal, no leading zero), or n. */
+static size_t number_tail(const char *path, size_t n)
+{
+	size_t i = n;
+
+	while (i > 0 && path[i - 1] >= '0' && path[i - 1] <= '9')
+		i--;
+	if (i == n || i < 2 || path[i - 1] != '.' || path[i] == '0' || n - i > 4)
+		return n;
+	return i - 1;
+}
+
 bool batch_is_backup(const char *path)
 {
 	const char *suffix = backup_suffix();
@@ -134,7 +169,10 @@ bool batch_is_backup(const char *path)
 	char original[PATH_MAX];
 	struct stat st;
 
-	if (n <= k || strcmp(path + n - k, suffix) != 0 || path[n - k - 1] == '/' ||
+	/* NAME.orig, and NAME.orig.1, .2, ... when NAME.orig already held another original. */
+	if (n > k && strcmp(path + n - k, suffix) != 0)
+		n = number_tail(path, n);
+	if (n <= k || strncmp(path + n - k, suffix, k) != 0 || path[n - k - 1] == '/' ||
 	    n - k >= sizeof(original))
 		return false;
 	memcpy(original, path, n - k);
@@ -191,7 +229,7 @@ static int search(struct batch_list *l, const char *dir, size_t rel_offset)
 		} else if (skip_artifact(l, path, names[i]->d_name, &st)) {
 			/* Reruns must not read, or repair, what fredck itself made. */
 		} else if (format_probe(path, &st, global_opts.format)) {
-			if (list_add(l, path, rel_offset) != 0)
+			if (add_input(l, path, rel_offset) != 0)
 				status |= EXIT_INTERNAL;
 		} else if (S_ISDIR(st.st_mode)) {
 			status |= search(l, path, rel_offset);
@@ -234,7 +272,7 @@ int batch_expand(const struct inputs *args, struct batch_list *out)
 				diag_warn("no snapshot found in '%s'", a);
 			continue;
 		}
-		if (list_add(out, a, last_component(a)) != 0)
+		if (add_input(out, a, last_component(a)) != 0)
 			status |= EXIT_INTERNAL;
 	}
 	return status;
@@ -309,20 +347,27 @@ static void do_one(const struct batch_input *in, batch_work work, void *ctx, boo
 
 struct tally {
 	size_t ok, at_risk, repaired, errors;
+	size_t not_copied, up_to_date; /* of the ok ones (repair -O) */
 	int status;
 };
 
 static void tally_add(struct tally *t, int status)
 {
+	int notes = status & BATCH_NOTES;
+
+	status &= ~BATCH_NOTES;
 	t->status |= status;
-	if (status & (EXIT_OPERATIONAL | EXIT_INTERNAL))
+	if (status & (EXIT_OPERATIONAL | EXIT_INTERNAL)) {
 		t->errors++;
-	else if (status & EXIT_AT_RISK)
+	} else if (status & EXIT_AT_RISK) {
 		t->at_risk++;
-	else if (status & EXIT_REPAIRED)
+	} else if (status & EXIT_REPAIRED) {
 		t->repaired++;
-	else
+	} else {
 		t->ok++;
+		t->not_copied += (notes & BATCH_NOT_COPIED) != 0;
+		t->up_to_date += (notes & BATCH_UP_TO_DATE) != 0;
+	}
 }
 
 /* Print one result in one piece: its messages, then its record. */
@@ -347,41 +392,65 @@ static void deliver(struct result *res, struct tally *t)
 	*res = (struct result){ .done = true };
 }
 
-/* ", 3 backups skipped" and the like, for what a search stepped over. */
-static void skipped_text(const struct batch_list *l, char *buf, size_t len)
+/*
+ * ", 2 clean (not copied), 3 backups skipped" and the like: what -O did
+ * not write, and what a search stepped over.
+ */
+static void notes_text(const struct tally *t, const struct batch_list *l, char *buf, size_t len)
 {
 	const struct {
 		size_t n;
 		const char *one, *many;
 	} kinds[] = {
-		{ l->skipped_backups, "backup", "backups" },
-		{ l->skipped_temps, "temporary", "temporaries" },
-		{ l->skipped_outputs, "output directory", "output directories" },
+		{ t->not_copied, "clean (not copied)", "clean (not copied)" },
+		{ t->up_to_date, "already repaired (up to date)", "already repaired (up to date)" },
+		{ l->skipped_backups, "backup skipped", "backups skipped" },
+		{ l->skipped_temps, "temporary skipped", "temporaries skipped" },
+		{ l->skipped_outputs, "output directory skipped", "output directories skipped" },
 	};
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (kinds[i].n && used < len)
-			used += (size_t)snprintf(buf + used, len - used, ", %zu %s skipped", kinds[i].n,
+			used += (size_t)snprintf(buf + used, len - used, ", %zu %s", kinds[i].n,
 						 kinds[i].n == 1 ? kinds[i].one : kinds[i].many);
+}
+
+/* The same counts in the JSON document (not with --ndjson: each line says its own). */
+static void summary_json(const struct tally *t, const struct batch_list *l)
+{
+	json_t *o = json_object();
+
+	jset(o, "inputs", json_integer((json_int_t)l->n));
+	jset(o, "ok", json_integer((json_int_t)t->ok));
+	jset(o, "at_risk", json_integer((json_int_t)t->at_risk));
+	jset(o, "repaired", json_integer((json_int_t)t->repaired));
+	jset(o, "errors", json_integer((json_int_t)t->errors));
+	jset(o, "not_copied", json_integer((json_int_t)t->not_copied));
+	jset(o, "up_to_date", json_integer((json_int_t)t->up_to_date));
+	jset(o, "backups_skipped", json_integer((json_int_t)l->skipped_backups));
+	jset(o, "temporaries_skipped", json_integer((json_int_t)l->skipped_temps));
+	jset(o, "output_dirs_skipped", json_integer((json_int_t)l->skipped_outputs));
+	out_set("summary", o);
 }
 
 static void summary(const struct tally *t, const struct batch_list *l, const char *command,
 		    int workers, double ms)
 {
-	char skipped[160];
+	char notes[256];
 
+	summary_json(t, l);
 	if (global_opts.quiet)
 		return;
 	diag_progress_clear();
 	fflush(stdout);
-	skipped_text(l, skipped, sizeof(skipped));
+	notes_text(t, l, notes, sizeof(notes));
 	fprintf(stderr,
 		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors%s "
 		"(%.2f s, %d worker%s)\n",
 		command, l->n, l->n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors,
-		skipped, ms / 1e3, workers, workers == 1 ? "" : "s");
+		notes, ms / 1e3, workers, workers == 1 ? "" : "s");
 }
 
 /* ---- worker processes ------------------------------------------------------ */
@@ -459,7 +528,7 @@ static void worker(int k, int fd, const struct batch_list *l, struct shared *sh,
 {
 	size_t i;
 
-	bsrc_progress = NULL; /* many workers, one terminal: no progress line */
+	io_progress = NULL; /* many workers, one terminal: no progress line */
 	while ((i = atomic_fetch_add(&sh->next, 1)) < l->n) {
 		struct result res;
 
@@ -774,7 +843,7 @@ int batch_run(const struct batch_list *l, const char *command, batch_work work, 
 	pool_free(&p);
 	free(res);
 	/* Asked for a batch (-r, -P, --ndjson): say how it went, once. */
-	if (batch_opts.recursive || batch_opts.jobs || batch_opts.ndjson)
+	if (batch_opts.recursive || batch_opts.jobs || batch_opts.ndjson || batch_opts.summary)
 		summary(&t, l, command, workers, now_ms() - t0);
 	return t.status;
 }

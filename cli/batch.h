@@ -4,7 +4,7 @@
  * one record per input (--ndjson), a summary on standard error.
  *
  * Workers are processes, not threads: the formats layer keeps a little
- * global state (bsrc_progress, the JSON document of output.c), and a
+ * global state (io_progress, the JSON document of output.c), and a
  * process per worker makes it private without locks.  Each input's output
  * is produced whole in the worker and written by the parent in one piece,
  * in input order, so records never interleave.
@@ -32,7 +32,16 @@ struct batch_opts {
 	bool skip_dir_set;
 	dev_t skip_dev;
 	ino_t skip_ino;
+	bool summary; /* a summary even without -r, -P or --ndjson (repair -O) */
 };
+
+/*
+ * Not exit bits: what a work function may add to an input's status for the
+ * summary's counts (repair -O); batch_run counts them and takes them out.
+ */
+#define BATCH_NOT_COPIED (1 << 20) /* nothing to repair: no copy written */
+#define BATCH_UP_TO_DATE (1 << 21) /* the output already held this repair */
+#define BATCH_NOTES (BATCH_NOT_COPIED | BATCH_UP_TO_DATE)
 
 extern struct batch_opts batch_opts;
 
@@ -60,8 +69,9 @@ struct batch_list {
 int batch_expand(const struct inputs *args, struct batch_list *out);
 
 /*
- * path ends in the backup suffix of this run and the original it would be
- * the backup of exists beside it.
+ * path ends in the backup suffix of this run, or in it and a number
+ * (NAME.orig.1: NAME.orig held another original), and the original it
+ * would be the backup of exists beside it.
  */
 bool batch_is_backup(const char *path);
 void batch_list_free(struct batch_list *l);
@@ -75,8 +85,9 @@ typedef int (*batch_work)(const struct batch_input *in, void *ctx);
 /*
  * Run work over every input of l, in worker processes when -P allows and
  * there is more than one input, and print the results in input order
- * (text, the JSON document's inputs, or NDJSON lines).  With -r, -P or
- * --ndjson, a summary goes to standard error.  Returns the OR of the exit bits.
+ * (text, the JSON document's inputs, or NDJSON lines).  With -r, -P,
+ * --ndjson or batch_opts.summary, a summary goes to standard error (and
+ * into the JSON document).  Returns the OR of the exit bits.
  * in_process forces one process (the stream filter writes standard output).
  */
 int batch_run(const struct batch_list *l, const char *command, batch_work work, void *ctx,

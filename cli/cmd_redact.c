@@ -133,6 +133,10 @@ static bool redact_one(struct input_report *r, const char *path, const char *out
 		if (strcmp(r->snap.ops->name, "kvm-dir") == 0)
 			fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
 				 "a kvm-dir snapshot holds no guest memory to redact");
+		else if (strcmp(r->snap.ops->name, "qcow2") == 0)
+			fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
+				 "redacting the VM state inside a qcow2 image is not "
+				 "supported: redact a migration stream of the domain instead");
 		else
 			fmt_fail(&r->err, FMT_ERR_UNSUPPORTED, path,
 				 "a %s snapshot keeps the guest's memory in a file of its own, "

@@ -19,6 +19,7 @@
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/outdir.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -40,11 +41,15 @@ static const struct argp_option repair_options[] = {
 	  .doc = "Write the repaired copy to OUT (a new path; never overwritten)" },
 	{ .name = "output-dir", .key = 'O', .arg = "DIR",
 	  .doc = "Write each repaired copy into DIR, under the input's name (with -r, its path "
-		 "below the searched directory); DIR is created if needed, nothing is overwritten" },
+		 "below the searched directory); DIR is created if needed, nothing is overwritten; "
+		 "an input with nothing to repair is not copied, an output already holding the "
+		 "repair counts as done (so a rerun resumes)" },
 	{ .name = "in-place", .key = OPT_IN_PLACE,
-	  .doc = "Replace the input atomically, keeping the original as INPUT.orig" },
+	  .doc = "Replace the input atomically, keeping the original as INPUT.orig "
+		 "(INPUT.orig.N when that holds an earlier original)" },
 	{ .name = "backup", .key = OPT_BACKUP, .arg = "SUFFIX",
-	  .doc = "With --in-place: name the backup INPUT+SUFFIX (default .orig)" },
+	  .doc = "With --in-place: name the backup INPUT+SUFFIX (default .orig); never "
+		 "overwritten: a later original is INPUT+SUFFIX.1, .2, ..." },
 	{ .name = "no-backup", .key = OPT_NO_BACKUP,
 	  .doc = "With --in-place: keep no backup of the original" },
 	{ .name = "dry-run", .key = OPT_DRY_RUN,
@@ -89,18 +94,11 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 		if (batch_is_backup(o->in.paths[i]))
 			argp_error(state, "'%s' is a backup fredck keeps (its original is beside it): "
 					  "--in-place on it needs --force", o->in.paths[i]);
-}
-
-/* -O DIR inside a searched tree is fredck's output, never one of its inputs. */
-static void skip_output_dir(const char *dir)
-{
-	struct stat st;
-
-	if (dir && stat(dir, &st) == 0) {
-		batch_opts.skip_dir_set = true;
-		batch_opts.skip_dev = st.st_dev;
-		batch_opts.skip_ino = st.st_ino;
-	}
+	/* -O's DIR is never searched; DIR searched itself would put each repair on its input. */
+	if (o->output_dir && outdir_prepare(o->output_dir, &o->in))
+		argp_error(state, "-O '%s' is a directory -r searches: each repair would land on its "
+				  "input; choose a directory outside it (or below it)",
+			   o->output_dir);
 }
 
 static error_t repair_parse(int key, char *arg, struct argp_state *state)
@@ -206,34 +204,10 @@ static void filter_repair(struct input_report *r, const char *path)
 	}
 }
 
-/* mkdir -p for the directories of path from the first one after skip. */
-static int make_parents(char *path, size_t skip, struct fmt_error *e)
+/* -O DIR's writer: the repair of r to out_path. */
+static void write_repair_to(struct input_report *r, const char *out_path, void *ctx)
 {
-	for (char *p = path + skip; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (*path && mkdir(path, 0777) != 0 && errno != EEXIST) {
-			fmt_syserr(e, path, errno, "cannot make the output directory");
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
-/* -O DIR: DIR/REL, trailing slashes dropped, its directories made. */
-static int output_in_dir(const char *dir, const char *rel, char *out, size_t len,
-			 struct fmt_error *e)
-{
-	size_t n;
-
-	if (fmt_join(out, len, dir, rel, e) != 0)
-		return -1;
-	for (n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
-		out[n - 1] = '\0';
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-		return fmt_syserr(e, dir, errno, "cannot make the output directory");
-	return make_parents(out, strlen(dir), e);
+	write_repair(r, ctx, out_path);
 }
 
 struct repair_ctx {
@@ -255,13 +229,12 @@ static int repair_work(const struct batch_input *in, void *ctx)
 	} else if (report_analyse(&r, in->path) && !o->dry_run) {
 		if (!o->output_dir)
 			write_repair(&r, o, o->output);
-		else if (output_in_dir(o->output_dir, in->rel, out, sizeof(out), &r.err) == 0)
-			write_repair(&r, o, out);
 		else
-			r.failed = true;
+			outdir_repair(&r, o->output_dir, in->rel, out, sizeof(out), write_repair_to,
+				      (void *)o);
 	}
 	report_emit(&r, c->mode);
-	status = report_exit_bits(&r, c->mode);
+	status = report_exit_bits(&r, c->mode) | outdir_notes(&r);
 	report_free(&r);
 	return status;
 }
@@ -280,7 +253,7 @@ static int repair_run(int argc, char **argv)
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
 	batch_opts.backup_suffix = o.backup_suffix;
-	skip_output_dir(o.output_dir);
+	batch_opts.summary = o.output_dir != NULL; /* how many were not copied, or up to date */
 	command = o.dry_run ? "repair --dry-run" : "repair";
 	status = batch_expand(&o.in, &list);
 	out_begin(command);

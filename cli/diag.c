@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "formats/io/bsrc.h"
+#include <sys/ioctl.h>
+
+#include "cli/cmd.h"
+#include "formats/io/progress.h"
 
 #include "cli/diag.h"
 
@@ -34,28 +38,83 @@ void diag_progress_clear(void)
 	progress_shown = false;
 }
 
-static void show_progress(const char *path, uint64_t done, uint64_t total)
+/* The input being worked on, as the progress line names it (never a temporary's name). */
+static const char *progress_input;
+
+void diag_progress_input(const char *path)
+{
+	progress_input = path;
+}
+
+/* "1.2 of 3.0 GiB (40%)", or "1.2 GiB" without a total: MiB below a GiB. */
+static void amount_text(uint64_t done, uint64_t total, char *buf, size_t len)
+{
+	uint64_t scale_by = total ? total : done;
+	double unit = scale_by >= (1ULL << 30) ? (double)(1ULL << 30) : (double)(1ULL << 20);
+	const char *name = scale_by >= (1ULL << 30) ? "GiB" : "MiB";
+
+	if (total && done > total)
+		done = total;
+	if (total)
+		snprintf(buf, len, "%.1f of %.1f %s (%u%%)", (double)done / unit,
+			 (double)total / unit, name, (unsigned int)(done * 100 / total));
+	else
+		snprintf(buf, len, "%.1f %s", (double)done / unit, name);
+}
+
+/* The terminal's width, 80 when it cannot be asked. */
+static size_t terminal_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/*
+ * "fredck: NAME: copying 1.2 of 3.0 GiB (40%)", redrawn at most 5 times a
+ * second, and at once when the phase changes (a short verification must
+ * not go unseen).  A line wider than the terminal would leave its wrapped
+ * part behind when redrawn: the name is then shortened to its last
+ * component, and the line cut at the width.
+ */
+static void show_progress(enum io_phase phase, uint64_t done, uint64_t total)
 {
 	static struct timespec last;
+	static enum io_phase last_phase = IO_READING;
+	const char *name = progress_input ? progress_input : "";
+	char amount[64], line[PATH_MAX + 128];
 	struct timespec now;
+	size_t width;
 
+	if (global_opts.quiet)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
+	if (phase == last_phase && progress_shown &&
+	    (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
 		return;
 	last = now;
-	if (total)
-		fprintf(stderr, "\r\033[Kfredck: %s: %.1f of %.1f GiB (%u%%)", path,
-			(double)done / (1 << 30), (double)total / (1 << 30),
-			(unsigned int)(done * 100 / total));
-	else
-		fprintf(stderr, "\r\033[Kfredck: %s: %.1f GiB", path, (double)done / (1 << 30));
+	last_phase = phase;
+	if (strcmp(name, "-") == 0)
+		name = "standard input";
+	amount_text(done, total, amount, sizeof(amount));
+	width = terminal_width();
+	snprintf(line, sizeof(line), "fredck: %s: %s %s", name, io_phase_name(phase), amount);
+	if (strlen(line) >= width && strrchr(name, '/'))
+		snprintf(line, sizeof(line), "fredck: %s: %s %s", strrchr(name, '/') + 1,
+			 io_phase_name(phase), amount);
+	if (strlen(line) >= width)
+		line[width > 1 ? width - 1 : 0] = '\0';
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
 	progress_shown = true;
 }
 
 void diag_progress_install(void)
 {
 	if (isatty(STDERR_FILENO))
-		bsrc_progress = show_progress;
+		io_progress = show_progress;
 }
 
 __attribute__((format(printf, 2, 0)))

@@ -20,9 +20,12 @@ const char *diag_errno_name(int errnum);
 
 /*
  * Progress on standard error for big inputs, only when it is a terminal
- * (never in a log or a pipe): one line, redrawn at most 5 times a second.
+ * (never in a log or a pipe) and not with -q: one line naming the input,
+ * the phase and the amount, redrawn at most 5 times a second.
  */
 void diag_progress_install(void);
+/* The input the progress line names from now on (its path as given). */
+void diag_progress_input(const char *path);
 /* Erase the progress line, if one is shown, before other output. */
 void diag_progress_clear(void);
 /* The same with a system call only: for a signal handler (no stdio). */

@@ -72,6 +72,7 @@ bool report_analyse(struct input_report *r, const char *path)
 {
 	memset(r, 0, sizeof(*r));
 	r->path = path;
+	diag_progress_input(path);
 	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
 		r->failed = true;
 		return false;
@@ -95,6 +96,7 @@ bool report_filter(struct input_report *r, const char *path, int out_fd)
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
+	diag_progress_input(path);
 	rc = snapshot_filter(&r->snap, path, global_opts.format, out_fd, plan_streamed, &r->snap,
 			     &plans, &r->err);
 	r->opened = r->snap.ops != NULL;
@@ -153,6 +155,8 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 		return "read";
 	if (mode == MODE_REPAIR && r->left)
 		return "at-risk";
+	if (mode == MODE_REPAIR && r->up_to_date)
+		return "up-to-date";
 	if (mode == MODE_REPAIR && r->planned)
 		return "repaired";
 	return r->at_risk ? "at-risk" : "ok";
@@ -404,7 +408,8 @@ static void text_summary(const struct input_report *r, enum report_mode mode)
 	printf("  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
 	       r->snap.nvcpus == 1 ? "" : "s");
 	if (mode == MODE_REPAIR)
-		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+		printf("; %zu repaired, %zu left at risk",
+		       r->wrote || r->up_to_date ? r->planned : 0, r->left);
 	else if (r->at_risk)
 		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (!r->at_risk && shown_clean && mode != MODE_REPAIR)
@@ -415,8 +420,10 @@ static void text_summary(const struct input_report *r, enum report_mode mode)
 		if (r->w.backup[0])
 			printf(" (original kept as %s)", r->w.backup);
 		printf("\n");
+	} else if (mode == MODE_REPAIR && r->up_to_date) {
+		printf("  up to date: %s already holds this repair; nothing written\n", r->w.out_path);
 	} else if (mode == MODE_REPAIR && !r->planned) {
-		printf("  nothing written\n");
+		printf("  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
 	}
 }
 
@@ -679,6 +686,9 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 
 		jset(out, "written", r->wrote ? json_path(r->w.written) : json_null());
 		jset(out, "backup", r->wrote && r->w.backup[0] ? json_path(r->w.backup) : json_null());
+		/* -O: an output an earlier run wrote, found equal to this repair; an input not copied. */
+		jset(out, "up_to_date", r->up_to_date ? json_path(r->w.out_path) : json_null());
+		jset(out, "not_copied", json_boolean(r->not_copied));
 		jset(o, "output", out);
 	}
 	return o;

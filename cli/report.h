@@ -38,6 +38,9 @@ struct input_report {
 	/* Repair only. */
 	struct write_request w;
 	bool wrote;
+	/* repair -O (cli/outdir.h): nothing to repair, so no copy; or the output already held it. */
+	bool not_copied;
+	bool up_to_date;
 };
 
 /* Open path and analyse it with the planning options; false on error (r->err). */

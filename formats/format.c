@@ -19,6 +19,7 @@
 #include "formats/kvmdir/kvmdir.h"
 #include "formats/qemu/libvirt.h"
 #include "formats/qemu/qemu.h"
+#include "formats/qcow2/qcow2.h"
 
 const struct format_ops *const format_list[] = {
 	&kvmdir_format,
@@ -26,6 +27,7 @@ const struct format_ops *const format_list[] = {
 	&libvirt_format,
 	&firecracker_format,
 	&chv_format,
+	&qcow2_format,
 	NULL,
 };
 
@@ -191,6 +193,66 @@ int snapshot_redact(struct snapshot *s, struct write_request *w, struct redactio
 	return shrink_checked(s->ops->redact(s, w, r, e), faults, s->path, e);
 }
 
+size_t format_member_split(const char *path, const char *format_name)
+{
+	char prefix[PATH_MAX];
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return 0;
+	for (const char *at = strchr(path, '@'); at; at = strchr(at + 1, '@')) {
+		const struct format_ops *ops;
+		size_t k = (size_t)(at - path);
+
+		if (k == 0 || k >= sizeof(prefix))
+			continue;
+		memcpy(prefix, path, k);
+		prefix[k] = '\0';
+		if (stat(prefix, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		ops = format_probe(prefix, &st, format_name);
+		if (ops && ops->members)
+			return k;
+	}
+	return 0;
+}
+
+int snapshot_members(const char *path, const char *format_name, char ***members, size_t *n,
+		     struct fmt_error *e)
+{
+	const struct format_ops *ops;
+	struct stat st;
+
+	*members = NULL;
+	*n = 0;
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	ops = format_probe(path, &st, format_name);
+	if (!ops || !ops->members)
+		return 0;
+	return ops->members(path, members, n, e);
+}
+
+/* A member input (IMAGE@NAME): its image's format, and s->real the image's real path with @NAME. */
+static const struct format_ops *open_member(struct snapshot *s, const char *path,
+					    const char *format_name, struct fmt_error *e)
+{
+	size_t k = format_member_split(path, format_name);
+	char image[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+
+	if (!k)
+		return NULL;
+	memcpy(image, path, k);
+	image[k] = '\0';
+	if (stat(image, &st) != 0 || !realpath(image, real)) {
+		fmt_syserr(e, image, errno, "cannot open");
+		return NULL;
+	}
+	snprintf(s->real, sizeof(s->real), "%s%s", real, path + k);
+	return format_probe(image, &st, format_name);
+}
+
 static int open_unchecked(struct snapshot *s, const char *path, const char *format_name,
 			  struct fmt_error *e)
 {
@@ -198,6 +260,17 @@ static int open_unchecked(struct snapshot *s, const char *path, const char *form
 	struct stat st;
 
 	memset(s, 0, sizeof(*s));
+	if (strcmp(path, "-") != 0 && stat(path, &st) != 0 &&
+	    (ops = open_member(s, path, format_name, e)) != NULL) {
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		s->ops = ops;
+		if (ops->open(s, path, e) != 0) {
+			snapshot_close(s);
+			s->ops = ops;
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(path, "-") == 0) {
 		ops = choose(path, format_name, e);
 		if (!ops)

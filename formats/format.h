@@ -94,7 +94,30 @@ struct format_ops {
 	int (*redact)(struct snapshot *s, struct write_request *w, struct redaction *r,
 		      struct fmt_error *e);
 	void (*close)(struct snapshot *s);
+	/*
+	 * An input that holds several saved states (a qcow2 image's internal
+	 * snapshots): the inputs it stands for, "PATH@NAME" (malloc'ed, n of
+	 * them; none when it stands for itself).  NULL for formats whose
+	 * every input is one state.  -1 with e filled.
+	 */
+	int (*members)(const char *path, char ***members, size_t *n, struct fmt_error *e);
 };
+
+/*
+ * A member input "IMAGE@SELECTOR" of a format with members: where the
+ * '@' is (the first one whose left part is a regular file that such a
+ * format recognises), or 0 when path is not one.  A path that exists is
+ * always itself, never a member.
+ */
+size_t format_member_split(const char *path, const char *format_name);
+
+/*
+ * The member inputs path stands for (format_ops.members), or none (*n 0)
+ * for every other input.  -1 with e filled when path's members cannot be
+ * listed (its format read it and found it malformed).
+ */
+int snapshot_members(const char *path, const char *format_name, char ***members, size_t *n,
+		     struct fmt_error *e);
 
 /* For probes: the first n bytes of the regular file path, into buf; false if fewer. */
 bool format_read_magic(const char *path, const struct stat *st, uint8_t *buf, size_t n);

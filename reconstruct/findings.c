@@ -152,14 +152,19 @@ static const struct finding_desc table[] = {
 		.severity = SEV_NOTE,
 		.name = "cpu-found-by-scan",
 		.summary = "the stream has no device description: this vCPU was found by "
-			   "scanning for a cpu section header",
+			   "scanning the device sections",
 		.explanation =
 			"A QEMU stream without its device description (suppress-vmdesc, or a "
-			"description that is absent) cannot be walked section by section: fredck "
-			"finds the cpu sections by their 17-byte header. Device sections hold bytes "
-			"the guest controls (an IDE PIO buffer of 128 KiB is filled from the guest's "
-			"disk), so a guest can plant a copy of that header and have a scan find a "
-			"vCPU that does not exist.",
+			"description that is absent) does not say how long each device's section "
+			"is. fredck scans for the sections' footers (7e and the section id) and "
+			"counts the ways the device state can be read through them to its end: "
+			"with exactly one, that is where the sections are, whatever the guest "
+			"wrote; with more than one the stream is refused (exit 8). Device sections "
+			"hold bytes the guest controls (an IDE PIO buffer of 128 KiB is filled from "
+			"the guest's disk), which is why a header is never taken for a section "
+			"merely because it is there. Where no reading reaches the end (a device "
+			"state over the hold limit, or damage), cpu sections are found by their "
+			"17-byte header alone, which a guest can forge.",
 		.repair = "none unless --force: a repair would write inside whatever the scan "
 			  "found. With --force the vCPUs found are repaired as any other.",
 	},

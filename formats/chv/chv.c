@@ -35,17 +35,15 @@
 /* ---- reading the outer file ----------------------------------------------- */
 
 /* state.json whole, NUL-terminated for the JSON scanner. */
-static int slurp(const char *path, char **buf, size_t *len, mode_t *mode, struct fmt_error *e)
+static int slurp(const char *path, char **buf, size_t *len, struct stat *st, struct fmt_error *e)
 {
-	struct stat st;
 	uint8_t *p;
 
 	if (read_whole_file(path, CHV_MAX_STATE, "Cloud Hypervisor state.json (it holds no guest "
-			    "memory)", 0, &p, len, &st, e) != 0)
+			    "memory)", 0, &p, len, st, e) != 0)
 		return -1;
 	p[*len] = '\0';
 	*buf = (char *)p;
-	*mode = st.st_mode;
 	return 0;
 }
 
@@ -270,8 +268,11 @@ static int chv_open(struct snapshot *s, const char *path, struct fmt_error *e)
 	if (!c)
 		return fmt_syserr(e, path, ENOMEM, "cannot read");
 	s->priv = c;
-	if (state_file(path, c->file, sizeof(c->file), &c->is_dir, e) != 0 ||
-	    slurp(c->file, &c->buf, &c->len, &c->mode, e) != 0)
+	if (state_file(path, c->file, sizeof(c->file), &c->is_dir, e) != 0)
+		return -1;
+	if (c->is_dir && stat(path, &c->dir_st) != 0)
+		return fmt_syserr(e, path, errno, "cannot open the directory");
+	if (slurp(c->file, &c->buf, &c->len, &c->st, e) != 0)
 		return -1;
 	if (jv_parse(&c->tree, c->buf, c->len, &jerr) != 0)
 		return fmt_malformed(e, c->file, jerr.offset, "(JSON)", "not valid JSON: %s",

@@ -8,6 +8,7 @@
 #define FRED_CHV_PRIV_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "formats/chv/chv.h"
@@ -42,7 +43,8 @@ struct chv {
 	size_t len;
 	char file[PATH_MAX];  /* state.json as opened */
 	bool is_dir;
-	mode_t mode;
+	struct stat st; /* state.json as read: found so at the commit */
+	struct stat dir_st; /* the snapshot directory (is_dir) when it was read */
 	struct jv_tree tree;
 	enum chv_layout layout;
 	struct chv_vcpu *v; /* parallel to snapshot.vcpus */

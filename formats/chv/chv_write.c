@@ -164,6 +164,20 @@ static int verify(const struct snapshot *s, const struct vcpu_plan *plans, const
 	return rc;
 }
 
+/* Commit tmp as w says, provided state.json (at state) is still as read. */
+static int commit_state(const struct snapshot *s, const char *tmp, const char *target,
+			const char *state, struct write_request *w, struct fmt_error *e)
+{
+	const struct chv *c = s->priv;
+	struct sw_sources src = { 0 };
+	int rc = sw_add_source(&src, state, -1, &c->st, e);
+
+	if (rc == 0)
+		rc = sw_commit_file(tmp, target, w, &src, e);
+	sw_sources_free(&src);
+	return rc;
+}
+
 /* One new file beside target (state.json, or a state.json input's -o): temp, verify, commit. */
 static int write_file(struct snapshot *s, const struct vcpu_plan *plans, const char *target,
 		      const char *like, const char *buf, size_t len, uint8_t (*want)[KVM_EVENTS_SIZE],
@@ -186,7 +200,7 @@ static int write_file(struct snapshot *s, const struct vcpu_plan *plans, const c
 		goto fail;
 	}
 	fd = -1;
-	if (verify(s, plans, tmp, want, e) != 0 || sw_commit_file(tmp, target, w, e) != 0)
+	if (verify(s, plans, tmp, want, e) != 0 || commit_state(s, tmp, target, like, w, e) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -203,20 +217,29 @@ static int write_dir(struct snapshot *s, const struct vcpu_plan *plans, const ch
 		     struct fmt_error *e)
 {
 	const struct chv *c = s->priv;
-	char target[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	char target[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX], state[PATH_MAX];
+	struct sw_sources src = { 0 };
+	int rc = -1;
 
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0 ||
 	    sw_temp_dir(target, s->real, tmp, sizeof(tmp), e) != 0)
 		return -1;
+	/* The copy holds the directory as read: it and its state.json are compared at the commit. */
 	if (sw_clone_tree(s->real, tmp, e) != 0 ||
 	    fmt_join(path, sizeof(path), tmp, "state.json", e) != 0 ||
-	    sw_replace_file(path, buf, len, c->mode, e) != 0 || verify(s, plans, tmp, want, e) != 0 ||
-	    sw_fsync_tree(tmp, e) != 0 || sw_commit_dir(tmp, target, w, e) != 0) {
+	    sw_replace_file(path, buf, len, c->st.st_mode, e) != 0 ||
+	    verify(s, plans, tmp, want, e) != 0 || sw_fsync_tree(tmp, e) != 0 ||
+	    fmt_join(state, sizeof(state), s->real, "state.json", e) != 0 ||
+	    sw_add_source(&src, s->real, -1, &c->dir_st, e) != 0 ||
+	    sw_add_source(&src, state, -1, &c->st, e) != 0 || sw_commit_dir(tmp, target, w, &src, e) != 0) {
 		if (strcmp(w->written, target) != 0)
 			sw_remove_tree(tmp);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	sw_sources_free(&src);
+	return rc;
 }
 
 int chv_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_request *w,

@@ -94,6 +94,7 @@ struct firecracker {
 	bool bitcode;          /* v1.15 on */
 	struct fc_bitcode bc;  /* bitcode: the vCPU states and the events column */
 	mode_t mode;
+	struct stat st;        /* the file as read: found so at the commit */
 };
 
 /* ---- the container ------------------------------------------------------ */
@@ -107,6 +108,7 @@ static int slurp(struct firecracker *fc, const char *path, struct fmt_error *e)
 			    &st, e) != 0)
 		return -1;
 	fc->mode = st.st_mode;
+	fc->st = st;
 	return 0;
 }
 
@@ -578,7 +580,9 @@ static int verify_file(const struct snapshot *s, const struct vcpu_plan *plans, 
 static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 			     struct write_request *w, struct fmt_error *e)
 {
+	struct firecracker *fc = s->priv;
 	char target[PATH_MAX], tmp[PATH_MAX];
+	struct sw_sources src = { 0 };
 	uint8_t *want;
 	size_t want_len;
 	int out, rc;
@@ -600,9 +604,12 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 	if (rc == 0)
 		rc = verify_file(s, plans, tmp, want, want_len, e);
 	if (rc == 0)
-		rc = sw_commit_file(tmp, target, w, e);
+		rc = sw_add_source(&src, s->real, -1, &fc->st, e);
+	if (rc == 0)
+		rc = sw_commit_file(tmp, target, w, &src, e);
 	if (rc != 0 && strcmp(w->written, target) != 0)
 		unlink(tmp);
+	sw_sources_free(&src);
 	free(want);
 	return rc;
 }

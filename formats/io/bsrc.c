@@ -16,19 +16,42 @@
 
 #include "formats/io/bsrc.h"
 
-void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
-uint64_t bsrc_hold_max = 256ULL << 20;
+uint64_t bsrc_hold_max = 1ULL << 30;
 
 #define PROGRESS_STEP (64U << 20)
+
+/*
+ * What the source is doing, unless a writer named its pass: copying when
+ * every byte leaves through a sink (the stream filter), decompressing
+ * through a decoder, else reading.
+ */
+static enum io_phase source_phase(const struct bsrc *b)
+{
+	enum io_phase named = io_phase_get();
+
+	if (named != IO_READING)
+		return named;
+	return b->sink ? IO_COPYING : b->dec ? IO_DECOMPRESSING : IO_READING;
+}
 
 static void report_progress(struct bsrc *b)
 {
 	uint64_t done = b->base + b->len;
+	off_t at;
 
-	if (bsrc_progress && done - b->reported >= PROGRESS_STEP) {
-		b->reported = done;
-		bsrc_progress(b->path, done, b->seekable ? b->size : 0);
+	if (!io_progress || done - b->reported < PROGRESS_STEP)
+		return;
+	b->reported = done;
+	/*
+	 * Through a decoder, offsets count decompressed bytes, whose total is
+	 * not known: how far the decoder has read the file says how far along
+	 * it is.
+	 */
+	if (b->dec && b->total) {
+		at = lseek(b->fd, 0, SEEK_CUR);
+		done = at < 0 ? 0 : (uint64_t)at < b->total ? (uint64_t)at : b->total;
 	}
+	io_report(source_phase(b), done, b->total);
 }
 
 static size_t page_bytes(void)
@@ -183,27 +206,116 @@ static void leave_mapped(struct bsrc *b)
 	lseek(b->fd, (off_t)(b->base + n), SEEK_SET);
 }
 
-int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
+/* The piece that holds input offset off (< the input's size): a binary search from the last one. */
+static size_t extent_of(struct bsrc *b, uint64_t off)
+{
+	const struct bsrc_extent *x = b->ext;
+	size_t lo = 0, hi = b->n_ext;
+
+	if (off >= x[b->ext_at].off && off - x[b->ext_at].off < x[b->ext_at].len)
+		return b->ext_at;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	b->ext_at = lo;
+	return lo;
+}
+
+/*
+ * Up to n bytes of an input made of extents, from input offset off, into
+ * dst: how many (0 at the end), or -1 with errno set.  A file that ends
+ * before a piece does became shorter since it was checked.
+ */
+static ssize_t extents_read(struct bsrc *b, uint8_t *dst, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n && off + done < b->size) {
+		const struct bsrc_extent *x = &b->ext[extent_of(b, off + done)];
+		uint64_t in = off + done - x->off, left = x->len - in;
+		size_t chunk = n - done < left ? n - done : (size_t)left;
+		ssize_t got;
+
+		if (x->file_off == BSRC_ZEROS) {
+			memset(dst + done, 0, chunk);
+			done += chunk;
+			continue;
+		}
+		got = pread(b->fd, dst + done, chunk, (off_t)(x->file_off + in));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			b->shrank = true;
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)got;
+	}
+	return (ssize_t)done;
+}
+
+int bsrc_pread(struct bsrc *b, void *buf, size_t len, uint64_t off)
+{
+	ssize_t got;
+
+	if (!b->seekable || off > b->size || len > b->size - off) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (b->ext)
+		got = extents_read(b, buf, len, off);
+	else
+		do
+			got = pread(b->fd, buf, len, (off_t)off);
+		while (got < 0 && errno == EINTR);
+	if (got >= 0 && (size_t)got != len)
+		errno = EIO;
+	return got >= 0 && (size_t)got == len ? 0 : -1;
+}
+
+int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
+		      const struct bsrc_extent *x, size_t n, struct fmt_error *e)
+{
+	if (bsrc_open(b, path, e))
+		return -1;
+	if (!b->seekable) {
+		bsrc_close(b);
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "not a regular file");
+	}
+	/* Read into the buffer: a window of the file is not a window of the input. */
+	unguard(b);
+	b->mapped = false;
+	b->ext = x;
+	b->n_ext = n;
+	b->ext_at = 0;
+	b->size = n ? x[n - 1].off + x[n - 1].len : 0;
+	b->label = strdup(label);
+	if (b->label)
+		b->path = b->label;
+	return 0;
+}
+
+/* The rest of opening, with b->fd open on the input. */
+static int bsrc_start(struct bsrc *b, const char *path, struct fmt_error *e)
 {
 	struct stat st;
 
-	memset(b, 0, sizeof(*b));
-	b->path = path;
-	if (strcmp(path, "-") == 0) {
-		b->fd = STDIN_FILENO;
-	} else {
-		b->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (b->fd < 0)
-			return fmt_syserr(e, path, errno, "cannot open");
-		b->own_fd = true;
-	}
 	if (fstat(b->fd, &st) != 0) {
 		fmt_syserr(e, path, errno, "cannot stat");
 		bsrc_close(b);
 		return -1;
 	}
+	b->st = st;
 	b->seekable = S_ISREG(st.st_mode);
 	b->size = b->seekable ? (uint64_t)st.st_size : 0;
+	b->total = b->size;
 	if (b->seekable)
 		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	b->hold = UINT64_MAX;
@@ -218,6 +330,38 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
 	if (b->mapped)
 		guard(b);
 	return 0;
+}
+
+int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	if (strcmp(path, "-") == 0) {
+		b->fd = STDIN_FILENO;
+	} else {
+		b->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (b->fd < 0)
+			return fmt_syserr(e, path, errno, "cannot open");
+		b->own_fd = true;
+	}
+	return bsrc_start(b, path, e);
+}
+
+int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	/* A duplicate shares the file offset: set it, since a decoder reads from it. */
+	b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (b->fd < 0)
+		return fmt_syserr(e, path, errno, "cannot read it again");
+	b->own_fd = true;
+	if (lseek(b->fd, 0, SEEK_SET) != 0) {
+		fmt_syserr(e, path, errno, "cannot read it again");
+		bsrc_close(b);
+		return -1;
+	}
+	return bsrc_start(b, path, e);
 }
 
 void bsrc_close(struct bsrc *b)
@@ -311,6 +455,8 @@ static int fill(struct bsrc *b, size_t n)
 	n += b->pos;
 	while (b->len < n && !b->eof) {
 		ssize_t got = b->dec ? decoder_read(b->dec, b->buf + b->len, BSRC_BUFFER - b->len) :
+			      b->ext ? extents_read(b, b->buf + b->len, BSRC_BUFFER - b->len,
+						    b->base + b->len) :
 				       read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
 
 		if (got < 0 && !b->dec && errno == EINTR)
@@ -392,6 +538,11 @@ const uint8_t *bsrc_take(struct bsrc *b, size_t n, const char *field, struct fmt
 
 int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e)
 {
+	/* Held in memory (bsrc_hold_rest): anywhere in it, a pipe's bytes too. */
+	if (b->memory && off >= b->base && off <= b->base + b->len) {
+		b->pos = (size_t)(off - b->base);
+		return 0;
+	}
 	if (!b->seekable || off > b->size)
 		return fmt_malformed(e, b->path, bsrc_offset(b), "(offset)",
 				     "offset %llu is beyond the end of the input (%llu bytes)",
@@ -409,7 +560,7 @@ int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e)
 		b->eof = false;
 		return 0;
 	}
-	if (lseek(b->fd, (off_t)off, SEEK_SET) < 0)
+	if (!b->ext && lseek(b->fd, (off_t)off, SEEK_SET) < 0)
 		return fmt_syserr(e, b->path, errno, "cannot seek");
 	b->base = off;
 	b->pos = b->len = 0;
@@ -541,6 +692,7 @@ static ssize_t read_more(struct bsrc *b, size_t cap)
 
 	do
 		got = b->dec ? decoder_read(b->dec, b->buf + b->len, cap - b->len) :
+		      b->ext ? extents_read(b, b->buf + b->len, cap - b->len, b->base + b->len) :
 			       read(b->fd, b->buf + b->len, cap - b->len);
 	while (got < 0 && !b->dec && errno == EINTR);
 	if (got < 0 && b->dec)

@@ -13,19 +13,32 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "formats/io/decode.h"
 #include "formats/io/le.h"
+#include "formats/io/progress.h"
 #include "formats/fmt_error.h"
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
 #define BSRC_BUFFER (4U << 20)
+
+/*
+ * One piece of an input assembled from pieces of a file (a disk image's
+ * clusters): input bytes [off, off + len) are the file's bytes from
+ * file_off on, or zeros when file_off is BSRC_ZEROS.
+ */
+struct bsrc_extent {
+	uint64_t off, len, file_off;
+};
+#define BSRC_ZEROS UINT64_MAX
 
 struct bsrc {
 	int fd;
 	bool own_fd;
 	bool seekable;
 	uint64_t size;      /* seekable only: the file's size */
+	struct stat st;     /* the object opened, as it was then (fstat) */
 	const char *path;   /* for error messages */
 	uint8_t *buf;
 	size_t pos, len;    /* unread bytes are buf[pos..len) */
@@ -42,6 +55,7 @@ struct bsrc {
 	uint64_t hold;    /* UINT64_MAX: nothing held */
 	int sink_errno;
 	uint64_t reported; /* offset at the last progress report */
+	uint64_t total;    /* a regular file's size, for progress, whatever reads it */
 	/*
 	 * A regular file read without a sink or decoder is mapped, a window at
 	 * a time, instead of copied by read(): a walk that steps over RAM
@@ -60,14 +74,20 @@ struct bsrc {
 	bool memory;
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
 	char *label;         /* the path as errors then name it */
+	/*
+	 * bsrc_open_extents: the input is these pieces of the file (sorted,
+	 * contiguous from 0, the caller's until bsrc_close), read by pread
+	 * into the buffer; ext_at caches the piece of the last read.
+	 */
+	const struct bsrc_extent *ext;
+	size_t n_ext, ext_at;
 };
 
 /*
- * Progress through big inputs: called at most every 64 MiB read, with the
- * bytes done and the total (0 when unknown, on a pipe).  Set by the CLI,
- * which decides whether and how to show it; NULL: nothing is reported.
+ * Progress through big inputs goes to io_progress (progress.h), at most
+ * every 64 MiB read, with the total when the input is a regular file
+ * (also in the filter and through a decoder).
  */
-extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 
 /*
  * How many times a mapped file was found shorter by a fault (SIGBUS) while
@@ -78,14 +98,37 @@ extern void (*bsrc_progress)(const char *path, uint64_t done, uint64_t total);
 unsigned long bsrc_shrink_faults(void);
 
 /*
- * The most bsrc_hold_rest keeps in memory (default 256 MiB); the CLI may
+ * The most bsrc_hold_rest keeps in memory (default 1 GiB); the CLI may
  * lower it (FREDCK_HOLD_MAX).
  */
 extern uint64_t bsrc_hold_max;
 
 /* Open path ("-" is standard input); -1 with e filled. */
 int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
+/*
+ * Read the object open as fd again from its start, through a duplicate of
+ * fd (closed by bsrc_close); path names it in errors.  A second pass over
+ * an input reads what the first one read, whatever is at its path by now.
+ */
+int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e);
 void bsrc_close(struct bsrc *b);
+
+/*
+ * Open path as the input made of the pieces x[n] of it (struct
+ * bsrc_extent; their end is the input's size), named label in errors
+ * ("IMAGE (snapshot 'NAME' VM state)"): a seekable input whose offsets
+ * count from the first piece.  The caller has checked every piece against
+ * the file; a file found shorter while it is read fails the read ("the
+ * file became shorter").  -1 with e filled.
+ */
+int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
+		      const struct bsrc_extent *x, size_t n, struct fmt_error *e);
+
+/*
+ * Seekable inputs: len bytes at input offset off into buf, without moving
+ * the reading position; 0, or -1 (errno set) when they are not all there.
+ */
+int bsrc_pread(struct bsrc *b, void *buf, size_t len, uint64_t off);
 
 /* The input offset of the next unread byte. */
 static inline uint64_t bsrc_offset(const struct bsrc *b)
@@ -123,7 +166,7 @@ size_t bsrc_available(struct bsrc *b, size_t n);
 /* Step over n bytes (seeking where possible); -1 when the input ends first. */
 int bsrc_skip(struct bsrc *b, uint64_t n, const char *field, struct fmt_error *e);
 
-/* Seekable inputs: go to absolute offset off (<= size). */
+/* Seekable inputs, or anywhere in what bsrc_hold_rest holds: go to absolute offset off. */
 int bsrc_seek(struct bsrc *b, uint64_t off, struct fmt_error *e);
 
 /* The input is exhausted. */

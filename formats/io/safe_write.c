@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/io/whole_file.h"
 
@@ -136,6 +137,130 @@ static bool is_backup_of(const char *backup, const struct stat *st, const char *
 	return S_ISDIR(st->st_mode) && S_ISDIR(in.st_mode) && is_clone_of(backup, real);
 }
 
+/* Do the regular files a and b (both open) hold the same bytes? */
+static bool same_bytes(int a, int b)
+{
+	static char x[1U << 16], y[1U << 16];
+	ssize_t n, m;
+
+	for (off_t off = 0;; off += n) {
+		n = pread(a, x, sizeof(x), off);
+		m = pread(b, y, sizeof(y), off);
+		if (n < 0 || n != m || memcmp(x, y, (size_t)n) != 0)
+			return false;
+		if (n == 0)
+			return true;
+	}
+}
+
+static bool same_tree(const char *a, const char *b, int depth);
+
+/* Entries a and b (a of type st) hold the same: bytes, link target, or tree. */
+static bool same_entry(const char *a, const struct stat *sa, const char *b, int depth)
+{
+	struct stat sb;
+
+	if (lstat(b, &sb) != 0 || (sa->st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
+		return false;
+	if (S_ISREG(sa->st_mode)) {
+		int fa, fb;
+		bool same;
+
+		if (sa->st_size != sb.st_size)
+			return false;
+		fa = open(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fb = open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		same = fa >= 0 && fb >= 0 && same_bytes(fa, fb);
+		if (fa >= 0)
+			close(fa);
+		if (fb >= 0)
+			close(fb);
+		return same;
+	}
+	if (S_ISDIR(sa->st_mode))
+		return depth > 0 && same_tree(a, b, depth - 1);
+	if (S_ISLNK(sa->st_mode)) {
+		char x[PATH_MAX], y[PATH_MAX];
+		ssize_t n = readlink(a, x, sizeof(x)), m = readlink(b, y, sizeof(y));
+
+		return n >= 0 && n == m && memcmp(x, y, (size_t)n) == 0;
+	}
+	return false;
+}
+
+/* The directories a and b hold the same names, each with the same content. */
+static bool same_tree(const char *a, const char *b, int depth)
+{
+	DIR *d = opendir(a);
+	struct dirent *de;
+	bool same = d != NULL;
+	long n = 0;
+
+	while (same && (de = readdir(d))) {
+		char x[PATH_MAX], y[PATH_MAX];
+		struct stat sx;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n++;
+		same = path_join(x, sizeof(x), a, de->d_name) == 0 &&
+		       path_join(y, sizeof(y), b, de->d_name) == 0 && lstat(x, &sx) == 0 &&
+		       same_entry(x, &sx, y, depth);
+	}
+	if (d)
+		closedir(d);
+	return same && count_entries(b) == n;
+}
+
+/*
+ * The existing backup (lstat st) already holds the input real: by hard
+ * links (a killed run's), or byte for byte (a save repaired before, saved
+ * again unchanged; a copy the operator made).
+ */
+static bool holds_input(const char *backup, const struct stat *st, const char *real)
+{
+	return is_backup_of(backup, st, real) || same_entry(backup, st, real, 16);
+}
+
+/* The most numbered backups of one input (NAME.orig.1 ... NAME.orig.9999). */
+#define BACKUPS_MAX 9999
+
+/*
+ * The backup of real: real+SUFFIX, or the first real+SUFFIX.N that is
+ * free, unless one of them already holds the input (then it is the backup,
+ * and none is made).  An earlier original is never overwritten: a libvirt
+ * domain saved, repaired, restored and saved again keeps both.
+ */
+static int choose_backup(const char *real, struct write_request *w, struct fmt_error *e)
+{
+	struct stat st;
+
+	for (unsigned int i = 0; i <= BACKUPS_MAX; i++) {
+		int n = i ? snprintf(w->backup, sizeof(w->backup), "%s%s.%u", real, w->backup_suffix, i) :
+			    snprintf(w->backup, sizeof(w->backup), "%s%s", real, w->backup_suffix);
+
+		if (n < 0 || (size_t)n >= sizeof(w->backup)) {
+			w->backup[0] = '\0';
+			return fmt_fail(e, FMT_ERR_REFUSED, real, "backup path too long");
+		}
+		if (lstat(w->backup, &st) != 0) {
+			if (errno == ENOENT)
+				return 0;
+			return fmt_syserr(e, w->backup, errno, "cannot look at the backup name");
+		}
+		if (holds_input(w->backup, &st, real)) {
+			w->backup_linked = true;
+			return 0;
+		}
+	}
+	fmt_fail(e, FMT_ERR_REFUSED, w->backup,
+		 "backups %s%s to %s%s.%u exist already, none of them this input: fredck never "
+		 "overwrites a backup; move the old ones away", real, w->backup_suffix, real,
+		 w->backup_suffix, BACKUPS_MAX);
+	w->backup[0] = '\0';
+	return -1;
+}
+
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e)
 {
@@ -157,18 +282,98 @@ int sw_prepare(const char *real, struct write_request *w, char *target, size_t l
 	snprintf(target, len, "%s", real);
 	if (w->no_backup)
 		return 0;
-	if ((size_t)snprintf(w->backup, sizeof(w->backup), "%s%s", real, w->backup_suffix) >=
-	    sizeof(w->backup))
-		return fmt_fail(e, FMT_ERR_REFUSED, real, "backup path too long");
-	if (lstat(w->backup, &st) == 0 && is_backup_of(w->backup, &st, real)) {
-		/* A run killed between making its backup and the rename: it is the original. */
-		w->backup_linked = true;
-		return 0;
+	return choose_backup(real, w, e);
+}
+
+/* ---- what was read, at the commit ------------------------------------------ */
+
+int sw_add_source(struct sw_sources *s, const char *path, int fd, const struct stat *st,
+		  struct fmt_error *e)
+{
+	char *copy = strdup(path);
+
+	if (copy && s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4;
+		struct sw_source *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(copy);
+			copy = NULL;
+		} else {
+			s->v = v;
+			s->cap = cap;
+		}
 	}
-	if (lstat(w->backup, &st) == 0)
-		return fmt_fail(e, FMT_ERR_REFUSED, w->backup,
-				"backup already exists; fredck never overwrites a backup: move it "
-				"away, or choose --backup=SUFFIX");
+	if (!copy)
+		return fmt_syserr(e, path, ENOMEM, "cannot write");
+	s->v[s->n++] = (struct sw_source){ .path = copy, .fd = fd, .st = *st };
+	return 0;
+}
+
+void sw_sources_free(struct sw_sources *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].path);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+const char *sw_fd_path(int fd, char *buf, size_t len)
+{
+	if (fd < 0 || (size_t)snprintf(buf, len, "/proc/self/fd/%d", fd) >= len ||
+	    access(buf, F_OK) != 0)
+		return NULL;
+	return buf;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* How now differs from was, as the message says it ("grew ..."); NULL when it does not. */
+static const char *change_of(const struct stat *was, const struct stat *now, char *why,
+			     size_t len)
+{
+	const char *what = S_ISDIR(was->st_mode) ? "directory" : "file";
+
+	if (now->st_dev != was->st_dev || now->st_ino != was->st_ino ||
+	    (now->st_mode & S_IFMT) != (was->st_mode & S_IFMT))
+		snprintf(why, len, "was replaced while fredck repaired it (%s inode %llu was read; "
+			 "%s, inode %llu%s, is there now)", what, (unsigned long long)was->st_ino,
+			 file_type_name(now->st_mode), (unsigned long long)now->st_ino,
+			 now->st_dev != was->st_dev ? " of another file system" : "");
+	else if (!S_ISDIR(was->st_mode) && now->st_size != was->st_size)
+		snprintf(why, len, "%s while fredck repaired it (%lld bytes read, %lld now)",
+			 now->st_size > was->st_size ? "grew" : "shrank", (long long)was->st_size,
+			 (long long)now->st_size);
+	else if (!same_time(&now->st_mtim, &was->st_mtim))
+		snprintf(why, len, "changed while fredck repaired it (its %s modified after it "
+			 "was read)", S_ISDIR(was->st_mode) ? "entries were" : "content was");
+	else
+		return NULL;
+	return why;
+}
+
+int sw_sources_unchanged(const struct sw_sources *s, bool at_path, struct fmt_error *e)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct sw_source *x = &s->v[i];
+		char why[256];
+		struct stat now;
+		int rc = at_path || x->fd < 0 ? stat(x->path, &now) : fstat(x->fd, &now);
+
+		if (rc != 0 && errno == ENOENT)
+			return fmt_fail(e, FMT_ERR_REFUSED, x->path,
+					"was removed or renamed while fredck repaired it; nothing "
+					"was committed");
+		if (rc != 0)
+			return fmt_syserr(e, x->path, errno, "cannot look at it again before the commit");
+		if (change_of(&x->st, &now, why, sizeof(why)))
+			return fmt_fail(e, FMT_ERR_REFUSED, x->path,
+					"%s; nothing was committed, and what is at the path is left as it is",
+					why);
+	}
 	return 0;
 }
 
@@ -281,6 +486,12 @@ static void remove_below(int fd, int depth)
 				removed |= unlinkat(fd, name, 0) == 0;
 			}
 	}
+}
+
+void sw_discard_temp(const char *tmp)
+{
+	unlink(tmp);
+	pending_forget(tmp);
 }
 
 int sw_remove_pending(void)
@@ -589,14 +800,18 @@ static int fsync_parent(const char *path, struct fmt_error *e)
  * (Exchanging first and renaming the old directory afterwards leaves, if
  * killed in between, the original only under a temporary name.)
  */
-static int make_dir_backup(const char *target, struct write_request *w, struct fmt_error *e)
+static int make_dir_backup(const char *target, struct write_request *w,
+			   const struct sw_sources *src, struct fmt_error *e)
 {
-	char tmp[PATH_MAX];
+	const struct sw_source *in = src && src->n ? &src->v[0] : NULL;
+	char tmp[PATH_MAX], buf[64];
+	/* The directory as opened, when it was kept open; else the path (just compared). */
+	const char *from = in && S_ISDIR(in->st.st_mode) ? sw_fd_path(in->fd, buf, sizeof(buf)) : NULL;
 	int err;
 
 	if (sw_temp_dir(target, target, tmp, sizeof(tmp), e) != 0)
 		return -1;
-	if (sw_clone_tree(target, tmp, e) != 0 || sw_fsync_tree(tmp, e) != 0) {
+	if (sw_clone_tree(from ? from : target, tmp, e) != 0 || sw_fsync_tree(tmp, e) != 0) {
 		sw_remove_tree(tmp);
 		return -1;
 	}
@@ -610,7 +825,7 @@ static int make_dir_backup(const char *target, struct write_request *w, struct f
 }
 
 static int commit_dir(const char *tmp, const char *target, struct write_request *w,
-		      struct fmt_error *e);
+		      const struct sw_sources *src, struct fmt_error *e);
 
 /*
  * Putting the result in place is not interrupted: a cancelling signal that
@@ -619,25 +834,28 @@ static int commit_dir(const char *tmp, const char *target, struct write_request 
  * remove.
  */
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
-		  struct fmt_error *e)
+		  const struct sw_sources *src, struct fmt_error *e)
 {
 	sigset_t old;
 	int rc;
 
 	block_cancel(&old);
 	pending_forget(tmp);
-	rc = commit_dir(tmp, target, w, e);
+	rc = commit_dir(tmp, target, w, src, e);
 	/* Failed: the caller removes tmp (or keeps it, holding the original). */
 	unblock_cancel(&old);
 	return rc;
 }
 
 static int commit_dir(const char *tmp, const char *target, struct write_request *w,
-		      struct fmt_error *e)
+		      const struct sw_sources *src, struct fmt_error *e)
 {
 	bool made;
 	int err;
 
+	/* The directory and the files the repair replaces are those that were read. */
+	if (sw_sources_unchanged(src, true, e) != 0)
+		return -1;
 	if (!w->in_place) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
 			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
@@ -645,8 +863,14 @@ static int commit_dir(const char *tmp, const char *target, struct write_request 
 		return fsync_parent(target, e);
 	}
 	made = !w->no_backup && !w->backup_linked;
-	if (made && make_dir_backup(target, w, e) != 0)
+	if (made && make_dir_backup(target, w, src, e) != 0)
 		return -1;
+	/* Once more just before the exchange: a change while the backup was made. */
+	if (sw_sources_unchanged(src, true, e) != 0) {
+		if (made)
+			sw_remove_tree(w->backup);
+		return -1;
+	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0) {
 		err = errno;
 		/* Nothing was replaced: the backup made above would only block the next run. */
@@ -691,16 +915,38 @@ int sw_temp_file(const char *target, const char *like, char *tmp, size_t len, in
 	return 0;
 }
 
+/*
+ * The most one copy_file_range call is asked to copy: between two calls the
+ * copy reports its progress, so that a multi-GB copy (a few seconds per
+ * call otherwise) is seen to move.  Large enough that the calls cost
+ * nothing measurable (bench/RESULTS.md, "repair -o").
+ */
+#define COPY_STEP (64ULL << 20)
+
+/* How far the copy of in has got (the input's offset src), if anyone listens. */
+static void copy_progress(int in, loff_t src)
+{
+	struct stat st;
+
+	if (io_progress && fstat(in, &st) == 0)
+		io_report(IO_COPYING, (uint64_t)src, (uint64_t)st.st_size);
+}
+
 /* Copy [from, to) of data (no holes inside) from in to out at out_off. */
 static int copy_data(int in, const char *in_path, int out, const char *out_path, uint64_t from,
 		     uint64_t to, uint64_t out_off, struct fmt_error *e)
 {
-	loff_t src = (loff_t)from, dst = (loff_t)out_off;
+	loff_t src = (loff_t)from, dst = (loff_t)out_off, reported = src;
 	char *buf = NULL;
 
 	while ((uint64_t)src < to) {
-		ssize_t n = copy_file_range(in, &src, out, &dst, to - (uint64_t)src, 0);
+		uint64_t left = to - (uint64_t)src;
+		ssize_t n = copy_file_range(in, &src, out, &dst, left < COPY_STEP ? left : COPY_STEP, 0);
 
+		if ((uint64_t)(src - reported) >= COPY_STEP) {
+			copy_progress(in, src);
+			reported = src;
+		}
 		if (n > 0)
 			continue;
 		if (n == 0)
@@ -753,16 +999,16 @@ int sw_copy_range(int in, const char *in_path, int out, const char *out_path, ui
 }
 
 static int commit_file(const char *tmp, const char *target, struct write_request *w,
-		       struct fmt_error *e);
+		       const struct sw_sources *src, struct fmt_error *e);
 
 int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
-		   struct fmt_error *e)
+		   const struct sw_sources *src, struct fmt_error *e)
 {
 	sigset_t old;
 	int rc;
 
 	block_cancel(&old);
-	rc = commit_file(tmp, target, w, e);
+	rc = commit_file(tmp, target, w, src, e);
 	/* Committed, tmp is gone; failed, the caller removes it, as an interrupt would. */
 	if (rc == 0)
 		pending_forget(tmp);
@@ -770,12 +1016,90 @@ int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
 	return rc;
 }
 
+/*
+ * A copy of the file open as src->fd, as it was read (src->st), made
+ * under a temporary name and renamed to backup: where no link can be made.
+ */
+static int copy_backup(const struct sw_source *src, const char *backup, struct fmt_error *e)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int out, err;
+
+	if (temp_template(backup, tmp, sizeof(tmp), dir, e))
+		return -1;
+	out = mkostemp(tmp, O_CLOEXEC);
+	if (out < 0)
+		return fmt_syserr(e, dir, errno, "cannot create the backup (a copy)");
+	pending_add(tmp, false);
+	if (sw_copy_range(src->fd, src->path, out, tmp, 0, (uint64_t)src->st.st_size, 0, e) != 0)
+		goto fail;
+	if (ftruncate(out, src->st.st_size) != 0 ||
+	    (fchown(out, src->st.st_uid, src->st.st_gid) != 0 && errno != EPERM) ||
+	    fchmod(out, src->st.st_mode & 07777) != 0 || fsync(out) != 0) {
+		fmt_syserr(e, tmp, errno, "cannot create the backup (a copy)");
+		goto fail;
+	}
+	if (close(out) != 0) {
+		out = -1;
+		fmt_syserr(e, tmp, errno, "cannot create the backup (a copy)");
+		goto fail;
+	}
+	out = -1;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, backup, RENAME_NOREPLACE) != 0) {
+		fmt_syserr(e, backup, errno, "cannot create the backup (a copy)");
+		goto fail;
+	}
+	pending_forget(tmp);
+	return 0;
+fail:
+	err = errno;
+	if (out >= 0)
+		close(out);
+	unlink(tmp);
+	pending_forget(tmp);
+	errno = err;
+	return -1;
+}
+
+/*
+ * The backup of the input: made from the object that was opened and read
+ * (src's descriptor), never from whatever is at the path by now.  A link
+ * by descriptor (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd
+ * does not); a copy read from the descriptor where no link can be made
+ * (a file system without hard links, protected_hardlinks, no /proc).
+ * With no descriptor kept (a format that reads a file whole and closes
+ * it), a link by path, after the path was found to hold what was read.
+ */
+static int make_file_backup(const struct sw_sources *src, const char *target,
+			    const char *backup, struct fmt_error *e)
+{
+	const struct sw_source *in = src && src->n ? &src->v[0] : NULL;
+	char proc[64];
+
+	if (!in || in->fd < 0) {
+		if (link(target, backup) == 0)
+			return 0;
+		return fmt_syserr(e, backup, errno, "cannot create the backup (a hard link)");
+	}
+	if (linkat(in->fd, "", AT_FDCWD, backup, AT_EMPTY_PATH) == 0)
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", in->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, backup, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno == EEXIST || errno == ENOSPC || errno == EDQUOT || errno == EROFS)
+		return fmt_syserr(e, backup, errno, "cannot create the backup (a hard link)");
+	return copy_backup(in, backup, e);
+}
+
 static int commit_file(const char *tmp, const char *target, struct write_request *w,
-		       struct fmt_error *e)
+		       const struct sw_sources *src, struct fmt_error *e)
 {
 	bool linked;
 	int err;
 
+	/* What was read is still what the path holds (in place), or it did not change (-o). */
+	if (sw_sources_unchanged(src, w->in_place, e) != 0)
+		return -1;
 	if (!w->in_place) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
 			return fmt_syserr(e, target, errno, "cannot rename the repaired copy into place");
@@ -784,16 +1108,22 @@ static int commit_file(const char *tmp, const char *target, struct write_request
 	}
 	linked = !w->no_backup && !w->backup_linked;
 	if (linked) {
-		if (link(target, w->backup) != 0)
-			return fmt_syserr(e, w->backup, errno, "cannot create the backup (a hard link)");
+		if (make_file_backup(src, target, w->backup, e) != 0)
+			return -1;
 		if (fsync_parent(w->backup, e) != 0) {
 			unlink(w->backup);
 			return -1;
 		}
 	}
+	/* Once more just before the rename: a swap while the backup was made. */
+	if (sw_sources_unchanged(src, true, e) != 0) {
+		if (linked)
+			unlink(w->backup); /* a copy of what was read, of an input not replaced */
+		return -1;
+	}
 	if (rename(tmp, target) != 0) {
 		err = errno;
-		/* Nothing was replaced: the link made above would only block the next run. */
+		/* Nothing was replaced: the backup made above would only block the next run. */
 		if (linked)
 			unlink(w->backup);
 		return fmt_syserr(e, target, err, "cannot rename the repaired file over the original");

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "formats/fmt_error.h"
@@ -18,11 +19,13 @@
 /*
  * Work out the target of w for an input whose resolved path is real:
  * w->out_path or real itself (in place), and the backup path.  Refuses
- * (FMT_ERR_REFUSED) when -o names an existing path or the backup exists,
- * except a backup that already holds real by hard links (a hard link to
- * the file, or a directory cloned as sw_clone_tree does): what a run
- * killed after making its backup leaves.  That one is kept, and
- * w->backup_linked set.
+ * (FMT_ERR_REFUSED) when -o names an existing path.  The backup is
+ * real+SUFFIX, or when that exists and holds something else (the original
+ * of an earlier repair, say), the first free real+SUFFIX.N (N = 1, 2, ...):
+ * no original is ever overwritten or removed.  An existing backup that
+ * already holds the input -- by hard links (what a run killed after making
+ * its backup leaves, or a directory cloned as sw_clone_tree does) or byte
+ * for byte -- is the backup: it is kept and w->backup_linked set.
  */
 int sw_prepare(const char *real, struct write_request *w, char *target, size_t len,
 	       struct fmt_error *e);
@@ -56,16 +59,60 @@ int sw_fsync_tree(const char *dir, struct fmt_error *e);
 void sw_remove_tree(const char *dir);
 
 /*
+ * An object a writer read, to be found as it was when its result is
+ * committed: the input file, or an input directory and each file of it
+ * that the repair replaces.  What is committed, backed up and replaced is
+ * what was read, never another object that came to be at the path.
+ */
+struct sw_source {
+	char *path;     /* where it was opened (resolved) */
+	int fd;         /* open on it for the whole run, or -1 */
+	struct stat st; /* as it was opened and read */
+};
+
+struct sw_sources {
+	struct sw_source *v;
+	size_t n, cap;
+};
+
+/*
+ * Add a source: path (copied), fd (-1 when not kept open), st as read.
+ * The first one added is the input itself.  -1 with e filled (no memory).
+ */
+int sw_add_source(struct sw_sources *s, const char *path, int fd, const struct stat *st,
+		  struct fmt_error *e);
+void sw_sources_free(struct sw_sources *s);
+
+/*
+ * A path that names the object open as fd ("/proc/self/fd/N"), into buf;
+ * NULL when there is none (no /proc): the caller then uses the object's
+ * own path, which the commit compares with what was read.
+ */
+const char *sw_fd_path(int fd, char *buf, size_t len);
+
+/*
+ * Is every source as read?  In place (at_path), the object now at each
+ * path is compared with the one read: device, inode, type, size and
+ * modification time (nanoseconds).  Otherwise (-o), a source kept open is
+ * compared with itself (its size and modification time), and one not kept
+ * open with what is at its path.  0, or -1 with e (FMT_ERR_REFUSED) naming
+ * the first change: "was replaced while fredck repaired it", "grew", ...
+ */
+int sw_sources_unchanged(const struct sw_sources *s, bool at_path, struct fmt_error *e);
+
+/*
  * Move the verified temporary directory tmp into place: renamed to target
  * (never over an existing path) for -o; for --in-place, first the backup
  * is made (a clone of target, hard links, under the backup name), then tmp
  * is exchanged atomically with target (renameat2 RENAME_EXCHANGE) and the
  * old directory removed.  Killed at any point, target holds the original
  * or the repair, and a backup present is complete (present whenever the
- * repair is, unless --no-backup).
+ * repair is, unless --no-backup).  As sw_commit_file, nothing is committed
+ * when src changed; the backup is cloned from src's first descriptor (the
+ * directory as opened) when it has one.
  */
 int sw_commit_dir(const char *tmp, const char *target, struct write_request *w,
-		  struct fmt_error *e);
+		  const struct sw_sources *src, struct fmt_error *e);
 
 /*
  * A new empty file beside target, created with O_EXCL as
@@ -85,10 +132,15 @@ int sw_copy_range(int in, const char *in_path, int out, const char *out_path, ui
  * Move the verified, fsync'ed temporary file tmp into place: renamed to
  * target, never over an existing path, for -o; for --in-place the
  * original is first hard-linked to its backup name (so the input path
- * always holds a complete file), then tmp is renamed over it.
+ * always holds a complete file), then tmp is renamed over it.  src says
+ * what was read (NULL: nothing to compare): the commit is refused when it
+ * changed (sw_sources_unchanged, checked before the backup and again just
+ * before the rename), and the backup is linked from src's first
+ * descriptor when it has one (by file descriptor, not by path; a copy
+ * read from it where a link cannot be made).
  */
 int sw_commit_file(const char *tmp, const char *target, struct write_request *w,
-		   struct fmt_error *e);
+		   const struct sw_sources *src, struct fmt_error *e);
 
 /*
  * An error e met while making the repaired copy of target (before the
@@ -114,6 +166,9 @@ void sw_leftovers(const char *target, void (*fn)(const char *path, void *ctx), v
  * signals until it is done.
  */
 int sw_remove_pending(void);
+
+/* Remove the temporary file tmp (made by sw_temp_file) that will not be committed. */
+void sw_discard_temp(const char *tmp);
 
 /* Is name (a directory entry) one of fredck's temporary names, .NAME.fredck-XXXXXX? */
 bool sw_is_temp_name(const char *name);

@@ -31,18 +31,20 @@
 struct kvmdir_vcpu {
 	unsigned int n;             /* N of vcpuN */
 	uint8_t events[KVM_EVENTS_SIZE];    /* raw, to patch and to compare after writing */
-	mode_t events_mode;
+	struct stat events_st;              /* vcpuN/events as read: found so at the commit */
 };
 
 struct kvmdir {
 	struct kvmdir_vcpu *v; /* parallel to snapshot.vcpus */
 	bool legacy_sregs;     /* some vCPU has sregs, not sregs2 */
 	size_t optional_missing;
+	int dir_fd;          /* the directory as opened, for the whole run (-1: not open) */
+	struct stat dir_st;  /* ... as it was then */
 };
 
 /* Read a fixed-size structure; a file of any other size is malformed. */
 static int read_struct(const char *path, const char *type, size_t size, uint8_t *out,
-		       mode_t *mode, struct fmt_error *e)
+		       struct stat *stp, struct fmt_error *e)
 {
 	uint8_t *buf;
 	size_t len;
@@ -59,8 +61,8 @@ static int read_struct(const char *path, const char *type, size_t size, uint8_t 
 	}
 	memcpy(out, buf, size);
 	free(buf);
-	if (mode)
-		*mode = st.st_mode;
+	if (stp)
+		*stp = st;
 	return 0;
 }
 
@@ -200,8 +202,8 @@ _Static_assert(KVM_SREGS2_SIZE <= FIXED_MAX && KVM_DEBUGREGS_SIZE <= FIXED_MAX &
  * Read and decode dir/ff->name into buf.  Returns 0, 1 when the file does
  * not exist, -1 with e filled.
  */
-static int read_fixed(const char *dir, const struct fixed_file *ff, uint8_t *buf, mode_t *mode,
-		      struct vcpu_state *v, struct fmt_error *e)
+static int read_fixed(const char *dir, const struct fixed_file *ff, uint8_t *buf,
+		      struct stat *st, struct vcpu_state *v, struct fmt_error *e)
 {
 	char path[PATH_MAX];
 	struct kvm_fault f;
@@ -209,7 +211,7 @@ static int read_fixed(const char *dir, const struct fixed_file *ff, uint8_t *buf
 
 	if (fmt_join(path, sizeof(path), dir, ff->name, e) != 0)
 		return -1;
-	rc = read_struct(path, ff->type, ff->size, buf, mode, e);
+	rc = read_struct(path, ff->type, ff->size, buf, st, e);
 	if (rc != 0)
 		return rc;
 	return ff->decode(buf, v, &f) ? kvm_malformed(path, &f, e) : 0;
@@ -264,7 +266,7 @@ static int read_vcpu(const char *root, struct kvmdir_vcpu *kv, struct vcpu_state
 	if (fmt_join(dir, sizeof(dir), root, name, e) != 0)
 		return -1;
 	vcpu_init(v, kv->n);
-	rc = read_fixed(dir, &events_file, kv->events, &kv->events_mode, v, e);
+	rc = read_fixed(dir, &events_file, kv->events, &kv->events_st, v, e);
 	if (rc == 1) {
 		char path[PATH_MAX];
 
@@ -287,8 +289,11 @@ static void kvmdir_close(struct snapshot *s)
 {
 	struct kvmdir *kd = s->priv;
 
-	if (kd)
+	if (kd) {
 		free(kd->v);
+		if (kd->dir_fd >= 0)
+			close(kd->dir_fd);
+	}
 	free(kd);
 	s->priv = NULL;
 }
@@ -302,6 +307,10 @@ static int kvmdir_open(struct snapshot *s, const char *path, struct fmt_error *e
 	if (!kd)
 		return fmt_syserr(e, path, ENOMEM, "cannot read");
 	s->priv = kd;
+	/* Kept open: a repair commits only if this directory is still the one at the path. */
+	kd->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (kd->dir_fd < 0 || fstat(kd->dir_fd, &kd->dir_st) != 0)
+		return fmt_syserr(e, path, errno, "cannot open the directory");
 	if (list_vcpus(path, &ns, &n, e) != 0)
 		return -1;
 	kd->v = calloc(n, sizeof(*kd->v));
@@ -368,8 +377,13 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 		      uint8_t (*want)[KVM_EVENTS_SIZE], struct fmt_error *e)
 {
 	struct kvmdir *kd = s->priv;
+	char buf[64];
+	/* The directory that was read (its descriptor), whatever is at the path by now. */
+	const char *from = sw_fd_path(kd->dir_fd, buf, sizeof(buf));
 
-	if (sw_clone_tree(s->real, tmp, e) != 0)
+	if (!from)
+		from = s->real;
+	if (sw_clone_tree(from, tmp, e) != 0)
 		return -1;
 	for (size_t i = 0; i < s->nvcpus; i++) {
 		char path[PATH_MAX];
@@ -384,20 +398,45 @@ static int build_tree(struct snapshot *s, const struct vcpu_plan *plans, const c
 
 		/* A vcpuN symlink in the input must not be written through. */
 		snprintf(name, sizeof(name), "vcpu%u", kd->v[i].n);
-		if (fmt_join(src_dir, sizeof(src_dir), s->real, name, e) != 0 ||
+		if (fmt_join(src_dir, sizeof(src_dir), from, name, e) != 0 ||
 		    fmt_join(dst_dir, sizeof(dst_dir), tmp, name, e) != 0 ||
 		    sw_materialise_dir(src_dir, dst_dir, e) != 0 ||
 		    fmt_join(path, sizeof(path), dst_dir, "events", e) != 0)
 			return -1;
-		if (sw_replace_file(path, want[i], KVM_EVENTS_SIZE, kd->v[i].events_mode, e) != 0)
+		if (sw_replace_file(path, want[i], KVM_EVENTS_SIZE, kd->v[i].events_st.st_mode, e) != 0)
 			return -1;
 	}
 	return sw_fsync_tree(tmp, e);
 }
 
+/*
+ * What the commit compares: the directory as opened, and each vcpuN/events
+ * the repair replaces, as read.
+ */
+static int read_sources(const struct snapshot *s, const struct vcpu_plan *plans,
+			struct sw_sources *src, struct fmt_error *e)
+{
+	const struct kvmdir *kd = s->priv;
+
+	if (sw_add_source(src, s->real, kd->dir_fd, &kd->dir_st, e) != 0)
+		return -1;
+	for (size_t i = 0; i < s->nvcpus; i++) {
+		char name[32], path[PATH_MAX];
+
+		if (!plan_changes_state(&plans[i]))
+			continue;
+		snprintf(name, sizeof(name), "vcpu%u/events", kd->v[i].n);
+		if (fmt_join(path, sizeof(path), s->real, name, e) != 0 ||
+		    sw_add_source(src, path, -1, &kd->v[i].events_st, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int kvmdir_write(struct snapshot *s, const struct vcpu_plan *plans,
 			struct write_request *w, struct fmt_error *e)
 {
+	struct sw_sources src = { 0 };
 	char target[PATH_MAX], tmp[PATH_MAX];
 	uint8_t (*want)[KVM_EVENTS_SIZE];
 	int rc = -1;
@@ -416,7 +455,7 @@ static int kvmdir_write(struct snapshot *s, const struct vcpu_plan *plans,
 		sw_explain(e, target, w);
 		goto out;
 	}
-	if (sw_commit_dir(tmp, target, w, e) != 0) {
+	if (read_sources(s, plans, &src, e) != 0 || sw_commit_dir(tmp, target, w, &src, e) != 0) {
 		/* Once exchanged, tmp holds the original: keep it then. */
 		if (strcmp(w->written, target) != 0) {
 			sw_remove_tree(tmp);
@@ -426,6 +465,7 @@ static int kvmdir_write(struct snapshot *s, const struct vcpu_plan *plans,
 	}
 	rc = 0;
 out:
+	sw_sources_free(&src);
 	free(want);
 	return rc;
 }

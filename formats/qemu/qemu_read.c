@@ -31,6 +31,9 @@ void qemu_describe(struct snapshot *s, struct qemu_stream *q)
 	snapshot_add_fact(s, "layout", "%s%s", q->mapped_ram ? "mapped-ram" : "sequential",
 			  q->ignore_shared ? ", x-ignore-shared" : "");
 	snapshot_add_fact(s, "device_description",
+			  !q->vmdesc && q->chained ?
+				  "absent (suppress-vmdesc): sections located by scanning their "
+				  "footers, the device state has one reading (FK304)" :
 			  !q->vmdesc ? "absent (suppress-vmdesc): cpu sections found by scanning "
 				       "(FK304)" :
 			  q->vmdesc_trusted ? "present, matches the stream" :

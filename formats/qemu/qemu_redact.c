@@ -15,11 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/qemu/qemu_filter.h"
 #include "formats/qemu/qemu_redact.h"
 #include "formats/qemu/qemu_stream.h"
 #include "formats/qemu/qemu_wire.h"
+#include "formats/qemu/qemu_write.h"
 
 /* A byte range of the file (mapped-ram: a block's bitmap, its pages). */
 struct ram_extent {
@@ -223,7 +225,7 @@ static struct qemu_stream *reopen_after_prefix(struct snapshot *s, int out, cons
 
 	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, prefix, 0, e))
 		return NULL;
-	r = qemu_stream_open(s->real, e);
+	r = qemu_stream_reopen(q, s->path, e);
 	if (!r)
 		return NULL;
 	r->stream_start = q->compressed ? 0 : prefix;
@@ -247,12 +249,15 @@ static int redact_sequential(struct snapshot *s, struct redactor *rd, int out, c
 {
 	struct qemu_stream *q = s->priv, *r = reopen_after_prefix(s, out, tmp, e);
 	struct qemu_filter f = { .out_fd = out, .plan = keep_state };
+	enum io_phase was;
 	int rc;
 
 	if (!r)
 		return -1;
 	qemu_stream_attach(r, &redact_hooks, rd); /* the first table: it cannot be full */
+	was = io_phase_set(q->compressed ? IO_RECOMPRESSING : IO_COPYING);
 	rc = qemu_filter_pass(&f, r, q->compressed, q->codec, tmp, e);
+	io_phase_set(was);
 	free(f.plans);
 	qemu_stream_free(r);
 	return rc;
@@ -296,7 +301,7 @@ static int copy_around(struct snapshot *s, const struct redactor *rd, int out, c
 static int redact_mapped(struct snapshot *s, struct redactor *rd, int out, const char *tmp,
 			 struct fmt_error *e)
 {
-	struct qemu_stream *q = s->priv, *r = qemu_stream_open(s->real, e);
+	struct qemu_stream *q = s->priv, *r = qemu_stream_reopen(q, s->path, e);
 	int rc = -1;
 
 	if (!r)
@@ -320,11 +325,14 @@ static int verify_redacted(struct snapshot *s, const char *tmp, uint64_t kept,
 	struct qemu_stream *q = s->priv;
 	struct vcpu_plan *none = calloc(s->nvcpus ? s->nvcpus : 1, sizeof(*none));
 	struct snapshot re;
+	enum io_phase was;
 	int rc;
 
 	if (!none)
 		return fmt_syserr(e, tmp, ENOMEM, "cannot verify");
+	was = io_phase_set(IO_VERIFYING);
 	rc = snapshot_open(&re, tmp, s->ops->name, e);
+	io_phase_set(was);
 	if (rc == 0) {
 		const struct qemu_stream *rq = re.priv;
 
@@ -368,7 +376,7 @@ int qemu_redact(struct snapshot *s, struct write_request *w, struct redaction *r
 		if (rc == 0)
 			rc = verify_redacted(s, tmp, rd.kept_records, e);
 		if (rc == 0)
-			rc = sw_commit_file(tmp, target, w, e);
+			rc = qemu_commit_file(s, tmp, target, w, e);
 		if (rc != 0 && strcmp(w->written, target) != 0)
 			unlink(tmp);
 	}

@@ -9,9 +9,12 @@
  * sections are decoded by qemu_cpu.c; any other device is sized by the
  * trailing JSON device description when the stream has one -- which is
  * then the authority: every device section must be the one it lists
- * next -- and only without one is the next `cpu` section found by its
- * 17-byte header and validated by its footer (its vCPU marked
- * found_by_scan).  The description is known before any device is read: a
+ * next.  Without one, every device section ends where the one reading
+ * of the device state by its footers puts its end (qemu_chain.c), and
+ * only where no reading reaches the end (RAM after a device, QEMU 8.1's
+ * early devices) is the next `cpu` section found by its 17-byte header
+ * and validated by its footer; either way its vCPU is marked
+ * found_by_scan.  The description is known before any device is read: a
  * file's is read from its end first, and a pipe's device state is held in
  * memory up to its end.  Every section footer is checked.  What the walk meets is
  * reported to the attached hooks (qemu_stream.h).  Byte layouts:
@@ -365,6 +368,32 @@ static int check_vmdesc_page_size(struct qemu_stream *q, struct fmt_error *e)
 }
 
 /*
+ * The devices stepped over before the description was known are the
+ * first it lists, in order, each as long as the description sizes it.
+ */
+static int check_early_sections(struct qemu_stream *q, struct fmt_error *e)
+{
+	for (size_t i = 0; i < q->nearly; i++) {
+		const struct qemu_early_section *r = &q->early[i];
+		struct qemu_section s = { .type = QSEC_FULL, .offset = r->offset,
+					  .instance = r->instance, .idstr = r->idstr };
+		json_t *desc;
+		int64_t size;
+
+		if (vmdesc_device(q, &s, &desc, e))
+			return -1;
+		size = vmdesc_size(desc, 0);
+		if (size != (int64_t)r->len)
+			return fmt_malformed(e, q->src.path, r->offset, "section footer",
+					     "section '%s' instance %u, saved before the RAM, has %llu "
+					     "bytes of data; the device description gives it %lld",
+					     r->idstr, r->instance, (unsigned long long)r->len,
+					     (long long)size);
+	}
+	return 0;
+}
+
+/*
  * A pipe or a decompressor: the rest of the input -- the device state,
  * the end-of-file marker and the description -- read into memory at the
  * first FULL section (off), and the description looked for at its end
@@ -387,7 +416,7 @@ static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_err
 		return 0;
 	q->vmdesc_offset = end - tail + at;
 	q->vmdesc_trusted = true;
-	return check_vmdesc_page_size(q, e);
+	return check_vmdesc_page_size(q, e) || check_early_sections(q, e) ? -1 : 0;
 }
 
 /* ---- top level ----------------------------------------------------------- */
@@ -498,7 +527,97 @@ static int parse_iterative(struct qemu_stream *q, uint8_t type, uint64_t off, st
 	NOTIFY(rc, q, section_header, &s, e);
 	if (rc || parse_ram(q, type == QSEC_START, e))
 		return -1;
+	if (type == QSEC_START)
+		q->iter_open++;
+	else if (type == QSEC_END && q->iter_open)
+		q->iter_open--;
 	return qw_expect_footer(&q->src, s.sid, it->idstr, e);
+}
+
+/*
+ * Is a FULL section met now one QEMU saves before the RAM (early_setup,
+ * QEMU 8.1+: virtio-mem), not part of the device state that follows it?
+ * Before any iterative section, or while one is still open.
+ */
+static bool early_now(const struct qemu_stream *q)
+{
+	return q->niter == 0 || q->iter_open > 0;
+}
+
+/*
+ * Is the FULL section whose type byte is next an early one?  A `cpu`
+ * section never is: a stream without RAM (no iterative section at all)
+ * has its device state begin there.
+ */
+static bool early_section_next(struct qemu_stream *q)
+{
+	struct fmt_error ignored;
+	const uint8_t *p;
+
+	if (!early_now(q) || bsrc_available(&q->src, 9) < 9)
+		return early_now(q);
+	p = bsrc_peek(&q->src, 9, "", &ignored);
+	return !(p[5] == 3 && memcmp(p + 6, "cpu", 3) == 0);
+}
+
+/* Could a section begin at p (n bytes available): a START, a PART or END of an open section, a FULL, a command? */
+static bool section_follows(struct qemu_stream *q, const uint8_t *p, size_t n)
+{
+	switch (p[0]) {
+	case QSEC_START:
+	case QSEC_FULL:
+		return n >= 6 && p[5] != 0;
+	case QSEC_PART:
+	case QSEC_END:
+		return n >= 5 && find_iter(q, (uint32_t)be_get(p + 1, 4)) != NULL;
+	case QSEC_COMMAND:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An early device met before its description is known (a pipe, a
+ * decompressed image, or no description at all): its data ends at the
+ * first footer of its own id that a section follows.  It is never
+ * edited and passes through; once the description is read its length is
+ * checked (check_early_sections), so a wrong guess fails loudly.
+ */
+static int step_over_early(struct qemu_stream *q, const struct qemu_section *s,
+			   struct fmt_error *e)
+{
+	uint64_t data = bsrc_offset(&q->src);
+	struct qemu_early_section *r;
+
+	if (q->nearly == QEMU_EARLY_MAX)
+		return fmt_malformed(e, q->src.path, s->offset, "section name",
+				     "more than %u devices saved before the RAM", QEMU_EARLY_MAX);
+	for (;;) {
+		size_t n = bsrc_available(&q->src, 11);
+		const uint8_t *p = bsrc_peek(&q->src, n, "", e);
+
+		if (n < 6)
+			return fmt_malformed(e, q->src.path, bsrc_offset(&q->src), "section footer",
+					     "section '%s' (id %u) saved before the RAM has no "
+					     "footer: the stream ends first",
+					     s->idstr, s->sid);
+		if (p[0] == QSEC_FOOTER && be_get(p + 1, 4) == s->sid &&
+		    section_follows(q, p + 5, n - 5))
+			break;
+		if (bsrc_offset(&q->src) - data >= QEMU_EARLY_BYTES_MAX)
+			return fmt_malformed(e, q->src.path, s->offset, "section footer",
+					     "section '%s' (id %u) saved before the RAM has no "
+					     "footer in its first %u KiB",
+					     s->idstr, s->sid, QEMU_EARLY_BYTES_MAX >> 10);
+		bsrc_skip(&q->src, 1, "", e);
+	}
+	r = &q->early[q->nearly++];
+	r->offset = s->offset;
+	r->len = bsrc_offset(&q->src) - data;
+	r->instance = s->instance;
+	snprintf(r->idstr, sizeof(r->idstr), "%s", s->idstr);
+	return qw_expect_footer(&q->src, s->sid, s->idstr, e);
 }
 
 /* The vCPU arrays grown for one more. */
@@ -626,6 +745,21 @@ static int parse_cpu_section(struct qemu_stream *q, const struct qemu_section *s
 	return rc;
 }
 
+/* No description: a device's data, stepped over to the footer the one reading gives it. */
+static int skip_by_chain(struct qemu_stream *q, const struct qemu_section *s, struct fmt_error *e)
+{
+	uint64_t data = bsrc_offset(&q->src);
+	uint64_t footer = qemu_chain_footer(&q->chain, data, s->sid);
+
+	if (footer == UINT64_MAX)
+		return fmt_malformed(e, q->src.path, s->offset, "section footer",
+				     "internal error: section '%s' off the stream's one reading",
+				     s->idstr);
+	if (bsrc_skip(&q->src, footer - data, s->idstr, e))
+		return -1;
+	return qw_expect_footer(&q->src, s->sid, s->idstr, e);
+}
+
 /* A FULL section: a `cpu`, or a device sized by the description or found past. */
 static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 {
@@ -645,6 +779,10 @@ static int parse_full(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 		return -1;
 	if (strcmp(idstr, "cpu") == 0)
 		return parse_cpu_section(q, &s, desc, e);
+	if (!desc && q->early_next)
+		return step_over_early(q, &s, e);
+	if (!desc && q->chained)
+		return skip_by_chain(q, &s, e);
 	if (!desc)
 		return -2; /* no description: the caller scans for the next cpu section */
 	size = vmdesc_size(desc, 0);
@@ -842,8 +980,41 @@ static int parse_trailer(struct qemu_stream *q, struct fmt_error *e)
  */
 static bool must_hold(const struct qemu_stream *q, uint8_t type)
 {
-	return (type == QSEC_FULL || type == QSEC_EOF) && !q->vmdesc && !q->held &&
-	       !q->src.seekable;
+	return ((type == QSEC_FULL && !q->early_next) || type == QSEC_EOF) && !q->vmdesc &&
+	       !q->held && !q->src.seekable;
+}
+
+/*
+ * No description at the first FULL section (off): the device state held
+ * in memory, a file's too (when it is no more than a pipe's may be), and
+ * its readings counted.  One: the walk follows it.  More: refused -- a
+ * guest has planted a section.  None: the walk scans, as it can.
+ */
+static int locate_by_chain(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
+{
+	uint64_t end;
+	int verdict;
+
+	q->chain_tried = true;
+	if (!q->src.memory) {
+		if (!bsrc_known_end(&q->src, &end) || end - off > bsrc_hold_max)
+			return 0;
+		if (hold_device_state(q, off, e))
+			return -1;
+		if (q->vmdesc)
+			return 0;
+	}
+	verdict = qemu_chain_build(q, off, &q->chain, e);
+	if (verdict < 0)
+		return -1;
+	if (verdict == CHAIN_AMBIGUOUS)
+		return fmt_malformed(e, q->src.path, off, "section footer",
+				     "without a device description, the device sections from here "
+				     "can be read in more than one way: one device's data holds "
+				     "what reads as the end of that device and more sections (a "
+				     "guest can plant them), so no cpu section can be trusted");
+	q->chained = verdict == CHAIN_UNIQUE;
+	return 0;
 }
 
 static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
@@ -857,7 +1028,11 @@ static int parse_sections(struct qemu_stream *q, struct fmt_error *e)
 		if (!p)
 			return -1;
 		type = *p;
+		q->early_next = type == QSEC_FULL && early_section_next(q);
 		if (must_hold(q, type) && hold_device_state(q, off, e))
+			return -1;
+		if (type == QSEC_FULL && !q->vmdesc && !q->chain_tried && !q->early_next &&
+		    locate_by_chain(q, off, e))
 			return -1;
 		NOTIFY(rc, q, section_begin, type, off, e);
 		if (rc)
@@ -908,12 +1083,48 @@ struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e)
 	return q;
 }
 
+struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label,
+					     const struct bsrc_extent *x, size_t n,
+					     struct fmt_error *e)
+{
+	struct qemu_stream *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		fmt_syserr(e, path, ENOMEM, "cannot read");
+		return NULL;
+	}
+	q->page_size = 4096;
+	if (bsrc_open_extents(&q->src, path, label, x, n, e)) {
+		qemu_stream_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+struct qemu_stream *qemu_stream_reopen(const struct qemu_stream *q, const char *path,
+				       struct fmt_error *e)
+{
+	struct qemu_stream *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		fmt_syserr(e, path, ENOMEM, "cannot read");
+		return NULL;
+	}
+	r->page_size = 4096;
+	if (bsrc_reopen_fd(&r->src, q->src.fd, path, e)) {
+		qemu_stream_free(r);
+		return NULL;
+	}
+	return r;
+}
+
 void qemu_stream_free(struct qemu_stream *q)
 {
 	if (!q)
 		return;
 	bsrc_close(&q->src);
 	json_decref(q->vmdesc);
+	qemu_chain_free(&q->chain);
 	free(q->devices);
 	free(q->cpus);
 	free(q->vcpus);

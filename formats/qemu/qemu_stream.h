@@ -18,6 +18,7 @@
 #include "formats/format.h"
 #include "formats/io/bsrc.h"
 #include "formats/qemu/qemu.h"
+#include "formats/qemu/qemu_chain.h"
 
 struct qemu_stream;
 
@@ -107,6 +108,9 @@ struct qemu_hooks {
 #define QEMU_CPUS_MAX (1U << 18)
 /* Largest device description read into memory at the end of the stream. */
 #define QEMU_VMDESC_MAX (64U << 20)
+/* Early devices (saved before the RAM) stepped over without a description; their largest. */
+#define QEMU_EARLY_MAX 16
+#define QEMU_EARLY_BYTES_MAX (1U << 20)
 /* Hook tables one stream reports to. */
 #define QEMU_HOOKS_MAX 4
 
@@ -133,12 +137,32 @@ struct qemu_stream {
 	bool switchover_command;
 	struct qemu_iter_section iter[16];
 	size_t niter;
+	size_t iter_open;     /* started and not yet ended: the RAM is still coming */
+	bool early_next;      /* the FULL section at hand is one saved before the RAM */
+	/*
+	 * Devices QEMU 8.1+ saves with the RAM still to come (early_setup:
+	 * virtio-mem), met before the description was known: stepped over
+	 * to their footer, and checked against the description once it is.
+	 */
+	struct qemu_early_section {
+		uint64_t offset, len; /* of the section's type byte; its data's length */
+		uint32_t instance;
+		char idstr[256];
+	} early[QEMU_EARLY_MAX];
+	size_t nearly;
 	/* The device description, when read first from the end of a file. */
 	json_t *vmdesc;
 	uint64_t vmdesc_offset;
 	size_t vmdesc_next;   /* index of the next FULL section in vmdesc devices */
 	bool vmdesc_trusted;  /* it has matched every FULL section so far */
 	bool scanned;         /* some sections were found by scanning */
+	/*
+	 * No description: the device state's one reading (qemu_chain.h), when
+	 * there is one (chained); the count is made once, at the first FULL
+	 * section (chain_tried).
+	 */
+	struct qemu_chain chain;
+	bool chain_tried, chained;
 	/*
 	 * Read from a pipe or a decompressor: the device state, from the first
 	 * FULL section to the end of the input, was read into memory (q->src
@@ -182,6 +206,21 @@ typedef int (*qemu_container_fn)(struct qemu_stream *q, struct snapshot *s, stru
 
 /* A new reader on path ("-": standard input); NULL with e filled. */
 struct qemu_stream *qemu_stream_open(const char *path, struct fmt_error *e);
+/*
+ * A new reader on a stream stored in pieces of the file path (a disk
+ * image's VM state: bsrc_open_extents, label naming it in errors); the
+ * pieces stay the caller's until qemu_stream_free.
+ */
+struct qemu_stream *qemu_stream_open_extents(const char *path, const char *label,
+					     const struct bsrc_extent *x, size_t n,
+					     struct fmt_error *e);
+/*
+ * A new reader on the object q read (its descriptor, duplicated), from
+ * its start: a second pass over the input (the compressed writer, redact)
+ * reads what the first one did, never what is at the path by now.
+ */
+struct qemu_stream *qemu_stream_reopen(const struct qemu_stream *q, const char *path,
+				       struct fmt_error *e);
 void qemu_stream_free(struct qemu_stream *q);
 /*
  * Report to hooks (with ctx) from now on; a table with pass becomes the

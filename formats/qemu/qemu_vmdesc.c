@@ -90,7 +90,7 @@ static json_t *find_vmdesc(struct bsrc *src, uint64_t window, uint64_t *offset)
 
 	if (!tail)
 		return NULL;
-	if (pread(src->fd, tail, window, (off_t)(src->size - window)) == (ssize_t)window) {
+	if (bsrc_pread(src, tail, (size_t)window, src->size - window) == 0) {
 		doc = vmdesc_find_tail(tail, (size_t)window, &at);
 		if (doc)
 			*offset = src->size - window + at;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
 #include "formats/qemu/qemu_edit.h"
 #include "formats/qemu/qemu_filter.h"
@@ -100,9 +101,11 @@ static int verify_file(struct snapshot *s, const struct vcpu_plan *plans, const 
 {
 	struct qemu_stream *q = s->priv;
 	struct snapshot re;
-	int rc;
+	enum io_phase was = io_phase_set(IO_VERIFYING);
+	int rc = snapshot_open(&re, tmp, s->ops->name, e);
 
-	if (snapshot_open(&re, tmp, s->ops->name, e) != 0)
+	io_phase_set(was);
+	if (rc != 0)
 		return -1;
 	rc = snapshot_verify(s, plans, &re, e);
 	if (rc == 0 && q->vmdesc_trusted && !((struct qemu_stream *)re.priv)->vmdesc_trusted)
@@ -154,15 +157,34 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 		return -1;
 	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
 		return fmt_syserr(e, tmp, errno, "cannot write");
-	r = qemu_stream_open(s->real, e);
+	/* The descriptor read the first time: the object at the path may have changed. */
+	r = qemu_stream_reopen(q, s->path, e);
 	if (!r)
 		return -1;
-	if (bsrc_skip(&r->src, q->container_len, "", e) == 0 && bsrc_decode(&r->src, q->codec, e) == 0)
+	if (bsrc_skip(&r->src, q->container_len, "", e) == 0 &&
+	    bsrc_decode(&r->src, q->codec, e) == 0) {
+		enum io_phase was = io_phase_set(IO_RECOMPRESSING);
+
 		rc = qemu_filter_pass(&f, r, true, q->codec, tmp, e);
+		io_phase_set(was);
+	}
 	if (rc == 0 && fsync(out) != 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	free(f.plans);
 	qemu_stream_free(r);
+	return rc;
+}
+
+int qemu_commit_file(struct snapshot *s, const char *tmp, const char *target,
+		     struct write_request *w, struct fmt_error *e)
+{
+	struct qemu_stream *q = s->priv;
+	struct sw_sources src = { 0 };
+	int rc = sw_add_source(&src, s->real, q->src.fd, &q->src.st, e);
+
+	if (rc == 0)
+		rc = sw_commit_file(tmp, target, w, &src, e);
+	sw_sources_free(&src);
 	return rc;
 }
 
@@ -201,7 +223,7 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 		goto out;
 	}
 	rc = -1;
-	if (sw_commit_file(tmp, target, w, e) != 0) {
+	if (qemu_commit_file(s, tmp, target, w, e) != 0) {
 		if (strcmp(w->written, target) != 0)
 			unlink(tmp);
 		goto out;

@@ -215,9 +215,11 @@ verdicts() {
 	assert_equal "$(tree_sum t)" "$before"
 	[ -d out/a/pf-lost-cap/vcpu0 ] || fail "no out/a/pf-lost-cap: $(find out)"
 	[ -d out/b/deeper/db-exact/vcpu0 ] || fail "no out/b/deeper/db-exact"
-	[ -d out/a/clean/vcpu0 ] || fail "no out/a/clean (a kvm-dir -o copy is written even when clean)"
+	# Nothing to repair in clean: -O does not copy it (issue 15, item 8).
+	[ ! -e out/a/clean ] || fail "out/a/clean was copied"
+	assert_stderr_contains "2 repaired, 0 errors, 1 clean (not copied)"
 	run --separate-stderr -0 "$FREDCK" check -r out
-	assert_stderr_contains "3 inputs: 3 ok, 0 at risk"
+	assert_stderr_contains "2 inputs: 2 ok, 0 at risk"
 }
 
 @test "batch: repair -O DIR with plain inputs puts each under its last component" {
@@ -229,17 +231,26 @@ verdicts() {
 	assert_only_events_differ "$a" "$WORK/o/pf-lost-cap"
 }
 
-@test "batch: repair -O DIR again: nothing is overwritten, each such input an error, the others go on" {
+@test "batch: repair -O DIR again: an equal output is done, a different one an error naming it, nothing overwritten" {
 	kvm_tree
 	run --separate-stderr -1 "$FREDCK" repair -r -O out t
-	sums=$(tree_sum out)
 	rm -rf out/b
-	run --separate-stderr "$FREDCK" repair -r -O out t
-	# 8: two outputs exist; 4: pf-lost-cap is left at risk by that; 1: db-exact repaired.
-	assert_equal "$status" 13
-	assert_stderr_contains "out/a/clean" "out/a/pf-lost-cap"
+	sums=$(tree_sum out)
+	# pf-lost-cap's output holds its repair: done (0); db-exact's is gone: repaired (1).
+	run --separate-stderr -1 "$FREDCK" repair -r -O out t
+	assert_stderr_contains "1 repaired, 0 errors, 1 clean (not copied), 1 already repaired (up to date)"
+	assert_output --partial "up to date: out/a/pf-lost-cap already holds this repair"
 	[ -d out/b/deeper/db-exact/vcpu0 ] || fail "the input whose output was free was not repaired"
+	# An output that differs from the repair: an error naming it (8, +4 at
+	# risk), left as it is; the others are done.
+	printf 'x' >>out/a/pf-lost-cap/vcpu0/events
+	sums=$(tree_sum out)
+	run --separate-stderr "$FREDCK" repair -r -O out t
+	assert_equal "$status" 12
+	assert_stderr_contains "fredck: out/a/pf-lost-cap: exists and differs from the repair of 't/a/pf-lost-cap'"
+	assert_stderr_contains "0 repaired, 1 errors, 1 clean (not copied), 1 already repaired (up to date)"
 	assert_equal "$(tree_sum out)" "$sums"
+	assert_no_leftovers out out/a out/b/deeper
 }
 
 @test "batch: repair -r --in-place with workers: each repaired, each backup kept" {
@@ -254,9 +265,17 @@ verdicts() {
 @test "batch: repair --ndjson: one record per input with its output" {
 	kvm_tree
 	run --separate-stderr -1 "$FREDCK" repair -r -O out --ndjson t
-	assert_equal "$(jq -r '"\(.status) \(.output.written | sub(".*/out/"; "out/"))"' <<<"$output")" \
-		"$(printf '%s\n' 'ok out/a/clean' 'repaired out/a/pf-lost-cap' 'repaired out/b/deeper/db-exact')"
-	assert_stderr_contains "3 inputs: 1 ok, 0 at risk, 2 repaired, 0 errors"
+	assert_equal "$(jq -r '"\(.status) \(.output.not_copied) \(.output.written // "-" | sub(".*/out/"; "out/"))"' <<<"$output")" \
+		"$(printf '%s\n' 'ok true -' 'repaired false out/a/pf-lost-cap' 'repaired false out/b/deeper/db-exact')"
+	assert_stderr_contains "3 inputs: 1 ok, 0 at risk, 2 repaired, 0 errors, 1 clean (not copied)"
+	# Again: each repair is up to date.
+	run --separate-stderr -0 "$FREDCK" repair -r -O out --ndjson t
+	assert_equal "$(jq -r '"\(.status) \(.exit_status) \(.output.up_to_date // "-" | sub(".*/out/"; "out/"))"' <<<"$output")" \
+		"$(printf '%s\n' 'ok 0 -' 'up-to-date 0 out/a/pf-lost-cap' 'up-to-date 0 out/b/deeper/db-exact')"
+	# The JSON document counts them too.
+	run --separate-stderr -0 "$FREDCK" repair -r -O out --json t
+	assert_equal "$(jq -c '.summary | [.inputs, .ok, .not_copied, .up_to_date, .output_dirs_skipped]' <<<"$output")" \
+		"[3,3,1,2,0]"
 }
 
 @test "batch: repair -o with -r, or -o with -O, is a usage error" {

@@ -233,23 +233,24 @@ repaired() {
 	cmp "$WORK/want/state.json" "$WORK/s/state.json"
 }
 
-@test "chv: --in-place never overwrites a backup (exit 8, +4 at risk, naming it); --no-backup keeps none" {
+@test "chv: --in-place never overwrites a backup (the original goes to state.json.orig.1); --no-backup keeps none" {
 	gen v38 s pf
 	gen v38 want pf:drop
 	echo keep >"$WORK/s/state.json.orig"
 	cp "$WORK/s/state.json" "$WORK/orig.json"
+	cp -R "$WORK/s" "$WORK/s2"
 	run --separate-stderr "$FREDCK" repair --in-place "$WORK/s"
-	assert_equal "$status" 12
-	assert_stderr_contains "state.json.orig" "backup already exists"
-	cmp "$WORK/orig.json" "$WORK/s/state.json"
-	assert_equal "$(cat "$WORK/s/state.json.orig")" keep
-	rm "$WORK/s/state.json.orig"
-	run "$FREDCK" repair --in-place --no-backup "$WORK/s"
 	assert_equal "$status" 1
 	cmp "$WORK/want/state.json" "$WORK/s/state.json"
-	[ "$(ls "$WORK/s" | tr '\n' ' ')" = "config.json memory-ranges state.json " ] ||
-		fail "unexpected files: $(ls -A "$WORK/s")"
-	assert_no_leftovers "$WORK/s"
+	cmp "$WORK/orig.json" "$WORK/s/state.json.orig.1"
+	assert_equal "$(cat "$WORK/s/state.json.orig")" keep
+	rm "$WORK/s2/state.json.orig"
+	run "$FREDCK" repair --in-place --no-backup "$WORK/s2"
+	assert_equal "$status" 1
+	cmp "$WORK/want/state.json" "$WORK/s2/state.json"
+	[ "$(ls "$WORK/s2" | tr '\n' ' ')" = "config.json memory-ranges state.json " ] ||
+		fail "unexpected files: $(ls -A "$WORK/s2")"
+	assert_no_leftovers "$WORK/s" "$WORK/s2"
 }
 
 @test "chv: a state.json input: -o writes a new file, --in-place keeps the backup" {

@@ -74,6 +74,8 @@ complete_words() {
 	assert_line kvm-dir
 	assert_line qemu
 	run complete_words check --format = q
+	assert_output "$(printf 'qcow2\nqemu')"
+	run complete_words check --format = qe
 	assert_output qemu
 	run complete_words check --format k
 	assert_output kvm-dir

@@ -379,7 +379,7 @@ assert_points_reached() {
 	[ -d "$WORK/.vm.fredck-Ab12Cd" ] && [ -f "$WORK/.vm.fredck-Zz99Yy" ]
 }
 
-@test "crash: a backup that already holds the input by hard links (a killed run's) is kept; any other backup refuses" {
+@test "crash: a backup that already holds the input by hard links (a killed run's) or byte for byte is kept; any other backup stays, the original numbered beside it" {
 	local vm
 	vm=$(fixture pf-lost-cap vm)
 	tree_sum "$vm" >"$W/orig.sum"
@@ -388,30 +388,45 @@ assert_points_reached() {
 	assert_equal "$status" 1
 	assert_output --partial "(original kept as $vm.orig)"
 	diff "$W/orig.sum" <(tree_sum "$vm.orig")
-	# A copy that is not made of hard links is someone else's: refused.
+	# A copy of the same bytes is the same original: kept as the backup too.
 	vm=$(fixture pf-lost-cap vm2)
 	cp -a "$vm" "$vm.orig"
-	run --separate-stderr "$FREDCK" repair --in-place "$vm"
-	assert_equal "$status" 12
-	assert_stderr_contains "$vm.orig: backup already exists"
-	# Nor is a clone that lacks a file.
+	run "$FREDCK" repair --in-place "$vm"
+	assert_equal "$status" 1
+	assert_output --partial "(original kept as $vm.orig)"
+	[ ! -e "$vm.orig.1" ]
+	# A clone that lacks a file is another tree: kept, the original goes beside it.
 	vm=$(fixture pf-lost-cap vm3)
+	tree_sum "$vm" >"$W/orig3.sum"
 	cp -al "$vm" "$vm.orig"
 	rm "$vm.orig/FIXTURE"
 	run "$FREDCK" repair --in-place "$vm"
-	assert_equal "$status" 12
+	assert_equal "$status" 1
+	assert_output --partial "(original kept as $vm.orig.1)"
+	diff "$W/orig3.sum" <(tree_sum "$vm.orig.1")
+	[ ! -e "$vm.orig/FIXTURE" ]
 }
 
-@test "crash: a QEMU stream whose backup is a hard link to it (a killed run's) is repaired, the link kept as the backup" {
+@test "crash: a QEMU stream whose backup is a hard link to it (a killed run's) or a copy of it is repaired, that kept as the backup; another backup stays" {
 	need_qemu
 	cp "$S/pf.bin" "$W/vm.bin"
 	ln "$W/vm.bin" "$W/vm.bin.orig"
 	run "$FREDCK" repair --in-place "$W/vm.bin"
 	assert_equal "$status" 1
 	cmp "$S/pf.bin" "$W/vm.bin.orig"
+	# A copy of the same bytes is the same original: it is the backup, none is added.
 	cp "$S/pf.bin" "$W/other.bin"
 	cp "$S/pf.bin" "$W/other.bin.orig"
 	run "$FREDCK" repair --in-place "$W/other.bin"
-	assert_equal "$status" 12
-	cmp "$S/pf.bin" "$W/other.bin"
+	assert_equal "$status" 1
+	cmp "$S/pf.bin" "$W/other.bin.orig"
+	[ ! -e "$W/other.bin.orig.1" ]
+	# A backup of other bytes is another original: kept, this one numbered beside it.
+	cp "$S/pf.bin" "$W/third.bin"
+	head -c 4096 "$S/pf.bin" >"$W/third.bin.orig"
+	run "$FREDCK" repair --in-place "$W/third.bin"
+	assert_equal "$status" 1
+	assert_output --partial "(original kept as $W/third.bin.orig.1)"
+	cmp "$S/pf.bin" "$W/third.bin.orig.1"
+	cmp <(head -c 4096 "$S/pf.bin") "$W/third.bin.orig"
 }

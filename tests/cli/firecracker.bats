@@ -317,7 +317,7 @@ assert_unchanged() {
 	cmp "$WORK/d" "$WORK/d2" || fail "a #DB left alone changed the file"
 }
 
-@test "firecracker: --in-place is atomic and keeps the original as the backup" {
+@test "firecracker: --in-place is atomic and keeps the original as the backup (a later, different original as a.orig.1)" {
 	local sum
 	snap a v1.11 -e 14
 	sum=$(sha256sum <"$WORK/a")
@@ -328,12 +328,19 @@ assert_unchanged() {
 	assert_changed_within "$WORK/orig" "$WORK/a" "$EV-$((EV + 63))" "$CRC-$((CRC + 7))"
 	assert_crc_ok "$WORK/a"
 	assert_no_leftovers "$WORK"
-	# A backup that exists is never overwritten (8, and 4: the vCPU stays at risk).
+	# The same original saved again: the backup holding its bytes is its backup.
 	cp "$WORK/orig" "$WORK/a"
-	run --separate-stderr "$FREDCK" repair --in-place "$WORK/a"
-	assert_failure 12
-	assert_stderr_contains "$WORK/a.orig"
-	cmp "$WORK/orig" "$WORK/a" || fail "the input changed although the backup exists"
+	run "$FREDCK" repair --in-place "$WORK/a"
+	assert_failure 1
+	assert_unchanged "$WORK/a.orig" "$sum"
+	[ ! -e "$WORK/a.orig.1" ] || fail "a second backup of one original"
+	# Another original: the backup that exists is never overwritten, this one is a.orig.1.
+	snap b v1.10 -e 14
+	cp "$WORK/b" "$WORK/a"
+	run "$FREDCK" repair --in-place "$WORK/a"
+	assert_failure 1
+	assert_unchanged "$WORK/a.orig" "$sum"
+	cmp "$WORK/b" "$WORK/a.orig.1" || fail "the second original is not kept as a.orig.1"
 }
 
 @test "firecracker: a vCPU without FRED, or without an exception, is not at risk" {

@@ -19,22 +19,25 @@
 # chroots are; see tests/qemu/README.md, "The forged-section guest"):
 #   - the saved `ide` section carries the forged bytes (checked with Perl,
 #     independently of fredck);
-#   - check FILE and check - (a pipe) report only vCPUs 0 and 1, never 7;
-#     without a description they may also refuse (exit 8), never report 7;
-#     with a description they exit 0 (nothing is at risk);
+#   - check FILE and check - (a pipe) report only vCPUs 0 and 1, never 7,
+#     with and without a description (exit 0: nothing real is at risk);
+#     without one, each vCPU carries the note FK304;
 #   - repair - -o - of the described stream repairs nothing: its output
 #     loads in the same QEMU, or it fails loudly (exit 8, no end-of-file
 #     marker, QEMU refuses it); the same through QEMU's own exec: migration;
-#   - without a description, repair without --force refuses (file and
-#     filter): the words of issue 14, item 1, in the variables below.
+#   - without a description, repair (with or without --force) repairs
+#     nothing: the output is the input and loads;
+#   - the second attack (twice.bin): the planted bytes also close the ide
+#     section and reopen it, so that without a description the device
+#     state reads two ways: check (file, pipe) and the filter refuse it
+#     (exit 8, no complete stream), never naming vCPU 7; with the
+#     description it reads vCPUs 0 and 1 only.
 
 bats_require_minimum_version 1.5.0
 
 # --- What fredck says where the issue leaves the words open. -------------
-# repair of a stream located by a scan (no description) without --force:
-FORCE_REFUSAL_STATUS=4     # the exit status of the refusal (left at risk, found-by-scan)
-FORCE_REFUSAL_RE='--force' # an ERE its message matches (grep -E)
-# check of such a stream says the cpu sections were found by a scan:
+# check of a stream without description says the cpu sections were located
+# by a scan (of their footers):
 SCAN_NOTE_RE='scan'        # an ERE (grep -Ei) the note matches
 # ---------------------------------------------------------------------------
 
@@ -76,6 +79,27 @@ build_peer() {
 		--run-until "$PARKED" || return 1
 	qemu_make_stream "$peer" "$d/nodesc.bin" "${shape[@]}" --drive "$d/disk.img" \
 		--run-until "$PARKED" --suppress-vmdesc || return 1
+	# The second attack (twice.bin): the planted bytes also close the ide
+	# section (7e + its section id) before the forged cpu section and
+	# reopen it after (a copy of its real header), so that the device state
+	# reads two ways to its end: the real one, and one with vCPU 7.
+	perl -0777 -e '
+		my ($s, $sec) = map { open(my $f, "<", $_) or die "$_: $!\n"; local $/; <$f> } @ARGV;
+		my $i = index($s, "\x100000:00:01.1/ide");
+		$i > 5 && substr($s, $i - 5, 1) eq "\x04" or die "no ide section header\n";
+		my $hdr = substr($s, $i - 5, 1 + 4 + 1 + 16 + 8);
+		my $sid = substr($hdr, 1, 4);
+		my $csid = substr($sec, 1, 4);
+		my $f = index($sec, "\x7e$csid", 17 + 1817);
+		$f > 0 or die "no footer in the forged section\n";
+		print "\x7e$sid", substr($sec, 0, $f + 5), $hdr;
+	' "$d/nodesc.bin" "$d/forged.sec" >"$d/twice.sec" || return 1
+	[ "$(stat -c %s "$d/twice.sec")" -le 8192 ] || return 1
+	cat "$S/boot.bin" "$d/twice.sec" >"$d/disk2.img" && truncate -s 1M "$d/disk2.img" || return 1
+	qemu_make_stream "$peer" "$d/twice.bin" "${shape[@]}" --drive "$d/disk2.img" \
+		--run-until "$PARKED" --suppress-vmdesc || return 1
+	qemu_make_stream "$peer" "$d/twice-desc.bin" "${shape[@]}" --drive "$d/disk2.img" \
+		--run-until "$PARKED" || return 1
 }
 
 setup_file() {
@@ -191,16 +215,15 @@ check_real() {
 	fi
 	st=$status js=$output
 	idx=$(jq -r '[.inputs[0].vcpus[]?.index | tostring] | join(",")' <<<"$js" 2>/dev/null)
-	if [ "$kind" = nodesc ]; then
-		scanned_said "$how" "$st" "$js" "$f"
-		return
-	fi
 	case "$st" in
 	0) [ "$idx" = 0,1 ] || fail "check ($how): exit 0, vCPUs [$idx] (the stream has vCPUs 0,1)" ;;
-	8) [ "$kind" = nodesc ] || fail "check ($how) of the described stream: exit 8: $js" ;;
-	*) fail "check ($how): exit $st, vCPUs [$idx] (the stream has vCPUs 0,1, none at risk: expected exit 0)" ;;
+	*) fail "check ($how) of $kind.bin: exit $st, vCPUs [$idx] (the stream has vCPUs 0,1, none at risk: expected exit 0): $js" ;;
 	esac
 	no_ghost "$js"
+	if [ "$kind" = nodesc ]; then
+		jq -e '[.inputs[0].vcpus[] | [.findings[].code] | index("FK304") != null] | all' <<<"$js" \
+			>/dev/null || fail "check ($how): a vCPU located without a description lacks FK304: $js"
+	fi
 	# The text report: the same, and the scan said.
 	if [ "$how" = file ]; then
 		run "$FREDCK" check "$f"
@@ -213,27 +236,6 @@ check_real() {
 		grep -Eqi -- "$SCAN_NOTE_RE" <<<"$output" ||
 			fail "check ($how) of a stream without description found its cpu sections by a scan and does not say so (/$SCAN_NOTE_RE/): $output"
 	fi
-}
-
-# scanned_said HOW STATUS JSON FILE: without a description, a scan cannot
-# tell a header the guest planted from a real one (the gap issue 14 keeps
-# open): what fredck must do is say so on every vCPU it found that way
-# (FK304), and never repair one without --force (refuses_unforced).
-scanned_said() {
-	local how=$1 st=$2 js=$3 f=$4 out
-	[ "$st" -eq 0 ] || [ "$st" -eq 4 ] || [ "$st" -eq 8 ] || fail "check ($how): exit $st: $js"
-	[ "$st" -eq 8 ] && return 0
-	jq -e '[.inputs[0].vcpus[].index] | (index(0) != null) and (index(1) != null)' <<<"$js" \
-		>/dev/null || fail "check ($how): the real vCPUs 0 and 1 are not all reported: $js"
-	jq -e '[.inputs[0].vcpus[] | [.findings[].code] | index("FK304") != null] | all' <<<"$js" \
-		>/dev/null || fail "check ($how): a vCPU found by a scan without FK304: $js"
-	if [ "$how" = file ]; then
-		out=$("$FREDCK" check "$f") || true
-	else
-		out=$("$FREDCK" check - <"$f") || true
-	fi
-	grep -Eqi -- "$SCAN_NOTE_RE" <<<"$out" ||
-		fail "check ($how): the text does not say the sections were found by a scan: $out"
 }
 
 # filter_loud PEER: repair - -o - of the described stream: nothing repaired,
@@ -256,30 +258,81 @@ filter_loud() {
 	esac
 }
 
-# refuses_unforced PEER file|filter: repair of the stream without
-# description, without --force, repairs nothing (exit 4, the reason
-# found-by-scan): the output, where one is written, is the input byte for
-# byte (nothing inserted into the ide section) and loads in QEMU.
-refuses_unforced() {
-	local how=$2 st err ctx
+# passes_unchanged PEER file|filter: repair of the stream without description,
+# with and without --force, finds nothing at risk (the real vCPUs are not;
+# the planted vCPU 7 is no vCPU): exit 0, the output is the input byte for
+# byte (nothing inserted into the ide section), and it loads in QEMU.
+passes_unchanged() {
+	local how=$2 force st err ctx
 	use_peer "$1"
-	if [ "$how" = file ]; then
-		run --separate-stderr "$FREDCK" repair "$D/nodesc.bin" -o "$W/out.bin"
-		st=$status err="$output$stderr"
-		ctx="repair FILE -o OUT (no description, no --force): exit $st"
-	else
-		run bash -c '"$1" repair - -o - <"$2" >"$3" 2>"$4"' _ "$FREDCK" "$D/nodesc.bin" "$W/out.bin" "$W/err"
-		st=$status err=$(cat "$W/err")
-		ctx="repair - -o - (no description, no --force): exit $st"
-	fi
-	[ "$st" -eq "$FORCE_REFUSAL_STATUS" ] || fail "$ctx; expected exit $FORCE_REFUSAL_STATUS: $err"
-	grep -Eq -- "$FORCE_REFUSAL_RE" <<<"$err" || fail "$ctx; the refusal does not match /$FORCE_REFUSAL_RE/: $err"
-	! grep -Eq 'repaired: (pending|drop)' <<<"$err" || fail "$ctx: something was repaired: $err"
-	if [ -e "$W/out.bin" ]; then
+	for force in "" --force; do
+		rm -f "$W/out.bin"
+		if [ "$how" = file ]; then
+			run --separate-stderr "$FREDCK" repair $force "$D/nodesc.bin" -o "$W/out.bin"
+			st=$status err="$output$stderr"
+		else
+			run bash -c '"$1" repair $2 - -o - <"$3" >"$4" 2>"$5"' _ "$FREDCK" "$force" \
+				"$D/nodesc.bin" "$W/out.bin" "$W/err"
+			st=$status err=$(cat "$W/err")
+		fi
+		ctx="repair $force ($how, no description): exit $st"
+		[ "$st" -eq 0 ] || fail "$ctx; expected 0 (vCPUs 0 and 1 are not at risk): $err"
+		no_ghost "$err" "$ctx"
 		cmp -s "$D/nodesc.bin" "$W/out.bin" || fail "$ctx: the output differs from the input"
+	done
+	qemu_verdict "$W/out.bin" nodesc
+	[ "$LOADED" -eq 0 ] || fail "$ctx: the unchanged output does not load: $VERDICT"
+}
+
+# twice_refused PEER file|pipe|filter: the stream whose device state reads
+# two ways (no description): check (a file, a pipe) and repair --force
+# through the filter refuse it (exit 8, saying why), name no vCPU 7, and the
+# filter leaves no complete stream, which QEMU refuses.
+twice_refused() {
+	local how=$2 st out
+	use_peer "$1"
+	case "$how" in
+	file) run --separate-stderr "$FREDCK" check "$D/twice.bin" ;;
+	pipe) run --separate-stderr bash -c '"$1" check - <"$2"' _ "$FREDCK" "$D/twice.bin" ;;
+	filter)
+		run --separate-stderr bash -c '"$1" repair --force - -o - <"$2" >"$3"' _ "$FREDCK" \
+			"$D/twice.bin" "$W/out.bin"
+		;;
+	esac
+	st=$status out="$output$stderr"
+	[ "$st" -eq 8 ] || fail "$how: exit $st; expected 8 (two readings): $out"
+	grep -q 'more than one way' <<<"$out" || fail "$how: the refusal does not say why: $out"
+	no_ghost "$out" "$how: exit $st"
+	if [ "$how" = filter ]; then
+		! complete "$W/out.bin" || fail "filter: a complete stream after exit 8"
 		qemu_verdict "$W/out.bin" nodesc
-		[ "$LOADED" -eq 0 ] || fail "$ctx: the unchanged output does not load: $VERDICT"
+		[ "$LOADED" -ne 0 ] || fail "filter: exit 8 but QEMU loads the output"
 	fi
+}
+
+# twice PEER: the second attack as QEMU saved it: the planted bytes sit at
+# the start of the PIO buffer, inside the ide section, whose real footer
+# comes after them; the description, where QEMU wrote one, still makes
+# check read vCPUs 0 and 1 only, and repair --force -o writes nothing.
+twice() {
+	local st
+	use_peer "$1"
+	run perl -0777 -e '
+		my ($s, $sec) = map { open(my $f, "<", $_) or die "$_: $!\n"; local $/; <$f> } @ARGV;
+		my $i = index($s, "\x100000:00:01.1/ide");
+		my $sid = substr($s, $i - 4, 4);
+		my $p = index($s, $sec);
+		$p > $i or die "the planted bytes are not in the stream after the ide header\n";
+		my $f = index($s, "\x7e$sid", $p + length $sec);
+		$f > 0 or die "no real ide footer after the planted bytes\n";
+		print "planted at $p, ide footer at $f\n";
+	' "$D/twice.bin" "$D/twice.sec"
+	assert_success
+	check_real "$1" twice-desc file
+	run --separate-stderr "$FREDCK" repair --force "$D/twice.bin" -o "$W/out.bin"
+	st=$status
+	[ "$st" -eq 8 ] || fail "repair --force -o: exit $st; expected 8: $output$stderr"
+	[ ! -e "$W/out.bin" ] || fail "repair --force -o: exit 8 but an output was written"
 }
 
 # through_exec PEER: QEMU migrates through the filter (exec:), as a libvirt
@@ -364,17 +417,29 @@ carried() {
 @test "forged/debian12, described: migrate exec:fredck repair - -o - saves a loadable state or fails loudly" {
 	through_exec debian12
 }
-@test "forged/debian12, no description: check FILE says every vCPU was found by a scan (FK304)" {
+@test "forged/debian12, no description: check FILE reports vCPUs 0 and 1 only, each with FK304" {
 	check_real debian12 nodesc file
 }
-@test "forged/debian12, no description: check - says every vCPU was found by a scan (FK304)" {
+@test "forged/debian12, no description: check - reports vCPUs 0 and 1 only, each with FK304" {
 	check_real debian12 nodesc pipe
 }
-@test "forged/debian12, no description: repair FILE -o OUT without --force repairs nothing; the copy is the input and loads" {
-	refuses_unforced debian12 file
+@test "forged/debian12, no description: repair FILE -o OUT, with and without --force, repairs nothing; the copy is the input and loads" {
+	passes_unchanged debian12 file
 }
-@test "forged/debian12, no description: repair - -o - without --force repairs nothing; the stream passes unchanged and loads" {
-	refuses_unforced debian12 filter
+@test "forged/debian12, no description: repair - -o - with and without --force repairs nothing; the stream passes unchanged and loads" {
+	passes_unchanged debian12 filter
+}
+@test "forged/debian12, read two ways: the planted bytes are in the ide section; described, check reads vCPUs 0 and 1; repair --force FILE -o OUT refuses, writes nothing" {
+	twice debian12
+}
+@test "forged/debian12, read two ways, no description: check FILE refuses (exit 8), no vCPU 7" {
+	twice_refused debian12 file
+}
+@test "forged/debian12, read two ways, no description: check - refuses (exit 8), no vCPU 7" {
+	twice_refused debian12 pipe
+}
+@test "forged/debian12, read two ways, no description: repair --force - -o - fails loudly: exit 8, no complete stream, QEMU refuses it" {
+	twice_refused debian12 filter
 }
 
 # --- QEMU 10.0 (Debian 13 chroot) ------------------------------------------
@@ -393,17 +458,29 @@ carried() {
 @test "forged/trixie, described: migrate exec:fredck repair - -o - saves a loadable state or fails loudly" {
 	through_exec trixie
 }
-@test "forged/trixie, no description: check FILE says every vCPU was found by a scan (FK304)" {
+@test "forged/trixie, no description: check FILE reports vCPUs 0 and 1 only, each with FK304" {
 	check_real trixie nodesc file
 }
-@test "forged/trixie, no description: check - says every vCPU was found by a scan (FK304)" {
+@test "forged/trixie, no description: check - reports vCPUs 0 and 1 only, each with FK304" {
 	check_real trixie nodesc pipe
 }
-@test "forged/trixie, no description: repair FILE -o OUT without --force repairs nothing; the copy is the input and loads" {
-	refuses_unforced trixie file
+@test "forged/trixie, no description: repair FILE -o OUT, with and without --force, repairs nothing; the copy is the input and loads" {
+	passes_unchanged trixie file
 }
-@test "forged/trixie, no description: repair - -o - without --force repairs nothing; the stream passes unchanged and loads" {
-	refuses_unforced trixie filter
+@test "forged/trixie, no description: repair - -o - with and without --force repairs nothing; the stream passes unchanged and loads" {
+	passes_unchanged trixie filter
+}
+@test "forged/trixie, read two ways: the planted bytes are in the ide section; described, check reads vCPUs 0 and 1; repair --force FILE -o OUT refuses, writes nothing" {
+	twice trixie
+}
+@test "forged/trixie, read two ways, no description: check FILE refuses (exit 8), no vCPU 7" {
+	twice_refused trixie file
+}
+@test "forged/trixie, read two ways, no description: check - refuses (exit 8), no vCPU 7" {
+	twice_refused trixie pipe
+}
+@test "forged/trixie, read two ways, no description: repair --force - -o - fails loudly: exit 8, no complete stream, QEMU refuses it" {
+	twice_refused trixie filter
 }
 
 # --- QEMU 11.1 (Debian unstable chroot) -------------------------------------
@@ -422,15 +499,27 @@ carried() {
 @test "forged/sid, described: migrate exec:fredck repair - -o - saves a loadable state or fails loudly" {
 	through_exec sid
 }
-@test "forged/sid, no description: check FILE says every vCPU was found by a scan (FK304)" {
+@test "forged/sid, no description: check FILE reports vCPUs 0 and 1 only, each with FK304" {
 	check_real sid nodesc file
 }
-@test "forged/sid, no description: check - says every vCPU was found by a scan (FK304)" {
+@test "forged/sid, no description: check - reports vCPUs 0 and 1 only, each with FK304" {
 	check_real sid nodesc pipe
 }
-@test "forged/sid, no description: repair FILE -o OUT without --force repairs nothing; the copy is the input and loads" {
-	refuses_unforced sid file
+@test "forged/sid, no description: repair FILE -o OUT, with and without --force, repairs nothing; the copy is the input and loads" {
+	passes_unchanged sid file
 }
-@test "forged/sid, no description: repair - -o - without --force repairs nothing; the stream passes unchanged and loads" {
-	refuses_unforced sid filter
+@test "forged/sid, no description: repair - -o - with and without --force repairs nothing; the stream passes unchanged and loads" {
+	passes_unchanged sid filter
+}
+@test "forged/sid, read two ways: the planted bytes are in the ide section; described, check reads vCPUs 0 and 1; repair --force FILE -o OUT refuses, writes nothing" {
+	twice sid
+}
+@test "forged/sid, read two ways, no description: check FILE refuses (exit 8), no vCPU 7" {
+	twice_refused sid file
+}
+@test "forged/sid, read two ways, no description: check - refuses (exit 8), no vCPU 7" {
+	twice_refused sid pipe
+}
+@test "forged/sid, read two ways, no description: repair --force - -o - fails loudly: exit 8, no complete stream, QEMU refuses it" {
+	twice_refused sid filter
 }

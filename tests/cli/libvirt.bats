@@ -217,3 +217,45 @@ compressed_image() { # N PROG OUT
 	[[ "$stderr" == "fredck: $W/lzop.img (lzop-decompressed stream): "*"lzop -dc failed (corrupt or truncated): lzop: <stdin>: "* ]] ||
 		fail "$stderr"
 }
+
+# The libvirt hook of README.md, taken from it as it is printed there, with
+# libvirt's save directory and the log moved under DIR.
+readme_hook() { # DIR OUT
+	awk '/^    #!\/bin\/sh$/ { on = 1 } on && !/^    / { exit } on { print substr($0, 5) }' \
+		"$TOP_SRCDIR/README.md" |
+		sed -e "s|/var/lib/libvirt/qemu/save|$1/save|g" -e "s|/var/log/fredck.log|$1/fredck.log|g" >"$2"
+	grep -q 'fredck repair --in-place' "$2" || fail "no hook found in README.md: $(cat "$2")"
+	chmod +x "$2"
+}
+
+@test "libvirt: the README's hook over three managed-save cycles of one domain: every start allowed, each save repaired, each original kept" {
+	readme_hook "$W" "$W/qemu-hook"
+	mkdir "$W/save"
+	local n img=$W/save/dom.save
+	local backups=("$img.orig" "$img.orig.1" "$img.orig.2")
+	for n in 1 2 3; do
+		# Three different at-risk saves (the fault address differs), as libvirt writes them.
+		"$QEMU_PATCH" "$S/pc.bin" "$W/pf$n.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \
+			exception_nr=14 cr2=$((0x7f3a1c2e5008 + n * 4096))
+		bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" "$W/pf$n.bin" "$W/save$n.img"
+	done
+	for n in 1 2 3; do
+		cp "$W/save$n.img" "$img"
+		run -4 "$FREDCK" check "$img"
+		# libvirt starts the domain from its managed save: "prepare begin".
+		PATH="$(dirname "$FREDCK"):$PATH" run "$W/qemu-hook" dom prepare begin -
+		[ "$status" -eq 0 ] || fail "cycle $n: the hook refused the start: $(cat "$W/fredck.log")"
+		run -0 "$FREDCK" check "$img"
+		cmp "$W/save$n.img" "${backups[n - 1]}" ||
+			fail "cycle $n: the original is not kept: $(ls -la "$W/save"; cat "$W/fredck.log")"
+		# Restored: libvirt removes the managed save, and only it.
+		rm "$img"
+	done
+	for n in 1 2 3; do
+		cmp "$W/save$n.img" "${backups[n - 1]}" || fail "${backups[n - 1]} changed"
+	done
+	[ "$(find "$W/save" -type f | wc -l)" -eq 3 ] || fail "$(ls -la "$W/save")"
+	# Another hook call with no managed save, and for another operation: nothing to do.
+	PATH="$(dirname "$FREDCK"):$PATH" run -0 "$W/qemu-hook" dom prepare begin -
+	PATH="$(dirname "$FREDCK"):$PATH" run -0 "$W/qemu-hook" dom release end -
+}

@@ -74,7 +74,11 @@ load_ok() { # FILE [qemu shape options]
 	# Issue 14: a pipe's description is read too, so only suppress-vmdesc lacks one.
 	run "$FREDCK" -j inspect "$S/pc-novmdesc.bin"
 	assert_equal "$(jq -r '.inputs[0].facts.device_description' <<<"$output")" \
-		"absent (suppress-vmdesc): cpu sections found by scanning (FK304)"
+		"absent (suppress-vmdesc): sections located by scanning their footers, the device state has one reading (FK304)"
+	# The same through a pipe, which holds the device state as a file now does.
+	run bash -c '"$1" -j inspect - <"$2"' _ "$FREDCK" "$S/pc-novmdesc.bin"
+	assert_equal "$(jq -r '.inputs[0].facts.device_description' <<<"$output")" \
+		"absent (suppress-vmdesc): sections located by scanning their footers, the device state has one reading (FK304)"
 }
 
 @test "qemu: #PF without error code: FK101, pending from CR2; repaired stream loads in QEMU" {

@@ -440,25 +440,39 @@ mixed_multi() {
 	assert_equal "$(tree_sum "$WORK")" "$before"
 }
 
-@test "repair --in-place: an existing backup is never overwritten (exit 8, +4 at risk, named), input untouched" {
+@test "repair --in-place: an existing backup of other content is never overwritten: the original goes to INPUT.orig.1" {
 	dir=$(fixture pf-lost-cap)
+	orig=$(tree_sum "$dir")
 	mkdir "$dir.orig"
 	echo keep >"$dir.orig/file"
-	before=$(tree_sum "$dir") before_bak=$(tree_sum "$dir.orig")
-	run --separate-stderr -12 "$FREDCK" repair "$dir" --in-place
-	assert_stderr_contains "$dir.orig" 'backup already exists'
-	assert_equal "$(tree_sum "$dir")" "$before"
+	before_bak=$(tree_sum "$dir.orig")
+	run -1 "$FREDCK" repair "$dir" --in-place
+	assert_output --partial "(original kept as $dir.orig.1)"
+	assert_equal "$(tree_sum "$dir.orig.1")" "$orig"
 	assert_equal "$(tree_sum "$dir.orig")" "$before_bak"
+	run -0 "$FREDCK" check "$dir"
 	assert_no_leftovers "$WORK"
 }
 
-@test "repair --in-place: an existing backup file is never overwritten either" {
+@test "repair --in-place: an existing backup file is never overwritten either; the next free number is taken" {
 	dir=$(fixture pf-lost-cap)
+	orig=$(tree_sum "$dir")
 	echo keep >"$dir.orig"
-	before=$(tree_sum "$dir")
-	run --separate-stderr -12 "$FREDCK" repair "$dir" --in-place
+	echo keep1 >"$dir.orig.1"
+	run -1 "$FREDCK" repair "$dir" --in-place
 	assert_equal "$(cat "$dir.orig")" keep
-	assert_equal "$(tree_sum "$dir")" "$before"
+	assert_equal "$(cat "$dir.orig.1")" keep1
+	assert_equal "$(tree_sum "$dir.orig.2")" "$orig"
+}
+
+@test "repair --in-place: an existing backup holding the input's bytes is the backup: none is added" {
+	dir=$(fixture pf-lost-cap)
+	cp -R "$dir" "$dir.orig"
+	orig=$(tree_sum "$dir")
+	run -1 "$FREDCK" repair "$dir" --in-place
+	assert_output --partial "(original kept as $dir.orig)"
+	assert_equal "$(tree_sum "$dir.orig")" "$orig"
+	[ ! -e "$dir.orig.1" ] || fail "a second copy of the same original was made"
 }
 
 @test "repair --in-place --backup=.bak: the backup is INPUT.bak, no INPUT.orig" {

@@ -131,3 +131,50 @@ snapshot_of() {
 	[ ! -e "$t/out/out" ] || fail "-O's own directory was searched: $(find "$t/out")"
 	[[ "$stderr" == *"skipped '$t/out': the output directory (-O)"* ]] || fail "$stderr"
 }
+
+@test "rerun: three repair -r --in-place runs over a mixed tree whose inputs have older backups of other content: originals go to NAME.orig.1, reruns exit 0" {
+	[ -x "$MKFCSNAP" ] && [ -x "$CHV_GEN" ] || fail "the generators are not built"
+	local t=$WORK/tree p rel
+	mixed_tree "$t"
+	cp -R "$t" "$WORK/pristine"
+	# What a domain saved, repaired, restored and saved again leaves: a
+	# backup of an earlier original beside each input (here: other content).
+	while IFS= read -r p; do
+		if [ -d "$p" ]; then
+			mkdir "$p.orig" && echo earlier >"$p.orig/NOTE"
+		else
+			echo earlier >"$p.orig"
+		fi
+	done < <(cd "$t" && find "$PWD" \( -name a -o -name b -o -name fc.snap -o -name chv \
+		-o -name vm.save -o -name managed.img \) -prune)
+	find "$t" -name '*.orig' | LC_ALL=C sort >"$WORK/earlier"
+	run --separate-stderr "$FREDCK" repair -r --in-place "$t"
+	[ "$status" -eq 1 ] || fail "first run: status $status: $stderr"
+	snapshot_of "$t" >"$WORK/after1"
+	for _ in 2 3; do
+		run --separate-stderr "$FREDCK" repair -r --in-place "$t"
+		[ "$status" -eq 0 ] || fail "rerun: status $status: $output $stderr"
+	done
+	snapshot_of "$t" >"$WORK/after3"
+	diff "$WORK/after1" "$WORK/after3" || fail "a rerun changed the tree"
+	[ -z "$(find "$t" -name '*.orig.*.orig*' -o -name '*.orig.orig*' -o -name '*.orig.2')" ] ||
+		fail "backups of backups: $(find "$t" -name '*.orig*')"
+	# The earlier backups are as they were; each original is its NAME.orig.1.
+	while IFS= read -r p; do
+		if [ -d "$p" ]; then
+			[ "$(cat "$p/NOTE")" = earlier ] && [ "$(ls "$p")" = NOTE ] || fail "$p changed"
+		else
+			[ "$(cat "$p")" = earlier ] || fail "$p changed"
+		fi
+	done <"$WORK/earlier"
+	[ "$(find "$t" -name '*.orig.1' | wc -l)" -eq 5 ] || fail "$(find "$t" -name '*.orig*')"
+	while IFS= read -r p; do
+		rel=${p#"$t"/}
+		if [ -d "$p" ]; then
+			diff <(tree_sum "$p") <(tree_sum "$WORK/pristine/${rel%.orig.1}") || fail "$rel differs"
+		else
+			cmp "$p" "$WORK/pristine/${rel%.orig.1}" || fail "$rel differs from the original"
+		fi
+	done < <(find "$t" -name '*.orig.1' -prune)
+	run -0 "$FREDCK" check -r "$t"
+}

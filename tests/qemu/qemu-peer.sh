@@ -17,7 +17,8 @@
 # Functions (see each one's comment):
 #   qemu_peer_list, qemu_peer_skip_reason PEER, qemu_peer_version PEER,
 #   qemu_peer_selftest PEER, qemu_run PEER ARGS...,
-#   qemu_make_stream PEER OUT [options], qemu_load_stream PEER FILE [options]
+#   qemu_make_stream PEER OUT [options], qemu_load_stream PEER FILE [options],
+#   qemu_savevm PEER STREAM IMAGE NAME [options]
 #
 # Every QEMU here runs under TCG (-accel tcg: no /dev/kvm needed, same
 # result on every host), with -nodefaults and no display, and is driven
@@ -392,7 +393,7 @@ _qp_abspath() {
 # Shape options common to both ends; sets _qp_shape (QEMU arguments) and
 # leaves the options it does not know in _qp_rest.
 _qp_parse_shape() {
-	local machine=pc smp=2 mem=64 cpu="" vmdesc="" drive=""
+	local machine=pc smp=2 mem=64 cpu="" vmdesc="" drive="" extra=()
 	_qp_rest=()
 	_qp_shares=()
 	_qp_mode="exec"
@@ -413,6 +414,11 @@ _qp_parse_shape() {
 		--suppress-vmdesc)
 			vmdesc=,suppress-vmdesc=on
 			shift
+			;;
+		--args)
+			[ $# -ge 2 ] || _qp_die "option $1 needs a value"
+			read -r -a extra <<<"$2"
+			shift 2
 			;;
 		*)
 			_qp_rest+=("$1")
@@ -438,7 +444,7 @@ _qp_parse_shape() {
 		_qp_shape+=(-drive "file=$drive,format=raw,if=ide,index=0,media=disk")
 		_qp_shares+=("$(dirname "$drive")")
 	fi
-	_qp_shape+=(-display none -nodefaults -no-user-config -S)
+	_qp_shape+=("${extra[@]}" -display none -nodefaults -no-user-config -S)
 }
 
 # The capabilities of mapped-ram (QEMU >= 9.0): both ends must set them.
@@ -458,6 +464,8 @@ _qp_mapped_ram_caps() {
 #   --mode file        migrate "file:OUT" (QEMU >= 8.2)
 #   --mode mapped-ram  capabilities multifd + mapped-ram, "file:OUT" (>= 9.0)
 #   --suppress-vmdesc  -machine ...,suppress-vmdesc=on: no device description
+#   --args "ARGS"      more QEMU arguments (split at blanks), e.g. a device;
+#                      load with the same
 #   --run-ms N         let the guest (SeaBIOS, no boot device) run N ms
 #                      first, so RAM is not all zero pages (default 0)
 #   --drive FILE       a raw disk: the first IDE disk (-machine pc: the PIIX
@@ -586,7 +594,7 @@ qemu_make_stream() (
 # shape loads the host file FILE (-incoming "exec:cat FILE"; --mode file:
 # -incoming "file:FILE"; --mode mapped-ram: -incoming defer, the mapped-ram
 # capabilities, migrate-incoming "file:FILE").  Options as for
-# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc, --drive,
+# qemu_make_stream: --machine, --smp, --mem, --cpu, --suppress-vmdesc, --args, --drive,
 # --mode.  Prints the final status ("completed", or "failed: ...") and
 # then every line QEMU wrote to stderr (warnings, the load error); exit 0
 # only on "completed".  QEMU exits by itself when a load fails.
@@ -658,6 +666,58 @@ qemu_load_stream() (
 	echo "$st"
 	[ ! -s "$_qp_dir/qemu.err" ] || cat "$_qp_dir/qemu.err"
 	exit "$rc"
+)
+
+# qemu_savevm PEER STREAM IMAGE NAME [options]: a paused TCG VM of PEER
+# loads the host file STREAM (-incoming "exec:cat STREAM") with the qcow2
+# IMAGE attached as a drive of no device (-drive if=none: no guest device,
+# so that a stream made without it loads), then saves itself into IMAGE as
+# the internal snapshot NAME (HMP savevm: QEMU writes the VM state into
+# the image) and quits.  QEMU 10.0 and later leave the block nodes
+# inactive after an incoming migration, so that savevm fails ("is
+# writable but does not support snapshots") until QMP blockdev-set-active
+# {"active": true}; 7.2 has no such command and needs none.  NAME is
+# letters, digits, '.', '_' and '-'.  Options as for qemu_load_stream:
+# --machine, --smp, --mem, --cpu, --suppress-vmdesc.  Exit 0 when the
+# snapshot was made; else 1 with a message naming the failed step.
+qemu_savevm() (
+	_qp_what="qemu_savevm $*"
+	_qp_dir=""
+	_qp_pid=""
+	set +e +u
+	local peer=$1 file=$2 image=$3 name=$4 reason st
+	[ $# -ge 4 ] || { echo "usage: qemu_savevm PEER STREAM IMAGE NAME [options]" >&2; exit 2; }
+	shift 4
+	case "$name" in
+	'' | *[!A-Za-z0-9._-]*) echo "$_qp_what: NAME must be letters, digits, . _ -" >&2; exit 2 ;;
+	esac
+	reason=$(qemu_peer_skip_reason "$peer")
+	[ -z "$reason" ] || { echo "$_qp_what: $reason" >&2; exit 1; }
+	_qp_dir=$(_qp_tmpdir) || { echo "$_qp_what: no temporary directory" >&2; exit 1; }
+	trap _qp_cleanup EXIT
+	_qp_parse_shape "$@"
+	[ ${#_qp_rest[@]} -eq 0 ] || _qp_die "unknown option ${_qp_rest[0]}"
+	file=$(_qp_abspath "$file") && [ -r "$file" ] || _qp_die "cannot read the stream $2"
+	image=$(_qp_abspath "$image") && [ -f "$image" ] || _qp_die "no image $3"
+	_qp_start "$peer" "$_qp_dir" "$(dirname "$file")" "$(dirname "$image")" "${_qp_shares[@]}" -- \
+		"${_qp_shape[@]}" -drive "file=$image,format=qcow2,if=none,id=fredck-disk" \
+		-incoming "exec:cat '$file'"
+	st=$(_qp_wait_migration) || _qp_die "loading $file: $st"
+	if ! _qp_qmp '{"execute": "blockdev-set-active", "arguments": {"active": true}}'; then
+		case "$_qp_reply" in
+		*"not been found"* | *"not found"*) ;; # before QEMU 10.0: active already
+		*) _qp_die "blockdev-set-active: $_qp_reply" ;;
+		esac
+	fi
+	_qp_qmp "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"savevm $name\"}}" ||
+		_qp_die "savevm $name: $_qp_reply"
+	# HMP reports its errors as the command's text, not as a QMP error.
+	case "$_qp_reply" in
+	'{"return": ""}'*) ;;
+	*) _qp_die "savevm $name: $_qp_reply" ;;
+	esac
+	_qp_quit || _qp_die "QEMU did not quit"
+	exit 0
 )
 
 # qemu_peer_selftest PEER: PEER starts -machine pc and -machine q35 paused

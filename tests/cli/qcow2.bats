@@ -1,0 +1,290 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# qcow2 images whose internal snapshots hold a VM state written by real
+# QEMU: a stream made at-risk by tests/qemu/qemu-patch is loaded by QEMU
+# (-incoming) with the image attached, and `savevm NAME` writes the state
+# into the image itself (tests/qemu/qemu-peer.sh: qemu_savevm).  fredck
+# must find in the image exactly what it finds in the plain stream, with
+# every cluster layout qemu-img makes; damaged tables are malformed input
+# (exit 8, naming the offset and field), and what it cannot read is
+# refused naming the feature.  tests/qemu/qcow2-where.py, written from
+# QEMU's docs/interop/qcow2.txt apart from fredck's reader, says where to
+# damage.
+
+bats_require_minimum_version 1.5.0
+
+# Image layouts: name and qemu-img -o options.
+LAYOUTS="c512:cluster_size=512 c4k:cluster_size=4096 c64k:cluster_size=65536
+c2m:cluster_size=2M x16k:cluster_size=16384,extended_l2=on
+x64k:cluster_size=65536,extended_l2=on x2m:cluster_size=2M,extended_l2=on
+r8:refcount_bits=8 v2:compat=0.10"
+
+setup_file() {
+	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+	export TOP_SRCDIR
+	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	SKIP_REASON=$(qemu_peer_skip_reason debian12)
+	if [ -z "$SKIP_REASON" ] && ! command -v qemu-img >/dev/null; then
+		SKIP_REASON="qemu-img is not installed (Debian's qemu-utils: scripts/install-deps.sh)"
+	fi
+	export SKIP_REASON
+	[ -z "$SKIP_REASON" ] || return 0
+	S="$BATS_FILE_TMPDIR"
+	qemu_make_stream debian12 "$S/clean.bin" --machine pc --smp 2 --mem 64
+	# vCPU 1: an injected #PF whose fault address survives only in CR2.
+	"$QEMU_PATCH" "$S/clean.bin" "$S/risk.bin" 1 'cr4=|0x1000000a0' efer=0xd01 \
+		cr0=0x80050033 cr2=0x7f00dead1000 exception_nr=14
+	local l name opts
+	for l in $LAYOUTS; do
+		name=${l%%:*} opts=${l#*:}
+		qemu-img create -q -f qcow2 -o "$opts" "$S/$name.qcow2" 16M
+		qemu_savevm debian12 "$S/risk.bin" "$S/$name.qcow2" at-risk --machine pc --smp 2 --mem 64
+	done
+	# Several snapshots: disk only, a clean state, an at-risk state.
+	qemu-img create -q -f qcow2 "$S/multi.qcow2" 16M
+	qemu-img snapshot -c disk-only "$S/multi.qcow2"
+	qemu_savevm debian12 "$S/clean.bin" "$S/multi.qcow2" clean --machine pc --smp 2 --mem 64
+	qemu_savevm debian12 "$S/risk.bin" "$S/multi.qcow2" at-risk --machine pc --smp 2 --mem 64
+	qemu-img create -q -f qcow2 "$S/nostate.qcow2" 16M
+	qemu-img snapshot -c only-disk "$S/nostate.qcow2"
+}
+
+setup() {
+	load test_helper
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	[ -z "$SKIP_REASON" ] || skip "$SKIP_REASON"
+	S="$BATS_FILE_TMPDIR"
+	W="$BATS_TEST_TMPDIR"
+}
+
+# The vCPUs of check's JSON, for comparing two inputs.
+vcpus_of() {
+	"$FREDCK" -j check "$1" | jq -c '.inputs[0].vcpus'
+}
+
+# where IMAGE NAME: the shell variables of qcow2-where.py.
+where() {
+	eval "$(python3 "$TOP_SRCDIR/tests/qemu/qcow2-where.py" "$1" "$2" | sed 's/ /=/')"
+}
+
+# be64 VALUE: 8 big-endian bytes in hex, for poke.
+be64() { printf '%016x' "$1"; }
+be32() { printf '%08x' "$1"; }
+
+# damaged NAME OFFSET HEX: a copy of the 64 KiB-cluster image with HEX at OFFSET.
+damaged() {
+	cp "$S/${4:-c64k}.qcow2" "$W/$1.qcow2"
+	poke "$W/$1.qcow2" "$2" "$3"
+	cp "$W/$1.qcow2" "$W/$1.before"
+}
+
+# malformed NAME TEXT...: check exits 8 naming every TEXT, and wrote nothing.
+malformed() {
+	local name=$1
+	shift
+	run --separate-stderr "$FREDCK" check "$W/$name.qcow2"
+	assert_equal "$status" 8
+	assert_stderr_contains "$@"
+	cmp "$W/$name.qcow2" "$W/$name.before"
+	assert_equal "$(ls "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: the at-risk vCPU QEMU saved into the image is found exactly as in the stream, every layout" {
+	local l name want
+	want=$(vcpus_of "$S/risk.bin")
+	[ "$(jq -r '.[] | select(.index == 1) | .findings[0].code' <<<"$want")" = FK101 ]
+	for l in $LAYOUTS; do
+		name=${l%%:*}
+		run "$FREDCK" check -q "$S/$name.qcow2"
+		assert_equal "$status" 4
+		assert_output --partial "$name.qcow2@at-risk: qcow2"
+		assert_equal "$(vcpus_of "$S/$name.qcow2")" "$want"
+	done
+}
+
+@test "qcow2: the image's layout and the snapshot's facts are shown by inspect" {
+	run "$FREDCK" -j inspect "$S/x64k.qcow2"
+	assert_success
+	jq -e '.inputs[0].facts.qcow2_image | test("version 3, 65536-byte clusters, extended L2")' <<<"$output"
+	jq -e '.inputs[0].facts.snapshot | test("^id 1, name .at-risk., [0-9-]+ [0-9:]+ UTC, VM clock [0-9:.]+, state [0-9]+ bytes, disk 16777216 bytes$")' <<<"$output"
+	jq -e '.inputs[0].facts.device_description == "present, matches the stream"' <<<"$output"
+	run "$FREDCK" -j inspect "$S/r8.qcow2"
+	jq -e '.inputs[0].facts.qcow2_image | test("refcount order 3")' <<<"$output"
+	run "$FREDCK" -j inspect "$S/v2.qcow2"
+	jq -e '.inputs[0].facts.qcow2_image | test("^version 2,")' <<<"$output"
+}
+
+@test "qcow2: an image stands for each snapshot with a state; disk-only snapshots are listed, not read" {
+	run "$FREDCK" -j inspect "$S/multi.qcow2"
+	assert_success
+	assert_equal "$(jq -r '[.inputs[].path] | join(" ")' <<<"$output")" \
+		"$S/multi.qcow2@clean $S/multi.qcow2@at-risk"
+	assert_equal "$(jq -r '.inputs[0].facts.internal_snapshots' <<<"$output")" \
+		"3: 1 'disk-only' (disk only); 2 'clean' (VM state); 3 'at-risk' (VM state)"
+	run "$FREDCK" check "$S/multi.qcow2"
+	assert_equal "$status" 4
+	assert_output --partial "multi.qcow2@clean: qcow2"
+	assert_output --partial "multi.qcow2@at-risk: qcow2"
+}
+
+@test "qcow2: IMAGE@NAME and IMAGE@ID choose one snapshot (QEMU's rule: an id first)" {
+	run "$FREDCK" check -q "$S/multi.qcow2@clean"
+	assert_success
+	run "$FREDCK" check -q "$S/multi.qcow2@3"
+	assert_equal "$status" 4
+	assert_output --partial "snapshot 'at-risk'"
+	run --separate-stderr "$FREDCK" check "$S/multi.qcow2@nothing"
+	assert_equal "$status" 8
+	assert_stderr_contains "no internal snapshot with the id or name 'nothing'"
+	run --separate-stderr "$FREDCK" check "$S/multi.qcow2@disk-only"
+	assert_equal "$status" 8
+	assert_stderr_contains "'disk-only' is disk-only: it holds no VM state"
+	# diff reads one state of an image against the stream it came from.
+	run "$FREDCK" diff "$S/multi.qcow2@at-risk" "$S/risk.bin"
+	assert_success
+}
+
+@test "qcow2: an image with no VM state is listed with no vCPU, nothing at risk" {
+	run "$FREDCK" inspect "$S/nostate.qcow2"
+	assert_success
+	assert_output --partial "1 internal snapshot, none with a VM state"
+	run "$FREDCK" check "$S/nostate.qcow2"
+	assert_success
+}
+
+@test "qcow2: -r finds the images and their states" {
+	mkdir "$W/tree"
+	cp "$S/c4k.qcow2" "$S/nostate.qcow2" "$W/tree/"
+	run --separate-stderr "$FREDCK" -j check -r "$W/tree"
+	assert_equal "$status" 4
+	assert_equal "$(jq -r '[.inputs[].path] | join(" ")' <<<"$output")" \
+		"$W/tree/c4k.qcow2@at-risk $W/tree/nostate.qcow2"
+}
+
+@test "qcow2: QEMU 10.0 and 11.1 write states fredck reads (blockdev-set-active before savevm)" {
+	local peer n=0
+	for peer in trixie sid; do
+		[ -z "$(qemu_peer_skip_reason "$peer")" ] || continue
+		n=$((n + 1))
+		qemu_make_stream "$peer" "$W/$peer.bin" --machine pc --smp 2 --mem 64
+		"$QEMU_PATCH" "$W/$peer.bin" "$W/$peer-risk.bin" 1 'cr4=|0x1000000a0' efer=0xd01 \
+			cr0=0x80050033 cr2=0x7f00dead1000 exception_nr=14
+		qemu-img create -q -f qcow2 -o cluster_size=4096,extended_l2=off "$W/$peer.qcow2" 16M
+		qemu_savevm "$peer" "$W/$peer-risk.bin" "$W/$peer.qcow2" at-risk --machine pc --smp 2 --mem 64
+		run "$FREDCK" check -q "$W/$peer.qcow2"
+		assert_equal "$status" 4
+		assert_equal "$(vcpus_of "$W/$peer.qcow2")" "$(vcpus_of "$W/$peer-risk.bin")"
+	done
+	[ "$n" -gt 0 ] || skip "no QEMU 10.0 or 11.1 chroot: $(qemu_peer_skip_reason trixie)"
+}
+
+@test "qcow2: a state larger than the byte source's buffer reads across its edges (16 MiB of guest RAM, 4 KiB clusters)" {
+	head -c $((16 << 20)) /dev/urandom >"$W/ram"
+	qemu_make_stream debian12 "$W/big.bin" --machine pc --smp 2 --mem 16 --ram-file "$W/ram"
+	"$QEMU_PATCH" "$W/big.bin" "$W/big-risk.bin" 1 'cr4=|0x1000000a0' efer=0xd01 \
+		cr0=0x80050033 cr2=0x7f00dead1000 exception_nr=14
+	[ "$(stat -c %s "$W/big-risk.bin")" -gt $((16 << 20)) ]
+	qemu-img create -q -f qcow2 -o cluster_size=4096 "$W/big.qcow2" 16M
+	qemu_savevm debian12 "$W/big-risk.bin" "$W/big.qcow2" big --machine pc --smp 2 --mem 16
+	run "$FREDCK" check -q "$W/big.qcow2"
+	assert_equal "$status" 4
+	assert_equal "$(vcpus_of "$W/big.qcow2")" "$(vcpus_of "$W/big-risk.bin")"
+	run "$FREDCK" repair "$W/big.qcow2@big" -o "$W/big-fixed.bin"
+	assert_equal "$status" 1
+	run "$FREDCK" check "$W/big-fixed.bin"
+	assert_success
+}
+
+@test "qcow2: a damaged header is malformed, naming the offset and field" {
+	damaged magic-ok 20 "$(be32 8)"
+	malformed magic-ok "byte 20 (cluster_bits)"
+	damaged l1 40 "$(be64 $((1 << 40)))"
+	malformed l1 "byte 40 (l1_table_offset)" "past the end of the file"
+	damaged reftable 56 "$(be32 1000000)"
+	malformed reftable "byte 48 (refcount_table_offset)"
+	damaged nsnap 60 "$(be32 70000)"
+	malformed nsnap "byte 60 (nb_snapshots)"
+	damaged snapoff 64 "$(be64 $((1 << 40)))"
+	malformed snapoff "byte 64 (snapshots_offset)"
+	damaged hlen 100 "$(be32 100)"
+	malformed hlen "byte 100 (header_length)"
+}
+
+@test "qcow2: a damaged snapshot table is malformed, naming the offset and field" {
+	where "$S/c64k.qcow2" at-risk
+	damaged extra $((entry + 36)) "$(be32 4096)"
+	malformed extra "byte $((entry + 36)) (snapshot extra_data_size)"
+	damaged sl1 "$entry" "$(be64 $((1 << 40)))"
+	malformed sl1 "byte $entry (snapshot l1_table_offset)"
+	# A state larger than the snapshot's L1 table covers.
+	damaged big $((entry + 40)) "$(be64 $((1 << 50)))"
+	malformed big "byte $((entry + 32)) (vm_state_size)"
+}
+
+@test "qcow2: L1 and L2 entries beyond the file, overlapping or looping are malformed" {
+	where "$S/c64k.qcow2" at-risk
+	damaged l1far "$l1_entry" "$(be64 $((1 << 40)))"
+	malformed l1far "byte $l1_entry (L2 table)" "past the end of the file"
+	# The L2 table is the snapshot's own L1 table: a loop.
+	damaged l1loop "$l1_entry" "$(be64 "$l1")"
+	malformed l1loop "byte $l1_entry (L2 table)" "overlaps the snapshot L1 table" "loop or overlap"
+	damaged l1res "$l1_entry" "$(be64 $((l2 | 1)))"
+	malformed l1res "byte $l1_entry (L1 entry)" "reserved bits"
+	damaged l2far "$l2_entry" "$(be64 $((1 << 40)))"
+	malformed l2far "byte $l2_entry (L2 entry)" "past the end of the file"
+	# A data cluster that is the L2 table itself.
+	damaged l2loop "$l2_entry" "$(be64 "$l2")"
+	malformed l2loop "(data cluster)" "overlaps the L2 table"
+	# A data cluster that is the snapshot table.
+	damaged l2snap "$l2_entry" "$(be64 "$snapshots_offset")"
+	malformed l2snap "data cluster" "snapshot table" "loop or overlap"
+	# Two L1 entries share one L2 table (512-byte clusters: the state needs many).
+	where "$S/c512.qcow2" at-risk
+	[ "$l1_entry2" -ne 0 ]
+	damaged l1twice "$l1_entry2" "$(be64 "$l2")" c512
+	malformed l1twice "byte $l1_entry2 (L2 table)" "overlaps the L2 table"
+}
+
+@test "qcow2: compressed clusters, encryption, an external data file and unknown features are refused by name" {
+	where "$S/c64k.qcow2" at-risk
+	damaged comp "$l2_entry" "$(be64 $(((1 << 62) | data)))"
+	malformed comp "byte $l2_entry (L2 entry)" "compressed cluster"
+	damaged luks 32 "$(be32 2)"
+	malformed luks "encryption" "LUKS"
+	damaged datafile 72 "$(be64 4)"
+	malformed datafile "external data file"
+	damaged unknown 72 "$(be64 $((1 << 9)))"
+	malformed unknown "unknown incompatible feature bit 9"
+	damaged version 4 "$(be32 4)"
+	malformed version "qcow2 version 4"
+}
+
+@test "qcow2: repair in place is refused for now, the image untouched" {
+	cp "$S/c4k.qcow2" "$W/r.qcow2"
+	cp "$W/r.qcow2" "$W/r.before"
+	run --separate-stderr "$FREDCK" repair --in-place "$W/r.qcow2"
+	assert_equal "$status" 12 # an error, and the at-risk vCPU left
+	assert_stderr_contains "not supported yet" "-o FILE writes the repaired state"
+	cmp "$W/r.qcow2" "$W/r.before"
+	assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: repair -o FILE writes the repaired state as a plain stream that QEMU loads; the image only read" {
+	local l name
+	for l in c4k x64k c2m; do
+		name=${l%%:*}
+		cp "$S/$name.qcow2" "$W/$name.qcow2"
+		run "$FREDCK" repair "$W/$name.qcow2@at-risk" -o "$W/$name.bin"
+		assert_equal "$status" 1
+		cmp "$W/$name.qcow2" "$S/$name.qcow2"
+		assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+		run "$FREDCK" -j check "$W/$name.bin"
+		assert_success
+		assert_equal "$(jq -r '.inputs[0].vcpus[] | select(.index == 1) | .exception.payload' <<<"$output")" \
+			"0x00007f00dead1000"
+	done
+	run qemu_load_stream debian12 "$W/c4k.bin" --machine pc --smp 2 --mem 64
+	assert_success
+}
