@@ -29,6 +29,7 @@ static const struct cmd *const commands[] = {
 	&cmd_explain,
 	&cmd_diff,
 	&cmd_redact,
+	&cmd_undo,
 	NULL,
 };
 
