@@ -73,6 +73,10 @@ fuzz() {
 	fuzz fc_bitcode
 }
 
+@test "fuzz smoke: qcow2 image's VM state read through its tables, repaired with -o and in place, undone" {
+	fuzz qcow2
+}
+
 @test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
 	fuzz chv
 }
