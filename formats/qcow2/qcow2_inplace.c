@@ -564,7 +564,8 @@ static int undo_image(const struct undo *u, const char *image, size_t *restored,
 			      "image (or it changed since): nothing restored",
 			      (unsigned long long)st.st_size, (unsigned long long)u->image_size);
 	img.file_size = u->image_size;
-	if (rc == 0 && (u->cluster_size < 512 || (u->cluster_size & (u->cluster_size - 1))))
+	if (rc == 0 && (u->cluster_size < 512 || u->cluster_size > (2U << 20) ||
+			(u->cluster_size & (u->cluster_size - 1))))
 		rc = fmt_fail(e, FMT_ERR_MALFORMED, image, "the undo file's cluster size is wrong");
 	if (rc == 0)
 		rc = header_hash(&img, fd, &hh, e);
