@@ -7,8 +7,8 @@
 #
 # One paused TCG VM of real QEMU (Debian 12's 7.2), its RAM backed by a
 # file of random bytes (every page a PAGE record: the worst case), first
-# migrates to a file, then saves itself into a 64 KiB-cluster qcow2 image
-# (HMP savevm), so that both hold the same RAM and devices.  Timing is by
+# saves itself into a 64 KiB-cluster qcow2 image (HMP savevm), then
+# migrates to a file, so that both hold the same RAM and devices.  Timing is by
 # wall clock over RUNS alternating runs with a warm page cache; medians and
 # their ratio are printed, and the peak RSS of both (GNU time).
 set -eu
@@ -27,11 +27,13 @@ if [ ! -s "$STREAM" ] || [ ! -s "$IMAGE" ]; then
 	head -c $((GIB << 30)) /dev/urandom >"$WORK/ram.img"
 	qemu-img create -q -f qcow2 -o cluster_size=65536 "$IMAGE" 16M
 	{
+		# savevm first: after a migration the source's disks are inactive
+		# ("is writable but does not support snapshots").
 		sleep 1
-		echo "migrate \"exec:cat > $STREAM\""
-		sleep $((GIB * 20))
 		echo "savevm big"
 		sleep $((GIB * 30))
+		echo "migrate \"exec:cat > $STREAM\""
+		sleep $((GIB * 20))
 		echo quit
 	} | qemu-system-x86_64 -accel tcg -machine pc,memory-backend=ram -smp 2 -m "${GIB}G" \
 		-object memory-backend-file,id=ram,size="${GIB}G",mem-path="$WORK/ram.img",share=on \
