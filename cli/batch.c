@@ -23,6 +23,7 @@
 #include "cli/batch.h"
 #include "cli/cancel.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 #include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
@@ -62,7 +63,7 @@ static error_t batch_parse(int key, char *arg, struct argp_state *state)
 		n = strtol(arg, &end, 10);
 		if (errno || *end || end == arg || n < 1 || n > JOBS_MAX)
 			argp_error(state, "--jobs takes a number from 1 to %d, not '%s'", JOBS_MAX,
-				   arg);
+				   esc(arg));
 		batch_opts.jobs = (int)n;
 		break;
 	case OPT_NDJSON:
@@ -617,14 +618,6 @@ static bool receive(int fd, struct inbox *b, size_t n, struct result *res)
 	return unpack(b, n, res) == 0;
 }
 
-/* A string that may not be UTF-8 (a path): "?" rather than no value. */
-static json_t *json_text(const char *text)
-{
-	json_t *s = json_string(text);
-
-	return s ? s : json_string("?");
-}
-
 /* An input whose worker died under it: an error record of its own. */
 static void lost_input(const struct batch_input *in, const char *how, const char *command,
 		       struct result *res)
@@ -637,16 +630,16 @@ static void lost_input(const struct batch_input *in, const char *how, const char
 	res->status = EXIT_OPERATIONAL | EXIT_INTERNAL;
 	res->done = true;
 	snprintf(msg, sizeof(msg), "%s: internal error: the worker reading it %s", in->path, how);
-	if (asprintf(&res->err, "fredck: %s\n", msg) > 0)
+	if (asprintf(&res->err, "fredck: %s\n", esc(msg)) > 0)
 		res->err_len = strlen(res->err);
 	if (!global_opts.json)
 		return;
 	o = json_object();
 	e = json_object();
-	jset(o, "path", json_text(in->path));
+	jset(o, "path", json_input(in->path));
 	jset(o, "status", json_string("error"));
 	jset(o, "exit_status", json_integer(res->status));
-	jset(e, "message", json_text(msg));
+	jset(e, "message", json_input(msg));
 	jset(o, "error", e);
 	if (!global_opts.ndjson) {
 		res->record = o;

@@ -17,6 +17,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -253,30 +254,22 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 	return status;
 }
 
-/* A string that may not be UTF-8 (a path): "?" rather than no value. */
-static json_t *json_text(const char *text)
-{
-	json_t *s = json_string(text);
-
-	return s ? s : json_string("?");
-}
-
-static json_t *json_input(const char *path, const struct snapshot *s, const struct fmt_error *e)
+static json_t *json_side(const char *path, const struct snapshot *s, const struct fmt_error *e)
 {
 	json_t *o = json_object();
 
-	jset(o, "path", json_text(path));
+	jset(o, "path", json_input(path));
 	jset(o, "format", s->ops ? json_string(s->ops->name) : json_null());
 	if (e) {
 		char buf[PATH_MAX + 512];
 
 		fmt_error_text(e, buf, sizeof(buf));
 		jset(o, "status", json_string("error"));
-		jset(o, "error", json_text(buf));
+		jset(o, "error", json_input(buf));
 		return o;
 	}
 	jset(o, "status", json_string("read"));
-	jset(o, "detail", json_string(s->detail));
+	jset(o, "detail", json_input(s->detail));
 	jset(o, "vcpus", json_integer((json_int_t)s->nvcpus));
 	return o;
 }
@@ -288,7 +281,7 @@ static error_t diff_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (in->count == 2)
-			argp_error(state, "diff compares two inputs; '%s' is a third", arg);
+			argp_error(state, "diff compares two inputs; '%s' is a third", esc(arg));
 		inputs_add(in, arg, state);
 		return 0;
 	case ARGP_KEY_END:
@@ -326,7 +319,7 @@ static bool open_both(char **paths, struct snapshot s[2])
 			diag_fmt_error(&e[i]);
 	}
 	for (int i = 0; i < 2; i++)
-		out_add_input(json_input(paths[i], &s[i], ok[i] ? NULL : &e[i]));
+		out_add_input(json_side(paths[i], &s[i], ok[i] ? NULL : &e[i]));
 	for (int i = 0; i < 2; i++)
 		if (ok[i] && !(ok[0] && ok[1]))
 			snapshot_close(&s[i]);
@@ -350,7 +343,7 @@ static int diff_run(int argc, char **argv)
 	if (global_opts.json)
 		jvcpus = json_array();
 	else if (!global_opts.quiet)
-		printf("--- %s (%s)\n+++ %s (%s)\n", paths[0], s[0].ops->name, paths[1],
+		printf("--- %s (%s)\n+++ %s (%s)\n", esc(paths[0]), s[0].ops->name, esc(paths[1]),
 		       s[1].ops->name);
 	status = diff_snapshots(&s[0], &s[1], jvcpus);
 	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)

@@ -17,6 +17,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -91,7 +92,8 @@ static void show_text(const struct input_report *r, const struct redaction *rm)
 	char size[32];
 
 	human_size(rm->bytes, size, sizeof(size));
-	printf("%s: %s (%zu vCPUs)\n", r->path, r->snap.ops->name, r->snap.nvcpus);
+	printf("%s: %s (%zu vCPU%s)\n", esc(r->path), r->snap.ops->name, r->snap.nvcpus,
+	       r->snap.nvcpus == 1 ? "" : "s");
 	printf("  guest memory removed: %" PRIu64 " pages with content (%s); vCPU state "
 	       "unchanged (verified)\n",
 	       rm->pages, size);
@@ -99,14 +101,14 @@ static void show_text(const struct input_report *r, const struct redaction *rm)
 		printf("  kept: %" PRIu64 " pages of the legacy ROM area 0xC0000-0xFFFFF (firmware "
 		       "images; QEMU needs them to load the copy)\n",
 		       rm->kept_pages);
-	printf("  wrote %s\n", r->w.written);
+	printf("  wrote %s\n", esc(r->w.written));
 }
 
 static json_t *json_result(const struct input_report *r, const struct redaction *rm, bool ok)
 {
 	json_t *o = json_object();
 
-	jset(o, "path", json_path(r->path));
+	jset(o, "path", json_input(r->path));
 	jset(o, "format", r->snap.ops ? json_string(r->snap.ops->name) : json_null());
 	jset(o, "status", json_string(ok ? "redacted" : "error"));
 	jset(o, "exit_status", json_integer(ok ? EXIT_OK : EXIT_OPERATIONAL));
@@ -114,7 +116,7 @@ static json_t *json_result(const struct input_report *r, const struct redaction 
 		jset(o, "error", report_json_error(&r->err));
 		return o;
 	}
-	jset(o, "output", json_path(r->w.written));
+	jset(o, "output", json_input(r->w.written));
 	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
 	jset(o, "pages_removed", json_integer((json_int_t)rm->pages));
 	jset(o, "bytes_removed", json_integer((json_int_t)rm->bytes));

@@ -19,6 +19,7 @@
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/outdir.h"
 #include "cli/output.h"
 #include "cli/report.h"
@@ -93,12 +94,12 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 	for (int i = 0; o->in_place && !plan_cli_opts.plan.force && i < o->in.count; i++)
 		if (batch_is_backup(o->in.paths[i]))
 			argp_error(state, "'%s' is a backup fredck keeps (its original is beside it): "
-					  "--in-place on it needs --force", o->in.paths[i]);
+					  "--in-place on it needs --force", esc(o->in.paths[i]));
 	/* -O's DIR is never searched; DIR searched itself would put each repair on its input. */
 	if (o->output_dir && outdir_prepare(o->output_dir, &o->in))
 		argp_error(state, "-O '%s' is a directory -r searches: each repair would land on its "
 				  "input; choose a directory outside it (or below it)",
-			   o->output_dir);
+			   esc(o->output_dir));
 }
 
 static error_t repair_parse(int key, char *arg, struct argp_state *state)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/escape.h"
 #include "formats/format.h"
 
 struct global_opts global_opts;
@@ -99,7 +100,7 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		else if (strcmp(arg, "never") == 0)
 			color_when = COLOR_NEVER;
 		else
-			argp_error(state, "--color takes auto, always or never, not '%s'", arg);
+			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
 		break;
 	case ARGP_KEY_END:
 		resolve_color();
@@ -109,7 +110,7 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			char known[256];
 
 			list_formats(known, sizeof(known));
-			argp_error(state, "unknown format '%s' (known: %s)", arg, known);
+			argp_error(state, "unknown format '%s' (known: %s)", esc(arg), known);
 		}
 		global_opts.format = arg;
 		break;
@@ -145,7 +146,7 @@ static error_t plan_parse(int key, char *arg, struct argp_state *state)
 	case OPT_STRATEGY:
 		s = strategy_parse(arg);
 		if (s < 0)
-			argp_error(state, "unknown strategy '%s' (auto, pending, drop, none)", arg);
+			argp_error(state, "unknown strategy '%s' (auto, pending, drop, none)", esc(arg));
 		plan_cli_opts.plan.strategy = (enum strategy)s;
 		break;
 	case OPT_DEST_CAP:
@@ -156,7 +157,7 @@ static error_t plan_parse(int key, char *arg, struct argp_state *state)
 		else if (strcmp(arg, "no") == 0)
 			plan_cli_opts.cap = CAP_NO;
 		else
-			argp_error(state, "--dest-payload-cap takes auto, yes or no, not '%s'", arg);
+			argp_error(state, "--dest-payload-cap takes auto, yes or no, not '%s'", esc(arg));
 		break;
 	case OPT_FORCE:
 		plan_cli_opts.plan.force = true;

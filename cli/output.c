@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 
 /* The document being built, NULL in text mode and with --ndjson. */
@@ -144,25 +145,12 @@ int out_ndjson(json_t *input, const char *command, double elapsed_ms)
 	return 0;
 }
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-json_t *json_path(const char *path)
+/* A string from input as JSON: fredck(1) OUTPUT ENCODING, never NULL for bad bytes. */
+json_t *json_input(const char *text)
 {
-	json_t *s = json_string(path);
-	char *buf;
-	size_t j = 0;
+	char *e = esc_dup(text, ESC_JSON);
+	json_t *s = e ? json_string(e) : NULL;
 
-	if (s)
-		return s;
-	buf = malloc(strlen(path) * 4 + 1);
-	if (!buf)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		if (*p < 0x80)
-			buf[j++] = (char)*p;
-		else
-			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
-	buf[j] = '\0';
-	s = json_string(buf);
-	free(buf);
+	free(e);
 	return s;
 }

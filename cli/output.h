@@ -20,8 +20,13 @@ json_t *json_hex64(uint64_t v);
 json_t *json_hex32(uint32_t v);
 json_t *json_hex8(uint8_t v);
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-json_t *json_path(const char *path);
+/*
+ * A string that comes from input (a path, a machine type, an error that
+ * quotes input) as a JSON string, in the encoding of escape.h: a backslash
+ * doubled and each byte that is not UTF-8 as \xNN, so that two different
+ * names never give one value.
+ */
+json_t *json_input(const char *text);
 
 /* Start the document of this run (only in JSON mode). */
 void out_begin(const char *command);

@@ -17,6 +17,7 @@
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 #include "cli/report.h"
 #include "formats/io/safe_write.h"
@@ -265,7 +266,7 @@ static const char *color_on(enum severity s)
 
 static void text_header(const struct input_report *r)
 {
-	printf("%s: %s (%s)\n", r->path, r->snap.ops->name, r->snap.detail);
+	printf("%s: %s (%s)\n", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
 }
 
 static void text_flags(uint32_t flags)
@@ -416,12 +417,13 @@ static void text_summary(const struct input_report *r, enum report_mode mode)
 		printf(": nothing to do");
 	printf("\n");
 	if (mode == MODE_REPAIR && r->wrote) {
-		printf("  wrote %s", r->w.written);
+		printf("  wrote %s", esc(r->w.written));
 		if (r->w.backup[0])
-			printf(" (original kept as %s)", r->w.backup);
+			printf(" (original kept as %s)", esc(r->w.backup));
 		printf("\n");
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
-		printf("  up to date: %s already holds this repair; nothing written\n", r->w.out_path);
+		printf("  up to date: %s already holds this repair; nothing written\n",
+		       esc(r->w.out_path));
 	} else if (mode == MODE_REPAIR && !r->planned) {
 		printf("  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
 	}
@@ -447,7 +449,7 @@ static void text_facts(const struct snapshot *s)
 		snprintf(label, sizeof(label), "%s", s->facts[i].key);
 		for (char *c = label; *c; c++)
 			*c = *c == '_' ? ' ' : *c;
-		printf("%-*s %s\n", width, label, s->facts[i].value);
+		printf("%-*s %s\n", width, label, esc(s->facts[i].value));
 	}
 }
 
@@ -628,11 +630,11 @@ json_t *report_json_error(const struct fmt_error *e)
 	char buf[PATH_MAX + 512];
 
 	fmt_error_text(e, buf, sizeof(buf));
-	jset(o, "message", json_path(buf));
-	jset(o, "file", json_path(e->file));
+	jset(o, "message", json_input(buf));
+	jset(o, "file", json_input(e->file));
 	jset(o, "offset", e->has_offset ? json_integer((json_int_t)e->offset) : json_null());
-	jset(o, "field", e->has_offset ? json_string(e->field) : json_null());
-	jset(o, "reason", json_string(e->msg));
+	jset(o, "field", e->has_offset ? json_input(e->field) : json_null());
+	jset(o, "reason", json_input(e->msg));
 	/* ENOENT and EACCES told apart without parsing prose. */
 	jset(o, "errno", e->kind == FMT_ERR_SYSTEM && e->sys_errno ?
 		json_string(diag_errno_name(e->sys_errno)) : json_null());
@@ -655,7 +657,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 {
 	json_t *o = json_object(), *vcpus = json_array();
 
-	jset(o, "path", json_path(r->path));
+	jset(o, "path", json_input(r->path));
 	jset(o, "status", json_string(status_name(r, mode)));
 	jset(o, "exit_status", json_integer(report_exit_bits(r, mode)));
 	if (r->failed) {
@@ -665,12 +667,12 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 		return o;
 	}
 	jset(o, "format", json_string(r->snap.ops->name));
-	jset(o, "detail", json_string(r->snap.detail));
+	jset(o, "detail", json_input(r->snap.detail));
 	if (mode == MODE_INSPECT) {
 		json_t *facts = json_object();
 
 		for (size_t i = 0; i < r->snap.nfacts; i++)
-			jset(facts, r->snap.facts[i].key, json_path(r->snap.facts[i].value));
+			jset(facts, r->snap.facts[i].key, json_input(r->snap.facts[i].value));
 		jset(o, "facts", facts);
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
@@ -684,10 +686,10 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	if (mode == MODE_REPAIR) {
 		json_t *out = json_object();
 
-		jset(out, "written", r->wrote ? json_path(r->w.written) : json_null());
-		jset(out, "backup", r->wrote && r->w.backup[0] ? json_path(r->w.backup) : json_null());
+		jset(out, "written", r->wrote ? json_input(r->w.written) : json_null());
+		jset(out, "backup", r->wrote && r->w.backup[0] ? json_input(r->w.backup) : json_null());
 		/* -O: an output an earlier run wrote, found equal to this repair; an input not copied. */
-		jset(out, "up_to_date", r->up_to_date ? json_path(r->w.out_path) : json_null());
+		jset(out, "up_to_date", r->up_to_date ? json_input(r->w.out_path) : json_null());
 		jset(out, "not_copied", json_boolean(r->not_copied));
 		jset(o, "output", out);
 	}
