@@ -269,8 +269,11 @@ int batch_expand(const struct inputs *args, struct batch_list *out)
 			size_t before = out->n;
 
 			status |= search(out, a, strlen(a) + (a[strlen(a) - 1] == '/' ? 0 : 1));
-			if (out->n == before && !global_opts.quiet)
-				diag_warn("no snapshot found in '%s'", a);
+			/* A wrong path in a pipeline must not pass as "nothing at risk". */
+			if (out->n == before) {
+				diag_error("%s: no snapshot found in this directory or below it", a);
+				status |= EXIT_OPERATIONAL;
+			}
 			continue;
 		}
 		if (add_input(out, a, last_component(a)) != 0)
@@ -448,10 +451,10 @@ static void summary(const struct tally *t, const struct batch_list *l, const cha
 	fflush(stdout);
 	notes_text(t, l, notes, sizeof(notes));
 	fprintf(stderr,
-		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors%s "
+		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu error%s%s "
 		"(%.2f s, %d worker%s)\n",
 		command, l->n, l->n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors,
-		notes, ms / 1e3, workers, workers == 1 ? "" : "s");
+		t->errors == 1 ? "" : "s", notes, ms / 1e3, workers, workers == 1 ? "" : "s");
 }
 
 /* ---- worker processes ------------------------------------------------------ */

@@ -18,6 +18,7 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -314,9 +315,10 @@ static bool open_both(char **paths, struct snapshot s[2])
 	bool ok[2];
 
 	for (int i = 0; i < 2; i++) {
-		ok[i] = snapshot_open(&s[i], paths[i], global_opts.format, &e[i]) == 0;
+		ok[i] = !hint_stdin_refused(paths[i], global_opts.format, &e[i]) &&
+			snapshot_open(&s[i], paths[i], global_opts.format, &e[i]) == 0;
 		if (!ok[i])
-			diag_fmt_error(&e[i]);
+			report_error(&e[i], false);
 	}
 	for (int i = 0; i < 2; i++)
 		out_add_input(json_side(paths[i], &s[i], ok[i] ? NULL : &e[i]));
@@ -334,6 +336,7 @@ static int diff_run(int argc, char **argv)
 	json_t *jvcpus = NULL;
 	int status;
 
+	hint_check_long_options(&diff_argp, argc, argv);
 	argp_parse(&diff_argp, argc, argv, 0, NULL, &in);
 	out_begin("diff");
 	if (!open_both(paths, s)) {

@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "reconstruct/findings.h"
 
@@ -118,6 +119,7 @@ static int explain_run(int argc, char **argv)
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&explain_argp, argc, argv);
 	argp_parse(&explain_argp, argc, argv, 0, NULL, &in);
 	if (global_opts.json)
 		list = json_array();

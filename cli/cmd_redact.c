@@ -18,6 +18,7 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -39,6 +40,7 @@ static error_t redact_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'o':
+		hint_check_path_value(state, "-o", arg);
 		o->output = arg;
 		return 0;
 	case ARGP_KEY_END:
@@ -161,13 +163,14 @@ static int redact_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&redact_argp, argc, argv);
 	argp_parse(&redact_argp, argc, argv, 0, NULL, &o);
 	out_begin("redact");
 	ok = redact_one(&r, o.in.paths[0], o.output, &rm);
 	if (global_opts.json)
 		out_add_input(json_result(&r, &rm, ok));
 	else if (!ok)
-		diag_fmt_error(&r.err);
+		report_error(&r.err, false);
 	else if (!global_opts.quiet)
 		show_text(&r, &rm);
 	status = (ok ? EXIT_OK : EXIT_OPERATIONAL) | out_end();

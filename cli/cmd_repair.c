@@ -20,6 +20,7 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/outdir.h"
 #include "cli/output.h"
 #include "cli/report.h"
@@ -108,9 +109,11 @@ static error_t repair_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'o':
+		hint_check_path_value(state, "-o", arg);
 		o->output = arg;
 		break;
 	case 'O':
+		hint_check_path_value(state, "-O", arg);
 		o->output_dir = arg;
 		break;
 	case OPT_IN_PLACE:
@@ -251,6 +254,8 @@ static int repair_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&repair_argp, argc, argv);
+	report_can_recurse = true;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
 	batch_opts.backup_suffix = o.backup_suffix;

@@ -27,6 +27,8 @@ static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
 
 static const struct argp_option common_options[] = {
 	{ .name = "json", .key = 'j', .doc = "Print one JSON document instead of text" },
+	/* -h: what most tools take for help (argp's own is -?). */
+	{ .key = 'h', .flags = OPTION_HIDDEN },
 	{ .name = "pretty", .key = 'p', .doc = "Indent the JSON (implies --json)" },
 	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
@@ -82,6 +84,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 	case 'j':
 		global_opts.json = true;
 		break;
+	case 'h':
+		argp_state_help(state, state->out_stream, ARGP_HELP_STD_HELP);
+		break;
 	case 'p':
 		global_opts.json = true;
 		global_opts.pretty = true;
@@ -99,6 +104,10 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			color_when = COLOR_ALWAYS;
 		else if (strcmp(arg, "never") == 0)
 			color_when = COLOR_NEVER;
+		else if (strchr(arg, '/') || strchr(arg, '.') || access(arg, F_OK) == 0)
+			/* "--color q/pc.bin": the input was taken for WHEN. */
+			argp_error(state, "--color takes auto, always or never, not '%s', which looks "
+					  "like an input: give WHEN with '=' (--color=always)", esc(arg));
 		else
 			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
 		break;
@@ -110,6 +119,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			char known[256];
 
 			list_formats(known, sizeof(known));
+			if (arg[0] == '-')
+				argp_error(state, "--format takes a format's name (%s), and '%s' is "
+						  "an option", known, esc(arg));
 			argp_error(state, "unknown format '%s' (known: %s)", esc(arg), known);
 		}
 		global_opts.format = arg;

@@ -156,6 +156,15 @@ void diag_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void diag_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("hint: ", fmt, ap);
+	va_end(ap);
+}
+
 void fmt_error_text(const struct fmt_error *e, char *buf, size_t len)
 {
 	if (e->has_offset)

@@ -18,6 +18,7 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 #include "formats/io/safe_write.h"
@@ -74,7 +75,8 @@ bool report_analyse(struct input_report *r, const char *path)
 	memset(r, 0, sizeof(*r));
 	r->path = path;
 	diag_progress_input(path);
-	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
+	if (hint_stdin_refused(path, global_opts.format, &r->err) ||
+	    snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
 		r->failed = true;
 		return false;
 	}
@@ -98,6 +100,10 @@ bool report_filter(struct input_report *r, const char *path, int out_fd)
 	memset(r, 0, sizeof(*r));
 	r->path = path;
 	diag_progress_input(path);
+	if (hint_stdin_refused(path, global_opts.format, &r->err)) {
+		r->failed = true;
+		return false;
+	}
 	rc = snapshot_filter(&r->snap, path, global_opts.format, out_fd, plan_streamed, &r->snap,
 			     &plans, &r->err);
 	r->opened = r->snap.ops != NULL;
@@ -161,6 +167,18 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 	if (mode == MODE_REPAIR && r->planned)
 		return "repaired";
 	return r->at_risk ? "at-risk" : "ok";
+}
+
+bool report_can_recurse;
+
+void report_error(const struct fmt_error *e, bool can_recurse)
+{
+	char hint[512];
+
+	diag_fmt_error(e);
+	hint_after_error(e->file, e, can_recurse, hint, sizeof(hint));
+	if (hint[0])
+		diag_hint("%s", hint);
 }
 
 /* ---- shared descriptions ---------------------------------------------- */
@@ -627,7 +645,7 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 json_t *report_json_error(const struct fmt_error *e)
 {
 	json_t *o = json_object();
-	char buf[PATH_MAX + 512];
+	char buf[PATH_MAX + 512], hint[512];
 
 	fmt_error_text(e, buf, sizeof(buf));
 	jset(o, "message", json_input(buf));
@@ -638,6 +656,8 @@ json_t *report_json_error(const struct fmt_error *e)
 	/* ENOENT and EACCES told apart without parsing prose. */
 	jset(o, "errno", e->kind == FMT_ERR_SYSTEM && e->sys_errno ?
 		json_string(diag_errno_name(e->sys_errno)) : json_null());
+	hint_after_error(e->file, e, report_can_recurse, hint, sizeof(hint));
+	jset(o, "hint", hint[0] ? json_input(hint) : json_null());
 	return o;
 }
 
@@ -706,7 +726,7 @@ void report_emit(const struct input_report *r, enum report_mode mode)
 {
 	diag_progress_clear();
 	if (r->failed)
-		diag_fmt_error(&r->err);
+		report_error(&r->err, report_can_recurse);
 	if (global_opts.json)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
@@ -741,6 +761,8 @@ int run_read_only(const struct argp *argp, int argc, char **argv, const char *co
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
+	report_can_recurse = true;
+	hint_check_long_options(argp, argc, argv);
 	argp_parse(argp, argc, argv, 0, NULL, &in);
 	status = batch_expand(&in, &list);
 	out_begin(command);

@@ -59,6 +59,11 @@ int report_exit_bits(const struct input_report *r, enum report_mode mode);
 /* An error as the JSON documents give it: message, file, offset, field, reason. */
 json_t *report_json_error(const struct fmt_error *e);
 
+/* The error on standard error, and the hint that says what to do next, if any. */
+void report_error(const struct fmt_error *e, bool can_recurse);
+/* The command being run takes -r (inspect, check, repair): hints may suggest it. */
+extern bool report_can_recurse;
+
 /* Print the input as text, or add it to the JSON document. */
 void report_emit(const struct input_report *r, enum report_mode mode);
 
