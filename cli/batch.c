@@ -643,6 +643,14 @@ static void lost_input(const struct batch_input *in, const char *how, const char
 	jset(o, "status", json_string("error"));
 	jset(o, "exit_status", json_integer(res->status));
 	jset(e, "message", json_input(msg));
+	jset(e, "kind", json_string("internal"));
+	jset(e, "path", json_input(in->path));
+	jset(e, "offset", json_null());
+	jset(e, "field", json_null());
+	jset(e, "reason", json_input(how));
+	jset(e, "errno", json_null());
+	jset(e, "hint", json_null());
+	jset(o, "format", json_null());
 	jset(o, "error", e);
 	if (!global_opts.ndjson) {
 		res->record = o;

@@ -32,6 +32,7 @@ struct global_opts {
 	const char *format; /* --format=NAME, NULL: detect */
 	bool ndjson;        /* --ndjson (batch): one JSON line per input */
 	bool color;         /* --color, resolved: colour the findings in text */
+	bool dry_run;       /* repair --dry-run: the JSON header's dry_run */
 };
 
 extern struct global_opts global_opts;

@@ -262,16 +262,13 @@ static json_t *json_side(const char *path, const struct snapshot *s, const struc
 	jset(o, "path", json_input(path));
 	jset(o, "format", s->ops ? json_string(s->ops->name) : json_null());
 	if (e) {
-		char buf[PATH_MAX + 512];
-
-		fmt_error_text(e, buf, sizeof(buf));
 		jset(o, "status", json_string("error"));
-		jset(o, "error", json_input(buf));
+		jset(o, "error", report_json_error(e));
 		return o;
 	}
 	jset(o, "status", json_string("read"));
 	jset(o, "detail", json_input(s->detail));
-	jset(o, "vcpus", json_integer((json_int_t)s->nvcpus));
+	jset(o, "vcpu_count", json_integer((json_int_t)s->nvcpus));
 	return o;
 }
 

@@ -139,14 +139,10 @@ static int explain_run(int argc, char **argv)
 	for (size_t i = 0; in.count == 0 && i < n; i++)
 		emit(&table[i], false, list);
 	if (list) {
-		json_t *doc = json_object();
+		json_t *doc = out_header("explain");
 
-		jset(doc, "schema_version", json_integer(SCHEMA_VERSION));
-		jset(doc, "command", json_string("explain"));
 		jset(doc, "findings", list);
-		json_dumpf(doc, stdout, global_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT);
-		printf("\n");
-		json_decref(doc);
+		status |= out_print(doc);
 	}
 	free(in.paths);
 	return status;

@@ -119,7 +119,7 @@ static json_t *json_result(const struct input_report *r, const struct redaction 
 		return o;
 	}
 	jset(o, "output", json_input(r->w.written));
-	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
+	jset(o, "vcpu_count", json_integer((json_int_t)r->snap.nvcpus));
 	jset(o, "pages_removed", json_integer((json_int_t)rm->pages));
 	jset(o, "bytes_removed", json_integer((json_int_t)rm->bytes));
 	jset(o, "firmware_pages_kept", json_integer((json_int_t)rm->kept_pages));

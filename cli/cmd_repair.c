@@ -261,6 +261,7 @@ static int repair_run(int argc, char **argv)
 	batch_opts.backup_suffix = o.backup_suffix;
 	batch_opts.summary = o.output_dir != NULL; /* how many were not copied, or up to date */
 	command = o.dry_run ? "repair --dry-run" : "repair";
+	global_opts.dry_run = o.dry_run;
 	status = batch_expand(&o.in, &list);
 	out_begin(command);
 	/* The stream filter writes standard output itself: one process. */

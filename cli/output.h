@@ -14,7 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SCHEMA_VERSION 1
+/* schema/fredck.schema.json describes it; fredck(1) lists what changed. */
+#define SCHEMA_VERSION 2
 
 json_t *json_hex64(uint64_t v);
 json_t *json_hex32(uint32_t v);
@@ -28,6 +29,12 @@ json_t *json_hex8(uint8_t v);
  */
 json_t *json_input(const char *text);
 
+/*
+ * The header of every document and NDJSON line: schema_version, tool,
+ * command (its first word: "repair" for "repair --dry-run") and dry_run.
+ */
+json_t *out_header(const char *command);
+
 /* Start the document of this run (only in JSON mode). */
 void out_begin(const char *command);
 /* Append one input's object (steals the reference). */
@@ -40,6 +47,8 @@ void out_capture(bool on);
 json_t *out_take_captured(void);
 /* --ndjson: one line for one input, with the header and the time it took. */
 int out_ndjson(json_t *input, const char *command, double elapsed_ms);
+/* Print a whole document (explain's): 0, or EXIT_OPERATIONAL on failure; steals doc. */
+int out_print(json_t *doc);
 
 /* Set a key of the document after "inputs" (steals the reference). */
 void out_set(const char *key, json_t *value);

@@ -575,6 +575,20 @@ static json_t *json_findings(const struct vcpu_report *vr)
 	return a;
 }
 
+/* "BS,BD" as ["BS", "BD"]: bit names are arrays, as events_flag_names is. */
+static json_t *json_name_list(const char *names)
+{
+	json_t *a = json_array();
+
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, ",");
+
+		json_array_append_new(a, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return a;
+}
+
 static json_t *json_event_data(const struct event_data *ed)
 {
 	json_t *o = json_object();
@@ -594,8 +608,65 @@ static json_t *json_event_data(const struct event_data *ed)
 	jset(o, "provenance_text", json_string(provenance_description(ed->provenance)));
 	dr6_bit_names(ed->doubtful, bits, sizeof(bits));
 	jset(o, "doubtful_bits", json_hex64(ed->doubtful));
-	jset(o, "doubtful_bit_names", json_string(bits));
+	jset(o, "doubtful_bit_names", json_name_list(bits));
 	return o;
+}
+
+/*
+ * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) in
+ * the vocabulary of diff and inspect, each value in its own type.
+ */
+enum change_kind { CH_BOOL, CH_INT, CH_HEX32, CH_HEX64 };
+static const struct {
+	const char *kvm, *name;
+	enum change_kind kind;
+} change_names[] = {
+	{ "exception.injected", "exception.injected", CH_BOOL },
+	{ "exception.nr", "exception.vector", CH_INT },
+	{ "exception.has_error_code", "exception.has_error_code", CH_BOOL },
+	{ "exception.pending", "exception.pending", CH_BOOL },
+	{ "exception.error_code", "exception.error_code", CH_HEX32 },
+	{ "flags", "events_flags", CH_HEX32 },
+	{ "exception_has_payload", "exception.has_payload", CH_BOOL },
+	{ "exception_payload", "exception.payload", CH_HEX64 },
+};
+
+static json_t *change_value(enum change_kind kind, uint64_t v)
+{
+	switch (kind) {
+	case CH_BOOL:
+		return json_boolean(v != 0);
+	case CH_INT:
+		return json_integer((json_int_t)v);
+	case CH_HEX32:
+		return json_hex32((uint32_t)v);
+	case CH_HEX64:
+		break;
+	}
+	return json_hex64(v);
+}
+
+static json_t *json_change(const struct field_change *ch)
+{
+	json_t *c = json_object();
+	size_t i = 0;
+
+	while (i < sizeof(change_names) / sizeof(change_names[0]) - 1 &&
+	       strcmp(change_names[i].kvm, ch->field) != 0)
+		i++;
+	if (strcmp(change_names[i].kvm, ch->field) != 0) {
+		/* A field this table does not know yet: its KVM name, as a register-sized value. */
+		jset(c, "field", json_string(ch->field));
+		jset(c, "kvm_field", json_string(ch->field));
+		jset(c, "old", json_hex64(ch->old_value));
+		jset(c, "new", json_hex64(ch->new_value));
+		return c;
+	}
+	jset(c, "field", json_string(change_names[i].name));
+	jset(c, "kvm_field", json_string(ch->field));
+	jset(c, "old", change_value(change_names[i].kind, ch->old_value));
+	jset(c, "new", change_value(change_names[i].kind, ch->new_value));
+	return c;
 }
 
 static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *vr)
@@ -613,14 +684,8 @@ static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *v
 	describe_plan(v, &vr->plan, buf, sizeof(buf));
 	jset(o, "text", json_string(buf));
 	jset(o, "used_estimate", json_boolean(vr->plan.used_estimate));
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = json_object();
-
-		jset(c, "field", json_string(ch[i].field));
-		jset(c, "old", json_hex64(ch[i].old_value));
-		jset(c, "new", json_hex64(ch[i].new_value));
-		json_array_append_new(changes, c);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(changes, json_change(&ch[i]));
 	jset(o, "changes", changes);
 	return o;
 }
@@ -642,6 +707,23 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	return o;
 }
 
+static const char *error_kind_name(enum fmt_error_kind k)
+{
+	switch (k) {
+	case FMT_ERR_MALFORMED:
+		return "malformed";
+	case FMT_ERR_UNSUPPORTED:
+		return "unsupported";
+	case FMT_ERR_SYSTEM:
+		return "system";
+	case FMT_ERR_REFUSED:
+		return "refused";
+	case FMT_ERR_NONE:
+		break;
+	}
+	return "internal";
+}
+
 json_t *report_json_error(const struct fmt_error *e)
 {
 	json_t *o = json_object();
@@ -649,7 +731,8 @@ json_t *report_json_error(const struct fmt_error *e)
 
 	fmt_error_text(e, buf, sizeof(buf));
 	jset(o, "message", json_input(buf));
-	jset(o, "file", json_input(e->file));
+	jset(o, "kind", json_string(error_kind_name(e->kind)));
+	jset(o, "path", json_input(e->file));
 	jset(o, "offset", e->has_offset ? json_integer((json_int_t)e->offset) : json_null());
 	jset(o, "field", e->has_offset ? json_input(e->field) : json_null());
 	jset(o, "reason", json_input(e->msg));
@@ -665,7 +748,7 @@ static json_t *json_summary(const struct input_report *r, enum report_mode mode)
 {
 	json_t *o = json_object();
 
-	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
+	jset(o, "vcpu_count", json_integer((json_int_t)r->snap.nvcpus));
 	jset(o, "at_risk", json_integer((json_int_t)r->at_risk));
 	jset(o, mode == MODE_REPAIR ? "repaired" : "would_repair",
 	     json_integer((json_int_t)(mode != MODE_REPAIR || r->wrote ? r->planned : 0)));

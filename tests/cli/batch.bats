@@ -69,7 +69,7 @@ verdicts() {
 	assert_equal "$(jq -r 'select(.path | endswith("db-exact")) | .format' <<<"$output")" kvm-dir
 	# The malformed input's record names the file, the offset and the field.
 	err=$(jq -c 'select(.status == "error") | .error' <<<"$output")
-	assert_equal "$(jq -r .file <<<"$err")" t/bad/cut.bin
+	assert_equal "$(jq -r .path <<<"$err")" t/bad/cut.bin
 	assert_equal "$(jq -r '.offset | type' <<<"$err")" number
 	assert_equal "$(jq -r '.field | type' <<<"$err")" string
 	assert_equal "$(jq -r 'select(.status == "error") | .exit_status' <<<"$output")" 8
@@ -95,10 +95,10 @@ verdicts() {
 	run --separate-stderr -4 "$FREDCK" check -r --ndjson -P 2 t
 	assert_equal "${#lines[@]}" 3
 	for line in "${lines[@]}"; do
-		jq -e '.schema_version == 1 and .command == "check" and (.path | type) == "string"
+		jq -e '.schema_version == 2 and .command == "check" and (.path | type) == "string"
 			and (.status | type) == "string" and (.exit_status | type) == "number"
-			and (.vcpus | type) == "array" and (.elapsed_ms | type) == "number"
-			and .elapsed_ms >= 0' <<<"$line" >/dev/null || fail "bad record: $line"
+			and (.vcpus | type) == "array" and (.elapsed_us | type) == "number"
+			and .elapsed_us >= 0 and .elapsed_us == (.elapsed_us | floor)' <<<"$line" >/dev/null || fail "bad record: $line"
 	done
 }
 
@@ -114,9 +114,9 @@ verdicts() {
 	run --separate-stderr -12 "$FREDCK" check -r -j -P 2 t
 	assert_equal "$output" "$one"
 	run --separate-stderr -12 "$FREDCK" check -r --ndjson -P 1 t
-	one=$(jq -c 'del(.elapsed_ms)' <<<"$output")
+	one=$(jq -c 'del(.elapsed_us)' <<<"$output")
 	run --separate-stderr -12 "$FREDCK" check -r --ndjson -P 2 t
-	assert_equal "$(jq -c 'del(.elapsed_ms)' <<<"$output")" "$one"
+	assert_equal "$(jq -c 'del(.elapsed_us)' <<<"$output")" "$one"
 }
 
 @test "batch: -j with many inputs and workers is one document, inputs in order" {
