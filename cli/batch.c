@@ -71,6 +71,12 @@ static error_t batch_parse(int key, char *arg, struct argp_state *state)
 		global_opts.ndjson = true;
 		global_opts.json = true;
 		break;
+	case ARGP_KEY_END:
+		/* Silently ignoring -p would leave a script author guessing. */
+		if (batch_opts.ndjson && global_opts.pretty)
+			argp_error(state, "--ndjson prints one line per input, which -p cannot indent; "
+					  "-p alone prints one indented document");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

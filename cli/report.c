@@ -282,19 +282,37 @@ static const char *color_on(enum severity s)
 	return s == SEV_PROBLEM ? "\033[1;31m" : "\033[33m";
 }
 
-static void text_header(const struct input_report *r)
+/* The verdict in words: "ok", "at risk", "repaired", "up to date". */
+static const char *verdict_text(const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s (%s)\n", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
+	const char *s = status_name(r, mode);
+
+	if (strcmp(s, "at-risk") == 0)
+		return "at risk";
+	if (strcmp(s, "up-to-date") == 0)
+		return "up to date";
+	return s;
+}
+
+/* "PATH: kvm-dir (1 vCPU, ...)", with the verdict at its end but for inspect. */
+static void text_header(const struct input_report *r, enum report_mode mode)
+{
+	printf("%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
+	if (mode != MODE_INSPECT)
+		printf(": %s", verdict_text(r, mode));
+	printf("\n");
 }
 
 static void text_flags(uint32_t flags)
 {
 	bool first = true;
 
-	printf("  %-12s 0x%08" PRIx32, "flags", flags);
+	/* KVM_VCPUEVENT_VALID_* bits: which fields were saved, not the vCPU's own state. */
+	printf("  %-12s 0x%08" PRIx32, "valid flags", flags);
 	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
 		if (flags & events_flag_names[i].bit) {
-			printf("%s%s", first ? " (" : ", ", events_flag_names[i].name);
+			printf("%s%s", first ? " (KVM_VCPUEVENT_VALID_: " : ", ",
+			       events_flag_names[i].name);
 			first = false;
 		}
 	printf("%s\n", first ? "" : ")");
@@ -471,11 +489,56 @@ static void text_facts(const struct snapshot *s)
 	}
 }
 
+/* The problems of the at-risk vCPUs: " (vCPU 1: FK101, vCPU 3: FK102)", the first few. */
+static void text_quiet_codes(const struct input_report *r)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < r->snap.nvcpus; i++) {
+		const struct vcpu_report *vr = &r->vcpus[i];
+
+		if (!vr->at_risk)
+			continue;
+		if (shown == 4) {
+			printf(", ...");
+			break;
+		}
+		printf("%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
+		for (size_t k = 0; k < vr->nfindings; k++)
+			if (finding_desc(vr->findings[k].code)->severity == SEV_PROBLEM)
+				printf(" FK%03d", (int)vr->findings[k].code);
+	}
+	if (shown)
+		printf(")");
+}
+
+/*
+ * -q: one line per input that has something at risk or was written (the
+ * verdict, the counts, the path written); nothing for the others.
+ */
+static void text_quiet_line(const struct input_report *r, enum report_mode mode)
+{
+	printf("%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
+	       r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
+	text_quiet_codes(r);
+	if (mode == MODE_REPAIR)
+		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+	else
+		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+	if (mode == MODE_REPAIR && r->wrote)
+		printf("; wrote %s", esc(r->w.written));
+	printf("\n");
+}
+
 static void text_report(const struct input_report *r, enum report_mode mode)
 {
 	if (!input_worth_showing(r, mode))
 		return;
-	text_header(r);
+	if (global_opts.quiet && mode != MODE_INSPECT) {
+		text_quiet_line(r, mode);
+		return;
+	}
+	text_header(r, mode);
 	if (mode == MODE_INSPECT) {
 		text_facts(&r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)

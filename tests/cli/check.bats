@@ -493,7 +493,7 @@ db_with_dr6() {
 	dir=$(fixture pf-lost-cap)
 	cr2=$(peek_u64 "$dir/vcpu0/sregs2" 232)
 	run -4 "$FREDCK" check "$dir"
-	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2)"
+	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): at risk"
 	assert_line --regexp '^  vCPU 0: exception #PF \(14\) injected'
 	assert_line --regexp '^    FK101 problem: '
 	assert_line --regexp "^    event data: $cr2 \\(exact\\) from cr2"
@@ -542,7 +542,7 @@ db_with_dr6() {
 @test "check: text of a clean input says there is nothing to do, exit 0" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" check "$dir"
-	assert_output "$dir: kvm-dir (1 vCPU, struct kvm_sregs2)
+	assert_output "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): ok
   0 of 1 vCPU at risk: nothing to do"
 }
 
@@ -560,11 +560,19 @@ db_with_dr6() {
 	assert_equal "$stderr" ''
 }
 
-@test "check -q: prints the problem of an at-risk input but not its notes" {
+@test "check -q: one line for an at-risk input: verdict, counts, its problems, not its notes" {
 	dir=$(fixture fred-msrs-missing)
 	run -4 "$FREDCK" check -q "$dir"
-	assert_output --partial 'FK101 problem'
+	assert_output "$dir: at risk: 1 of 1 vCPU at risk (vCPU 0: FK101); repair would fix 1 and leave 0"
 	refute_output --partial 'FK302'
+}
+
+@test "repair -q: one line per repaired input, with the path written" {
+	a=$(fixture pf-lost-cap) b=$(fixture clean) c=$(fixture multi)
+	run -1 "$FREDCK" repair -q -O out "$a" "$b" "$c"
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 "$a: repaired: 1 of 1 vCPU at risk (vCPU 0: FK101); 1 repaired, 0 left at risk; wrote out/pf-lost-cap"
+	assert_line --index 1 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
 }
 
 @test "check -q: an error is still reported on stderr, exit 8" {

@@ -131,3 +131,10 @@ fc_snap() {
 	run --separate-stderr -0 "$FREDCK" check clean
 	assert_output --partial "0 of 1 vCPU at risk"
 }
+
+@test "guidance: --ndjson with -p is a usage error, not -p silently ignored" {
+	fixture clean >/dev/null
+	run --separate-stderr -16 "$FREDCK" check --ndjson -p clean
+	assert_stderr_contains "--ndjson prints one line per input, which -p cannot indent"
+	run --separate-stderr -16 "$FREDCK" -p check --ndjson clean
+}

@@ -63,7 +63,7 @@ assert_clean_run() {
 	run --separate-stderr "$FREDCK" check "$S/forged.bin"
 	assert_equal "$status" 4
 	assert_clean_run
-	assert_line --index 0 "$S/forged.bin: qemu (2 vCPUs, machine $FORGED_SHOWN)"
+	assert_line --index 0 "$S/forged.bin: qemu (2 vCPUs, machine $FORGED_SHOWN): at risk"
 	assert_line --partial "1 of 2 vCPUs at risk"
 	run --separate-stderr "$FREDCK" inspect "$S/forged.bin"
 	assert_success

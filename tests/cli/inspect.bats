@@ -50,10 +50,10 @@ load test_helper
 	assert_equal "$(vcpu 0 '.nmi | [.injected, .pending, .masked] | @csv')" 'true,0,true'
 }
 
-@test "inspect: shows the events flags by name" {
+@test "inspect: shows the events flags by name, labelled as KVM's valid-field flags" {
 	dir=$(fixture pf-lost-cap)
 	run -0 "$FREDCK" inspect "$dir"
-	assert_line --regexp '^  flags +0x0000001d \(.*payload\)$'
+	assert_line --regexp '^  valid flags +0x0000001d \(KVM_VCPUEVENT_VALID_: .*payload\)$'
 }
 
 @test "inspect: shows nested guest mode" {
