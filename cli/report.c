@@ -367,6 +367,111 @@ static void text_event_data(const struct event_data *ed)
 	}
 }
 
+/*
+ * Notes that say the same of several vCPUs of one input (FK302: the format
+ * saves no FRED MSR) are printed once, with the vCPUs they concern, instead
+ * of once per vCPU: the input being shown's, by finding code.
+ */
+#define CODE_SLOTS 1000
+static bool shared_note[CODE_SLOTS];
+
+/* Which note codes of r are shared: on two vCPUs or more, each with the same words. */
+static void find_shared_notes(const struct input_report *r)
+{
+	static char first[CODE_SLOTS][512];
+	static size_t count[CODE_SLOTS];
+	static bool differ[CODE_SLOTS];
+	char msg[512];
+
+	memset(count, 0, sizeof(count));
+	memset(differ, 0, sizeof(differ));
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		for (size_t k = 0; k < r->vcpus[i].nfindings; k++) {
+			const struct finding *f = &r->vcpus[i].findings[k];
+			int c = (int)f->code;
+
+			if (c < 0 || c >= CODE_SLOTS || finding_desc(f->code)->severity != SEV_NOTE)
+				continue;
+			finding_message(f, msg, sizeof(msg));
+			if (count[c]++ == 0)
+				snprintf(first[c], sizeof(first[c]), "%s", msg);
+			else if (strcmp(first[c], msg) != 0)
+				differ[c] = true;
+		}
+	for (int c = 0; c < CODE_SLOTS; c++)
+		shared_note[c] = count[c] >= 2 && !differ[c];
+}
+
+static bool is_shared(const struct finding *f)
+{
+	return (int)f->code >= 0 && (int)f->code < CODE_SLOTS && shared_note[f->code];
+}
+
+/* "0-3, 7, 9-31" into buf: the vCPUs of r that carry code; "..." when it does not fit. */
+static void vcpu_ranges(const struct input_report *r, enum finding_code code, char *buf, size_t len)
+{
+	size_t used = 0, i = 0;
+
+	buf[0] = '\0';
+	while (i < r->snap.nvcpus) {
+		size_t j;
+		bool has = false;
+		int n;
+
+		for (size_t k = 0; k < r->vcpus[i].nfindings; k++)
+			has |= r->vcpus[i].findings[k].code == code;
+		if (!has) {
+			i++;
+			continue;
+		}
+		/* A run of consecutive indices that all carry it. */
+		for (j = i; j + 1 < r->snap.nvcpus; j++) {
+			bool next = false;
+
+			for (size_t k = 0; k < r->vcpus[j + 1].nfindings; k++)
+				next |= r->vcpus[j + 1].findings[k].code == code;
+			if (!next || r->snap.vcpus[j + 1].index != r->snap.vcpus[j].index + 1)
+				break;
+		}
+		if (j > i)
+			n = snprintf(buf + used, len - used, "%s%u-%u", used ? ", " : "",
+				     r->snap.vcpus[i].index, r->snap.vcpus[j].index);
+		else
+			n = snprintf(buf + used, len - used, "%s%u", used ? ", " : "",
+				     r->snap.vcpus[i].index);
+		if (n < 0 || (size_t)n >= len - used - 5) {
+			snprintf(buf + used, len - used, "%s...", used ? ", " : "");
+			return;
+		}
+		used += (size_t)n;
+		i = j + 1;
+	}
+}
+
+/* Each shared note once: "  FK302 note (vCPUs 0-31): MESSAGE". */
+static void text_shared_notes(const struct input_report *r)
+{
+	char msg[512], which[160];
+
+	for (int c = 0; c < CODE_SLOTS; c++) {
+		if (!shared_note[c])
+			continue;
+		for (size_t i = 0; i < r->snap.nvcpus; i++)
+			for (size_t k = 0; k < r->vcpus[i].nfindings; k++)
+				if ((int)r->vcpus[i].findings[k].code == c) {
+					const struct finding_desc *d = finding_desc((enum finding_code)c);
+
+					finding_message(&r->vcpus[i].findings[k], msg, sizeof(msg));
+					vcpu_ranges(r, (enum finding_code)c, which, sizeof(which));
+					printf("  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
+					       severity_name(d->severity), global_opts.color ? COLOR_OFF : "",
+					       which, msg);
+					goto next_code;
+				}
+next_code:;
+	}
+}
+
 static void text_findings(const struct vcpu_report *vr, enum severity which)
 {
 	char msg[512];
@@ -374,7 +479,7 @@ static void text_findings(const struct vcpu_report *vr, enum severity which)
 	for (size_t i = 0; i < vr->nfindings; i++) {
 		const struct finding_desc *d = finding_desc(vr->findings[i].code);
 
-		if (d->severity != which)
+		if (d->severity != which || is_shared(&vr->findings[i]))
 			continue;
 		finding_message(&vr->findings[i], msg, sizeof(msg));
 		printf("    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
@@ -411,7 +516,12 @@ static bool vcpu_worth_showing(const struct vcpu_report *vr)
 		return true;
 	if (global_opts.quiet)
 		return vr->at_risk;
-	return vr->at_risk || vr->nfindings;
+	if (vr->at_risk)
+		return true;
+	for (size_t i = 0; i < vr->nfindings; i++)
+		if (!is_shared(&vr->findings[i]))
+			return true;
+	return false;
 }
 
 static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr,
@@ -545,9 +655,11 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 			text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
 	}
+	find_shared_notes(r);
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_worth_showing(&r->vcpus[i]))
 			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
+	text_shared_notes(r);
 	if (!global_opts.quiet)
 		text_summary(r, mode);
 }

@@ -638,3 +638,18 @@ db_with_dr6() {
 	dir=$(fixture clean)
 	run -8 bash -c '"$0" check "$1" >/dev/full' "$FREDCK" "$dir"
 }
+
+@test "check: a note on every vCPU (FK302) is printed once with the vCPUs it concerns; 32 vCPUs fit in 12 lines" {
+	local mk=${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/fc/mkfcsnap
+	[ -x "$mk" ] || fail "$mk is not built (make check builds it)"
+	"$mk" -n 32 -v 5 v1.12 fc32.snap -e 14 >/dev/null || fail "mkfcsnap failed"
+	run -4 "$FREDCK" check fc32.snap
+	[ "${#lines[@]}" -le 12 ] || fail "${#lines[@]} lines: $output"
+	assert_equal "$(grep -c FK302 <<<"$output")" 1
+	assert_line "  FK302 note (vCPUs 0-31): FRED MSRs not saved by the format (none of the 9 is saved): the restore loses them"
+	assert_line --regexp '^  vCPU 5: exception #PF'
+	refute_line --regexp '^  vCPU [0-46-9]'
+	# JSON keeps the note on each vCPU.
+	run -4 "$FREDCK" check -j fc32.snap
+	assert_equal "$(jq '[.inputs[0].vcpus[] | select(any(.findings[]; .code == "FK302"))] | length' <<<"$output")" 32
+}
