@@ -40,6 +40,16 @@ extern struct global_opts global_opts;
 /* The common options ("-j", "-p", "-q", "-v", "--format"), as an argp child. */
 extern const struct argp common_argp;
 
+/*
+ * --vcpu=LIST (inspect, check, diff): which vCPUs are shown, by index;
+ * the verdict and the exit status stay the whole input's.
+ */
+extern const struct argp vcpu_argp;
+/* Whether vCPU index is to be shown (always, without --vcpu). */
+bool vcpu_selected(unsigned int index);
+/* Whether --vcpu was given. */
+bool vcpu_filtering(void);
+
 /* --strategy, --dest-payload-cap, --force, shared by check and repair. */
 enum cap_choice { CAP_AUTO, CAP_YES, CAP_NO };
 struct plan_cli_opts {

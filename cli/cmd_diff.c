@@ -226,7 +226,11 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 
 	for (size_t i = 0; i < a->nvcpus; i++) {
 		const struct vcpu_state *vb = find_vcpu(b, a->vcpus[i].index);
-		json_t *d = jvcpus ? json_array() : NULL;
+		json_t *d;
+
+		if (!vcpu_selected(a->vcpus[i].index))
+			continue;
+		d = jvcpus ? json_array() : NULL;
 
 		if (!vb) {
 			json_decref(d);
@@ -248,7 +252,7 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 		json_decref(d);
 	}
 	for (size_t i = 0; i < b->nvcpus; i++)
-		if (!find_vcpu(a, b->vcpus[i].index)) {
+		if (vcpu_selected(b->vcpus[i].index) && !find_vcpu(a, b->vcpus[i].index)) {
 			only_in(&b->vcpus[i], "b", jvcpus);
 			status = DIFF_DIFFERENT;
 		}
@@ -292,6 +296,7 @@ static error_t diff_parse(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child diff_children[] = {
+	{ .argp = &vcpu_argp, .header = "Which vCPUs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };
@@ -346,7 +351,9 @@ static int diff_run(int argc, char **argv)
 		printf("--- %s (%s)\n+++ %s (%s)\n", esc(paths[0]), s[0].ops->name, esc(paths[1]),
 		       s[1].ops->name);
 	status = diff_snapshots(&s[0], &s[1], jvcpus);
-	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)
+	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet && vcpu_filtering())
+		printf("no difference in the vCPUs --vcpu selects\n");
+	else if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)
 		printf("no difference (%zu vCPU%s)\n", s[0].nvcpus, s[0].nvcpus == 1 ? "" : "s");
 	out_set("same", json_boolean(status == DIFF_SAME));
 	out_set("vcpus", jvcpus ? jvcpus : json_array());

@@ -138,6 +138,83 @@ const struct argp common_argp = {
 	.help_filter = common_help,
 };
 
+/* --vcpu: sorted ranges of indices. */
+#define VCPU_RANGES_MAX 64
+static struct {
+	unsigned int lo, hi;
+} vcpu_ranges[VCPU_RANGES_MAX];
+static size_t nvcpu_ranges;
+
+bool vcpu_filtering(void)
+{
+	return nvcpu_ranges > 0;
+}
+
+bool vcpu_selected(unsigned int index)
+{
+	if (!nvcpu_ranges)
+		return true;
+	for (size_t i = 0; i < nvcpu_ranges; i++)
+		if (index >= vcpu_ranges[i].lo && index <= vcpu_ranges[i].hi)
+			return true;
+	return false;
+}
+
+/* "1", "0,2", "4-7,9": false on anything else. */
+static bool parse_vcpu_list(const char *arg)
+{
+	const char *p = arg;
+
+	while (*p) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9' || nvcpu_ranges == VCPU_RANGES_MAX)
+			return false;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				return false;
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (hi < lo || hi > 0xffffffffUL)
+			return false;
+		vcpu_ranges[nvcpu_ranges].lo = (unsigned int)lo;
+		vcpu_ranges[nvcpu_ranges++].hi = (unsigned int)hi;
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end)
+			return false;
+		p = end;
+	}
+	return nvcpu_ranges > 0;
+}
+
+enum { OPT_VCPU = 0x180 };
+
+static const struct argp_option vcpu_options[] = {
+	{ .name = "vcpu", .key = OPT_VCPU, .arg = "LIST",
+	  .doc = "Show only these vCPUs (indices: 1, 0,2, 4-7); the verdict and exit status stay "
+		 "the whole input's" },
+	{ 0 }
+};
+
+static error_t vcpu_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key != OPT_VCPU)
+		return ARGP_ERR_UNKNOWN;
+	if (!parse_vcpu_list(arg))
+		argp_error(state, "--vcpu takes vCPU indices such as 1, 0,2 or 4-7, not '%s'",
+			   esc(arg));
+	return 0;
+}
+
+const struct argp vcpu_argp = {
+	.options = vcpu_options,
+	.parser = vcpu_parse,
+};
+
 static const struct argp_option plan_options[] = {
 	{ .name = "strategy", .key = OPT_STRATEGY, .arg = "auto|pending|drop|none",
 	  .doc = "How to repair an at-risk vCPU (default auto: per vCPU, see fredck(1))" },

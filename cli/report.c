@@ -510,9 +510,12 @@ static const char *plan_verb(enum report_mode mode)
 }
 
 /* Whether a vCPU deserves its own lines in check's text. */
-static bool vcpu_worth_showing(const struct vcpu_report *vr)
+static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_report *vr)
 {
-	if (global_opts.verbose)
+	if (!vcpu_selected(v->index))
+		return false;
+	/* Asked for by index: shown even when there is nothing to say. */
+	if (global_opts.verbose || vcpu_filtering())
 		return true;
 	if (global_opts.quiet)
 		return vr->at_risk;
@@ -652,12 +655,13 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 	if (mode == MODE_INSPECT) {
 		text_facts(&r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
-			text_inspect_vcpu(&r->snap.vcpus[i]);
+			if (vcpu_selected(r->snap.vcpus[i].index))
+				text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
 	}
 	find_shared_notes(r);
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
-		if (vcpu_worth_showing(&r->vcpus[i]))
+		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
 			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
 	text_shared_notes(r);
 	if (!global_opts.quiet)
@@ -954,9 +958,11 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 		jset(o, "facts", facts);
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
-		json_array_append_new(vcpus, mode == MODE_INSPECT ?
-						     json_inspect_vcpu(&r->snap.vcpus[i]) :
-						     json_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i]));
+		if (vcpu_selected(r->snap.vcpus[i].index))
+			json_array_append_new(vcpus, mode == MODE_INSPECT ?
+							     json_inspect_vcpu(&r->snap.vcpus[i]) :
+							     json_check_vcpu(&r->snap.vcpus[i],
+									     &r->vcpus[i]));
 	jset(o, "vcpus", vcpus);
 	if (mode == MODE_INSPECT)
 		return o;
@@ -980,11 +986,23 @@ static void warn_leftover(const char *path, void *ctx)
 		  "remove it", path);
 }
 
+/* --vcpu that selects none of an input's vCPUs: say so rather than show an empty report. */
+static void warn_unselected(const struct input_report *r)
+{
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (vcpu_selected(r->snap.vcpus[i].index))
+			return;
+	diag_warn("%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
+		  r->snap.nvcpus == 1 ? "" : "s");
+}
+
 void report_emit(const struct input_report *r, enum report_mode mode)
 {
 	diag_progress_clear();
 	if (r->failed)
 		report_error(&r->err, report_can_recurse);
+	else if (vcpu_filtering())
+		warn_unselected(r);
 	if (global_opts.json)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
