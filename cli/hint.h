@@ -39,6 +39,8 @@ const char *hint_closest(const char *word, const char *const *candidates);
  * names the closest option.  Exits 16 then, as argp does.
  */
 void hint_check_long_options(const struct argp *argp, int argc, char **argv);
+/* The same for the options before the command (argv up to its first non-option). */
+void hint_check_top_options(const struct argp *argp, int argc, char **argv);
 
 /*
  * A value given to an option that takes a path (-o, -O): one that is an

@@ -161,6 +161,7 @@ int main(int argc, char **argv)
 		diag_error("internal error: the findings table is inconsistent");
 		return EXIT_INTERNAL;
 	}
+	hint_check_top_options(&top_argp, argc, argv);
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (hold_max_from_env() != 0)
 		return EXIT_USAGE;

@@ -76,6 +76,10 @@ fc_snap() {
 	assert_stderr_contains "did you mean '--quiet'?"
 	run --separate-stderr -0 "$FREDCK" check --jso clean
 	jq -e .inputs <<<"$output" >/dev/null
+	# Before the command, too; the command's own options after it are still its.
+	run --separate-stderr -16 "$FREDCK" --jsno check clean
+	assert_stderr_contains "unknown option '--jsno'; did you mean '--json'?"
+	run --separate-stderr -0 "$FREDCK" --format kvm-dir -j check --vcpu 0 clean
 	# A value that starts with "--" after an option that takes one is not an option.
 	run --separate-stderr -16 "$FREDCK" check --strategy --zz clean
 	assert_stderr_contains "unknown strategy '--zz'"
