@@ -83,5 +83,6 @@ extern const struct cmd cmd_repair;
 extern const struct cmd cmd_explain;
 extern const struct cmd cmd_diff;
 extern const struct cmd cmd_redact;
+extern const struct cmd cmd_undo;
 
 #endif

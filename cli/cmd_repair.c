@@ -172,6 +172,38 @@ static struct vcpu_plan *collect_plans(const struct input_report *r)
 	return plans;
 }
 
+/*
+ * In place, with --strategy=auto, a format that cannot change the state's
+ * length there (a qcow2 snapshot) gets drop instead of a pending that
+ * would have to grow the state, where drop applies (#PF, #NM); said so.
+ */
+static void keep_length(struct input_report *r, const struct repair_opts *o)
+{
+	const struct format_ops *ops = r->snap.ops;
+	struct plan_options drop = plan_cli_opts.plan;
+
+	if (!o->in_place || !ops || !ops->in_place_grows || drop.strategy != STRATEGY_AUTO)
+		return;
+	drop.strategy = STRATEGY_DROP;
+	for (size_t i = 0; i < r->snap.nvcpus; i++) {
+		const struct vcpu_state *v = &r->snap.vcpus[i];
+		struct vcpu_report *vr = &r->vcpus[i];
+		struct vcpu_plan p;
+
+		if (!ops->in_place_grows(&r->snap, v, &vr->plan))
+			continue;
+		p = plan_vcpu(v, &drop, vr->dest_cap);
+		if (p.action != ACTION_DROP)
+			continue;
+		vr->plan = p;
+		vr->kept_length = true;
+		diag_warn("%s: vCPU %u: in place, auto chose drop: pending would insert the "
+			  "cpu/exception_info subsection and change the length of the state, "
+			  "which the image's tables fix",
+			  r->path, v->index);
+	}
+}
+
 static void write_repair(struct input_report *r, const struct repair_opts *o,
 			 const char *out_path)
 {
@@ -231,6 +263,7 @@ static int repair_work(const struct batch_input *in, void *ctx)
 	if (o->output && strcmp(o->output, "-") == 0) {
 		filter_repair(&r, in->path);
 	} else if (report_analyse(&r, in->path) && !o->dry_run) {
+		keep_length(&r, o);
 		if (!o->output_dir)
 			write_repair(&r, o, o->output);
 		else

@@ -30,6 +30,7 @@ static const struct cmd *const commands[] = {
 	&cmd_explain,
 	&cmd_diff,
 	&cmd_redact,
+	&cmd_undo,
 	NULL,
 };
 

@@ -255,6 +255,9 @@ static const char *drop_rationale(const struct vcpu_state *v, const struct vcpu_
 {
 	if (vr->plan.action != ACTION_DROP || plan_cli_opts.plan.strategy != STRATEGY_AUTO)
 		return NULL;
+	if (vr->kept_length)
+		return "in place, pending would insert the cpu/exception_info subsection and change "
+		       "the length of the state, which the image's tables fix";
 	if (!vr->dest_cap)
 		return plan_cli_opts.cap == CAP_NO ?
 			       "--dest-payload-cap=no: pending cannot carry the event data" :

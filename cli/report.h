@@ -25,6 +25,8 @@ struct vcpu_report {
 	bool at_risk;
 	bool dest_cap;
 	struct vcpu_plan plan;
+	/* repair --in-place: auto's pending became drop, to keep the state's length (qcow2) */
+	bool kept_length;
 };
 
 struct input_report {

@@ -13,6 +13,7 @@
 
 #include "formats/chv/chv.h"
 #include "formats/format.h"
+#include "formats/qcow2/qcow2_inplace.h"
 #include "formats/io/bsrc.h"
 #include "formats/io/whole_file.h"
 #include "formats/firecracker/firecracker.h"
@@ -365,4 +366,10 @@ int snapshot_verify(const struct snapshot *orig, const struct vcpu_plan *plans,
 					want.index);
 	}
 	return 0;
+}
+
+int format_undo(const char *undo_path, const char *image, char *out, size_t len,
+		size_t *restored, struct fmt_error *e)
+{
+	return qcow2_undo(undo_path, image, out, len, restored, e);
 }

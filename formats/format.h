@@ -101,7 +101,22 @@ struct format_ops {
 	 * every input is one state.  -1 with e filled.
 	 */
 	int (*members)(const char *path, char ***members, size_t *n, struct fmt_error *e);
+	/*
+	 * A repair in place with plan p of v would change the length of the
+	 * state, which this format then refuses (a qcow2 snapshot's state:
+	 * pending needs a subsection the stream lacks).  NULL: never.
+	 */
+	bool (*in_place_grows)(const struct snapshot *s, const struct vcpu_state *v,
+			       const struct vcpu_plan *p);
 };
+
+/*
+ * fredck undo: put back what an in-place repair of a qcow2 snapshot
+ * changed, from its undo file, into the image it names (or image when not
+ * NULL; its path into out[len]); *restored counts the clusters written.
+ */
+int format_undo(const char *undo_path, const char *image, char *out, size_t len,
+		size_t *restored, struct fmt_error *e);
 
 /*
  * A member input "IMAGE@SELECTOR" of a format with members: where the

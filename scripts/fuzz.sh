@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kvmdir qemu libvirt firecracker chv filter)
+[ ${#targets[@]} -gt 0 ] || targets=(kvmdir qemu libvirt firecracker fc_bitcode qcow2 chv filter)
 dir=${FUZZ_DIR:-/var/tmp/fredck-fuzz}
 
 if [ ! -f _build-fuzz/Makefile ]; then

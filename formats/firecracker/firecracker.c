@@ -11,13 +11,19 @@
  * walk must end exactly): fc_state.c.  Two snapshot versions were written
  * by two layouts each (3.0.0 by v1.9.x and v1.10.0, 8.0.0 by v1.13.x and
  * v1.14.x): each layout is walked, and the one that ends exactly at the
- * trailer is the file's.  From v1.15 the state is bitcode, bit-packed with
- * no fixed header: a file whose trailing CRC is valid but whose magic is
- * unknown is refused as that.  The release table and the layouts:
+ * trailer is the file's.  From v1.15 the whole file before the trailer is
+ * one bitcode value (serde mode, columnar), its first column the magic
+ * (a packing byte 0, then the 8 bytes): fc_bitcode.c walks it column by
+ * column to the trailer.  The release table and the layouts:
  * man/fredck-formats.5, tests/fc/README.md, docs/design.md.
  *
- * A repair patches only the 64 bytes of kvm_vcpu_events of the vCPUs it
- * changes and the CRC trailer; every other byte is copied.
+ * A repair of a versionize or bincode file patches only the 64 bytes of
+ * kvm_vcpu_events of the vCPUs it changes and the CRC trailer; every other
+ * byte is copied.  In a bitcode file the events of every vCPU are one u8
+ * column whose packing depends on all its bytes: the repair packs that
+ * column again as bitcode 0.6.9 would and splices it between the
+ * unchanged bytes before and after it (nothing in the file points at an
+ * offset), then computes the trailer.
  */
 #include "config.h"
 
@@ -29,7 +35,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/firecracker/bitcode.h"
 #include "formats/firecracker/crc64.h"
+#include "formats/firecracker/fc_bitcode.h"
 #include "formats/firecracker/fc_state.h"
 #include "formats/firecracker/firecracker.h"
 #include "formats/io/le.h"
@@ -83,6 +91,8 @@ struct firecracker {
 	char version[FC_VERSION_MAX + 1];
 	const char *serializer;
 	struct fc_walk walk;   /* the vCPU states found, and where their structures lie */
+	bool bitcode;          /* v1.15 on */
+	struct fc_bitcode bc;  /* bitcode: the vCPU states and the events column */
 	mode_t mode;
 	struct stat st;        /* the file as read: found so at the commit */
 };
@@ -164,9 +174,29 @@ static int versionize_header(struct firecracker *fc, const char *path, uint64_t 
 	return 0;
 }
 
+/*
+ * v1.15 on: the bitcode magic column.  The version is the second column,
+ * read by the walk; Firecracker refuses a file over 10,000,000 bytes.
+ */
+static int bitcode_header(struct firecracker *fc, const char *path, bool arm,
+			  struct fmt_error *e)
+{
+	if (arm)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
+				"an aarch64 Firecracker snapshot; fredck repairs x86 vCPU state only");
+	if (fc->len > FC_BITCODE_MAX_FILE)
+		return fmt_malformed(e, path, FC_BITCODE_MAX_FILE, "file size",
+				     "file is %zu bytes; Firecracker refuses a snapshot state file "
+				     "over %u bytes", fc->len, FC_BITCODE_MAX_FILE);
+	fc->bitcode = true;
+	fc->state_start = 0;
+	return 0;
+}
+
 static int read_header(struct firecracker *fc, const char *path, struct fmt_error *e)
 {
 	uint64_t magic;
+	bool arm;
 
 	if (fc->len < 16 + FC_CRC_SIZE) {
 		if (fc->len >= 8 && (le_get(fc->buf, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86)
@@ -179,16 +209,17 @@ static int read_header(struct firecracker *fc, const char *path, struct fmt_erro
 				     fc->len);
 	}
 	magic = le_get(fc->buf, 8);
+	if (fc_bitcode_magic(fc->buf, fc->len, &arm))
+		return bitcode_header(fc, path, arm, e);
 	if ((magic & FC_MAGIC_MASK) == FC_MAGIC_ARM)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 				"an aarch64 Firecracker snapshot; fredck repairs x86 vCPU state only");
 	if ((magic & FC_MAGIC_MASK) != FC_MAGIC_X86) {
 		if (crc_valid(fc->buf, fc->len))
 			return fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
-					"no known header, but a valid trailing CRC-64: probably a "
-					"bitcode snapshot of Firecracker v1.15 or later, which keeps "
-					"its version inside the packed data; fredck cannot read or "
-					"repair those");
+					"no known header, but a valid trailing CRC-64: not a "
+					"Firecracker snapshot fredck knows (a bitcode one, v1.15 or "
+					"later, starts with the x86_64 magic as its first column)");
 		return fmt_malformed(e, path, 0, "magic",
 				     "0x%016llx is not a Firecracker snapshot magic",
 				     (unsigned long long)magic);
@@ -218,6 +249,7 @@ static void firecracker_close(struct snapshot *s)
 	if (fc) {
 		free(fc->buf);
 		fc_walk_free(&fc->walk);
+		fc_bitcode_free(&fc->bc);
 	}
 	free(fc);
 	s->priv = NULL;
@@ -327,11 +359,41 @@ static int walk_versionize(struct snapshot *s, struct firecracker *fc, const cha
 	return 0;
 }
 
+/* v1.15 on: every column, from the magic to the trailer. */
+static int walk_bitcode(struct snapshot *s, struct firecracker *fc, const char *path,
+			struct fmt_error *e)
+{
+	if (fc_bitcode_walk(fc->buf, fc->len - FC_CRC_SIZE, path, &fc->bc, e) != 0)
+		return -1;
+	snprintf(fc->version, sizeof(fc->version), "%s", fc->bc.version);
+	fc->major = fc->bc.major;
+	snapshot_add_fact(s, "release", "%s", fc->bc.release);
+	snapshot_add_fact(s, "tags", "%s", fc->bc.tags);
+	snapshot_add_fact(s, "snapshot_version", "%s", fc->version);
+	fc->serializer = "bitcode 0.6, serde mode";
+	snapshot_add_fact(s, "serializer", "%s", fc->serializer);
+	snapshot_add_fact(s, "walked", "every column (%zu positions), to the checksum",
+			  fc->bc.columns);
+	/* Where a repair splices: the column of every vCPU's kvm_vcpu_events. */
+	snapshot_add_fact(s, "events_column", "byte %llu, %llu bytes",
+			  (unsigned long long)fc->bc.events_start,
+			  (unsigned long long)(fc->bc.events_end - fc->bc.events_start));
+	/* The vCPU states are handed over below as fc->walk's are. */
+	fc->walk.vcpus = fc->bc.vcpus;
+	fc->walk.nvcpus = fc->bc.nvcpus;
+	fc->walk.vcpus_off = fc->bc.vcpus_col;
+	fc->bc.vcpus = NULL;
+	return 0;
+}
+
 /* The vCPU states walked, handed to the snapshot (fc->walk keeps their locations). */
 static int read_vcpus(struct snapshot *s, struct firecracker *fc, const char *path,
 		      struct fmt_error *e)
 {
-	if ((fc->versionize ? walk_versionize(s, fc, path, e) : walk_bincode(s, fc, path, e)) != 0)
+	int rc = fc->bitcode ? walk_bitcode(s, fc, path, e)
+	       : fc->versionize ? walk_versionize(s, fc, path, e) : walk_bincode(s, fc, path, e);
+
+	if (rc != 0)
 		return -1;
 	s->vcpus = fc->walk.vcpus;
 	s->nvcpus = fc->walk.nvcpus;
@@ -351,27 +413,32 @@ static int firecracker_open(struct snapshot *s, const char *path, struct fmt_err
 		return -1;
 	snapshot_add_fact(s, "crc64", "0x%016llx (valid)",
 			  (unsigned long long)le_get(fc->buf + fc->len - FC_CRC_SIZE, 8));
-	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states at byte %llu",
+	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states %s %llu",
 		 fc->serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
+		 fc->bitcode ? "column at byte" : "at byte",
 		 (unsigned long long)fc->walk.vcpus_off);
 	return 0;
 }
 
 /*
- * The x86 magic (either serializer), or, for bitcode files, a whole-file
- * CRC of 0: a random file passes that with odds of 2^-64.
+ * The x86 magic (versionize, bincode) at byte 0 or (bitcode) as the first
+ * column at byte 1; or else a whole-file CRC of 0, which a random file
+ * passes with odds of 2^-64 (to say what such a file is not).
  */
 static bool firecracker_probe(const char *path, const struct stat *st)
 {
-	uint8_t magic[8];
+	uint8_t magic[FC_BITCODE_MAGIC_LEN];
 	struct firecracker fc = { 0 };
 	struct fmt_error ignored;
-	bool crc_ok;
+	bool crc_ok, arm;
 
-	if (!format_read_magic(path, st, magic, sizeof(magic)))
+	if (!format_read_magic(path, st, magic, 8))
 		return false;
 	if ((le_get(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_X86 ||
 	    (le_get(magic, 8) & FC_MAGIC_MASK) == FC_MAGIC_ARM)
+		return true;
+	if (format_read_magic(path, st, magic, sizeof(magic)) &&
+	    fc_bitcode_magic(magic, sizeof(magic), &arm))
 		return true;
 	if (st->st_size < 16 + FC_CRC_SIZE || (uint64_t)st->st_size > FC_MAX_FILE)
 		return false;
@@ -391,13 +458,49 @@ static bool firecracker_dest_cap(const struct snapshot *s, const struct vcpu_sta
 /* ---- repair --------------------------------------------------------------- */
 
 
-/* The repaired file in memory: events patched, the CRC trailer recomputed. */
-static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *plans)
+/*
+ * bitcode: the events of every vCPU, patched, packed again as one u8
+ * column (bitcode 0.6.9's pack_bytes) between the bytes before and after
+ * the old column, then the trailer.
+ */
+static uint8_t *build_bitcode_repair(const struct snapshot *s, const struct vcpu_plan *plans,
+				     size_t *len)
 {
 	const struct firecracker *fc = s->priv;
-	uint8_t *out = malloc(fc->len);
+	size_t nev = s->nvcpus * KVM_EVENTS_SIZE, before = fc->bc.events_start;
+	size_t after = fc->len - FC_CRC_SIZE - fc->bc.events_end, packed, body;
+	uint8_t *ev = malloc(nev), *out = malloc(before + nev + 2 + after + FC_CRC_SIZE);
+
+	if (!ev || !out) {
+		free(ev);
+		free(out);
+		return NULL;
+	}
+	memcpy(ev, fc->bc.events, nev);
+	for (size_t i = 0; i < s->nvcpus; i++)
+		if (plan_changes_state(&plans[i]))
+			kvm_events_patch(ev + i * KVM_EVENTS_SIZE, &s->vcpus[i], &plans[i]);
+	memcpy(out, fc->buf, before);
+	packed = bc_pack_bytes(ev, nev, out + before);
+	memcpy(out + before + packed, fc->buf + fc->bc.events_end, after);
+	body = before + packed + after;
+	le_put(out + body, crc64_jones(0, out, body), 8);
+	*len = body + FC_CRC_SIZE;
+	free(ev);
+	return out;
+}
+
+/* The repaired file in memory: events patched, the CRC trailer recomputed. */
+static uint8_t *build_repair(const struct snapshot *s, const struct vcpu_plan *plans, size_t *len)
+{
+	const struct firecracker *fc = s->priv;
+	uint8_t *out;
 	size_t body = fc->len - FC_CRC_SIZE;
 
+	if (fc->bitcode)
+		return build_bitcode_repair(s, plans, len);
+	out = malloc(fc->len);
+	*len = fc->len;
 	if (!out)
 		return NULL;
 	memcpy(out, fc->buf, fc->len);
@@ -419,11 +522,29 @@ static bool repairable_byte(const struct firecracker *fc, size_t nvcpus, uint64_
 	return false;
 }
 
-/* The first byte of got that differs from the input outside the repairable bytes, or -1. */
-static int64_t stray_change(const struct snapshot *s, const uint8_t *got)
+/*
+ * The first byte of got that differs from the input outside the repairable
+ * bytes, or -1.  bitcode: outside the events column (which may change
+ * length) and the trailer, the bytes before and after it compared apart.
+ */
+static int64_t stray_change(const struct snapshot *s, const uint8_t *got, size_t got_len)
 {
 	const struct firecracker *fc = s->priv;
 
+	if (fc->bitcode) {
+		size_t after = fc->len - FC_CRC_SIZE - fc->bc.events_end;
+		const uint8_t *tail = got + got_len - FC_CRC_SIZE - after;
+
+		if (got_len < fc->bc.events_start + after + FC_CRC_SIZE)
+			return 0;
+		for (uint64_t off = 0; off < fc->bc.events_start; off++)
+			if (got[off] != fc->buf[off])
+				return (int64_t)off;
+		for (uint64_t k = 0; k < after; k++)
+			if (tail[k] != fc->buf[fc->bc.events_end + k])
+				return (int64_t)(tail - got + k);
+		return -1;
+	}
 	for (uint64_t off = 0; off < fc->len; off++)
 		if (got[off] != fc->buf[off] && !repairable_byte(fc, s->nvcpus, off))
 			return (int64_t)off;
@@ -435,23 +556,23 @@ static int64_t stray_change(const struct snapshot *s, const uint8_t *got)
  * as built, and none changed outside the event structures and the CRC.
  */
 static int verify_file(const struct snapshot *s, const struct vcpu_plan *plans, const char *tmp,
-		       const uint8_t *want, struct fmt_error *e)
+		       const uint8_t *want, size_t want_len, struct fmt_error *e)
 {
-	const struct firecracker *fc = s->priv;
 	struct snapshot re;
+	const struct firecracker *got;
 	int rc;
 
 	if (snapshot_open(&re, tmp, firecracker_format.name, e) != 0)
 		return -1;
+	got = re.priv;
 	rc = snapshot_verify(s, plans, &re, e);
-	if (rc == 0 && (((struct firecracker *)re.priv)->len != fc->len ||
-			memcmp(((struct firecracker *)re.priv)->buf, want, fc->len) != 0))
+	if (rc == 0 && (got->len != want_len || memcmp(got->buf, want, want_len) != 0))
 		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
 			      "verification failed: the file read back differs from the repair");
-	if (rc == 0 && stray_change(s, ((struct firecracker *)re.priv)->buf) >= 0)
+	if (rc == 0 && stray_change(s, got->buf, got->len) >= 0)
 		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp,
 			      "verification failed: byte %lld changed outside kvm_vcpu_events",
-			      (long long)stray_change(s, ((struct firecracker *)re.priv)->buf));
+			      (long long)stray_change(s, got->buf, got->len));
 	snapshot_close(&re);
 	return rc;
 }
@@ -463,24 +584,25 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 	char target[PATH_MAX], tmp[PATH_MAX];
 	struct sw_sources src = { 0 };
 	uint8_t *want;
+	size_t want_len;
 	int out, rc;
 
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
 		return -1;
-	want = build_repair(s, plans);
+	want = build_repair(s, plans, &want_len);
 	if (!want)
 		return fmt_syserr(e, s->path, ENOMEM, "cannot write");
 	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0) {
 		free(want);
 		return -1;
 	}
-	rc = write_all(out, want, fc->len, tmp, e);
+	rc = write_all(out, want, want_len, tmp, e);
 	if (rc == 0 && fsync(out) != 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	if (rc == 0)
-		rc = verify_file(s, plans, tmp, want, e);
+		rc = verify_file(s, plans, tmp, want, want_len, e);
 	if (rc == 0)
 		rc = sw_add_source(&src, s->real, -1, &fc->st, e);
 	if (rc == 0)
@@ -494,7 +616,8 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 
 const struct format_ops firecracker_format = {
 	.name = "firecracker",
-	.description = "Firecracker snapshot state file (versionize v0.23-v1.6, bincode v1.7-v1.14)",
+	.description = "Firecracker snapshot state file (versionize v0.23-v1.6, bincode v1.7-v1.14, "
+		       "bitcode v1.15-v1.16)",
 	.probe = firecracker_probe,
 	.open = firecracker_open,
 	.dest_payload_cap = firecracker_dest_cap,

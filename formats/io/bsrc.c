@@ -199,7 +199,8 @@ static void leave_mapped(struct bsrc *b)
 	b->len = n;
 	b->buf = b->store;
 	unmap_window(b);
-	unguard(b);
+	if (!b->ext_map)
+		unguard(b); /* an input of extents maps its next piece again */
 	b->mapped = false;
 	b->eof = false;
 	/* A regular file: the seek cannot fail for an offset within it. */
@@ -289,8 +290,11 @@ int bsrc_open_extents(struct bsrc *b, const char *path, const char *label,
 		bsrc_close(b);
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "not a regular file");
 	}
-	/* Read into the buffer: a window of the file is not a window of the input. */
-	unguard(b);
+	/*
+	 * A window of the file is a window of the input only inside one piece:
+	 * extent_window maps those (the guard kept), the buffer takes the rest.
+	 */
+	b->ext_map = b->mapped;
 	b->mapped = false;
 	b->ext = x;
 	b->n_ext = n;
@@ -424,6 +428,62 @@ static int slide_window(struct bsrc *b, size_t keep, size_t n)
 	return 0;
 }
 
+/*
+ * An input of extents: map the window from the oldest byte kept when the
+ * piece of the file that holds it also holds the n bytes wanted (0); else
+ * go back to the buffer, the kept bytes copied there (1), for the fill to
+ * read across the pieces.  -1 with errno set on error.
+ */
+static int extent_window(struct bsrc *b, size_t keep, size_t n)
+{
+	uint64_t from = b->base + keep, in, avail, win, file_from, file_start;
+	size_t pos = b->pos - keep;
+	const struct bsrc_extent *x;
+	struct stat st;
+	void *m;
+
+	if (n > BSRC_BUFFER - pos) {
+		errno = ENOBUFS; /* a held section larger than the buffer */
+		return -1;
+	}
+	if (from >= b->size)
+		goto read;
+	x = &b->ext[extent_of(b, from)];
+	in = from - x->off;
+	avail = x->len - in;
+	if (x->file_off == BSRC_ZEROS || avail < pos + n)
+		goto read;
+	win = avail < BSRC_BUFFER ? avail : BSRC_BUFFER;
+	file_from = x->file_off + in;
+	file_start = file_from - file_from % page_bytes();
+	/* Reading a mapping past a file's end faults (SIGBUS): look again first. */
+	if (fstat(b->fd, &st) != 0)
+		return -1;
+	if ((uint64_t)st.st_size < file_from + win) {
+		b->shrank = true;
+		errno = EIO;
+		return -1;
+	}
+	m = mmap(NULL, (size_t)(file_from + win - file_start), PROT_READ, MAP_PRIVATE, b->fd,
+		 (off_t)file_start);
+	if (m == MAP_FAILED)
+		goto read;
+	unmap_window(b);
+	b->map = m;
+	b->map_len = (size_t)(file_from + win - file_start);
+	b->buf = b->map + (file_from - file_start);
+	b->base = from;
+	b->len = (size_t)win;
+	b->pos = pos;
+	b->eof = from + win == b->size;
+	b->mapped = true;
+	report_progress(b);
+	return 0;
+read:
+	leave_mapped(b);
+	return 1;
+}
+
 /* Read more input after the unread (and held) bytes until n are there or the input ends. */
 static int fill(struct bsrc *b, size_t n)
 {
@@ -433,6 +493,13 @@ static int fill(struct bsrc *b, size_t n)
 		return 0; /* everything is there already */
 	if (sink_upto(b, b->base + keep))
 		return -1;
+	if (b->ext_map && !b->dec && !b->sink) {
+		int rc = extent_window(b, keep, n);
+
+		if (rc <= 0)
+			return rc;
+		keep = kept_from(b); /* the buffer now starts at the oldest byte kept */
+	}
 	if (b->mapped) {
 		int rc = slide_window(b, keep, n);
 

@@ -63,6 +63,12 @@ struct bsrc {
 	 * then points into map (map_len bytes, PROT_READ).
 	 */
 	bool mapped;
+	/*
+	 * An input of extents (bsrc_open_extents) whose windows may be mapped:
+	 * each inside one piece of the file, the buffer used only where a
+	 * read straddles two pieces or zeros.
+	 */
+	bool ext_map;
 	uint8_t *map;
 	size_t map_len;
 	uint8_t *store; /* the malloc'ed buffer, used whenever not mapped */

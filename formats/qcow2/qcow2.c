@@ -9,8 +9,9 @@
  * snapshot's L1 and L2 tables (qcow2_image.c), by the QEMU stream reader
  * through its public interface (qemu_read.h, qemu_stream.h), with the
  * device description as authority, exactly as a stream in a file.
- * A repair is written with -o as a plain migration stream; repairing the
- * state inside the image is not done yet: refused.
+ * A repair is written with -o as a plain migration stream, or in place
+ * (--in-place) into the state's own clusters when it keeps the stream's
+ * length (qcow2_inplace.c), with an undo file beside the image.
  */
 #include "config.h"
 
@@ -24,6 +25,8 @@
 
 #include "formats/qcow2/qcow2.h"
 #include "formats/qcow2/qcow2_image.h"
+#include "formats/qcow2/qcow2_inplace.h"
+#include "formats/qemu/qemu_edit.h"
 #include "formats/qemu/qemu_read.h"
 #include "formats/qemu/qemu_stream.h"
 #include "formats/qemu/qemu_write.h"
@@ -37,6 +40,7 @@ struct qcow2_input {
 	struct bsrc_extent *x;
 	size_t nx;
 	struct qemu_stream *q;
+	size_t snap; /* the snapshot read */
 	char image[PATH_MAX]; /* the image's path: the reader and the errors name it */
 	char label[PATH_MAX + 256];
 };
@@ -148,6 +152,7 @@ static int read_state(struct snapshot *s, struct qcow2_input *in, size_t k, stru
 
 	qcow2_printable(sn->name, name, sizeof(name));
 	snprintf(in->label, sizeof(in->label), "%s (snapshot '%s' VM state)", image, name);
+	in->snap = k;
 	if (qcow2_state_extents(&in->img, k, &in->x, &in->nx, e))
 		return -1;
 	q = in->q = qemu_stream_open_extents(image, in->label, in->x, in->nx, e);
@@ -298,22 +303,15 @@ static int extract_state(struct qcow2_input *in, int fd, const char *tmp, struct
  * stream.  The state is copied out of the image (a temporary beside FILE),
  * read again as a QEMU stream, and handed to the QEMU writer, which edits,
  * verifies and commits FILE; the copy is then removed.  The image is only
- * read.  In place (the state's own clusters) is not done yet.
+ * read.
  */
-static int qcow2_write(struct snapshot *s, const struct vcpu_plan *plans,
+static int write_plain(struct snapshot *s, struct qcow2_input *in, const struct vcpu_plan *plans,
 		       struct write_request *w, struct fmt_error *e)
 {
-	struct qcow2_input *in = s->priv;
 	char tmp[PATH_MAX];
 	struct snapshot plain;
 	int fd, rc;
 
-	if (w->in_place || !w->out_path)
-		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
-				"repairing a VM state inside a qcow2 image is not supported yet; "
-				"-o FILE writes the repaired state as a plain migration stream");
-	if (!in || !in->q)
-		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path, "no snapshot with a VM state");
 	if (sw_temp_file(w->out_path, in->image, tmp, sizeof(tmp), &fd, e))
 		return -1;
 	rc = extract_state(in, fd, tmp, e);
@@ -338,6 +336,127 @@ static int qcow2_write(struct snapshot *s, const struct vcpu_plan *plans,
 	return rc;
 }
 
+/* Pending needs a cpu/exception_info subsection the stream lacks: in place it cannot be. */
+static bool qcow2_in_place_grows(const struct snapshot *s, const struct vcpu_state *v,
+				 const struct vcpu_plan *p)
+{
+	const struct qcow2_input *in = s->priv;
+	size_t k = in && in->q ? qemu_stream_find_cpu(in->q, v->index) : SIZE_MAX;
+
+	return p->action == ACTION_PENDING && k != SIZE_MAX && !in->q->cpus[k].exception_info;
+}
+
+/* IMAGE.fredck-undo-ID beside the image (the id's bytes other than [A-Za-z0-9._-] as _). */
+static void undo_path(const struct qcow2_input *in, char *out, size_t len)
+{
+	char id[64];
+	size_t i;
+
+	for (i = 0; in->img.snaps[in->snap].id[i] && i + 1 < sizeof(id); i++) {
+		char c = in->img.snaps[in->snap].id[i];
+
+		id[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				c == '.' || c == '_' || c == '-' ?
+			c :
+			'_';
+	}
+	id[i] = '\0';
+	if (snprintf(out, len, "%s.fredck-undo-%s", in->image, id) >= (int)len)
+		out[0] = '\0'; /* too long a name: refused by the caller */
+}
+
+/* The edits of every planned vCPU, each keeping the stream's length; refused otherwise. */
+static int same_length_edits(struct snapshot *s, struct qcow2_input *in,
+			     const struct vcpu_plan *plans, struct edits *ed, struct fmt_error *e)
+{
+	for (size_t i = 0; i < s->nvcpus; i++) {
+		const struct vcpu_state *v = &s->vcpus[i];
+		size_t k = qemu_stream_find_cpu(in->q, v->index);
+		int rc;
+
+		if (!plan_changes_state(&plans[i]))
+			continue;
+		if (k == SIZE_MAX)
+			return fmt_fail(e, FMT_ERR_SYSTEM, s->path, "internal error: vCPU %u not found",
+					v->index);
+		rc = cpu_edits_same_length(ed, &in->q->cpus[k], v, &plans[i]);
+		if (rc < 0)
+			return fmt_syserr(e, s->path, ENOMEM, "cannot plan the edits");
+		if (rc > 0)
+			return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+					"vCPU %u: pending would insert the cpu/exception_info "
+					"subsection and so change the VM state's length, which the "
+					"image's tables fix: in place only drop (--strategy=drop or "
+					"auto) keeps it; -o FILE writes the repaired state as a plain "
+					"migration stream",
+					v->index);
+	}
+	sort_edits(ed);
+	return 0;
+}
+
+/* Read the state again through the image: every vCPU as planned. */
+static int verify_in_place(struct snapshot *s, const struct vcpu_plan *plans, struct fmt_error *e)
+{
+	struct snapshot re;
+	int rc = snapshot_open(&re, s->path, "qcow2", e);
+
+	if (rc != 0)
+		return -1;
+	rc = snapshot_verify(s, plans, &re, e);
+	snapshot_close(&re);
+	return rc;
+}
+
+/*
+ * --in-place: the edits written over the state's own clusters (only
+ * those this snapshot alone holds), their old content first in the undo
+ * file; read again and verified, put back from the undo file if that fails.
+ */
+static int write_in_place(struct snapshot *s, struct qcow2_input *in,
+			  const struct vcpu_plan *plans, struct write_request *w,
+			  struct fmt_error *e)
+{
+	struct edits ed = { 0 };
+	char undo[PATH_MAX], image[PATH_MAX];
+	int rc = same_length_edits(s, in, plans, &ed, e);
+
+	undo_path(in, undo, sizeof(undo));
+	if (rc == 0 && !undo[0])
+		rc = fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path, "the undo file's name is too long");
+	if (rc == 0)
+		rc = qcow2_apply_in_place(&in->img, in->x, in->nx, &ed, undo, e);
+	free_edits(&ed);
+	if (rc != 0)
+		return -1;
+	if (verify_in_place(s, plans, e) != 0) {
+		struct fmt_error ue;
+		size_t restored;
+
+		if (qcow2_undo(undo, in->image, image, sizeof(image), &restored, &ue) == 0)
+			unlink(undo);
+		return -1;
+	}
+	snprintf(w->written, sizeof(w->written), "%s", in->image);
+	snprintf(w->backup, sizeof(w->backup), "%s", undo);
+	return 0;
+}
+
+static int qcow2_write(struct snapshot *s, const struct vcpu_plan *plans,
+		       struct write_request *w, struct fmt_error *e)
+{
+	struct qcow2_input *in = s->priv;
+
+	if (!in || !in->q)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path, "no snapshot with a VM state");
+	if (w->in_place)
+		return write_in_place(s, in, plans, w, e);
+	if (!w->out_path)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"a qcow2 snapshot is repaired in place or with -o FILE");
+	return write_plain(s, in, plans, w, e);
+}
+
 const struct format_ops qcow2_format = {
 	.name = "qcow2",
 	.description = "qcow2 disk image: the VM states of its internal snapshots (savevm)",
@@ -345,6 +464,7 @@ const struct format_ops qcow2_format = {
 	.open = qcow2_open,
 	.dest_payload_cap = qemu_dest_cap,
 	.write = qcow2_write,
+	.in_place_grows = qcow2_in_place_grows,
 	.close = qcow2_close,
 	.members = qcow2_members,
 };

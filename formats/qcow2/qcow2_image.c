@@ -670,3 +670,51 @@ int qcow2_state_extents(const struct qcow2_image *img, size_t k, struct bsrc_ext
 	*n = w.n;
 	return 0;
 }
+
+/* ---- refcounts --------------------------------------------------------------- */
+
+/* One refcount of a block as QEMU packs it: below a byte, the low bits first. */
+static uint64_t refcount_entry(const uint8_t *block, uint64_t index, uint32_t order)
+{
+	uint32_t bits = 1U << order;
+
+	if (bits < 8) {
+		uint64_t bit = index * bits;
+
+		return (block[bit / 8] >> (bit % 8)) & ((1U << bits) - 1);
+	}
+	return be_get(block + index * (bits / 8), bits / 8);
+}
+
+int qcow2_refcount(const struct qcow2_image *img, uint64_t host, uint64_t *count,
+		   struct fmt_error *e)
+{
+	uint64_t cluster = host >> img->cluster_bits;
+	uint64_t per_block = (img->cluster_size * 8) >> img->refcount_order;
+	uint64_t table_entries = (uint64_t)img->refcount_table_clusters * img->cluster_size / 8;
+	uint64_t i = cluster / per_block, entry_off = img->refcount_table_offset + i * 8;
+	uint8_t raw[8], *block;
+	uint64_t block_off;
+	int rc;
+
+	*count = 0;
+	if (i >= table_entries)
+		return 0; /* beyond the table: no refcount block, so 0 */
+	if (read_at(img, entry_off, raw, 8, "refcount table entry", e))
+		return -1;
+	block_off = be_get(raw, 8) & REFT_OFFSET_MASK;
+	if (!block_off)
+		return 0;
+	if (block_off & (img->cluster_size - 1))
+		return fmt_malformed(e, img->path, entry_off, "refcount table entry",
+				     "refcount block offset %llu is not aligned to the cluster size",
+				     (unsigned long long)block_off);
+	block = malloc((size_t)img->cluster_size);
+	if (!block)
+		return fmt_syserr(e, img->path, ENOMEM, "cannot read the refcounts");
+	rc = read_at(img, block_off, block, (size_t)img->cluster_size, "refcount block", e);
+	if (rc == 0)
+		*count = refcount_entry(block, cluster % per_block, img->refcount_order);
+	free(block);
+	return rc;
+}

@@ -83,6 +83,13 @@ long qcow2_find_snapshot(const struct qcow2_image *img, const char *sel);
 int qcow2_state_extents(const struct qcow2_image *img, size_t k, struct bsrc_extent **x,
 			size_t *n, struct fmt_error *e);
 
+/*
+ * The refcount of the cluster at file offset host (refcount table and
+ * block, refcount_order's packing); 0 where no block covers it.
+ */
+int qcow2_refcount(const struct qcow2_image *img, uint64_t host, uint64_t *count,
+		   struct fmt_error *e);
+
 /* name made printable for messages and reports (\xNN for other bytes), into out. */
 void qcow2_printable(const char *name, char *out, size_t len);
 

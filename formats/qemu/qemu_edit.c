@@ -221,6 +221,32 @@ int cpu_edits(struct edits *ed, const struct qemu_cpu_loc *loc, const struct vcp
 	return edits_drop(ed, loc, v, cpu_desc);
 }
 
+/*
+ * In place: drop as neutral values in the fields that exist (exception_nr
+ * -1, has_error_code 0, cpu/exception_info's body all zeros, cpu/error_code's
+ * 0), so that the stream keeps its length and its description; pending
+ * only where cpu/exception_info exists to carry it.
+ */
+int cpu_edits_same_length(struct edits *ed, const struct qemu_cpu_loc *loc,
+			  const struct vcpu_state *v, const struct vcpu_plan *p)
+{
+	static const uint8_t none[4] = { 0xff, 0xff, 0xff, 0xff }; /* exception_nr = -1 */
+	static const uint8_t zeros[EXCEPTION_INFO_BODY] = { 0 };
+
+	if (p->action == ACTION_PENDING)
+		return loc->exception_info ? edits_pending(ed, loc, p, NULL) : 1;
+	if (add_edit(ed, loc->main + QCPU_EXCEPTION_NR, 4, none, 4))
+		return -1;
+	if (v->exc.has_error_code && add_edit(ed, loc->main + QCPU_HAS_ERROR_CODE, 1, zeros, 1))
+		return -1;
+	if (loc->exception_info && add_edit(ed, loc->exception_info + SUB_HEADER(EXCEPTION_INFO),
+					    EXCEPTION_INFO_BODY, zeros, EXCEPTION_INFO_BODY))
+		return -1;
+	if (loc->error_code && add_edit(ed, loc->error_code + SUB_HEADER(ERROR_CODE), 4, zeros, 4))
+		return -1;
+	return 0;
+}
+
 uint8_t *vmdesc_record(json_t *vmdesc, size_t *len)
 {
 	char *text = json_dumps(vmdesc, JSON_PRESERVE_ORDER);

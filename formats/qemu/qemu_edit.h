@@ -41,6 +41,15 @@ void sort_edits(struct edits *ed);
  */
 int cpu_edits(struct edits *ed, const struct qemu_cpu_loc *loc, const struct vcpu_state *v,
 	      const struct vcpu_plan *p, json_t *cpu_desc);
+/*
+ * The same repair without changing the stream's length (a qcow2 state
+ * repaired in its own clusters): drop as neutral values in the fields and
+ * subsections that exist, pending only into an existing
+ * cpu/exception_info.  1 (nothing added) when pending would have to
+ * insert that subsection; -1 when out of memory.
+ */
+int cpu_edits_same_length(struct edits *ed, const struct qemu_cpu_loc *loc,
+			  const struct vcpu_state *v, const struct vcpu_plan *p);
 /* The description of vCPU instance's `cpu` device in vmdesc, or NULL (a walk of the devices). */
 json_t *desc_cpu(json_t *vmdesc, uint32_t instance);
 /*

@@ -176,7 +176,7 @@ assert_unchanged() {
 	[ "$(vcpu 1 '.repair.action')" = pending ]
 }
 
-@test "firecracker: a probable bitcode file (v1.15+) is refused: exit 8, nothing written" {
+@test "firecracker: a valid CRC without a known header (nor bitcode's magic column) is refused: exit 8, nothing written" {
 	"$MKFCSNAP" bitcode "$WORK/b"
 	run --separate-stderr "$FREDCK" check "$WORK/b"
 	assert_failure 8

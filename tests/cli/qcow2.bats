@@ -163,7 +163,7 @@ malformed() {
 		"$W/tree/c4k.qcow2@at-risk $W/tree/nostate.qcow2"
 }
 
-@test "qcow2: QEMU 10.0 and 11.1 write states fredck reads (blockdev-set-active before savevm)" {
+@test "qcow2: QEMU 10.0 and 11.1 write states fredck reads (blockdev-set-active before savevm), and load them repaired in place" {
 	local peer n=0
 	for peer in trixie sid; do
 		[ -z "$(qemu_peer_skip_reason "$peer")" ] || continue
@@ -176,6 +176,14 @@ malformed() {
 		run "$FREDCK" check -q "$W/$peer.qcow2"
 		assert_equal "$status" 4
 		assert_equal "$(vcpus_of "$W/$peer.qcow2")" "$(vcpus_of "$W/$peer-risk.bin")"
+		# Repaired in place, the state loads in the same QEMU and saves repaired.
+		run "$FREDCK" repair --in-place "$W/$peer.qcow2@at-risk"
+		assert_equal "$status" 1
+		run qemu-img check "$W/$peer.qcow2"
+		assert_success
+		qemu_loadvm_save "$peer" "$W/$peer.qcow2" at-risk "$W/$peer-loaded.bin" --machine pc --smp 2 --mem 64
+		run "$FREDCK" check -q "$W/$peer-loaded.bin"
+		assert_success
 	done
 	[ "$n" -gt 0 ] || skip "no QEMU 10.0 or 11.1 chroot: $(qemu_peer_skip_reason trixie)"
 }
@@ -261,14 +269,141 @@ malformed() {
 	malformed version "qcow2 version 4"
 }
 
-@test "qcow2: repair in place is refused for now, the image untouched" {
-	cp "$S/c4k.qcow2" "$W/r.qcow2"
-	cp "$W/r.qcow2" "$W/r.before"
-	run --separate-stderr "$FREDCK" repair --in-place "$W/r.qcow2"
-	assert_equal "$status" 12 # an error, and the at-risk vCPU left
-	assert_stderr_contains "not supported yet" "-o FILE writes the repaired state"
-	cmp "$W/r.qcow2" "$W/r.before"
+# in_place NAME: a copy of the image NAME in $W repaired in place (exit 1),
+# auto choosing drop and saying so; the undo file beside it.
+in_place() {
+	cp "$S/$1.qcow2" "$W/$1.qcow2"
+	run --separate-stderr "$FREDCK" repair --in-place "$W/$1.qcow2@at-risk"
+	assert_equal "$status" 1
+	assert_stderr_contains "vCPU 1: in place, auto chose drop" "cpu/exception_info"
+	[ -f "$W/$1.qcow2.fredck-undo-1" ]
+}
+
+# untouched NAME: the image in $W is still its copy in $S, and no undo file was left.
+untouched() {
+	cmp "$W/$1.qcow2" "$S/$1.qcow2"
 	assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: repair --in-place writes only the state's changed bytes; qemu-img check finds no error or leak; QEMU loads it and saves it repaired; undo restores it byte for byte" {
+	local name changed
+	for name in c4k x64k c2m r8 v2; do
+		in_place "$name"
+		# exception_nr (4 bytes) is all that differs: nothing else of the image moved.
+		changed=$(cmp -l "$W/$name.qcow2" "$S/$name.qcow2" | wc -l)
+		[ "$changed" -ge 1 ] && [ "$changed" -le 4 ] || fail "$name: $changed bytes changed"
+		run qemu-img check "$W/$name.qcow2"
+		assert_success
+		assert_output --partial "No errors were found on the image."
+		run "$FREDCK" check -q "$W/$name.qcow2"
+		assert_success
+		cp "$W/$name.qcow2" "$W/$name.undone"
+		run "$FREDCK" undo "$W/$name.qcow2.fredck-undo-1" "$W/$name.undone"
+		assert_success
+		assert_output --partial "1 cluster restored"
+		cmp "$W/$name.undone" "$S/$name.qcow2"
+	done
+	# What QEMU restores from the repaired image, saved again: nothing at risk,
+	# vCPU 1's #PF dropped (re-execution raises it again).
+	for name in c4k x64k c2m; do
+		qemu_loadvm_save debian12 "$W/$name.qcow2" at-risk "$W/$name-loaded.bin" --machine pc --smp 2 --mem 64
+		run "$FREDCK" -j check "$W/$name-loaded.bin"
+		assert_success
+		assert_equal "$(jq -r '.inputs[0].vcpus[] | select(.index == 1) | .exception.state' <<<"$output")" none
+	done
+	# The same from the image as QEMU saved it: still at risk (the proof can fail).
+	cp "$S/c4k.qcow2" "$W/control.qcow2"
+	qemu_loadvm_save debian12 "$W/control.qcow2" at-risk "$W/control.bin" --machine pc --smp 2 --mem 64
+	run "$FREDCK" check -q "$W/control.bin"
+	assert_equal "$status" 4
+}
+
+@test "qcow2: undo puts the image back in place, and again is a no-op" {
+	in_place c64k
+	run "$FREDCK" undo "$W/c64k.qcow2.fredck-undo-1"
+	assert_success
+	assert_output --partial "c64k.qcow2: 1 cluster restored"
+	cmp "$W/c64k.qcow2" "$S/c64k.qcow2"
+	run "$FREDCK" undo "$W/c64k.qcow2.fredck-undo-1"
+	assert_success
+	assert_output --partial "0 clusters restored"
+	assert_output --partial "already held the original bytes"
+	run "$FREDCK" check -q "$W/c64k.qcow2"
+	assert_equal "$status" 4
+}
+
+@test "qcow2: undo refuses another image, a cluster changed since, a damaged undo file" {
+	local u
+	in_place c4k
+	u="$W/c4k.qcow2.fredck-undo-1"
+	cp "$S/x64k.qcow2" "$W/other.qcow2"
+	run --separate-stderr "$FREDCK" undo "$u" "$W/other.qcow2"
+	assert_equal "$status" 8
+	assert_stderr_contains "not the same image"
+	cmp "$W/other.qcow2" "$S/x64k.qcow2"
+	# The repaired bytes overwritten by someone else: neither repair nor original.
+	cp "$W/c4k.qcow2" "$W/moved.qcow2"
+	poke "$W/moved.qcow2" "$(cmp -l "$W/c4k.qcow2" "$S/c4k.qcow2" | awk 'NR == 1 { print $1 - 1 }')" 42
+	cp "$W/moved.qcow2" "$W/moved.before"
+	run --separate-stderr "$FREDCK" undo "$u" "$W/moved.qcow2"
+	assert_equal "$status" 8
+	assert_stderr_contains "changed since the repair" "nothing restored"
+	cmp "$W/moved.qcow2" "$W/moved.before"
+	cp "$u" "$W/damaged-undo"
+	poke "$W/damaged-undo" 100 ff
+	run --separate-stderr "$FREDCK" undo "$W/damaged-undo" "$W/c4k.qcow2"
+	assert_equal "$status" 8
+	assert_stderr_contains "damaged"
+	run "$FREDCK" check -q "$W/c4k.qcow2"
+	assert_success
+}
+
+@test "qcow2: in place, an explicit pending that would grow the state is refused, the image untouched" {
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	run --separate-stderr "$FREDCK" repair --in-place --strategy=pending "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 12 # an error, and the at-risk vCPU left
+	assert_stderr_contains "pending would insert the cpu/exception_info subsection" \
+		"-o FILE writes the repaired state"
+	untouched c4k
+}
+
+@test "qcow2: in place, an image QEMU holds open (its image locks) is refused, as qemu-img refuses it" {
+	local pid i
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	qemu-system-x86_64 -accel tcg -nodefaults -display none -S -machine pc -m 64 \
+		-drive "file=$W/c4k.qcow2,format=qcow2,if=none,id=d" 3>&- &
+	pid=$!
+	for i in $(seq 100); do
+		qemu-img info "$W/c4k.qcow2" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	run --separate-stderr "$FREDCK" repair --in-place "$W/c4k.qcow2@at-risk"
+	kill "$pid"
+	wait "$pid" || true
+	assert_equal "$status" 12
+	assert_stderr_contains "the image is in use" "QEMU's image lock"
+	untouched c4k
+}
+
+@test "qcow2: in place, a state whose clusters the active image shares (after loadvm) is refused, naming the cluster" {
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	# loadvm points the active L1 table at the snapshot's clusters: refcount 2.
+	qemu_loadvm_save debian12 "$W/c4k.qcow2" at-risk "$W/loaded.bin" --machine pc --smp 2 --mem 64
+	cp "$W/c4k.qcow2" "$W/c4k.before"
+	run --separate-stderr "$FREDCK" repair --in-place "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 12
+	assert_stderr_contains "has refcount 2" "another snapshot or the active image shares it"
+	cmp "$W/c4k.qcow2" "$W/c4k.before"
+	assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: in place, an earlier undo file is never replaced" {
+	in_place c4k
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	run --separate-stderr "$FREDCK" repair --in-place "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 12
+	assert_stderr_contains "an undo file of an earlier repair exists"
+	cmp "$W/c4k.qcow2" "$S/c4k.qcow2"
 }
 
 @test "qcow2: repair -o FILE writes the repaired state as a plain stream that QEMU loads; the image only read" {

@@ -9,9 +9,10 @@
  *   mkfcsnap crcok FILE        exit 0 when FILE ends in its own valid CRC-64
  *
  * RELEASE is v0.23 ... v1.6 (versionize), any tag v1.7.0 ... v1.14.4 or
- * its minor v1.7 ... v1.14 (the .0 tag; bincode), or "bitcode" (no known
- * header, a valid CRC: what v1.15 and later write, as far as fredck can
- * tell without decoding bitcode).
+ * its minor v1.7 ... v1.14 (the .0 tag; bincode), or "bitcode": random
+ * bytes with a valid CRC and no known header, not even bitcode's magic
+ * column (the real v1.15/v1.16 files are tests/fc/bitcode/, written by the
+ * bitcode crate itself: tests/fc/bitcode-gen).
  *
  * Sources followed (tests/fc/README.md has the table; read in
  * firecracker-microvm/firecracker at each tag, no code copied):

@@ -11,6 +11,11 @@
 #   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
 #   filter   the qemu seeds (file mode against the stream filter);
 #   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
+#   fc_bitcode   the Firecracker v1.15/v1.16 files of tests/fc/bitcode
+#            (written by the real bitcode crate), but the 32-vCPU ones;
+#   qcow2    qcow2 images (512-byte, 4 KiB and 16 KiB extended-L2 clusters,
+#            refcount_bits 8, version 2) into which QEMU saved the at-risk
+#            microvm stream (savevm), and one with a disk-only snapshot too;
 #   chv      Cloud Hypervisor state.json files from tests/chv/chv-gen, both
 #            layouts, at-risk and repaired vCPUs (it needs no QEMU).
 # Without QEMU the qemu and libvirt directories stay empty and the reason
@@ -19,7 +24,8 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out=$2
-mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv" "$out/filter"
+mkdir -p "$out/kvmdir" "$out/qemu" "$out/libvirt" "$out/firecracker" "$out/chv" "$out/filter" \
+	"$out/fc_bitcode" "$out/qcow2"
 
 # firecracker: tests/fc/mkfcsnap, a versionize, a bincode 1 and a bincode 2
 # release, each with a #PF, #DB and #NM at risk, and a bitcode-like file.
@@ -29,6 +35,10 @@ for rel in v1.0 v1.7 v1.10 v1.14; do
 	done
 done
 "$build/tests/fc/mkfcsnap" bitcode "$out/firecracker/bitcode"
+for f in "$top"/tests/fc/bitcode/*.snap; do
+	case $f in *-pf-32.snap) continue ;; esac
+	cp "$f" "$out/fc_bitcode/"
+done
 
 for d in "$top"/tests/fixtures/kvm/*/ "$top"/examples/broken-vm/; do
 	[ -d "$d/vcpu0" ] || continue
@@ -82,3 +92,13 @@ done
 gzip -c "$out/qemu/micro-pf" >"$tmp/pf.gz"
 bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.gz" "$out/libvirt/micro-pf-gzip" 1
 cp "$out"/qemu/* "$out/filter/"
+
+command -v qemu-img >/dev/null || { echo "make-seeds: no qcow2 seeds: qemu-img is not installed" >&2; exit 0; }
+for l in c512:cluster_size=512 c4k:cluster_size=4096 x16k:cluster_size=16384,extended_l2=on \
+	r8:cluster_size=4096,refcount_bits=8 v2:cluster_size=4096,compat=0.10; do
+	qemu-img create -q -f qcow2 -o "${l#*:}" "$out/qcow2/${l%%:*}" 1M
+	qemu_savevm debian12 "$out/qemu/micro-pf" "$out/qcow2/${l%%:*}" s1 --machine microvm --smp 2 --mem 2
+done
+qemu-img create -q -f qcow2 -o cluster_size=4096 "$out/qcow2/two" 1M
+qemu-img snapshot -c disk "$out/qcow2/two"
+qemu_savevm debian12 "$out/qemu/micro-nodesc-nm" "$out/qcow2/two" s2 --machine microvm --smp 1 --mem 2

@@ -69,6 +69,14 @@ fuzz() {
 	fuzz firecracker
 }
 
+@test "fuzz smoke: Firecracker bitcode state file (v1.15, v1.16) parse, plan, write, parse again" {
+	fuzz fc_bitcode
+}
+
+@test "fuzz smoke: qcow2 image's VM state read through its tables, repaired with -o and in place, undone" {
+	fuzz qcow2
+}
+
 @test "fuzz smoke: Cloud Hypervisor state.json parse, plan, write, parse again" {
 	fuzz chv
 }

@@ -98,7 +98,7 @@ for folder in sorted(set(objs.values())):
 REGISTRY = {"formats"}          # format.o, fmt_error.o
 # folder: the objects of other format folders it may use (their public reader)
 CONTAINS = {"formats/qcow2": {"formats/qemu/qemu_read.o", "formats/qemu/qemu_stream.o",
-                               "formats/qemu/qemu_write.o"}}
+                               "formats/qemu/qemu_write.o", "formats/qemu/qemu_edit.o"}}
 SHARED = {"formats/io", "formats/kvm"}
 for o, used in uses.items():
     mine = objs[o]

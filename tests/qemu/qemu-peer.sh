@@ -19,6 +19,7 @@
 #   qemu_peer_selftest PEER, qemu_run PEER ARGS...,
 #   qemu_make_stream PEER OUT [options], qemu_load_stream PEER FILE [options],
 #   qemu_savevm PEER STREAM IMAGE NAME [options]
+#   qemu_loadvm_save PEER IMAGE NAME OUT [options]
 #
 # Every QEMU here runs under TCG (-accel tcg: no /dev/kvm needed, same
 # result on every host), with -nodefaults and no display, and is driven
@@ -717,6 +718,53 @@ qemu_savevm() (
 	*) _qp_die "savevm $name: $_qp_reply" ;;
 	esac
 	_qp_quit || _qp_die "QEMU did not quit"
+	exit 0
+)
+
+# qemu_loadvm_save PEER IMAGE NAME OUT [options]: a paused TCG VM of PEER
+# with the qcow2 IMAGE attached as a drive of no device (as qemu_savevm
+# made it) loads the internal snapshot NAME (HMP loadvm: QEMU reads the VM
+# state out of the image), then migrates to the host file OUT, so that
+# what QEMU loaded can be read back, and quits.  Options as for
+# qemu_savevm.  Exit 0 when OUT was written; else 1 naming the failed step
+# (a loadvm that QEMU refuses: its message).
+qemu_loadvm_save() (
+	_qp_what="qemu_loadvm_save $*"
+	_qp_partial=""
+	_qp_dir=""
+	_qp_pid=""
+	set +e +u
+	local peer=$1 image=$2 name=$3 out=$4 reason st
+	[ $# -ge 4 ] || { echo "usage: qemu_loadvm_save PEER IMAGE NAME OUT [options]" >&2; exit 2; }
+	shift 4
+	case "$name" in
+	'' | *[!A-Za-z0-9._-]*) echo "$_qp_what: NAME must be letters, digits, . _ -" >&2; exit 2 ;;
+	esac
+	reason=$(qemu_peer_skip_reason "$peer")
+	[ -z "$reason" ] || { echo "$_qp_what: $reason" >&2; exit 1; }
+	_qp_dir=$(_qp_tmpdir) || { echo "$_qp_what: no temporary directory" >&2; exit 1; }
+	trap _qp_cleanup EXIT
+	_qp_parse_shape "$@"
+	[ ${#_qp_rest[@]} -eq 0 ] || _qp_die "unknown option ${_qp_rest[0]}"
+	image=$(_qp_abspath "$image") && [ -f "$image" ] || _qp_die "no image $2"
+	out=$(_qp_abspath "$out") || _qp_die "bad output path: $4"
+	rm -f "$out" || _qp_die "cannot replace $out"
+	_qp_partial=$out
+	_qp_start "$peer" "$_qp_dir" "$(dirname "$image")" "$(dirname "$out")" "${_qp_shares[@]}" -- \
+		"${_qp_shape[@]}" -drive "file=$image,format=qcow2,if=none,id=fredck-disk"
+	_qp_qmp "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"loadvm $name\"}}" ||
+		_qp_die "loadvm $name: $_qp_reply"
+	case "$_qp_reply" in
+	'{"return": ""}'*) ;;
+	*) _qp_die "loadvm $name: $_qp_reply" ;;
+	esac
+	_qp_qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > '$out'\"}}" ||
+		_qp_die "migrate: $_qp_reply"
+	st=$(_qp_wait_migration) || _qp_die "migration to $out: $st"
+	_qp_qmp '{"execute": "query-status"}' || _qp_die "query-status: $_qp_reply"
+	_qp_quit || _qp_die "QEMU did not quit"
+	[ -s "$out" ] || _qp_die "migration completed but $out is empty"
+	_qp_partial=""
 	exit 0
 )
 
