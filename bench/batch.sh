@@ -77,8 +77,8 @@ echo "-P 1: median ${m1}s  (${t1[*]})"
 echo "-P 2: median ${m2}s  (${t2[*]})"
 echo "ratio P1/P2 (speed-up): $(echo "scale=3; $m1 / $m2" | bc)"
 echo "per snapshot: -P 1 $(echo "scale=1; $m1 * 1000000 / $COUNT" | bc) us, -P 2 $(echo "scale=1; $m2 * 1000000 / $COUNT" | bc) us"
-if cmp -s <(jq -c 'del(.elapsed_ms)' "$WORK/out-P1.ndjson") <(jq -c 'del(.elapsed_ms)' "$WORK/out-P2.ndjson"); then
-	echo "records: -P 1 and -P 2 identical (elapsed_ms aside), $(wc -l <"$WORK/out-P1.ndjson") lines"
+if cmp -s <(jq -c 'del(.elapsed_us)' "$WORK/out-P1.ndjson") <(jq -c 'del(.elapsed_us)' "$WORK/out-P2.ndjson"); then
+	echo "records: -P 1 and -P 2 identical (elapsed_us aside), $(wc -l <"$WORK/out-P1.ndjson") lines"
 else
 	echo "records: -P 1 and -P 2 DIFFER"
 	exit 1

@@ -23,6 +23,7 @@
 #include "cli/batch.h"
 #include "cli/cancel.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 #include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
@@ -62,13 +63,19 @@ static error_t batch_parse(int key, char *arg, struct argp_state *state)
 		n = strtol(arg, &end, 10);
 		if (errno || *end || end == arg || n < 1 || n > JOBS_MAX)
 			argp_error(state, "--jobs takes a number from 1 to %d, not '%s'", JOBS_MAX,
-				   arg);
+				   esc(arg));
 		batch_opts.jobs = (int)n;
 		break;
 	case OPT_NDJSON:
 		batch_opts.ndjson = true;
 		global_opts.ndjson = true;
 		global_opts.json = true;
+		break;
+	case ARGP_KEY_END:
+		/* Silently ignoring -p would leave a script author guessing. */
+		if (batch_opts.ndjson && global_opts.pretty)
+			argp_error(state, "--ndjson prints one line per input, which -p cannot indent; "
+					  "-p alone prints one indented document");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -268,8 +275,11 @@ int batch_expand(const struct inputs *args, struct batch_list *out)
 			size_t before = out->n;
 
 			status |= search(out, a, strlen(a) + (a[strlen(a) - 1] == '/' ? 0 : 1));
-			if (out->n == before && !global_opts.quiet)
-				diag_warn("no snapshot found in '%s'", a);
+			/* A wrong path in a pipeline must not pass as "nothing at risk". */
+			if (out->n == before) {
+				diag_error("%s: no snapshot found in this directory or below it", a);
+				status |= EXIT_OPERATIONAL;
+			}
 			continue;
 		}
 		if (add_input(out, a, last_component(a)) != 0)
@@ -447,10 +457,10 @@ static void summary(const struct tally *t, const struct batch_list *l, const cha
 	fflush(stdout);
 	notes_text(t, l, notes, sizeof(notes));
 	fprintf(stderr,
-		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu errors%s "
+		"fredck %s: %zu input%s: %zu ok, %zu at risk, %zu repaired, %zu error%s%s "
 		"(%.2f s, %d worker%s)\n",
 		command, l->n, l->n == 1 ? "" : "s", t->ok, t->at_risk, t->repaired, t->errors,
-		notes, ms / 1e3, workers, workers == 1 ? "" : "s");
+		t->errors == 1 ? "" : "s", notes, ms / 1e3, workers, workers == 1 ? "" : "s");
 }
 
 /* ---- worker processes ------------------------------------------------------ */
@@ -617,14 +627,6 @@ static bool receive(int fd, struct inbox *b, size_t n, struct result *res)
 	return unpack(b, n, res) == 0;
 }
 
-/* A string that may not be UTF-8 (a path): "?" rather than no value. */
-static json_t *json_text(const char *text)
-{
-	json_t *s = json_string(text);
-
-	return s ? s : json_string("?");
-}
-
 /* An input whose worker died under it: an error record of its own. */
 static void lost_input(const struct batch_input *in, const char *how, const char *command,
 		       struct result *res)
@@ -637,16 +639,24 @@ static void lost_input(const struct batch_input *in, const char *how, const char
 	res->status = EXIT_OPERATIONAL | EXIT_INTERNAL;
 	res->done = true;
 	snprintf(msg, sizeof(msg), "%s: internal error: the worker reading it %s", in->path, how);
-	if (asprintf(&res->err, "fredck: %s\n", msg) > 0)
+	if (asprintf(&res->err, "fredck: %s\n", esc(msg)) > 0)
 		res->err_len = strlen(res->err);
 	if (!global_opts.json)
 		return;
 	o = json_object();
 	e = json_object();
-	jset(o, "path", json_text(in->path));
+	jset(o, "path", json_input(in->path));
 	jset(o, "status", json_string("error"));
 	jset(o, "exit_status", json_integer(res->status));
-	jset(e, "message", json_text(msg));
+	jset(e, "message", json_input(msg));
+	jset(e, "kind", json_string("internal"));
+	jset(e, "path", json_input(in->path));
+	jset(e, "offset", json_null());
+	jset(e, "field", json_null());
+	jset(e, "reason", json_input(how));
+	jset(e, "errno", json_null());
+	jset(e, "hint", json_null());
+	jset(o, "format", json_null());
 	jset(o, "error", e);
 	if (!global_opts.ndjson) {
 		res->record = o;

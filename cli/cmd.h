@@ -32,12 +32,23 @@ struct global_opts {
 	const char *format; /* --format=NAME, NULL: detect */
 	bool ndjson;        /* --ndjson (batch): one JSON line per input */
 	bool color;         /* --color, resolved: colour the findings in text */
+	bool dry_run;       /* repair --dry-run: the JSON header's dry_run */
 };
 
 extern struct global_opts global_opts;
 
 /* The common options ("-j", "-p", "-q", "-v", "--format"), as an argp child. */
 extern const struct argp common_argp;
+
+/*
+ * --vcpu=LIST (inspect, check, diff): which vCPUs are shown, by index;
+ * the verdict and the exit status stay the whole input's.
+ */
+extern const struct argp vcpu_argp;
+/* Whether vCPU index is to be shown (always, without --vcpu). */
+bool vcpu_selected(unsigned int index);
+/* Whether --vcpu was given. */
+bool vcpu_filtering(void);
 
 /* --strategy, --dest-payload-cap, --force, shared by check and repair. */
 enum cap_choice { CAP_AUTO, CAP_YES, CAP_NO };

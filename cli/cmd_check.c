@@ -12,6 +12,7 @@
 static const struct argp_child check_children[] = {
 	{ .argp = &plan_argp, .header = "What repair would do:" },
 	{ .argp = &batch_argp, .header = "Many inputs:" },
+	{ .argp = &vcpu_argp, .header = "Which vCPUs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };

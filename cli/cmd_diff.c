@@ -17,6 +17,8 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -224,7 +226,11 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 
 	for (size_t i = 0; i < a->nvcpus; i++) {
 		const struct vcpu_state *vb = find_vcpu(b, a->vcpus[i].index);
-		json_t *d = jvcpus ? json_array() : NULL;
+		json_t *d;
+
+		if (!vcpu_selected(a->vcpus[i].index))
+			continue;
+		d = jvcpus ? json_array() : NULL;
 
 		if (!vb) {
 			json_decref(d);
@@ -246,38 +252,27 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 		json_decref(d);
 	}
 	for (size_t i = 0; i < b->nvcpus; i++)
-		if (!find_vcpu(a, b->vcpus[i].index)) {
+		if (vcpu_selected(b->vcpus[i].index) && !find_vcpu(a, b->vcpus[i].index)) {
 			only_in(&b->vcpus[i], "b", jvcpus);
 			status = DIFF_DIFFERENT;
 		}
 	return status;
 }
 
-/* A string that may not be UTF-8 (a path): "?" rather than no value. */
-static json_t *json_text(const char *text)
-{
-	json_t *s = json_string(text);
-
-	return s ? s : json_string("?");
-}
-
-static json_t *json_input(const char *path, const struct snapshot *s, const struct fmt_error *e)
+static json_t *json_side(const char *path, const struct snapshot *s, const struct fmt_error *e)
 {
 	json_t *o = json_object();
 
-	jset(o, "path", json_text(path));
+	jset(o, "path", json_input(path));
 	jset(o, "format", s->ops ? json_string(s->ops->name) : json_null());
 	if (e) {
-		char buf[PATH_MAX + 512];
-
-		fmt_error_text(e, buf, sizeof(buf));
 		jset(o, "status", json_string("error"));
-		jset(o, "error", json_text(buf));
+		jset(o, "error", report_json_error(e));
 		return o;
 	}
 	jset(o, "status", json_string("read"));
-	jset(o, "detail", json_string(s->detail));
-	jset(o, "vcpus", json_integer((json_int_t)s->nvcpus));
+	jset(o, "detail", json_input(s->detail));
+	jset(o, "vcpu_count", json_integer((json_int_t)s->nvcpus));
 	return o;
 }
 
@@ -288,7 +283,7 @@ static error_t diff_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (in->count == 2)
-			argp_error(state, "diff compares two inputs; '%s' is a third", arg);
+			argp_error(state, "diff compares two inputs; '%s' is a third", esc(arg));
 		inputs_add(in, arg, state);
 		return 0;
 	case ARGP_KEY_END:
@@ -301,6 +296,7 @@ static error_t diff_parse(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child diff_children[] = {
+	{ .argp = &vcpu_argp, .header = "Which vCPUs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };
@@ -321,12 +317,13 @@ static bool open_both(char **paths, struct snapshot s[2])
 	bool ok[2];
 
 	for (int i = 0; i < 2; i++) {
-		ok[i] = snapshot_open(&s[i], paths[i], global_opts.format, &e[i]) == 0;
+		ok[i] = !hint_stdin_refused(paths[i], global_opts.format, &e[i]) &&
+			snapshot_open(&s[i], paths[i], global_opts.format, &e[i]) == 0;
 		if (!ok[i])
-			diag_fmt_error(&e[i]);
+			report_error(&e[i], false);
 	}
 	for (int i = 0; i < 2; i++)
-		out_add_input(json_input(paths[i], &s[i], ok[i] ? NULL : &e[i]));
+		out_add_input(json_side(paths[i], &s[i], ok[i] ? NULL : &e[i]));
 	for (int i = 0; i < 2; i++)
 		if (ok[i] && !(ok[0] && ok[1]))
 			snapshot_close(&s[i]);
@@ -341,6 +338,7 @@ static int diff_run(int argc, char **argv)
 	json_t *jvcpus = NULL;
 	int status;
 
+	hint_check_long_options(&diff_argp, argc, argv);
 	argp_parse(&diff_argp, argc, argv, 0, NULL, &in);
 	out_begin("diff");
 	if (!open_both(paths, s)) {
@@ -350,10 +348,12 @@ static int diff_run(int argc, char **argv)
 	if (global_opts.json)
 		jvcpus = json_array();
 	else if (!global_opts.quiet)
-		printf("--- %s (%s)\n+++ %s (%s)\n", paths[0], s[0].ops->name, paths[1],
+		printf("--- %s (%s)\n+++ %s (%s)\n", esc(paths[0]), s[0].ops->name, esc(paths[1]),
 		       s[1].ops->name);
 	status = diff_snapshots(&s[0], &s[1], jvcpus);
-	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)
+	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet && vcpu_filtering())
+		printf("no difference in the vCPUs --vcpu selects\n");
+	else if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)
 		printf("no difference (%zu vCPU%s)\n", s[0].nvcpus, s[0].nvcpus == 1 ? "" : "s");
 	out_set("same", json_boolean(status == DIFF_SAME));
 	out_set("vcpus", jvcpus ? jvcpus : json_array());

@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "reconstruct/findings.h"
 
@@ -118,6 +119,7 @@ static int explain_run(int argc, char **argv)
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&explain_argp, argc, argv);
 	argp_parse(&explain_argp, argc, argv, 0, NULL, &in);
 	if (global_opts.json)
 		list = json_array();
@@ -137,14 +139,10 @@ static int explain_run(int argc, char **argv)
 	for (size_t i = 0; in.count == 0 && i < n; i++)
 		emit(&table[i], false, list);
 	if (list) {
-		json_t *doc = json_object();
+		json_t *doc = out_header("explain");
 
-		jset(doc, "schema_version", json_integer(SCHEMA_VERSION));
-		jset(doc, "command", json_string("explain"));
 		jset(doc, "findings", list);
-		json_dumpf(doc, stdout, global_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT);
-		printf("\n");
-		json_decref(doc);
+		status |= out_print(doc);
 	}
 	free(in.paths);
 	return status;

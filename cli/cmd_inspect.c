@@ -11,6 +11,7 @@
 
 static const struct argp_child inspect_children[] = {
 	{ .argp = &batch_argp, .header = "Many inputs:" },
+	{ .argp = &vcpu_argp, .header = "Which vCPUs:" },
 	{ .argp = &common_argp, .header = "Common options:" },
 	{ 0 }
 };

@@ -17,6 +17,8 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
@@ -38,6 +40,7 @@ static error_t redact_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'o':
+		hint_check_path_value(state, "-o", arg);
 		o->output = arg;
 		return 0;
 	case ARGP_KEY_END:
@@ -91,7 +94,8 @@ static void show_text(const struct input_report *r, const struct redaction *rm)
 	char size[32];
 
 	human_size(rm->bytes, size, sizeof(size));
-	printf("%s: %s (%zu vCPUs)\n", r->path, r->snap.ops->name, r->snap.nvcpus);
+	printf("%s: %s (%zu vCPU%s)\n", esc(r->path), r->snap.ops->name, r->snap.nvcpus,
+	       r->snap.nvcpus == 1 ? "" : "s");
 	printf("  guest memory removed: %" PRIu64 " pages with content (%s); vCPU state "
 	       "unchanged (verified)\n",
 	       rm->pages, size);
@@ -99,14 +103,14 @@ static void show_text(const struct input_report *r, const struct redaction *rm)
 		printf("  kept: %" PRIu64 " pages of the legacy ROM area 0xC0000-0xFFFFF (firmware "
 		       "images; QEMU needs them to load the copy)\n",
 		       rm->kept_pages);
-	printf("  wrote %s\n", r->w.written);
+	printf("  wrote %s\n", esc(r->w.written));
 }
 
 static json_t *json_result(const struct input_report *r, const struct redaction *rm, bool ok)
 {
 	json_t *o = json_object();
 
-	jset(o, "path", json_path(r->path));
+	jset(o, "path", json_input(r->path));
 	jset(o, "format", r->snap.ops ? json_string(r->snap.ops->name) : json_null());
 	jset(o, "status", json_string(ok ? "redacted" : "error"));
 	jset(o, "exit_status", json_integer(ok ? EXIT_OK : EXIT_OPERATIONAL));
@@ -114,8 +118,8 @@ static json_t *json_result(const struct input_report *r, const struct redaction 
 		jset(o, "error", report_json_error(&r->err));
 		return o;
 	}
-	jset(o, "output", json_path(r->w.written));
-	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
+	jset(o, "output", json_input(r->w.written));
+	jset(o, "vcpu_count", json_integer((json_int_t)r->snap.nvcpus));
 	jset(o, "pages_removed", json_integer((json_int_t)rm->pages));
 	jset(o, "bytes_removed", json_integer((json_int_t)rm->bytes));
 	jset(o, "firmware_pages_kept", json_integer((json_int_t)rm->kept_pages));
@@ -159,13 +163,14 @@ static int redact_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&redact_argp, argc, argv);
 	argp_parse(&redact_argp, argc, argv, 0, NULL, &o);
 	out_begin("redact");
 	ok = redact_one(&r, o.in.paths[0], o.output, &rm);
 	if (global_opts.json)
 		out_add_input(json_result(&r, &rm, ok));
 	else if (!ok)
-		diag_fmt_error(&r.err);
+		report_error(&r.err, false);
 	else if (!global_opts.quiet)
 		show_text(&r, &rm);
 	status = (ok ? EXIT_OK : EXIT_OPERATIONAL) | out_end();

@@ -19,6 +19,8 @@
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/outdir.h"
 #include "cli/output.h"
 #include "cli/report.h"
@@ -93,12 +95,12 @@ static void validate(const struct repair_opts *o, struct argp_state *state)
 	for (int i = 0; o->in_place && !plan_cli_opts.plan.force && i < o->in.count; i++)
 		if (batch_is_backup(o->in.paths[i]))
 			argp_error(state, "'%s' is a backup fredck keeps (its original is beside it): "
-					  "--in-place on it needs --force", o->in.paths[i]);
+					  "--in-place on it needs --force", esc(o->in.paths[i]));
 	/* -O's DIR is never searched; DIR searched itself would put each repair on its input. */
 	if (o->output_dir && outdir_prepare(o->output_dir, &o->in))
 		argp_error(state, "-O '%s' is a directory -r searches: each repair would land on its "
 				  "input; choose a directory outside it (or below it)",
-			   o->output_dir);
+			   esc(o->output_dir));
 }
 
 static error_t repair_parse(int key, char *arg, struct argp_state *state)
@@ -107,9 +109,11 @@ static error_t repair_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'o':
+		hint_check_path_value(state, "-o", arg);
 		o->output = arg;
 		break;
 	case 'O':
+		hint_check_path_value(state, "-O", arg);
 		o->output_dir = arg;
 		break;
 	case OPT_IN_PLACE:
@@ -283,11 +287,14 @@ static int repair_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
+	hint_check_long_options(&repair_argp, argc, argv);
+	report_can_recurse = true;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;
 	batch_opts.backup_suffix = o.backup_suffix;
 	batch_opts.summary = o.output_dir != NULL; /* how many were not copied, or up to date */
 	command = o.dry_run ? "repair --dry-run" : "repair";
+	global_opts.dry_run = o.dry_run;
 	status = batch_expand(&o.in, &list);
 	out_begin(command);
 	/* The stream filter writes standard output itself: one process. */

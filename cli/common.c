@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/escape.h"
 #include "formats/format.h"
 
 struct global_opts global_opts;
@@ -26,6 +27,8 @@ static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
 
 static const struct argp_option common_options[] = {
 	{ .name = "json", .key = 'j', .doc = "Print one JSON document instead of text" },
+	/* -h: what most tools take for help (argp's own is -?). */
+	{ .key = 'h', .flags = OPTION_HIDDEN },
 	{ .name = "pretty", .key = 'p', .doc = "Indent the JSON (implies --json)" },
 	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
@@ -81,6 +84,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 	case 'j':
 		global_opts.json = true;
 		break;
+	case 'h':
+		argp_state_help(state, state->out_stream, ARGP_HELP_STD_HELP);
+		break;
 	case 'p':
 		global_opts.json = true;
 		global_opts.pretty = true;
@@ -98,8 +104,12 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			color_when = COLOR_ALWAYS;
 		else if (strcmp(arg, "never") == 0)
 			color_when = COLOR_NEVER;
+		else if (strchr(arg, '/') || strchr(arg, '.') || access(arg, F_OK) == 0)
+			/* "--color q/pc.bin": the input was taken for WHEN. */
+			argp_error(state, "--color takes auto, always or never, not '%s', which looks "
+					  "like an input: give WHEN with '=' (--color=always)", esc(arg));
 		else
-			argp_error(state, "--color takes auto, always or never, not '%s'", arg);
+			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
 		break;
 	case ARGP_KEY_END:
 		resolve_color();
@@ -109,7 +119,10 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			char known[256];
 
 			list_formats(known, sizeof(known));
-			argp_error(state, "unknown format '%s' (known: %s)", arg, known);
+			if (arg[0] == '-')
+				argp_error(state, "--format takes a format's name (%s), and '%s' is "
+						  "an option", known, esc(arg));
+			argp_error(state, "unknown format '%s' (known: %s)", esc(arg), known);
 		}
 		global_opts.format = arg;
 		break;
@@ -123,6 +136,83 @@ const struct argp common_argp = {
 	.options = common_options,
 	.parser = common_parse,
 	.help_filter = common_help,
+};
+
+/* --vcpu: sorted ranges of indices. */
+#define VCPU_RANGES_MAX 64
+static struct {
+	unsigned int lo, hi;
+} vcpu_ranges[VCPU_RANGES_MAX];
+static size_t nvcpu_ranges;
+
+bool vcpu_filtering(void)
+{
+	return nvcpu_ranges > 0;
+}
+
+bool vcpu_selected(unsigned int index)
+{
+	if (!nvcpu_ranges)
+		return true;
+	for (size_t i = 0; i < nvcpu_ranges; i++)
+		if (index >= vcpu_ranges[i].lo && index <= vcpu_ranges[i].hi)
+			return true;
+	return false;
+}
+
+/* "1", "0,2", "4-7,9": false on anything else. */
+static bool parse_vcpu_list(const char *arg)
+{
+	const char *p = arg;
+
+	while (*p) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9' || nvcpu_ranges == VCPU_RANGES_MAX)
+			return false;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				return false;
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (hi < lo || hi > 0xffffffffUL)
+			return false;
+		vcpu_ranges[nvcpu_ranges].lo = (unsigned int)lo;
+		vcpu_ranges[nvcpu_ranges++].hi = (unsigned int)hi;
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end)
+			return false;
+		p = end;
+	}
+	return nvcpu_ranges > 0;
+}
+
+enum { OPT_VCPU = 0x180 };
+
+static const struct argp_option vcpu_options[] = {
+	{ .name = "vcpu", .key = OPT_VCPU, .arg = "LIST",
+	  .doc = "Show only these vCPUs (indices: 1, 0,2, 4-7); the verdict and exit status stay "
+		 "the whole input's" },
+	{ 0 }
+};
+
+static error_t vcpu_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key != OPT_VCPU)
+		return ARGP_ERR_UNKNOWN;
+	if (!parse_vcpu_list(arg))
+		argp_error(state, "--vcpu takes vCPU indices such as 1, 0,2 or 4-7, not '%s'",
+			   esc(arg));
+	return 0;
+}
+
+const struct argp vcpu_argp = {
+	.options = vcpu_options,
+	.parser = vcpu_parse,
 };
 
 static const struct argp_option plan_options[] = {
@@ -145,7 +235,7 @@ static error_t plan_parse(int key, char *arg, struct argp_state *state)
 	case OPT_STRATEGY:
 		s = strategy_parse(arg);
 		if (s < 0)
-			argp_error(state, "unknown strategy '%s' (auto, pending, drop, none)", arg);
+			argp_error(state, "unknown strategy '%s' (auto, pending, drop, none)", esc(arg));
 		plan_cli_opts.plan.strategy = (enum strategy)s;
 		break;
 	case OPT_DEST_CAP:
@@ -156,7 +246,7 @@ static error_t plan_parse(int key, char *arg, struct argp_state *state)
 		else if (strcmp(arg, "no") == 0)
 			plan_cli_opts.cap = CAP_NO;
 		else
-			argp_error(state, "--dest-payload-cap takes auto, yes or no, not '%s'", arg);
+			argp_error(state, "--dest-payload-cap takes auto, yes or no, not '%s'", esc(arg));
 		break;
 	case OPT_FORCE:
 		plan_cli_opts.plan.force = true;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "formats/io/progress.h"
 
 #include "cli/diag.h"
+#include "cli/escape.h"
 
 /* A progress line is on the terminal. */
 static volatile bool progress_shown;
@@ -100,9 +102,9 @@ static void show_progress(enum io_phase phase, uint64_t done, uint64_t total)
 		name = "standard input";
 	amount_text(done, total, amount, sizeof(amount));
 	width = terminal_width();
-	snprintf(line, sizeof(line), "fredck: %s: %s %s", name, io_phase_name(phase), amount);
+	snprintf(line, sizeof(line), "fredck: %s: %s %s", esc(name), io_phase_name(phase), amount);
 	if (strlen(line) >= width && strrchr(name, '/'))
-		snprintf(line, sizeof(line), "fredck: %s: %s %s", strrchr(name, '/') + 1,
+		snprintf(line, sizeof(line), "fredck: %s: %s %s", esc(strrchr(name, '/') + 1),
 			 io_phase_name(phase), amount);
 	if (strlen(line) >= width)
 		line[width > 1 ? width - 1 : 0] = '\0';
@@ -117,14 +119,23 @@ void diag_progress_install(void)
 		io_progress = show_progress;
 }
 
+/*
+ * The message is escaped whole (escape.h): every message is one line and
+ * its own words hold no control byte nor backslash, so what it quotes from
+ * input (a path, a machine type, a section name) cannot start a line or a
+ * terminal sequence, whichever caller formatted it.
+ */
 __attribute__((format(printf, 2, 0)))
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
+	char *text = NULL;
+
 	diag_progress_clear();
 	fflush(stdout);
-	fprintf(stderr, "fredck: %s", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	fprintf(stderr, "fredck: %s%s\n", prefix, text ? esc(text) : "(out of memory)");
+	free(text);
 }
 
 void diag_error(const char *fmt, ...)
@@ -142,6 +153,15 @@ void diag_warn(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void diag_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("hint: ", fmt, ap);
 	va_end(ap);
 }
 

@@ -10,6 +10,8 @@
 
 void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "fredck: hint: ...": the next step after an error. */
+void diag_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "fredck: FILE: byte OFFSET (FIELD): MESSAGE" or with the system error. */
 void diag_fmt_error(const struct fmt_error *e);
 /* The same text, into buf, for JSON. */

@@ -16,6 +16,7 @@
 #include "cli/cmd.h"
 #include "cli/cancel.h"
 #include "cli/diag.h"
+#include "cli/hint.h"
 #include "formats/io/bsrc.h"
 #include "reconstruct/findings.h"
 
@@ -42,6 +43,21 @@ static const struct cmd *find_command(const char *name)
 		if (strcmp(commands[i]->name, name) == 0)
 			return commands[i];
 	return NULL;
+}
+
+/* "unknown command 'chek'; did you mean 'check'?" */
+static void unknown_command(const char *name)
+{
+	const char *names[sizeof(commands) / sizeof(commands[0])];
+	const char *near;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		names[i] = commands[i] ? commands[i]->name : NULL;
+	near = hint_closest(name, names);
+	if (near)
+		diag_error("unknown command '%s'; did you mean '%s'?", name, near);
+	else
+		diag_error("unknown command '%s'; try 'fredck --help'", name);
 }
 
 static error_t top_parse(int key, char *arg, struct argp_state *state)
@@ -146,13 +162,14 @@ int main(int argc, char **argv)
 		diag_error("internal error: the findings table is inconsistent");
 		return EXIT_INTERNAL;
 	}
+	hint_check_top_options(&top_argp, argc, argv);
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (hold_max_from_env() != 0)
 		return EXIT_USAGE;
 	diag_progress_install();
 	cmd = find_command(argv[command_index]);
 	if (!cmd) {
-		diag_error("unknown command '%s'; try 'fredck --help'", argv[command_index]);
+		unknown_command(argv[command_index]);
 		return EXIT_USAGE;
 	}
 	/* Help and error lines then name the command: "fredck check: ...". */

@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
 #include "cli/output.h"
 
 /* The document being built, NULL in text mode and with --ndjson. */
@@ -51,23 +52,29 @@ void jset(json_t *obj, const char *key, json_t *value)
 	}
 }
 
-void out_begin(const char *command)
+json_t *out_header(const char *command)
 {
-	json_t *tool;
+	json_t *header = json_object(), *tool = json_object();
 
-	if (!global_opts.json || global_opts.ndjson)
-		return;
-	document = json_object();
-	tool = json_object();
-	if (!document || !tool) {
+	if (!header || !tool) {
 		diag_error("internal error: out of memory building the JSON output");
 		exit(EXIT_INTERNAL);
 	}
-	jset(document, "schema_version", json_integer(SCHEMA_VERSION));
+	jset(header, "schema_version", json_integer(SCHEMA_VERSION));
 	jset(tool, "name", json_string(PACKAGE_NAME));
 	jset(tool, "version", json_string(PACKAGE_VERSION));
-	jset(document, "tool", tool);
-	jset(document, "command", json_string(command));
+	jset(header, "tool", tool);
+	/* One word: whether nothing was written is a field of its own, not a second word. */
+	jset(header, "command", json_stringn(command, strcspn(command, " ")));
+	jset(header, "dry_run", json_boolean(global_opts.dry_run));
+	return header;
+}
+
+void out_begin(const char *command)
+{
+	if (!global_opts.json || global_opts.ndjson)
+		return;
+	document = out_header(command);
 	jset(document, "inputs", json_array());
 }
 
@@ -109,34 +116,39 @@ void out_set(const char *key, json_t *value)
 		json_decref(value);
 }
 
-int out_end(void)
+int out_print(json_t *doc)
 {
 	size_t flags = global_opts.pretty ? JSON_INDENT(2) : JSON_COMPACT;
-	int rc;
+	int rc = json_dumpf(doc, stdout, flags | JSON_ENSURE_ASCII);
 
-	if (!document)
-		return 0;
-	rc = json_dumpf(document, stdout, flags | JSON_ENSURE_ASCII);
-	json_decref(document);
-	document = NULL;
+	json_decref(doc);
 	if (rc != 0 || fputc('\n', stdout) == EOF)
 		return EXIT_OPERATIONAL;
 	return 0;
 }
 
+int out_end(void)
+{
+	json_t *doc = document;
+
+	if (!doc)
+		return 0;
+	document = NULL;
+	return out_print(doc);
+}
+
 int out_ndjson(json_t *input, const char *command, double elapsed_ms)
 {
-	json_t *line = json_object();
+	/* The header first, so that each line stands alone. */
+	json_t *line = out_header(command);
 	const char *key;
 	json_t *value;
 	int rc;
 
-	/* The header first, so that each line stands alone. */
-	jset(line, "schema_version", json_integer(SCHEMA_VERSION));
-	jset(line, "command", json_string(command));
 	json_object_foreach(input, key, value)
 		jset(line, key, json_incref(value));
-	jset(line, "elapsed_ms", json_real(elapsed_ms));
+	/* Whole microseconds: a float would carry noise (0.071560999960638583). */
+	jset(line, "elapsed_us", json_integer((json_int_t)(elapsed_ms * 1000.0 + 0.5)));
 	rc = json_dumpf(line, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(line);
 	if (rc != 0 || fputc('\n', stdout) == EOF)
@@ -144,25 +156,12 @@ int out_ndjson(json_t *input, const char *command, double elapsed_ms)
 	return 0;
 }
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-json_t *json_path(const char *path)
+/* A string from input as JSON: fredck(1) OUTPUT ENCODING, never NULL for bad bytes. */
+json_t *json_input(const char *text)
 {
-	json_t *s = json_string(path);
-	char *buf;
-	size_t j = 0;
+	char *e = esc_dup(text, ESC_JSON);
+	json_t *s = e ? json_string(e) : NULL;
 
-	if (s)
-		return s;
-	buf = malloc(strlen(path) * 4 + 1);
-	if (!buf)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		if (*p < 0x80)
-			buf[j++] = (char)*p;
-		else
-			j += (size_t)sprintf(buf + j, "\\x%02x", *p);
-	buf[j] = '\0';
-	s = json_string(buf);
-	free(buf);
+	free(e);
 	return s;
 }

@@ -14,14 +14,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SCHEMA_VERSION 1
+/* schema/fredck.schema.json describes it; fredck(1) lists what changed. */
+#define SCHEMA_VERSION 2
 
 json_t *json_hex64(uint64_t v);
 json_t *json_hex32(uint32_t v);
 json_t *json_hex8(uint8_t v);
 
-/* A path as a JSON string; bytes that are not UTF-8 become \xNN escapes. */
-json_t *json_path(const char *path);
+/*
+ * A string that comes from input (a path, a machine type, an error that
+ * quotes input) as a JSON string, in the encoding of escape.h: a backslash
+ * doubled and each byte that is not UTF-8 as \xNN, so that two different
+ * names never give one value.
+ */
+json_t *json_input(const char *text);
+
+/*
+ * The header of every document and NDJSON line: schema_version, tool,
+ * command (its first word: "repair" for "repair --dry-run") and dry_run.
+ */
+json_t *out_header(const char *command);
 
 /* Start the document of this run (only in JSON mode). */
 void out_begin(const char *command);
@@ -35,6 +47,8 @@ void out_capture(bool on);
 json_t *out_take_captured(void);
 /* --ndjson: one line for one input, with the header and the time it took. */
 int out_ndjson(json_t *input, const char *command, double elapsed_ms);
+/* Print a whole document (explain's): 0, or EXIT_OPERATIONAL on failure; steals doc. */
+int out_print(json_t *doc);
 
 /* Set a key of the document after "inputs" (steals the reference). */
 void out_set(const char *key, json_t *value);

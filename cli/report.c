@@ -17,6 +17,8 @@
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/escape.h"
+#include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 #include "formats/io/safe_write.h"
@@ -73,7 +75,8 @@ bool report_analyse(struct input_report *r, const char *path)
 	memset(r, 0, sizeof(*r));
 	r->path = path;
 	diag_progress_input(path);
-	if (snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
+	if (hint_stdin_refused(path, global_opts.format, &r->err) ||
+	    snapshot_open(&r->snap, path, global_opts.format, &r->err) != 0) {
 		r->failed = true;
 		return false;
 	}
@@ -97,6 +100,10 @@ bool report_filter(struct input_report *r, const char *path, int out_fd)
 	memset(r, 0, sizeof(*r));
 	r->path = path;
 	diag_progress_input(path);
+	if (hint_stdin_refused(path, global_opts.format, &r->err)) {
+		r->failed = true;
+		return false;
+	}
 	rc = snapshot_filter(&r->snap, path, global_opts.format, out_fd, plan_streamed, &r->snap,
 			     &plans, &r->err);
 	r->opened = r->snap.ops != NULL;
@@ -160,6 +167,18 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 	if (mode == MODE_REPAIR && r->planned)
 		return "repaired";
 	return r->at_risk ? "at-risk" : "ok";
+}
+
+bool report_can_recurse;
+
+void report_error(const struct fmt_error *e, bool can_recurse)
+{
+	char hint[512];
+
+	diag_fmt_error(e);
+	hint_after_error(e->file, e, can_recurse, hint, sizeof(hint));
+	if (hint[0])
+		diag_hint("%s", hint);
 }
 
 /* ---- shared descriptions ---------------------------------------------- */
@@ -266,19 +285,37 @@ static const char *color_on(enum severity s)
 	return s == SEV_PROBLEM ? "\033[1;31m" : "\033[33m";
 }
 
-static void text_header(const struct input_report *r)
+/* The verdict in words: "ok", "at risk", "repaired", "up to date". */
+static const char *verdict_text(const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s (%s)\n", r->path, r->snap.ops->name, r->snap.detail);
+	const char *s = status_name(r, mode);
+
+	if (strcmp(s, "at-risk") == 0)
+		return "at risk";
+	if (strcmp(s, "up-to-date") == 0)
+		return "up to date";
+	return s;
+}
+
+/* "PATH: kvm-dir (1 vCPU, ...)", with the verdict at its end but for inspect. */
+static void text_header(const struct input_report *r, enum report_mode mode)
+{
+	printf("%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
+	if (mode != MODE_INSPECT)
+		printf(": %s", verdict_text(r, mode));
+	printf("\n");
 }
 
 static void text_flags(uint32_t flags)
 {
 	bool first = true;
 
-	printf("  %-12s 0x%08" PRIx32, "flags", flags);
+	/* KVM_VCPUEVENT_VALID_* bits: which fields were saved, not the vCPU's own state. */
+	printf("  %-12s 0x%08" PRIx32, "valid flags", flags);
 	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
 		if (flags & events_flag_names[i].bit) {
-			printf("%s%s", first ? " (" : ", ", events_flag_names[i].name);
+			printf("%s%s", first ? " (KVM_VCPUEVENT_VALID_: " : ", ",
+			       events_flag_names[i].name);
 			first = false;
 		}
 	printf("%s\n", first ? "" : ")");
@@ -333,6 +370,111 @@ static void text_event_data(const struct event_data *ed)
 	}
 }
 
+/*
+ * Notes that say the same of several vCPUs of one input (FK302: the format
+ * saves no FRED MSR) are printed once, with the vCPUs they concern, instead
+ * of once per vCPU: the input being shown's, by finding code.
+ */
+#define CODE_SLOTS 1000
+static bool shared_note[CODE_SLOTS];
+
+/* Which note codes of r are shared: on two vCPUs or more, each with the same words. */
+static void find_shared_notes(const struct input_report *r)
+{
+	static char first[CODE_SLOTS][512];
+	static size_t count[CODE_SLOTS];
+	static bool differ[CODE_SLOTS];
+	char msg[512];
+
+	memset(count, 0, sizeof(count));
+	memset(differ, 0, sizeof(differ));
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		for (size_t k = 0; k < r->vcpus[i].nfindings; k++) {
+			const struct finding *f = &r->vcpus[i].findings[k];
+			int c = (int)f->code;
+
+			if (c < 0 || c >= CODE_SLOTS || finding_desc(f->code)->severity != SEV_NOTE)
+				continue;
+			finding_message(f, msg, sizeof(msg));
+			if (count[c]++ == 0)
+				snprintf(first[c], sizeof(first[c]), "%s", msg);
+			else if (strcmp(first[c], msg) != 0)
+				differ[c] = true;
+		}
+	for (int c = 0; c < CODE_SLOTS; c++)
+		shared_note[c] = count[c] >= 2 && !differ[c];
+}
+
+static bool is_shared(const struct finding *f)
+{
+	return (int)f->code >= 0 && (int)f->code < CODE_SLOTS && shared_note[f->code];
+}
+
+/* "0-3, 7, 9-31" into buf: the vCPUs of r that carry code; "..." when it does not fit. */
+static void vcpu_ranges(const struct input_report *r, enum finding_code code, char *buf, size_t len)
+{
+	size_t used = 0, i = 0;
+
+	buf[0] = '\0';
+	while (i < r->snap.nvcpus) {
+		size_t j;
+		bool has = false;
+		int n;
+
+		for (size_t k = 0; k < r->vcpus[i].nfindings; k++)
+			has |= r->vcpus[i].findings[k].code == code;
+		if (!has) {
+			i++;
+			continue;
+		}
+		/* A run of consecutive indices that all carry it. */
+		for (j = i; j + 1 < r->snap.nvcpus; j++) {
+			bool next = false;
+
+			for (size_t k = 0; k < r->vcpus[j + 1].nfindings; k++)
+				next |= r->vcpus[j + 1].findings[k].code == code;
+			if (!next || r->snap.vcpus[j + 1].index != r->snap.vcpus[j].index + 1)
+				break;
+		}
+		if (j > i)
+			n = snprintf(buf + used, len - used, "%s%u-%u", used ? ", " : "",
+				     r->snap.vcpus[i].index, r->snap.vcpus[j].index);
+		else
+			n = snprintf(buf + used, len - used, "%s%u", used ? ", " : "",
+				     r->snap.vcpus[i].index);
+		if (n < 0 || (size_t)n >= len - used - 5) {
+			snprintf(buf + used, len - used, "%s...", used ? ", " : "");
+			return;
+		}
+		used += (size_t)n;
+		i = j + 1;
+	}
+}
+
+/* Each shared note once: "  FK302 note (vCPUs 0-31): MESSAGE". */
+static void text_shared_notes(const struct input_report *r)
+{
+	char msg[512], which[160];
+
+	for (int c = 0; c < CODE_SLOTS; c++) {
+		if (!shared_note[c])
+			continue;
+		for (size_t i = 0; i < r->snap.nvcpus; i++)
+			for (size_t k = 0; k < r->vcpus[i].nfindings; k++)
+				if ((int)r->vcpus[i].findings[k].code == c) {
+					const struct finding_desc *d = finding_desc((enum finding_code)c);
+
+					finding_message(&r->vcpus[i].findings[k], msg, sizeof(msg));
+					vcpu_ranges(r, (enum finding_code)c, which, sizeof(which));
+					printf("  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
+					       severity_name(d->severity), global_opts.color ? COLOR_OFF : "",
+					       which, msg);
+					goto next_code;
+				}
+next_code:;
+	}
+}
+
 static void text_findings(const struct vcpu_report *vr, enum severity which)
 {
 	char msg[512];
@@ -340,7 +482,7 @@ static void text_findings(const struct vcpu_report *vr, enum severity which)
 	for (size_t i = 0; i < vr->nfindings; i++) {
 		const struct finding_desc *d = finding_desc(vr->findings[i].code);
 
-		if (d->severity != which)
+		if (d->severity != which || is_shared(&vr->findings[i]))
 			continue;
 		finding_message(&vr->findings[i], msg, sizeof(msg));
 		printf("    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
@@ -371,13 +513,21 @@ static const char *plan_verb(enum report_mode mode)
 }
 
 /* Whether a vCPU deserves its own lines in check's text. */
-static bool vcpu_worth_showing(const struct vcpu_report *vr)
+static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_report *vr)
 {
-	if (global_opts.verbose)
+	if (!vcpu_selected(v->index))
+		return false;
+	/* Asked for by index: shown even when there is nothing to say. */
+	if (global_opts.verbose || vcpu_filtering())
 		return true;
 	if (global_opts.quiet)
 		return vr->at_risk;
-	return vr->at_risk || vr->nfindings;
+	if (vr->at_risk)
+		return true;
+	for (size_t i = 0; i < vr->nfindings; i++)
+		if (!is_shared(&vr->findings[i]))
+			return true;
+	return false;
 }
 
 static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr,
@@ -419,12 +569,13 @@ static void text_summary(const struct input_report *r, enum report_mode mode)
 		printf(": nothing to do");
 	printf("\n");
 	if (mode == MODE_REPAIR && r->wrote) {
-		printf("  wrote %s", r->w.written);
+		printf("  wrote %s", esc(r->w.written));
 		if (r->w.backup[0])
-			printf(" (original kept as %s)", r->w.backup);
+			printf(" (original kept as %s)", esc(r->w.backup));
 		printf("\n");
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
-		printf("  up to date: %s already holds this repair; nothing written\n", r->w.out_path);
+		printf("  up to date: %s already holds this repair; nothing written\n",
+		       esc(r->w.out_path));
 	} else if (mode == MODE_REPAIR && !r->planned) {
 		printf("  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
 	}
@@ -450,24 +601,72 @@ static void text_facts(const struct snapshot *s)
 		snprintf(label, sizeof(label), "%s", s->facts[i].key);
 		for (char *c = label; *c; c++)
 			*c = *c == '_' ? ' ' : *c;
-		printf("%-*s %s\n", width, label, s->facts[i].value);
+		printf("%-*s %s\n", width, label, esc(s->facts[i].value));
 	}
+}
+
+/* The problems of the at-risk vCPUs: " (vCPU 1: FK101, vCPU 3: FK102)", the first few. */
+static void text_quiet_codes(const struct input_report *r)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < r->snap.nvcpus; i++) {
+		const struct vcpu_report *vr = &r->vcpus[i];
+
+		if (!vr->at_risk)
+			continue;
+		if (shown == 4) {
+			printf(", ...");
+			break;
+		}
+		printf("%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
+		for (size_t k = 0; k < vr->nfindings; k++)
+			if (finding_desc(vr->findings[k].code)->severity == SEV_PROBLEM)
+				printf(" FK%03d", (int)vr->findings[k].code);
+	}
+	if (shown)
+		printf(")");
+}
+
+/*
+ * -q: one line per input that has something at risk or was written (the
+ * verdict, the counts, the path written); nothing for the others.
+ */
+static void text_quiet_line(const struct input_report *r, enum report_mode mode)
+{
+	printf("%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
+	       r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
+	text_quiet_codes(r);
+	if (mode == MODE_REPAIR)
+		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+	else
+		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+	if (mode == MODE_REPAIR && r->wrote)
+		printf("; wrote %s", esc(r->w.written));
+	printf("\n");
 }
 
 static void text_report(const struct input_report *r, enum report_mode mode)
 {
 	if (!input_worth_showing(r, mode))
 		return;
-	text_header(r);
+	if (global_opts.quiet && mode != MODE_INSPECT) {
+		text_quiet_line(r, mode);
+		return;
+	}
+	text_header(r, mode);
 	if (mode == MODE_INSPECT) {
 		text_facts(&r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
-			text_inspect_vcpu(&r->snap.vcpus[i]);
+			if (vcpu_selected(r->snap.vcpus[i].index))
+				text_inspect_vcpu(&r->snap.vcpus[i]);
 		return;
 	}
+	find_shared_notes(r);
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
-		if (vcpu_worth_showing(&r->vcpus[i]))
+		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
 			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
+	text_shared_notes(r);
 	if (!global_opts.quiet)
 		text_summary(r, mode);
 }
@@ -558,6 +757,20 @@ static json_t *json_findings(const struct vcpu_report *vr)
 	return a;
 }
 
+/* "BS,BD" as ["BS", "BD"]: bit names are arrays, as events_flag_names is. */
+static json_t *json_name_list(const char *names)
+{
+	json_t *a = json_array();
+
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, ",");
+
+		json_array_append_new(a, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return a;
+}
+
 static json_t *json_event_data(const struct event_data *ed)
 {
 	json_t *o = json_object();
@@ -577,8 +790,65 @@ static json_t *json_event_data(const struct event_data *ed)
 	jset(o, "provenance_text", json_string(provenance_description(ed->provenance)));
 	dr6_bit_names(ed->doubtful, bits, sizeof(bits));
 	jset(o, "doubtful_bits", json_hex64(ed->doubtful));
-	jset(o, "doubtful_bit_names", json_string(bits));
+	jset(o, "doubtful_bit_names", json_name_list(bits));
 	return o;
+}
+
+/*
+ * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) in
+ * the vocabulary of diff and inspect, each value in its own type.
+ */
+enum change_kind { CH_BOOL, CH_INT, CH_HEX32, CH_HEX64 };
+static const struct {
+	const char *kvm, *name;
+	enum change_kind kind;
+} change_names[] = {
+	{ "exception.injected", "exception.injected", CH_BOOL },
+	{ "exception.nr", "exception.vector", CH_INT },
+	{ "exception.has_error_code", "exception.has_error_code", CH_BOOL },
+	{ "exception.pending", "exception.pending", CH_BOOL },
+	{ "exception.error_code", "exception.error_code", CH_HEX32 },
+	{ "flags", "events_flags", CH_HEX32 },
+	{ "exception_has_payload", "exception.has_payload", CH_BOOL },
+	{ "exception_payload", "exception.payload", CH_HEX64 },
+};
+
+static json_t *change_value(enum change_kind kind, uint64_t v)
+{
+	switch (kind) {
+	case CH_BOOL:
+		return json_boolean(v != 0);
+	case CH_INT:
+		return json_integer((json_int_t)v);
+	case CH_HEX32:
+		return json_hex32((uint32_t)v);
+	case CH_HEX64:
+		break;
+	}
+	return json_hex64(v);
+}
+
+static json_t *json_change(const struct field_change *ch)
+{
+	json_t *c = json_object();
+	size_t i = 0;
+
+	while (i < sizeof(change_names) / sizeof(change_names[0]) - 1 &&
+	       strcmp(change_names[i].kvm, ch->field) != 0)
+		i++;
+	if (strcmp(change_names[i].kvm, ch->field) != 0) {
+		/* A field this table does not know yet: its KVM name, as a register-sized value. */
+		jset(c, "field", json_string(ch->field));
+		jset(c, "kvm_field", json_string(ch->field));
+		jset(c, "old", json_hex64(ch->old_value));
+		jset(c, "new", json_hex64(ch->new_value));
+		return c;
+	}
+	jset(c, "field", json_string(change_names[i].name));
+	jset(c, "kvm_field", json_string(ch->field));
+	jset(c, "old", change_value(change_names[i].kind, ch->old_value));
+	jset(c, "new", change_value(change_names[i].kind, ch->new_value));
+	return c;
 }
 
 static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *vr)
@@ -596,14 +866,8 @@ static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *v
 	describe_plan(v, &vr->plan, buf, sizeof(buf));
 	jset(o, "text", json_string(buf));
 	jset(o, "used_estimate", json_boolean(vr->plan.used_estimate));
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = json_object();
-
-		jset(c, "field", json_string(ch[i].field));
-		jset(c, "old", json_hex64(ch[i].old_value));
-		jset(c, "new", json_hex64(ch[i].new_value));
-		json_array_append_new(changes, c);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(changes, json_change(&ch[i]));
 	jset(o, "changes", changes);
 	return o;
 }
@@ -625,20 +889,40 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	return o;
 }
 
+static const char *error_kind_name(enum fmt_error_kind k)
+{
+	switch (k) {
+	case FMT_ERR_MALFORMED:
+		return "malformed";
+	case FMT_ERR_UNSUPPORTED:
+		return "unsupported";
+	case FMT_ERR_SYSTEM:
+		return "system";
+	case FMT_ERR_REFUSED:
+		return "refused";
+	case FMT_ERR_NONE:
+		break;
+	}
+	return "internal";
+}
+
 json_t *report_json_error(const struct fmt_error *e)
 {
 	json_t *o = json_object();
-	char buf[PATH_MAX + 512];
+	char buf[PATH_MAX + 512], hint[512];
 
 	fmt_error_text(e, buf, sizeof(buf));
-	jset(o, "message", json_path(buf));
-	jset(o, "file", json_path(e->file));
+	jset(o, "message", json_input(buf));
+	jset(o, "kind", json_string(error_kind_name(e->kind)));
+	jset(o, "path", json_input(e->file));
 	jset(o, "offset", e->has_offset ? json_integer((json_int_t)e->offset) : json_null());
-	jset(o, "field", e->has_offset ? json_string(e->field) : json_null());
-	jset(o, "reason", json_string(e->msg));
+	jset(o, "field", e->has_offset ? json_input(e->field) : json_null());
+	jset(o, "reason", json_input(e->msg));
 	/* ENOENT and EACCES told apart without parsing prose. */
 	jset(o, "errno", e->kind == FMT_ERR_SYSTEM && e->sys_errno ?
 		json_string(diag_errno_name(e->sys_errno)) : json_null());
+	hint_after_error(e->file, e, report_can_recurse, hint, sizeof(hint));
+	jset(o, "hint", hint[0] ? json_input(hint) : json_null());
 	return o;
 }
 
@@ -646,7 +930,7 @@ static json_t *json_summary(const struct input_report *r, enum report_mode mode)
 {
 	json_t *o = json_object();
 
-	jset(o, "vcpus", json_integer((json_int_t)r->snap.nvcpus));
+	jset(o, "vcpu_count", json_integer((json_int_t)r->snap.nvcpus));
 	jset(o, "at_risk", json_integer((json_int_t)r->at_risk));
 	jset(o, mode == MODE_REPAIR ? "repaired" : "would_repair",
 	     json_integer((json_int_t)(mode != MODE_REPAIR || r->wrote ? r->planned : 0)));
@@ -658,7 +942,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 {
 	json_t *o = json_object(), *vcpus = json_array();
 
-	jset(o, "path", json_path(r->path));
+	jset(o, "path", json_input(r->path));
 	jset(o, "status", json_string(status_name(r, mode)));
 	jset(o, "exit_status", json_integer(report_exit_bits(r, mode)));
 	if (r->failed) {
@@ -668,18 +952,20 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 		return o;
 	}
 	jset(o, "format", json_string(r->snap.ops->name));
-	jset(o, "detail", json_string(r->snap.detail));
+	jset(o, "detail", json_input(r->snap.detail));
 	if (mode == MODE_INSPECT) {
 		json_t *facts = json_object();
 
 		for (size_t i = 0; i < r->snap.nfacts; i++)
-			jset(facts, r->snap.facts[i].key, json_path(r->snap.facts[i].value));
+			jset(facts, r->snap.facts[i].key, json_input(r->snap.facts[i].value));
 		jset(o, "facts", facts);
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
-		json_array_append_new(vcpus, mode == MODE_INSPECT ?
-						     json_inspect_vcpu(&r->snap.vcpus[i]) :
-						     json_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i]));
+		if (vcpu_selected(r->snap.vcpus[i].index))
+			json_array_append_new(vcpus, mode == MODE_INSPECT ?
+							     json_inspect_vcpu(&r->snap.vcpus[i]) :
+							     json_check_vcpu(&r->snap.vcpus[i],
+									     &r->vcpus[i]));
 	jset(o, "vcpus", vcpus);
 	if (mode == MODE_INSPECT)
 		return o;
@@ -687,10 +973,10 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	if (mode == MODE_REPAIR) {
 		json_t *out = json_object();
 
-		jset(out, "written", r->wrote ? json_path(r->w.written) : json_null());
-		jset(out, "backup", r->wrote && r->w.backup[0] ? json_path(r->w.backup) : json_null());
+		jset(out, "written", r->wrote ? json_input(r->w.written) : json_null());
+		jset(out, "backup", r->wrote && r->w.backup[0] ? json_input(r->w.backup) : json_null());
 		/* -O: an output an earlier run wrote, found equal to this repair; an input not copied. */
-		jset(out, "up_to_date", r->up_to_date ? json_path(r->w.out_path) : json_null());
+		jset(out, "up_to_date", r->up_to_date ? json_input(r->w.out_path) : json_null());
 		jset(out, "not_copied", json_boolean(r->not_copied));
 		jset(o, "output", out);
 	}
@@ -703,11 +989,23 @@ static void warn_leftover(const char *path, void *ctx)
 		  "remove it", path);
 }
 
+/* --vcpu that selects none of an input's vCPUs: say so rather than show an empty report. */
+static void warn_unselected(const struct input_report *r)
+{
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (vcpu_selected(r->snap.vcpus[i].index))
+			return;
+	diag_warn("%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
+		  r->snap.nvcpus == 1 ? "" : "s");
+}
+
 void report_emit(const struct input_report *r, enum report_mode mode)
 {
 	diag_progress_clear();
 	if (r->failed)
-		diag_fmt_error(&r->err);
+		report_error(&r->err, report_can_recurse);
+	else if (vcpu_filtering())
+		warn_unselected(r);
 	if (global_opts.json)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
@@ -742,6 +1040,8 @@ int run_read_only(const struct argp *argp, int argc, char **argv, const char *co
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
+	report_can_recurse = true;
+	hint_check_long_options(argp, argc, argv);
 	argp_parse(argp, argc, argv, 0, NULL, &in);
 	status = batch_expand(&in, &list);
 	out_begin(command);

@@ -58,8 +58,16 @@ bool report_filter(struct input_report *r, const char *path, int out_fd);
 /* The exit bits of this input in mode (fsck style; EXIT_OPERATIONAL on error). */
 int report_exit_bits(const struct input_report *r, enum report_mode mode);
 
-/* An error as the JSON documents give it: message, file, offset, field, reason. */
+/*
+ * An error as every JSON document gives it: message, kind, path, offset,
+ * field, reason (the message without its place), errno (symbolic), hint.
+ */
 json_t *report_json_error(const struct fmt_error *e);
+
+/* The error on standard error, and the hint that says what to do next, if any. */
+void report_error(const struct fmt_error *e, bool can_recurse);
+/* The command being run takes -r (inspect, check, repair): hints may suggest it. */
+extern bool report_can_recurse;
 
 /* Print the input as text, or add it to the JSON document. */
 void report_emit(const struct input_report *r, enum report_mode mode);

@@ -69,11 +69,11 @@ verdicts() {
 	assert_equal "$(jq -r 'select(.path | endswith("db-exact")) | .format' <<<"$output")" kvm-dir
 	# The malformed input's record names the file, the offset and the field.
 	err=$(jq -c 'select(.status == "error") | .error' <<<"$output")
-	assert_equal "$(jq -r .file <<<"$err")" t/bad/cut.bin
+	assert_equal "$(jq -r .path <<<"$err")" t/bad/cut.bin
 	assert_equal "$(jq -r '.offset | type' <<<"$err")" number
 	assert_equal "$(jq -r '.field | type' <<<"$err")" string
 	assert_equal "$(jq -r 'select(.status == "error") | .exit_status' <<<"$output")" 8
-	assert_stderr_contains "t/bad/cut.bin: byte " "7 inputs: 2 ok, 4 at risk, 0 repaired, 1 errors"
+	assert_stderr_contains "t/bad/cut.bin: byte " "7 inputs: 2 ok, 4 at risk, 0 repaired, 1 error"
 }
 
 @test "batch: the findings of each input are in its record (FK101 for the libvirt image's vCPU 1)" {
@@ -95,10 +95,10 @@ verdicts() {
 	run --separate-stderr -4 "$FREDCK" check -r --ndjson -P 2 t
 	assert_equal "${#lines[@]}" 3
 	for line in "${lines[@]}"; do
-		jq -e '.schema_version == 1 and .command == "check" and (.path | type) == "string"
+		jq -e '.schema_version == 2 and .command == "check" and (.path | type) == "string"
 			and (.status | type) == "string" and (.exit_status | type) == "number"
-			and (.vcpus | type) == "array" and (.elapsed_ms | type) == "number"
-			and .elapsed_ms >= 0' <<<"$line" >/dev/null || fail "bad record: $line"
+			and (.vcpus | type) == "array" and (.elapsed_us | type) == "number"
+			and .elapsed_us >= 0 and .elapsed_us == (.elapsed_us | floor)' <<<"$line" >/dev/null || fail "bad record: $line"
 	done
 }
 
@@ -114,9 +114,9 @@ verdicts() {
 	run --separate-stderr -12 "$FREDCK" check -r -j -P 2 t
 	assert_equal "$output" "$one"
 	run --separate-stderr -12 "$FREDCK" check -r --ndjson -P 1 t
-	one=$(jq -c 'del(.elapsed_ms)' <<<"$output")
+	one=$(jq -c 'del(.elapsed_us)' <<<"$output")
 	run --separate-stderr -12 "$FREDCK" check -r --ndjson -P 2 t
-	assert_equal "$(jq -c 'del(.elapsed_ms)' <<<"$output")" "$one"
+	assert_equal "$(jq -c 'del(.elapsed_us)' <<<"$output")" "$one"
 }
 
 @test "batch: -j with many inputs and workers is one document, inputs in order" {
@@ -159,7 +159,7 @@ verdicts() {
 	kvm_tree
 	run --separate-stderr -12 "$FREDCK" check --ndjson t/a/clean no-such-dir t/a/pf-lost-cap
 	assert_equal "$(jq -r .status <<<"$output" | tr '\n' ' ')" "ok error at-risk "
-	assert_stderr_contains "no-such-dir" "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 errors"
+	assert_stderr_contains "no-such-dir" "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 error"
 }
 
 @test "batch: -r on a snapshot directory takes it as one input, not a tree" {
@@ -175,10 +175,12 @@ verdicts() {
 	assert_stderr_contains "not a snapshot directory"
 }
 
-@test "batch: -r on a tree without snapshots warns and exits 0" {
+@test "batch: -r on a tree without snapshots is an error (exit 8), even with -q" {
 	mkdir -p "$WORK/nothing/here"
-	run --separate-stderr -0 "$FREDCK" check -r nothing
-	assert_stderr_contains "no snapshot found in 'nothing'"
+	run --separate-stderr -8 "$FREDCK" check -r nothing
+	assert_stderr_contains "nothing: no snapshot found in this directory or below it"
+	run --separate-stderr -8 "$FREDCK" check -q -r nothing
+	assert_stderr_contains "no snapshot found"
 }
 
 @test "batch: -r does not follow symbolic links inside the tree" {
@@ -248,7 +250,7 @@ verdicts() {
 	run --separate-stderr "$FREDCK" repair -r -O out t
 	assert_equal "$status" 12
 	assert_stderr_contains "fredck: out/a/pf-lost-cap: exists and differs from the repair of 't/a/pf-lost-cap'"
-	assert_stderr_contains "0 repaired, 1 errors, 1 clean (not copied), 1 already repaired (up to date)"
+	assert_stderr_contains "0 repaired, 1 error, 1 clean (not copied), 1 already repaired (up to date)"
 	assert_equal "$(tree_sum out)" "$sums"
 	assert_no_leftovers out out/a out/b/deeper
 }
@@ -333,7 +335,7 @@ workers_of() {
 	assert_equal "$(jq -r 'select(.path == "stuck") | .error.message' out)" \
 		"stuck: internal error: the worker reading it died of signal 9 (Killed)"
 	run cat err
-	assert_output --partial "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 errors"
+	assert_output --partial "3 inputs: 1 ok, 1 at risk, 0 repaired, 1 error"
 }
 
 @test "batch: -r finds Cloud Hypervisor and Firecracker snapshots too, and repairs them into -O DIR" {

@@ -134,7 +134,7 @@ inspect_reg() {
 	assert_equal "$status" 4
 	assert_equal "$(jqo '[.inputs[0].vcpus[] | select(.at_risk) | .index] | @csv')" 1
 	assert_equal "$(codes 0)/$(codes 1)/$(codes 2)/$(codes 3)" -/FK101/-/-
-	assert_equal "$(jqo '.inputs[0].summary | [.vcpus, .at_risk] | @csv')" 4,1
+	assert_equal "$(jqo '.inputs[0].summary | [.vcpu_count, .at_risk] | @csv')" 4,1
 }
 
 @test "check: FK302 appears for fred-msrs-missing and for no other fixture" {
@@ -219,14 +219,14 @@ inspect_reg() {
 	assert_event_data 0x0000000000004002 ambiguous dr6
 	assert_equal "$(vcpu 0 .event_data.best_estimate)" 0x0000000000000002
 	assert_equal "$(vcpu 0 .event_data.doubtful_bits)" 0x0000000000004000
-	assert_equal "$(vcpu 0 .event_data.doubtful_bit_names)" BS
+	assert_equal "$(vcpu 0 '.event_data.doubtful_bit_names | join(",")')" BS
 }
 
 @test "check: db-bd's event data is 0x2001, ambiguous, best estimate 0x1 without BD" {
 	check_json db-bd
 	assert_event_data 0x0000000000002001 ambiguous dr6
 	assert_equal "$(vcpu 0 .event_data.best_estimate)" 0x0000000000000001
-	assert_equal "$(vcpu 0 .event_data.doubtful_bit_names)" BD
+	assert_equal "$(vcpu 0 '.event_data.doubtful_bit_names | join(",")')" BD
 }
 
 @test "check: RFLAGS.TF set on db-stale-bs confirms BS: exact, no FK201" {
@@ -388,20 +388,20 @@ db_with_dr6() {
 
 @test "check: --dest-payload-cap=yes makes db-exact-nocap pending with payload 0x1" {
 	assert_action db-exact-nocap pending null --dest-payload-cap=yes
-	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception_payload") | .new')" 0x0000000000000001
+	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception.payload") | .new')" 0x0000000000000001
 }
 
 @test "check: the pending plan lists the fields it changes, error code kept" {
 	check_json pf-lost-cap
 	cr2=$(vcpu 0 .event_data.value)
 	assert_equal "$(vcpu 0 '.repair.changes | map("\(.field)=\(.new)") | join(" ")')" \
-		"exception.injected=0x0000000000000000 exception.pending=0x0000000000000001 exception_has_payload=0x0000000000000001 exception_payload=$cr2"
+		"exception.injected=false exception.pending=true exception.has_payload=true exception.payload=$cr2"
 }
 
 @test "check: the drop plan clears the exception and keeps the flags" {
 	check_json pf-lost-nocap
-	assert_equal "$(vcpu 0 '[.repair.changes[].field] | index("flags")')" null
-	assert_equal "$(vcpu 0 '[.repair.changes[] | select(.field | startswith("exception")) | .new] | unique | @csv')" '"0x0000000000000000"'
+	assert_equal "$(vcpu 0 '[.repair.changes[].field] | index("events_flags")')" null
+	assert_equal "$(vcpu 0 '[.repair.changes[] | select(.field | startswith("exception")) | .new | tostring | ltrimstr("0x") | test("^(false|0+)$")] | all')" true
 }
 
 # ---- planned action: other strategies -----------------------------------------
@@ -439,12 +439,12 @@ db_with_dr6() {
 @test "check: --force makes db-stale-bs pending with the best estimate 0x2" {
 	assert_action db-stale-bs pending null --force
 	assert_equal "$(vcpu 0 .repair.used_estimate)" true
-	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception_payload") | .new')" 0x0000000000000002
+	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception.payload") | .new')" 0x0000000000000002
 }
 
 @test "check: --force makes db-bd pending with the best estimate 0x1" {
 	assert_action db-bd pending null --force
-	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception_payload") | .new')" 0x0000000000000001
+	assert_equal "$(vcpu 0 '.repair.changes[] | select(.field == "exception.payload") | .new')" 0x0000000000000001
 }
 
 @test "check: --strategy=pending --force makes db-stale-bs pending with the best estimate" {
@@ -482,9 +482,9 @@ db_with_dr6() {
 
 @test "check: the summary counts what repair would fix and leave" {
 	check_json db-stale-bs
-	assert_equal "$(jqo '.inputs[0].summary | [.vcpus, .at_risk, .would_repair, .left_at_risk] | @csv')" 1,1,0,1
+	assert_equal "$(jqo '.inputs[0].summary | [.vcpu_count, .at_risk, .would_repair, .left_at_risk] | @csv')" 1,1,0,1
 	check_json pf-lost-cap
-	assert_equal "$(jqo '.inputs[0].summary | [.vcpus, .at_risk, .would_repair, .left_at_risk] | @csv')" 1,1,1,0
+	assert_equal "$(jqo '.inputs[0].summary | [.vcpu_count, .at_risk, .would_repair, .left_at_risk] | @csv')" 1,1,1,0
 }
 
 # ---- text output -----------------------------------------------------------------
@@ -493,7 +493,7 @@ db_with_dr6() {
 	dir=$(fixture pf-lost-cap)
 	cr2=$(peek_u64 "$dir/vcpu0/sregs2" 232)
 	run -4 "$FREDCK" check "$dir"
-	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2)"
+	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): at risk"
 	assert_line --regexp '^  vCPU 0: exception #PF \(14\) injected'
 	assert_line --regexp '^    FK101 problem: '
 	assert_line --regexp "^    event data: $cr2 \\(exact\\) from cr2"
@@ -542,7 +542,7 @@ db_with_dr6() {
 @test "check: text of a clean input says there is nothing to do, exit 0" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" check "$dir"
-	assert_output "$dir: kvm-dir (1 vCPU, struct kvm_sregs2)
+	assert_output "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): ok
   0 of 1 vCPU at risk: nothing to do"
 }
 
@@ -560,11 +560,19 @@ db_with_dr6() {
 	assert_equal "$stderr" ''
 }
 
-@test "check -q: prints the problem of an at-risk input but not its notes" {
+@test "check -q: one line for an at-risk input: verdict, counts, its problems, not its notes" {
 	dir=$(fixture fred-msrs-missing)
 	run -4 "$FREDCK" check -q "$dir"
-	assert_output --partial 'FK101 problem'
+	assert_output "$dir: at risk: 1 of 1 vCPU at risk (vCPU 0: FK101); repair would fix 1 and leave 0"
 	refute_output --partial 'FK302'
+}
+
+@test "repair -q: one line per repaired input, with the path written" {
+	a=$(fixture pf-lost-cap) b=$(fixture clean) c=$(fixture multi)
+	run -1 "$FREDCK" repair -q -O out "$a" "$b" "$c"
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 "$a: repaired: 1 of 1 vCPU at risk (vCPU 0: FK101); 1 repaired, 0 left at risk; wrote out/pf-lost-cap"
+	assert_line --index 1 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
 }
 
 @test "check -q: an error is still reported on stderr, exit 8" {
@@ -629,4 +637,19 @@ db_with_dr6() {
 @test "check: a failed write of the report to stdout exits 8" {
 	dir=$(fixture clean)
 	run -8 bash -c '"$0" check "$1" >/dev/full' "$FREDCK" "$dir"
+}
+
+@test "check: a note on every vCPU (FK302) is printed once with the vCPUs it concerns; 32 vCPUs fit in 12 lines" {
+	local mk=${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/fc/mkfcsnap
+	[ -x "$mk" ] || fail "$mk is not built (make check builds it)"
+	"$mk" -n 32 -v 5 v1.12 fc32.snap -e 14 >/dev/null || fail "mkfcsnap failed"
+	run -4 "$FREDCK" check fc32.snap
+	[ "${#lines[@]}" -le 12 ] || fail "${#lines[@]} lines: $output"
+	assert_equal "$(grep -c FK302 <<<"$output")" 1
+	assert_line "  FK302 note (vCPUs 0-31): FRED MSRs not saved by the format (none of the 9 is saved): the restore loses them"
+	assert_line --regexp '^  vCPU 5: exception #PF'
+	refute_line --regexp '^  vCPU [0-46-9]'
+	# JSON keeps the note on each vCPU.
+	run -4 "$FREDCK" check -j fc32.snap
+	assert_equal "$(jq '[.inputs[0].vcpus[] | select(any(.findings[]; .code == "FK302"))] | length' <<<"$output")" 32
 }

@@ -19,10 +19,11 @@ all_codes() {
 	done
 }
 
-@test "explain --json: schema_version 1, command explain, unique codes and names" {
+@test "explain --json: schema_version 2, command explain, the tool, unique codes and names" {
 	run -0 "$FREDCK" explain --json
-	assert_equal "$(jqo .schema_version)" 1
+	assert_equal "$(jqo .schema_version)" 2
 	assert_equal "$(jqo .command)" explain
+	assert_equal "$(jqo .tool.name)" fredck
 	assert_equal "$(jqo '.findings | map(.code) | (unique | length) == length')" true
 	assert_equal "$(jqo '.findings | map(.name) | (unique | length) == length')" true
 	assert_equal "$(jqo '[.findings[].code | test("^FK[0-9]{3}$")] | all')" true

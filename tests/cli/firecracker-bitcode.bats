@@ -45,7 +45,7 @@ events_column() {
 			run --separate-stderr "$FREDCK" check --json "$WORK/$rel-$name.snap"
 			[ "$status" -eq "$want" ] || fail "$rel-$name: exit $status: $stderr"
 			[ "$(jqo '.inputs[0].format')" = firecracker ] || fail "$rel-$name: format"
-			[ "$(jqo '.inputs[0].summary.vcpus')" = "$n" ] || fail "$rel-$name: $(jqo '.inputs[0].summary')"
+			[ "$(jqo '.inputs[0].summary.vcpu_count')" = "$n" ] || fail "$rel-$name: $(jqo '.inputs[0].summary')"
 		done
 		run --separate-stderr "$FREDCK" check --json "$WORK/$rel-pf-32.snap"
 		[ "$(vcpu 31 '.exception.vector')" = 14 ] || fail "$rel: vCPU 31 $(vcpu 31 .exception)"

@@ -51,7 +51,7 @@ assert_unchanged() {
 		run --separate-stderr "$FREDCK" check --json "$WORK/$rel.snap"
 		[ "$status" -eq 4 ] || fail "$rel: exit $status, stderr: $stderr"
 		[ "$(jqo '.inputs[0].format')" = firecracker ] || fail "$rel: format $(jqo '.inputs[0].format')"
-		[ "$(jqo '.inputs[0].summary.vcpus')" = 3 ] || fail "$rel: $(jqo '.inputs[0].summary')"
+		[ "$(jqo '.inputs[0].summary.vcpu_count')" = 3 ] || fail "$rel: $(jqo '.inputs[0].summary')"
 		[ "$(vcpu 2 '.exception.vector')" = 14 ] || fail "$rel: vCPU 2 $(vcpu 2 .exception)"
 		[ "$(vcpu 2 '.exception.error_code')" = 0x00000002 ] || fail "$rel: error code"
 		[ "$(vcpu 2 '.event_data.value')" = "$CR2" ] || fail "$rel: $(vcpu 2 .event_data)"

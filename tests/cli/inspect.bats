@@ -50,10 +50,10 @@ load test_helper
 	assert_equal "$(vcpu 0 '.nmi | [.injected, .pending, .masked] | @csv')" 'true,0,true'
 }
 
-@test "inspect: shows the events flags by name" {
+@test "inspect: shows the events flags by name, labelled as KVM's valid-field flags" {
 	dir=$(fixture pf-lost-cap)
 	run -0 "$FREDCK" inspect "$dir"
-	assert_line --regexp '^  flags +0x0000001d \(.*payload\)$'
+	assert_line --regexp '^  valid flags +0x0000001d \(KVM_VCPUEVENT_VALID_: .*payload\)$'
 }
 
 @test "inspect: shows nested guest mode" {
@@ -171,4 +171,35 @@ load test_helper
 	before=$(tree_sum "$dir")
 	run -0 "$FREDCK" inspect "$dir"
 	assert_equal "$(tree_sum "$dir")" "$before"
+}
+
+@test "inspect --vcpu: only the vCPUs asked for, in text and JSON; an index no vCPU has is a warning" {
+	dir=$(fixture multi)
+	run -0 "$FREDCK" inspect --vcpu 1 "$dir"
+	assert_equal "$(grep -c '^vCPU ' <<<"$output")" 1
+	assert_line --regexp '^vCPU 1'
+	run -0 "$FREDCK" inspect -j --vcpu 0,2-3 "$dir"
+	assert_equal "$(jqo '[.inputs[0].vcpus[].index] | @csv')" 0,2,3
+	assert_valid_json
+	run --separate-stderr -0 "$FREDCK" inspect --vcpu 9 "$dir"
+	assert_stderr_contains "none of its 4 vCPUs is among --vcpu"
+	run --separate-stderr -16 "$FREDCK" inspect --vcpu 1-x "$dir"
+	assert_stderr_contains "--vcpu takes vCPU indices"
+}
+
+@test "check --vcpu and diff --vcpu: the vCPUs shown are those asked for; check's verdict stays the input's" {
+	dir=$(fixture multi) clean=$(fixture clean)
+	run -4 "$FREDCK" check --vcpu 0,2 "$dir"
+	assert_line --regexp '^  vCPU 0: exception none'
+	assert_line --regexp '^  vCPU 2: exception none'
+	refute_line --regexp '^  vCPU 1'
+	assert_line "  1 of 4 vCPUs at risk; repair would fix 1 and leave 0"
+	run -4 "$FREDCK" check -j --vcpu 1 "$dir"
+	assert_equal "$(jqo '[.inputs[0].vcpus[].index] | @csv')" 1
+	assert_valid_json
+	run -0 "$FREDCK" diff --vcpu 0 "$dir" "$clean"
+	assert_line "no difference in the vCPUs --vcpu selects"
+	run -1 "$FREDCK" diff --vcpu 1 "$dir" "$clean"
+	assert_line "vCPU 1: only in a"
+	refute_line --partial "vCPU 2"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
-# JSON output (docs/design.md section 6): one document per run, schema_version 1,
+# JSON output (docs/design.md section 6): one document per run, schema_version 2,
 # registers as "0x%016x" strings (jansson's integers are signed).
 
 load test_helper
@@ -38,7 +38,8 @@ documents() {
 		bad+=($("$FREDCK" check --json $opts $dirs | jq -r --arg re "$HEX64" '
 			.inputs[] | (.path | split("/") | last) as $n | .vcpus[]
 			| [.exception.payload, (.event_data // {} | .value, .best_estimate, .doubtful_bits),
-			   (.findings[] | .doubtful_bits), (.repair.changes[] | .old, .new)]
+			   (.findings[] | .doubtful_bits),
+			   (.repair.changes[] | select(.field == "exception.payload") | .old, .new)]
 			| .[] | select(. != null and (test($re) | not)) | "\($n):\(.)"'))
 	done
 	[ "${#bad[@]}" -eq 0 ] || fail "not 0x%016x: ${bad[*]}"
@@ -52,10 +53,10 @@ documents() {
 	assert_equal "$(vcpu 0 .exception.error_code)" 0x00000006
 }
 
-@test "json: schema_version 1 and the tool's name and version" {
+@test "json: schema_version 2 and the tool's name and version" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" check --json "$dir"
-	assert_equal "$(jqo .schema_version)" 1
+	assert_equal "$(jqo .schema_version)" 2
 	assert_equal "$(jqo .tool.name)" fredck
 	assert_equal "$(jqo .tool.version)" "$("$FREDCK" --version | awk '{ print $2 }')"
 }
@@ -67,9 +68,9 @@ documents() {
 	run -4 "$FREDCK" check --json "$dir"
 	assert_equal "$(jqo .command)" check
 	run -4 "$FREDCK" repair --dry-run --json "$dir"
-	assert_regex "$(jqo .command)" '^repair'
+	assert_equal "$(jqo '[.command, .dry_run] | @csv')" '"repair",true'
 	run -1 "$FREDCK" repair --json "$dir" -o out
-	assert_equal "$(jqo .command)" repair
+	assert_equal "$(jqo '[.command, .dry_run] | @csv')" '"repair",false'
 }
 
 @test "json: one document for several inputs (check)" {
@@ -77,6 +78,7 @@ documents() {
 	run -4 "$FREDCK" check --json "$a" "$b" "$c"
 	assert_equal "$(documents)" 1
 	assert_equal "$(jqo '.inputs | length')" 3
+	assert_valid_json
 }
 
 @test "json: one document for several inputs (inspect)" {
@@ -84,6 +86,7 @@ documents() {
 	run -0 "$FREDCK" inspect --json "$a" "$b"
 	assert_equal "$(documents)" 1
 	assert_equal "$(jqo '.inputs | length')" 2
+	assert_valid_json
 }
 
 @test "json: one document for several inputs (repair --in-place)" {
@@ -91,6 +94,7 @@ documents() {
 	run --separate-stderr -5 "$FREDCK" repair --json --in-place "$a" "$b"
 	assert_equal "$(documents)" 1
 	assert_equal "$(jqo '.inputs | map(.status) | @csv')" '"repaired","at-risk"'
+	assert_valid_json
 }
 
 @test "json: one document on stdout even with a failing input; the error goes to stderr too" {
@@ -98,6 +102,7 @@ documents() {
 	run --separate-stderr -8 "$FREDCK" check --json "$a" "$WORK/nonexistent"
 	assert_equal "$(documents)" 1
 	assert_equal "$(jqo '.inputs[1].status')" error
+	assert_valid_json
 	assert_stderr_contains "$WORK/nonexistent"
 }
 
@@ -109,12 +114,13 @@ documents() {
 	[ "${#lines[@]}" -gt 10 ] || fail "--pretty is not indented: $output"
 	assert_equal "$(documents)" 1
 	assert_equal "$(jq -S . <<<"$output")" "$compact"
+	assert_valid_json
 }
 
 @test "json: -p implies --json" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" inspect -p "$dir"
-	assert_equal "$(jqo .schema_version)" 1
+	assert_equal "$(jqo .schema_version)" 2
 }
 
 @test "json: --json output is compact, one line" {

@@ -294,11 +294,11 @@ assert_repair_writes_nothing() {
 
 # ---- JSON ------------------------------------------------------------------------------
 
-@test "malformed --json: the input has status error, exit_status 8, and error.file/offset/field" {
+@test "malformed --json: the input has status error, exit_status 8, and error.path/offset/field" {
 	d=$(corrupt vector-32)
 	run --separate-stderr -8 "$FREDCK" check --json "$d"
 	assert_equal "$(jqo '.inputs[0] | [.status, .exit_status] | @csv')" '"error",8'
-	assert_equal "$(jqo '.inputs[0].error | [.file, .offset, .field] | @csv')" "\"$d/vcpu0/events\",1,\"exception.nr\""
+	assert_equal "$(jqo '.inputs[0].error | [.path, .offset, .field] | @csv')" "\"$d/vcpu0/events\",1,\"exception.nr\""
 	assert_equal "$(jqo '.inputs[0].error.message')" "$d/vcpu0/events: byte 1 (exception.nr): $(jqo '.inputs[0].error.reason')"
 	assert_equal "$(jqo '.inputs[0].vcpus // "absent"')" absent
 }
@@ -312,7 +312,7 @@ assert_repair_writes_nothing() {
 @test "malformed --json: a file in no known format has error.offset and error.field null" {
 	printf 'x' >"$WORK/file"
 	run --separate-stderr -8 "$FREDCK" check --json "$WORK/file"
-	assert_equal "$(jqo '.inputs[0] | [.status, .error.file, .error.offset, .error.field] | tojson')" \
+	assert_equal "$(jqo '.inputs[0] | [.status, .error.path, .error.offset, .error.field] | tojson')" \
 		"[\"error\",\"$WORK/file\",null,null]"
 }
 

@@ -97,7 +97,7 @@ malformed() {
 	[ "$(jq -r '.[] | select(.index == 1) | .findings[0].code' <<<"$want")" = FK101 ]
 	for l in $LAYOUTS; do
 		name=${l%%:*}
-		run "$FREDCK" check -q "$S/$name.qcow2"
+		run "$FREDCK" check "$S/$name.qcow2"
 		assert_equal "$status" 4
 		assert_output --partial "$name.qcow2@at-risk: qcow2"
 		assert_equal "$(vcpus_of "$S/$name.qcow2")" "$want"
@@ -132,7 +132,7 @@ malformed() {
 @test "qcow2: IMAGE@NAME and IMAGE@ID choose one snapshot (QEMU's rule: an id first)" {
 	run "$FREDCK" check -q "$S/multi.qcow2@clean"
 	assert_success
-	run "$FREDCK" check -q "$S/multi.qcow2@3"
+	run "$FREDCK" check "$S/multi.qcow2@3"
 	assert_equal "$status" 4
 	assert_output --partial "snapshot 'at-risk'"
 	run --separate-stderr "$FREDCK" check "$S/multi.qcow2@nothing"

@@ -94,7 +94,7 @@ ram_fact() {
 	run "$FREDCK" -j redact "$S/pf.bin" -o "$W/red.bin"
 	assert_success
 	assert_equal "$(jq -r '.command' <<<"$output")" redact
-	assert_equal "$(jq -r '.inputs[0] | [.status, .format, .vcpus, .output == "'"$W/red.bin"'", .bytes_removed == .pages_removed * 4096, .firmware_pages_kept > 0] | @tsv' <<<"$output")" \
+	assert_equal "$(jq -r '.inputs[0] | [.status, .format, .vcpu_count, .output == "'"$W/red.bin"'", .bytes_removed == .pages_removed * 4096, .firmware_pages_kept > 0] | @tsv' <<<"$output")" \
 		"$(printf 'redacted\tqemu\t2\ttrue\ttrue\ttrue')"
 }
 

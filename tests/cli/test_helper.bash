@@ -225,6 +225,15 @@ check_json() {
 	dir=$(fixture "$name") || fail "no fixture $name"
 	run --separate-stderr "$FREDCK" check --json "$@" "$dir"
 	jq -e '.inputs[0]' <<<"$output" >/dev/null || fail "check --json gave no JSON: $output $stderr"
+	assert_valid_json
+}
+
+# assert_valid_json [--ndjson]: $output (a document, or NDJSON records)
+# validates against schema/fredck.schema.json (tests/schema/validate.py).
+assert_valid_json() {
+	local why
+	why=$(printf '%s\n' "$output" | python3 "$TOP_SRCDIR/tests/schema/validate.py" "$@" 2>&1) ||
+		fail "the JSON does not validate against schema/fredck.schema.json: $why"
 }
 
 # codes N: the finding codes of vCPU N in $output, space-separated, "-" if none.

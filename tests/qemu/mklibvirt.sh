@@ -6,7 +6,10 @@
 # 56 zero bytes), the NUL-terminated domain XML and cookie, zero padding
 # (libvirt reserves 64 KiB for later XML edits), then the stream.
 # No libvirtd is needed: the header is all libvirt adds.
+# LIBVIRT_NAME: the domain's <name> (default fredck-test), put in as given.
 set -eu
+export LC_ALL=C # ${#xml} counts bytes
+name=${LIBVIRT_NAME:-fredck-test}
 stream=$1 out=$2 format=${3:-0} magic=${4:-LibvirtQemudSave}
 
 # A little-endian u32 as 4 bytes: the inner printf writes the \xNN escapes.
@@ -17,7 +20,7 @@ le32() {
 }
 
 xml="<domain type='kvm'>
-  <name>fredck-test</name>
+  <name>$name</name>
   <uuid>6c5f6a1e-8d6b-4b7e-9b3a-2f1d0c9e8a7b</uuid>
   <memory unit='KiB'>65536</memory>
   <vcpu>2</vcpu>

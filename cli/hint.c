@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hint.c --- the next step after an error (see hint.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cmd.h"
+#include "cli/diag.h"
+#include "cli/escape.h"
+#include "cli/hint.h"
+#include "formats/format.h"
+
+/* Standard input is read once, front to back: only a format that streams can be read from it. */
+static bool reads_stdin(const struct format_ops *ops)
+{
+	return ops->filter != NULL;
+}
+
+void hint_format_list(char *buf, size_t len, bool stdin_only)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; format_list[i] && used < len; i++) {
+		int n;
+
+		if (stdin_only && !reads_stdin(format_list[i]))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", format_list[i]->name);
+		if (n > 0)
+			used += (size_t)n;
+	}
+}
+
+bool hint_stdin_refused(const char *path, const char *format_name, struct fmt_error *e)
+{
+	const struct format_ops *ops = format_name ? format_by_name(format_name) : NULL;
+	char known[128];
+
+	if (strcmp(path, "-") != 0 || !ops || reads_stdin(ops))
+		return false;
+	hint_format_list(known, sizeof(known), true);
+	fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
+		 "a %s snapshot cannot be read from standard input (it takes %s): give its path",
+		 ops->name, known);
+	return true;
+}
+
+void hint_after_error(const char *path, const struct fmt_error *e, bool can_recurse, char *buf,
+		      size_t len)
+{
+	const struct format_ops *looks_like;
+	struct stat st;
+	char known[128];
+
+	buf[0] = '\0';
+	if (e->kind != FMT_ERR_MALFORMED && e->kind != FMT_ERR_UNSUPPORTED)
+		return;
+	if (strcmp(path, "-") == 0) {
+		/* A forced format said so already (hint_stdin_refused), or was chosen knowingly. */
+		if (global_opts.format)
+			return;
+		hint_format_list(known, sizeof(known), true);
+		snprintf(buf, len, "standard input is read only as one of: %s; give any other "
+			 "snapshot by its path", known);
+		return;
+	}
+	if (stat(path, &st) != 0)
+		return;
+	looks_like = format_probe(path, &st, NULL);
+	if (global_opts.format && looks_like && strcmp(looks_like->name, global_opts.format) != 0) {
+		snprintf(buf, len, "it looks like %s to fredck's probes: drop --format=%s, or give "
+			 "--format=%s", looks_like->name, global_opts.format, looks_like->name);
+		return;
+	}
+	if (global_opts.format && !looks_like) {
+		hint_format_list(known, sizeof(known), false);
+		snprintf(buf, len, "no format's probe recognises it (%s)", known);
+		return;
+	}
+	if (S_ISDIR(st.st_mode) && !looks_like && can_recurse)
+		snprintf(buf, len, "to search the directory for snapshots, add -r");
+}
+
+/* The edit distance of a and b (Levenshtein), capped at the lengths fredck sees. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], diag, tmp;
+
+	if (la >= 63 || lb >= 63)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			diag = tmp;
+		}
+	}
+	return row[lb];
+}
+
+const char *hint_closest(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	/* Close: at most a third of the word wrong (a typo, a swap), and at least one right. */
+	size_t limit = strlen(word) / 3 + 1;
+
+	for (size_t i = 0; candidates[i]; i++) {
+		size_t d = distance(word, candidates[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best && best_d <= limit && best_d < strlen(word) ? best : NULL;
+}
+
+/* ---- long options ---------------------------------------------------------- */
+
+#define LONG_MAX_OPTIONS 64
+
+struct long_set {
+	const char *name[LONG_MAX_OPTIONS + 1];
+	bool takes_arg[LONG_MAX_OPTIONS];
+	size_t n;
+};
+
+/* The long options of argp and its children, argp's own --help, --usage, --version too. */
+static void collect(const struct argp *argp, struct long_set *s)
+{
+	for (const struct argp_option *o = argp->options; o && (o->name || o->key || o->doc); o++)
+		if (o->name && s->n < LONG_MAX_OPTIONS) {
+			s->takes_arg[s->n] = o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
+			s->name[s->n++] = o->name;
+		}
+	for (const struct argp_child *c = argp->children; c && c->argp; c++)
+		collect(c->argp, s);
+}
+
+static bool starts_any(const struct long_set *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strncmp(s->name[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the long option name (exactly, or the one it abbreviates) takes a value. */
+static bool long_takes_arg(const struct long_set *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strncmp(s->name[i], name, len) == 0)
+			return s->takes_arg[i];
+	return false;
+}
+
+static void check_long_options(const struct argp *argp, int argc, char **argv, bool top);
+
+void hint_check_long_options(const struct argp *argp, int argc, char **argv)
+{
+	check_long_options(argp, argc, argv, false);
+}
+
+void hint_check_top_options(const struct argp *argp, int argc, char **argv)
+{
+	check_long_options(argp, argc, argv, true);
+}
+
+static void check_long_options(const struct argp *argp, int argc, char **argv, bool top)
+{
+	struct long_set s = { .n = 0 };
+	static const char *const argp_own[] = { "help", "usage", "version", "program-name",
+						"HANG" };
+
+	collect(argp, &s);
+	for (size_t i = 0; i < sizeof(argp_own) / sizeof(argp_own[0]) && s.n < LONG_MAX_OPTIONS; i++)
+		s.name[s.n++] = argp_own[i];
+	s.name[s.n] = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *name = a + 2;
+		size_t len;
+		const char *near;
+		char want[80];
+
+		if (strcmp(a, "--") == 0)
+			return;
+		if (top && a[0] != '-')
+			return; /* the command: what follows is its own */
+		if (strncmp(a, "--", 2) != 0) {
+			/* -o OUT, -O DIR, -P N: the next word is a value, not an option. */
+			if (a[0] == '-' && a[1] && strchr("oOP", a[strlen(a) - 1]) && !a[2])
+				i++;
+			continue;
+		}
+		len = strcspn(name, "=");
+		if (starts_any(&s, name, len)) {
+			if (!name[len] && long_takes_arg(&s, name, len))
+				i++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "%.*s", (int)(len < 60 ? len : 60), name);
+		near = hint_closest(want, s.name);
+		if (near)
+			diag_error("unknown option '--%s'; did you mean '--%s'? ('%s --help' lists "
+				   "them)", want, near, argv[0]);
+		else
+			diag_error("unknown option '--%s'; '%s --help' lists the options", want,
+				   argv[0]);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* ---- option values ---------------------------------------------------------- */
+
+/* Words a user means as an option, not as a file name. */
+static bool keyword(const char *v)
+{
+	static const char *const words[] = { "json", "ndjson", "pretty", "text", "quiet",
+					     "verbose", "color", "colour", "in-place", "dry-run",
+					     NULL };
+
+	for (size_t i = 0; words[i]; i++)
+		if (strcmp(v, words[i]) == 0)
+			return true;
+	return format_by_name(v) != NULL;
+}
+
+void hint_check_path_value(struct argp_state *state, const char *option, const char *value)
+{
+	if (strchr(value, '/'))
+		return;
+	if (value[0] == '-' && value[1])
+		argp_error(state, "%s takes a path, and '%s' is an option: give the path after %s "
+				  "(a file whose name starts with '-': ./%s)",
+			   option, esc(value), option, esc(value));
+	else if (keyword(value))
+		argp_error(state, "%s %s: '%s' is a keyword, not taken as a file name (-j for JSON, "
+				  "--format=NAME for a format); to name a file so, write ./%s",
+			   option, esc(value), esc(value), esc(value));
+}

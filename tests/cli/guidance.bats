@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Errors that say what to do (issue 16, item 5): each case an operator met
+# gets a message, or a "fredck: hint:" line, that names the next step.
+
+load test_helper
+
+MKFCSNAP=${MKFCSNAP:-${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/fc/mkfcsnap}
+
+# A Firecracker snapshot file, $WORK/fc.snap.
+fc_snap() {
+	[ -x "$MKFCSNAP" ] || fail "MKFCSNAP=$MKFCSNAP is not built (make check builds it)"
+	"$MKFCSNAP" v1.12 "$WORK/fc.snap" -e 14 >/dev/null || fail "mkfcsnap failed"
+}
+
+@test "guidance: a directory that is not a snapshot suggests -r (check, inspect, repair)" {
+	mkdir -p plain/sub
+	fixture pf-lost-cap plain/sub/vm >/dev/null
+	for cmd in check inspect "repair --dry-run"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr -8 "$FREDCK" $cmd plain
+		assert_stderr_contains "plain: not a snapshot directory" "hint: to search the directory for snapshots, add -r"
+	done
+	# -j: the same hint in the error object.
+	run --separate-stderr -8 "$FREDCK" check -j plain
+	assert_equal "$(jq -r '.inputs[0].error.hint' <<<"$output")" "to search the directory for snapshots, add -r"
+	# diff takes no -r: no such hint.
+	run --separate-stderr -8 "$FREDCK" diff plain plain
+	[[ "$stderr" != *"add -r"* ]] || fail "diff suggests -r: $stderr"
+}
+
+@test "guidance: a forced --format that fails names what the probes recognise" {
+	fc_snap
+	run --separate-stderr -8 "$FREDCK" check --format=qemu fc.snap
+	assert_stderr_contains "not a QEMU migration stream" \
+		"hint: it looks like firecracker to fredck's probes: drop --format=qemu, or give --format=firecracker"
+	yes "not a snapshot" | head -c 4096 >zeros.bin
+	run --separate-stderr -8 "$FREDCK" check --format=libvirt zeros.bin
+	assert_stderr_contains "hint: no format's probe recognises it (kvm-dir, qemu, libvirt,"
+	# A file that is the forced format, only damaged: no hint, the error says where.
+	head -c 2000 fc.snap >cut.snap
+	run --separate-stderr -8 "$FREDCK" check --format=firecracker cut.snap
+	[[ "$stderr" != *hint:* ]] || fail "a hint for a damaged file of the right format: $stderr"
+}
+
+@test "guidance: '-' with a format standard input cannot take says which formats it takes" {
+	fc_snap
+	run --separate-stderr -8 "$FREDCK" check --format=firecracker - <fc.snap
+	assert_stderr_contains "-: a firecracker snapshot cannot be read from standard input (it takes qemu, libvirt): give its path"
+	[[ "$stderr" != *"No such file"* ]] || fail "standard input taken for a file named '-': $stderr"
+	run --separate-stderr -8 "$FREDCK" -j check --format=kvm-dir - </dev/null
+	assert_equal "$(jq -r '.inputs[0].error.message' <<<"$output")" \
+		"-: a kvm-dir snapshot cannot be read from standard input (it takes qemu, libvirt): give its path"
+	# Undeclared: read as a stream, and told which formats standard input is read as.
+	run --separate-stderr -8 "$FREDCK" check - <fc.snap
+	assert_stderr_contains "hint: standard input is read only as one of: qemu, libvirt; give any other snapshot by its path"
+}
+
+@test "guidance: did you mean, for a command" {
+	run --separate-stderr -16 "$FREDCK" chek x
+	assert_stderr_contains "unknown command 'chek'; did you mean 'check'?"
+	run --separate-stderr -16 "$FREDCK" reapir x
+	assert_stderr_contains "did you mean 'repair'?"
+	# Nothing close: no guess, the help named.
+	run --separate-stderr -16 "$FREDCK" frobnicate x
+	assert_stderr_contains "unknown command 'frobnicate'; try 'fredck --help'"
+}
+
+@test "guidance: did you mean, for a long option (a valid abbreviation still works)" {
+	fixture clean >/dev/null
+	run --separate-stderr -16 "$FREDCK" check --jsno clean
+	assert_stderr_contains "unknown option '--jsno'; did you mean '--json'?"
+	run --separate-stderr -16 "$FREDCK" repair --dry-rnu clean
+	assert_stderr_contains "did you mean '--dry-run'?"
+	run --separate-stderr -16 "$FREDCK" diff --qiuet clean clean
+	assert_stderr_contains "did you mean '--quiet'?"
+	run --separate-stderr -0 "$FREDCK" check --jso clean
+	jq -e .inputs <<<"$output" >/dev/null
+	# Before the command, too; the command's own options after it are still its.
+	run --separate-stderr -16 "$FREDCK" --jsno check clean
+	assert_stderr_contains "unknown option '--jsno'; did you mean '--json'?"
+	run --separate-stderr -0 "$FREDCK" --format kvm-dir -j check --vcpu 0 clean
+	# A value that starts with "--" after an option that takes one is not an option.
+	run --separate-stderr -16 "$FREDCK" check --strategy --zz clean
+	assert_stderr_contains "unknown strategy '--zz'"
+}
+
+@test "guidance: -h prints the help, like --help (fredck and each command)" {
+	run --separate-stderr -0 "$FREDCK" -h
+	assert_output --partial "Usage: fredck [OPTION...] COMMAND"
+	for cmd in inspect check repair diff explain redact; do
+		run --separate-stderr -0 "$FREDCK" "$cmd" -h
+		assert_output --partial "Usage: fredck $cmd"
+	done
+}
+
+@test "guidance: repair --output=json X and -o --json are refused with a hint, nothing written" {
+	fixture pf-lost-cap >/dev/null
+	run --separate-stderr -16 "$FREDCK" repair --output=json pf-lost-cap
+	assert_stderr_contains "-o json: 'json' is a keyword, not taken as a file name" "write ./json"
+	[ ! -e json ] || fail "a repaired copy named json was written"
+	run --separate-stderr -16 "$FREDCK" repair -o --json pf-lost-cap
+	assert_stderr_contains "-o takes a path, and '--json' is an option"
+	run --separate-stderr -16 "$FREDCK" repair -O qemu pf-lost-cap
+	assert_stderr_contains "-O qemu: 'qemu' is a keyword"
+	# Said with a slash, the name is meant.
+	run --separate-stderr -1 "$FREDCK" repair -o ./json pf-lost-cap
+	[ -d json ] || fail "-o ./json wrote nothing"
+}
+
+@test "guidance: --color FILE and --format OPTION get a hint instead of swallowing the input" {
+	fixture clean >/dev/null
+	run --separate-stderr -16 "$FREDCK" check --color clean/vcpu0
+	assert_stderr_contains "--color takes auto, always or never, not 'clean/vcpu0', which looks like an input: give WHEN with '=' (--color=always)"
+	run --separate-stderr -16 "$FREDCK" check --format -j clean
+	assert_stderr_contains "--format takes a format's name (kvm-dir, qemu," "and '-j' is an option"
+}
+
+@test "guidance: check -r that finds no snapshot exits 8 and says so" {
+	mkdir -p empty/a/b
+	run --separate-stderr -8 "$FREDCK" check -r empty
+	assert_stderr_contains "empty: no snapshot found in this directory or below it"
+	run --separate-stderr -8 "$FREDCK" check -q -j -r empty
+	assert_equal "$(jq -r '.inputs | length' <<<"$output")" 0
+}
+
+@test "guidance: plurals: 1 error, 2 errors, 1 input, 1 vCPU" {
+	fixture clean >/dev/null
+	run --separate-stderr -8 "$FREDCK" check -P 1 --ndjson clean missing
+	assert_stderr_contains "2 inputs: 1 ok, 0 at risk, 0 repaired, 1 error ("
+	run --separate-stderr -8 "$FREDCK" check -r clean missing missing2
+	assert_stderr_contains "3 inputs: 1 ok, 0 at risk, 0 repaired, 2 errors ("
+	run --separate-stderr -0 "$FREDCK" check -r clean
+	assert_stderr_contains "1 input: 1 ok, 0 at risk, 0 repaired, 0 errors ("
+	run --separate-stderr -0 "$FREDCK" check clean
+	assert_output --partial "0 of 1 vCPU at risk"
+}
+
+@test "guidance: --ndjson with -p is a usage error, not -p silently ignored" {
+	fixture clean >/dev/null
+	run --separate-stderr -16 "$FREDCK" check --ndjson -p clean
+	assert_stderr_contains "--ndjson prints one line per input, which -p cannot indent"
+	run --separate-stderr -16 "$FREDCK" -p check --ndjson clean
+}
