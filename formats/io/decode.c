@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include "formats/io/decode.h"
+#include "formats/io/splice.h"
 #include "formats/io/whole_file.h"
 
 #define INPUT_CHUNK (1U << 20)
@@ -440,6 +442,23 @@ void decoder_free(struct decoder *d)
 
 /* ---- encoders ------------------------------------------------------------ */
 
+/* All of buf[len] at off, or -1 with errno. */
+static int write_full_at(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 #define OUTPUT_CHUNK (1U << 20)
 
 struct encoder {
@@ -457,6 +476,11 @@ struct encoder {
 	int pipe_fd;
 	int err_fd;          /* lzop's standard error */
 	char child_err[120];
+	/* encoder_new_tail: what is still to be skipped, and what it hashes to. */
+	struct encoder_tail tail;
+	XXH64_state_t *skipped;
+	bool tail_mismatch;
+	off_t lzop_start; /* where lzop -c's output starts in fd */
 };
 
 static int efail(struct encoder *x, const char *what)
@@ -514,7 +538,9 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 		break;
 	case CODEC_ZSTD:
 		x->zstd = ZSTD_createCStream();
-		if (!x->zstd || ZSTD_isError(ZSTD_initCStream(x->zstd, 3)))
+		/* As the zstd program writes by default: with the content checksum. */
+		if (!x->zstd || ZSTD_isError(ZSTD_initCStream(x->zstd, 3)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(x->zstd, ZSTD_c_checksumFlag, 1)))
 			efail(x, "cannot start");
 		break;
 	case CODEC_LZOP:
@@ -615,9 +641,91 @@ static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 	}
 }
 
+struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
+				 size_t error_len)
+{
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	struct encoder *x;
+
+	if (at < 0) {
+		snprintf(error, error_len, "%s", strerror(errno));
+		return NULL;
+	}
+	x = encoder_new(c, fd, error, error_len);
+	if (!x)
+		return NULL;
+	x->tail = *t;
+	x->lzop_start = at;
+	x->skipped = XXH64_createState();
+	if (!x->skipped) {
+		snprintf(error, error_len, "out of memory");
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	XXH64_reset(x->skipped, 0);
+	return x;
+}
+
+/* Bytes whose compressed form was kept: hashed, checked once all are in. */
+static size_t skip_kept(struct encoder *x, const uint8_t *data, size_t n)
+{
+	size_t m = x->tail.skip < n ? (size_t)x->tail.skip : n;
+
+	XXH64_update(x->skipped, data, m);
+	x->tail.skip -= m;
+	if (x->tail.skip == 0 && x->tail.hash_set && XXH64_digest(x->skipped) != x->tail.hash) {
+		x->tail_mismatch = true;
+		efail(x, "the repaired stream's first bytes differ from the kept compressed "
+			 "prefix's");
+	}
+	return m;
+}
+
 int encoder_write(struct encoder *x, const uint8_t *data, size_t n)
 {
-	return x->error[0] ? -1 : encode(x, data, n, false);
+	if (x->skipped && x->tail.skip && !x->error[0]) {
+		size_t m = skip_kept(x, data, n);
+
+		data += m;
+		n -= m;
+	}
+	if (x->error[0])
+		return -1;
+	return n ? encode(x, data, n, false) : 0;
+}
+
+/*
+ * lzop -c wrote a whole file from x->lzop_start: take its header away, so
+ * its blocks follow the kept ones in one file (lzop -d warns, exit 2, at a
+ * second header), after checking they are written as the kept ones are.
+ */
+static int drop_lzop_header(struct encoder *x)
+{
+	uint8_t head[512], method, level, buf[1 << 16];
+	uint32_t flags;
+	size_t hlen;
+	off_t end = lseek(x->fd, 0, SEEK_CUR), from, to;
+	ssize_t n = end < 0 ? -1 : pread(x->fd, head, sizeof(head), x->lzop_start);
+
+	if (n < 0)
+		return efail(x, strerror(errno));
+	if (lzop_header(head, (size_t)n, &hlen, &method, &level, &flags) != 0 ||
+	    method != x->tail.lzop_method || level != x->tail.lzop_level ||
+	    flags != x->tail.lzop_block_flags) {
+		x->tail_mismatch = true;
+		return efail(x, "lzop -c writes blocks unlike the image's (another method, level "
+				"or checksums)");
+	}
+	for (from = x->lzop_start + (off_t)hlen, to = x->lzop_start; from < end;) {
+		n = pread(x->fd, buf, sizeof(buf), from);
+		if (n <= 0 || write_full_at(x->fd, buf, (size_t)n, to) != 0)
+			return efail(x, n == 0 ? "lzop's output got shorter" : strerror(errno));
+		from += n;
+		to += n;
+	}
+	if (ftruncate(x->fd, to) != 0 || lseek(x->fd, to, SEEK_SET) < 0)
+		return efail(x, strerror(errno));
+	return 0;
 }
 
 const char *encoder_error(const struct encoder *x)
@@ -629,6 +737,9 @@ int encoder_finish(struct encoder *x, char *error, size_t error_len)
 {
 	int rc = x->error[0] ? -1 : encode(x, NULL, 0, true);
 	int status;
+
+	if (rc == 0 && x->skipped && x->tail.skip)
+		rc = efail(x, "the repaired stream is shorter than the kept compressed prefix");
 
 	switch (x->codec) {
 	case CODEC_GZIP:
@@ -657,8 +768,13 @@ int encoder_finish(struct encoder *x, char *error, size_t error_len)
 		}
 		if (x->err_fd >= 0)
 			close(x->err_fd);
+		if (rc == 0 && x->skipped)
+			rc = drop_lzop_header(x);
 		break;
 	}
+	if (x->tail_mismatch)
+		rc = ENCODER_TAIL_MISMATCH;
+	XXH64_freeState(x->skipped);
 	if (rc && error)
 		snprintf(error, error_len, "%s", x->error);
 	free(x->out);

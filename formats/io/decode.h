@@ -35,9 +35,31 @@ const char *codec_name(enum codec c);
  */
 struct encoder;
 struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len);
+/*
+ * The tail of an image whose compressed prefix was kept (formats/io/
+ * splice.h): the first skip bytes written are not compressed again but
+ * hashed and, when hash_set, compared with hash (XXH64) once all are in;
+ * lzop's tail continues the kept file, so lzop -c's own header is taken
+ * away after it has run and must name the same method, level and block
+ * checksums as the kept one.
+ */
+struct encoder_tail {
+	uint64_t skip;
+	bool hash_set;
+	uint64_t hash;
+	uint8_t lzop_method, lzop_level;
+	uint32_t lzop_block_flags;
+};
+struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
+				 size_t error_len);
+/* encoder_finish's answer when the tail could not continue the kept prefix. */
+#define ENCODER_TAIL_MISMATCH (-2)
 /* Compress n bytes; -1 on error (encoder_error). */
 int encoder_write(struct encoder *x, const uint8_t *data, size_t n);
-/* Flush the end of the compressed stream; -1 on error.  Frees x. */
+/*
+ * Flush the end of the compressed stream; -1 on error,
+ * ENCODER_TAIL_MISMATCH (also an error) as said above.  Frees x.
+ */
 int encoder_finish(struct encoder *x, char *error, size_t error_len);
 const char *encoder_error(const struct encoder *x);
 

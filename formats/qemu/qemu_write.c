@@ -19,6 +19,7 @@
 
 #include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
+#include "formats/io/splice.h"
 #include "formats/qemu/qemu_edit.h"
 #include "formats/qemu/qemu_filter.h"
 #include "formats/qemu/qemu_stream.h"
@@ -141,37 +142,120 @@ static struct vcpu_plan replay_plan(const struct vcpu_state *v, void *ctx)
 }
 
 /*
- * A compressed libvirt image: its header and XML copied as they are, then
- * the stream decompressed, repaired by the filter and compressed again
- * with the same compressor, into out.
+ * Where the repair's first change falls in the decompressed stream: the
+ * edits a bare stream would get, planned on the stream the first pass
+ * read.  UINT64_MAX-free: 0 (keep nothing) when they cannot be planned.
  */
-static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
-			    const char *tmp, struct fmt_error *e)
+static uint64_t first_edit_offset(struct snapshot *s, const struct vcpu_plan *plans)
+{
+	struct edits ed = { 0 };
+	struct fmt_error ignored = { 0 };
+	uint64_t off = 0;
+
+	if (plan_edits(s, plans, &ed, &ignored) == 0 && ed.n)
+		off = ed.v[0].off;
+	free_edits(&ed);
+	return off;
+}
+
+/*
+ * The stream decompressed, repaired by the filter and compressed again
+ * with the same compressor, into out after the container; with sp, the
+ * compressed bytes of the unchanged prefix are kept (closed off as
+ * splice.c says) and only the rest goes through the compressor.  The
+ * filter still decompresses and checks every byte of the input.
+ */
+static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			const char *tmp, const struct splice_plan *sp, bool *tail_mismatch,
+			struct fmt_error *e)
 {
 	struct qemu_stream *q = s->priv, *r;
 	struct replay rp = { s, plans };
 	struct qemu_filter f = { .out_fd = out, .plan = replay_plan, .ctx = &rp };
+	uint64_t kept = 0;
+	char error[200];
 	int rc = -1;
 
-	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
-		return -1;
-	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
-		return fmt_syserr(e, tmp, errno, "cannot write");
+	if (sp) {
+		struct encoder_tail t = { .skip = sp->d_keep, .hash_set = sp->d_hash_set,
+					  .hash = sp->d_hash, .lzop_method = sp->lzop_method,
+					  .lzop_level = sp->lzop_level,
+					  .lzop_block_flags = sp->lzop_block_flags };
+		bool in_failed;
+
+		if (splice_write_prefix(sp, q->src.fd, q->container_len, out, q->container_len,
+					&kept, &in_failed) != 0)
+			return fmt_syserr(e, in_failed ? s->path : tmp, errno,
+					  in_failed ? "cannot read" : "cannot write");
+		if (lseek(out, (off_t)(q->container_len + kept), SEEK_SET) < 0)
+			return fmt_syserr(e, tmp, errno, "cannot write");
+		f.enc = encoder_new_tail(q->codec, out, &t, error, sizeof(error));
+		if (!f.enc)
+			return fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	}
 	/* The descriptor read the first time: the object at the path may have changed. */
 	r = qemu_stream_reopen(q, s->path, e);
-	if (!r)
+	if (!r) {
+		if (f.enc)
+			encoder_finish(f.enc, NULL, 0);
 		return -1;
+	}
 	if (bsrc_skip(&r->src, q->container_len, "", e) == 0 &&
 	    bsrc_decode(&r->src, q->codec, e) == 0) {
 		enum io_phase was = io_phase_set(IO_RECOMPRESSING);
 
 		rc = qemu_filter_pass(&f, r, true, q->codec, tmp, e);
 		io_phase_set(was);
+	} else if (f.enc) {
+		encoder_finish(f.enc, NULL, 0);
 	}
-	if (rc == 0 && fsync(out) != 0)
-		rc = fmt_syserr(e, tmp, errno, "cannot write");
+	*tail_mismatch = f.tail_mismatch;
 	free(f.plans);
 	qemu_stream_free(r);
+	return rc;
+}
+
+/*
+ * A compressed libvirt image: its header and XML copied as they are, then
+ * the stream (write_stream), keeping the compressed bytes before the
+ * first edit where the compressed data has a boundary there; w->how says
+ * which was done.
+ */
+static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			    const char *tmp, struct write_request *w, struct fmt_error *e)
+{
+	struct qemu_stream *q = s->priv;
+	struct splice_plan sp;
+	bool mismatch = false;
+	int rc;
+
+	splice_find(q->codec, q->src.fd, q->container_len, (uint64_t)q->src.st.st_size,
+		    first_edit_offset(s, plans), &sp);
+	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
+		return -1;
+	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
+		return fmt_syserr(e, tmp, errno, "cannot write");
+	rc = write_stream(s, plans, out, tmp, sp.found ? &sp : NULL, &mismatch, e);
+	if (rc != 0 && mismatch) {
+		/* The tail could not continue the kept bytes: all of it again, as before. */
+		snprintf(sp.why, sizeof(sp.why), "%.150s", e->msg);
+		sp.found = false;
+		if (ftruncate(out, (off_t)q->container_len) != 0 ||
+		    lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
+			return fmt_syserr(e, tmp, errno, "cannot write");
+		rc = write_stream(s, plans, out, tmp, NULL, &mismatch, e);
+	}
+	if (sp.found)
+		snprintf(w->how, sizeof(w->how),
+			 "kept the first %llu compressed bytes of the %s stream (%llu bytes "
+			 "decompressed, before the first edit); compressed the rest again",
+			 (unsigned long long)sp.c_keep, codec_name(q->codec),
+			 (unsigned long long)sp.d_keep);
+	else
+		snprintf(w->how, sizeof(w->how), "compressed the whole %s stream again: %.180s",
+			 codec_name(q->codec), sp.why);
+	if (rc == 0 && fsync(out) != 0)
+		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	return rc;
 }
 
@@ -204,13 +288,14 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 				"a compressed image on standard input cannot be repaired: give its path");
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
 		return -1;
+	w->how[0] = '\0';
 	if (!q->compressed && plan_edits(s, plans, &ed, e) != 0)
 		goto out;
 	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0) {
 		sw_explain(e, target, w);
 		goto out;
 	}
-	rc = q->compressed ? write_compressed(s, plans, out, tmp, e) :
+	rc = q->compressed ? write_compressed(s, plans, out, tmp, w, e) :
 			     write_edited(s, &ed, out, tmp, e);
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * splice.c --- where a compressed libvirt image can be cut before the
+ * first edit, so that its compressed bytes up to there are kept and only
+ * the rest is compressed again (docs/design.md, "Repairing a compressed
+ * image").
+ *
+ * zstd: a frame is a header and blocks, each block's header saying its
+ * compressed size and whether it is the frame's last; the decompressed
+ * size of a compressed block is only known by decompressing it, so the
+ * prefix is decompressed (libzstd, the input fed one block at a time)
+ * to find the block ends.  Cutting after a block: its last-block flag
+ * set, the frame's content size (when it has one) and content checksum
+ * (XXH64 of the kept content, libxxhash) rewritten.  Format: RFC 8878.
+ *
+ * lzop: a header, then independent blocks, each with its decompressed
+ * and compressed sizes and checksums in front: the cut is after a block,
+ * nothing rewritten; the tail's blocks (from lzop -c, its header
+ * dropped) follow in the same file, as lzop -d reads only one file
+ * without complaint.  Layout: lzop 1.04's src/lzop.c (read_header,
+ * x_decompress) and the lzop documentation.
+ *
+ * Nothing here is trusted: every size is checked against the bytes that
+ * exist; a stream that cannot be followed is recompressed whole, and the
+ * decompressor then reports what is wrong with it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "formats/io/splice.h"
+#include "formats/io/whole_file.h"
+
+#define READ_CAP (4U << 20)
+
+/* Reading the compressed data forward, in pieces of any size up to READ_CAP / 2. */
+struct reader {
+	int fd;
+	uint64_t end;  /* file offset where the compressed data ends */
+	uint64_t base; /* file offset of buf[0] */
+	uint8_t *buf;
+	size_t len, pos;
+};
+
+/* The next n bytes, or NULL when fewer are left (or the read failed). */
+static const uint8_t *take(struct reader *r, size_t n)
+{
+	if (r->len - r->pos < n) {
+		uint64_t want;
+		ssize_t got;
+
+		if (n > READ_CAP / 2)
+			return NULL;
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->base += r->pos;
+		r->len -= r->pos;
+		r->pos = 0;
+		want = READ_CAP - r->len;
+		if (r->base + r->len + want > r->end)
+			want = r->end - r->base - r->len;
+		do
+			got = pread(r->fd, r->buf + r->len, want, (off_t)(r->base + r->len));
+		while (got < 0 && errno == EINTR);
+		if (got > 0)
+			r->len += (size_t)got;
+		if (r->len < n)
+			return NULL;
+	}
+	r->pos += n;
+	return r->buf + r->pos - n;
+}
+
+static uint64_t offset_of(const struct reader *r)
+{
+	return r->base + r->pos;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* All of buf[len] at off, or -1 with errno. */
+static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- zstd ----------------------------------------------------------------- */
+
+#define ZSTD_FRAME_MAGIC 0xFD2FB528U
+#define ZSTD_SKIPPABLE_MASK 0xFFFFFFF0U
+#define ZSTD_SKIPPABLE_MAGIC 0x184D2A50U
+#define ZSTD_BLOCK_MAX (128U << 10)
+
+struct zstd_scan {
+	ZSTD_DStream *ds;
+	uint8_t *out;
+	XXH64_state_t *frame, *all; /* the frame's content; everything so far */
+	uint64_t d;                 /* decompressed bytes so far */
+};
+
+/* Decompress in[n] (whole frame parts), hashing and counting what comes out. */
+static int zstd_feed(struct zstd_scan *z, const uint8_t *in, size_t n)
+{
+	ZSTD_inBuffer ib = { in, n, 0 };
+
+	for (;;) {
+		ZSTD_outBuffer ob = { z->out, ZSTD_BLOCK_MAX * 2, 0 };
+		size_t rc = ZSTD_decompressStream(z->ds, &ob, &ib);
+
+		if (ZSTD_isError(rc))
+			return -1;
+		XXH64_update(z->frame, z->out, ob.pos);
+		XXH64_update(z->all, z->out, ob.pos);
+		z->d += ob.pos;
+		/* All of the input taken and the output not full: all of it out. */
+		if (ib.pos == ib.size && ob.pos < ob.size)
+			return 0;
+	}
+}
+
+/* Where in a frame the scan is, for the patches a cut there needs. */
+struct zstd_frame {
+	uint64_t c_start, d_start; /* relative to the compressed data; decompressed */
+	size_t fcs_size;           /* the content-size field: 0, 1, 2, 4 or 8 bytes */
+	uint64_t fcs_off;
+	bool checksum;
+};
+
+static size_t zstd_header_size(uint8_t fhd, size_t *fcs_size)
+{
+	static const size_t did[4] = { 0, 1, 2, 4 }, fcs[4] = { 0, 2, 4, 8 };
+	bool single = fhd >> 5 & 1;
+
+	*fcs_size = (fhd >> 6) == 0 && single ? 1 : fcs[fhd >> 6];
+	return 4 + 1 + (single ? 0 : 1) + did[fhd & 3] + *fcs_size;
+}
+
+/* A cut after the block whose header is at hdr_off, inside frame f. */
+static bool zstd_cut(struct splice_plan *out, const struct zstd_frame *f, uint64_t hdr_off,
+		     uint8_t hdr0, uint64_t c_end, const struct zstd_scan *z)
+{
+	uint64_t content = z->d - f->d_start;
+	struct splice_plan cut = *out, *p = &cut;
+	struct splice_patch *x = &p->patch[0];
+
+	p->npatch = 0;
+	x->off = hdr_off;
+	x->len = 1;
+	x->bytes[0] = hdr0 | 1; /* Last_Block */
+	p->npatch++;
+	if (f->fcs_size) {
+		x = &p->patch[p->npatch++];
+		x->off = f->fcs_off;
+		x->len = (uint8_t)f->fcs_size;
+		if (f->fcs_size == 2) { /* the field holds size - 256 */
+			if (content < 256)
+				return false;
+			content -= 256;
+		}
+		put_le(x->bytes, content, f->fcs_size);
+	}
+	p->trailer_len = 0;
+	if (f->checksum) {
+		put_le(p->trailer, XXH64_digest(z->frame) & 0xFFFFFFFFU, 4);
+		p->trailer_len = 4;
+	}
+	p->c_keep = c_end;
+	p->d_keep = z->d;
+	p->d_hash = XXH64_digest(z->all);
+	p->d_hash_set = true;
+	p->found = true;
+	*out = cut;
+	return true;
+}
+
+/* A cut at the end of a whole frame: nothing rewritten. */
+static void zstd_cut_frame(struct splice_plan *p, uint64_t c_end, const struct zstd_scan *z)
+{
+	p->npatch = 0;
+	p->trailer_len = 0;
+	p->c_keep = c_end;
+	p->d_keep = z->d;
+	p->d_hash = XXH64_digest(z->all);
+	p->d_hash_set = true;
+	p->found = z->d > 0;
+}
+
+/* One frame, from its magic number; false when the scan must stop. */
+static bool zstd_frame(struct reader *r, uint64_t c_start, uint64_t limit, struct zstd_scan *z,
+		       struct splice_plan *p, const char **why)
+{
+	struct zstd_frame f = { .c_start = offset_of(r) - c_start, .d_start = z->d };
+	const uint8_t *h = take(r, 5);
+	size_t hsize;
+
+	if (!h)
+		return *why = "a zstd frame header is cut short", false;
+	if ((le32(h) & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_MAGIC) {
+		const uint8_t *sz = take(r, 3);
+		uint32_t n = sz ? le32(h + 4) : 0;
+
+		/* A skippable frame holds no content: step over it. */
+		if (!sz || n > r->end - offset_of(r) + 1 || n > READ_CAP / 2 || !take(r, n - 1))
+			return *why = "a skippable zstd frame is cut short", false;
+		zstd_cut_frame(p, offset_of(r) - c_start, z);
+		return true;
+	}
+	if (le32(h) != ZSTD_FRAME_MAGIC)
+		return *why = "not a zstd frame where one should start", false;
+	hsize = zstd_header_size(h[4], &f.fcs_size);
+	f.checksum = h[4] >> 2 & 1;
+	f.fcs_off = f.c_start + hsize - f.fcs_size;
+	if (h[4] & 3)
+		return *why = "a zstd frame with a dictionary", false;
+	r->pos -= 5;
+	h = take(r, hsize);
+	XXH64_reset(z->frame, 0);
+	if (!h || zstd_feed(z, h, hsize))
+		return *why = "a zstd frame header that libzstd refuses", false;
+	for (;;) {
+		uint64_t hdr_off = offset_of(r) - c_start;
+		const uint8_t *b = take(r, 3);
+		uint32_t bh = b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 : 0;
+		uint32_t type = bh >> 1 & 3, size = bh >> 3;
+		size_t body = type == 1 ? 1 : size;
+		uint64_t d_before = z->d;
+
+		if (!b || type == 3 || size > ZSTD_BLOCK_MAX)
+			return *why = "a zstd block header that is not valid", false;
+		r->pos -= 3;
+		b = take(r, 3 + body);
+		if (!b || zstd_feed(z, b, 3 + body))
+			return *why = "a zstd block that libzstd refuses", false;
+		if (z->d > limit) {
+			z->d = d_before;
+			return false; /* this block holds the edit: the last cut stands */
+		}
+		if (bh & 1)
+			break;
+		/* A cut after this block (a size field of 2 bytes cannot say less than 256). */
+		(void)zstd_cut(p, &f, hdr_off, b[0], offset_of(r) - c_start, z);
+	}
+	if (f.checksum) {
+		const uint8_t *c = take(r, 4);
+
+		if (!c || zstd_feed(z, c, 4))
+			return *why = "a zstd frame's checksum does not match", false;
+	}
+	zstd_cut_frame(p, offset_of(r) - c_start, z);
+	return true;
+}
+
+static void zstd_find(struct reader *r, uint64_t c_start, uint64_t limit, struct splice_plan *p)
+{
+	struct zstd_scan z = { .ds = ZSTD_createDStream(), .out = malloc(ZSTD_BLOCK_MAX * 2),
+			       .frame = XXH64_createState(), .all = XXH64_createState() };
+	const char *why = NULL;
+
+	if (!z.ds || !z.out || !z.frame || !z.all) {
+		why = "out of memory";
+	} else {
+		XXH64_reset(z.all, 0);
+		while (offset_of(r) < r->end && zstd_frame(r, c_start, limit, &z, p, &why))
+			;
+	}
+	if (!p->found)
+		snprintf(p->why, sizeof(p->why), "%s", why ? why :
+			 "no zstd block ends before the first edit");
+	ZSTD_freeDStream(z.ds);
+	free(z.out);
+	XXH64_freeState(z.frame);
+	XXH64_freeState(z.all);
+}
+
+/* ---- lzop ----------------------------------------------------------------- */
+
+#define LZOP_ADLER32_D 0x1U
+#define LZOP_ADLER32_C 0x2U
+#define LZOP_H_EXTRA_FIELD 0x40U
+#define LZOP_CRC32_D 0x100U
+#define LZOP_CRC32_C 0x200U
+#define LZOP_MULTIPART 0x400U
+#define LZOP_H_FILTER 0x800U
+#define LZOP_BLOCK_FLAGS (LZOP_ADLER32_D | LZOP_ADLER32_C | LZOP_CRC32_D | LZOP_CRC32_C)
+#define LZOP_BLOCK_MAX (64U << 20) /* lzop's MAX_BLOCK_SIZE */
+
+static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
+
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags)
+{
+	size_t at = 9;
+	uint16_t version;
+	uint32_t flags;
+
+	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
+		return -1;
+	version = be16(p + at);
+	at += 4; /* version, library version */
+	if (version >= 0x0940)
+		at += 2; /* version needed to extract */
+	if (len < at + 6)
+		return -1;
+	*method = p[at++];
+	*level = version >= 0x0940 ? p[at++] : 0;
+	flags = be32(p + at);
+	at += 4;
+	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
+		return -1; /* filtered data, several parts, extra fields: not continued */
+	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
+	if (len < at + 1)
+		return -1;
+	at += 1 + p[at] + 4; /* name length, name, header checksum */
+	if (len < at)
+		return -1;
+	*hlen = at;
+	*block_flags = flags & LZOP_BLOCK_FLAGS;
+	return 0;
+}
+
+static void lzop_find(struct reader *r, uint64_t c_start, uint64_t limit, struct splice_plan *p)
+{
+	const uint8_t *h = take(r, 512 < r->end - c_start ? 512 : (size_t)(r->end - c_start));
+	size_t hlen;
+	uint64_t d = 0;
+
+	if (!h || lzop_header(h, r->len, &hlen, &p->lzop_method, &p->lzop_level,
+			      &p->lzop_block_flags) != 0) {
+		snprintf(p->why, sizeof(p->why), "an lzop header fredck does not continue");
+		return;
+	}
+	r->pos = hlen;
+	for (;;) {
+		const uint8_t *b = take(r, 8);
+		uint32_t dst = b ? be32(b) : 0, src = b ? be32(b + 4) : 0, sums = 0;
+		uint32_t f = p->lzop_block_flags;
+
+		if (!b || dst == 0)
+			break; /* the end of the file: the last cut stands */
+		if (dst > LZOP_BLOCK_MAX || src > dst) {
+			snprintf(p->why, sizeof(p->why), "an lzop block header that is not valid");
+			break;
+		}
+		sums = ((f & LZOP_ADLER32_D) ? 4 : 0) + ((f & LZOP_CRC32_D) ? 4 : 0);
+		if (src < dst)
+			sums += ((f & LZOP_ADLER32_C) ? 4 : 0) + ((f & LZOP_CRC32_C) ? 4 : 0);
+		if (d + dst > limit)
+			break;
+		if (r->end - offset_of(r) < (uint64_t)sums + src) {
+			snprintf(p->why, sizeof(p->why), "an lzop block is cut short");
+			break;
+		}
+		/* Step over the data: the decompressor checks it, in the same pass. */
+		r->base = offset_of(r) + sums + src;
+		r->pos = r->len = 0;
+		d += dst;
+		p->c_keep = offset_of(r) - c_start;
+		p->d_keep = d;
+		p->found = true;
+	}
+	if (!p->found && !p->why[0])
+		snprintf(p->why, sizeof(p->why), "no lzop block ends before the first edit");
+}
+
+void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
+		 struct splice_plan *p)
+{
+	struct reader r = { .fd = fd, .end = c_end, .base = c_start, .buf = malloc(READ_CAP) };
+
+	memset(p, 0, sizeof(*p));
+	p->codec = c;
+	if (!r.buf) {
+		snprintf(p->why, sizeof(p->why), "out of memory");
+		return;
+	}
+	if (c == CODEC_ZSTD)
+		zstd_find(&r, c_start, limit, p);
+	else if (c == CODEC_LZOP)
+		lzop_find(&r, c_start, limit, p);
+	else
+		snprintf(p->why, sizeof(p->why), "keeping %s data is not done yet", codec_name(c));
+	free(r.buf);
+}
+
+int splice_write_prefix(const struct splice_plan *p, int in, uint64_t c_start, int out,
+			uint64_t out_off, uint64_t *written, bool *in_failed)
+{
+	uint8_t *buf = malloc(READ_CAP);
+	uint64_t done = 0;
+
+	*in_failed = false;
+	if (!buf)
+		return errno = ENOMEM, -1;
+	while (done < p->c_keep) {
+		size_t n = p->c_keep - done < READ_CAP ? (size_t)(p->c_keep - done) : READ_CAP;
+		ssize_t got;
+
+		do
+			got = pread(in, buf, n, (off_t)(c_start + done));
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			*in_failed = true;
+			if (got == 0)
+				errno = EIO; /* the input got shorter */
+			free(buf);
+			return -1;
+		}
+		/* The patches fall inside the kept bytes (splice_find made them so). */
+		for (size_t i = 0; i < p->npatch; i++) {
+			const struct splice_patch *x = &p->patch[i];
+
+			for (size_t k = 0; k < x->len; k++)
+				if (x->off + k >= done && x->off + k < done + (uint64_t)got)
+					buf[x->off + k - done] = x->bytes[k];
+		}
+		if (pwrite_full(out, buf, (size_t)got, out_off + done) != 0) {
+			free(buf);
+			return -1;
+		}
+		done += (uint64_t)got;
+	}
+	free(buf);
+	if (p->trailer_len && pwrite_full(out, p->trailer, p->trailer_len, out_off + done) != 0)
+		return -1;
+	*written = done + p->trailer_len;
+	return 0;
+}

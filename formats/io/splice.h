@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * splice.h --- keeping the compressed bytes of an image's unchanged
+ * prefix: where a compressed stream can be cut before the first edit so
+ * that the kept bytes, closed off, are a complete stream of their own and
+ * only the rest needs compressing again (docs/design.md, "Repairing a
+ * compressed image").
+ */
+#ifndef FRED_SPLICE_H
+#define FRED_SPLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/io/decode.h"
+
+/* A byte range of the kept prefix written differently from the input. */
+struct splice_patch {
+	uint64_t off; /* from the start of the compressed data */
+	uint8_t len;
+	uint8_t bytes[8];
+};
+
+struct splice_plan {
+	bool found;         /* a boundary after the start, at or before the limit */
+	enum codec codec;
+	uint64_t c_keep;    /* compressed bytes kept, from the start of the compressed data */
+	uint64_t d_keep;    /* the decompressed bytes they hold */
+	uint64_t d_hash;    /* XXH64 (seed 0) of those decompressed bytes, */
+	bool d_hash_set;    /* when known (zstd: decompressed to find the cut; lzop: not) */
+	struct splice_patch patch[2];
+	size_t npatch;
+	uint8_t trailer[8]; /* written after the kept bytes (a zstd frame's checksum) */
+	size_t trailer_len;
+	/* lzop: the header's block format, which the tail's blocks must share. */
+	uint8_t lzop_method, lzop_level;
+	uint32_t lzop_block_flags;
+	char why[200]; /* when !found: why the whole stream is compressed again */
+};
+
+/*
+ * Find the last boundary in the compressed data [c_start, c_end) of fd
+ * whose decompressed offset is at most limit, for zstd and lzop (other
+ * codecs: none yet).  Never fails: a stream it cannot follow (damaged,
+ * unusual) gives found = false and why, and is compressed again whole,
+ * where the decompressor reports any damage.
+ */
+void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
+		 struct splice_plan *p);
+
+/*
+ * Copy the kept prefix of in (compressed data at c_start) to out at
+ * out_off, patched and closed off.  The bytes written: *written.  -1 with
+ * errno on an I/O error (in_failed: reading in, else writing out).
+ */
+int splice_write_prefix(const struct splice_plan *p, int in, uint64_t c_start, int out,
+			uint64_t out_off, uint64_t *written, bool *in_failed);
+
+/*
+ * An lzop file's header at p[len]: its length and its block format.
+ * -1 when it is not one fredck can continue.
+ */
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags);
+
+#endif
