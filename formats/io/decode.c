@@ -23,7 +23,6 @@
 #include <zstd.h>
 
 #include "formats/io/decode.h"
-#include "formats/io/splice.h"
 #include "formats/io/whole_file.h"
 
 #define INPUT_CHUNK (1U << 20)
@@ -438,6 +437,52 @@ void decoder_free(struct decoder *d)
 	}
 	free(d->in);
 	free(d);
+}
+
+/* ---- the lzop file format (formats/io/splice.c continues lzop files) ----- */
+
+#define LZOP_BLOCK_FLAGS 0x303U  /* Adler-32 and CRC-32 of the data and of the compressed data */
+#define LZOP_H_EXTRA_FIELD 0x40U
+#define LZOP_MULTIPART 0x400U
+#define LZOP_H_FILTER 0x800U
+
+static uint32_t lzop_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
+
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags)
+{
+	size_t at = 9;
+	uint16_t version;
+	uint32_t flags;
+
+	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
+		return -1;
+	version = (uint16_t)(p[at] << 8 | p[at + 1]);
+	at += 4; /* version, library version */
+	if (version >= 0x0940)
+		at += 2; /* version needed to extract */
+	if (len < at + 6)
+		return -1;
+	*method = p[at++];
+	*level = version >= 0x0940 ? p[at++] : 0;
+	flags = lzop_be32(p + at);
+	at += 4;
+	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
+		return -1; /* filtered data, several parts, extra fields: not continued */
+	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
+	if (len < at + 1)
+		return -1;
+	at += 1 + p[at] + 4; /* name length, name, header checksum */
+	if (len < at)
+		return -1;
+	*hlen = at;
+	*block_flags = flags & LZOP_BLOCK_FLAGS;
+	return 0;
 }
 
 /* ---- encoders ------------------------------------------------------------ */

@@ -63,4 +63,11 @@ int encoder_write(struct encoder *x, const uint8_t *data, size_t n);
 int encoder_finish(struct encoder *x, char *error, size_t error_len);
 const char *encoder_error(const struct encoder *x);
 
+/*
+ * An lzop file's header at p[len]: its length and its block format.
+ * -1 when it is not one fredck can continue.
+ */
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags);
+
 #endif

@@ -91,11 +91,6 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* All of buf[len] at off, or -1 with errno. */
 static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
 {
@@ -311,47 +306,9 @@ static void zstd_find(struct reader *r, uint64_t c_start, uint64_t limit, struct
 
 #define LZOP_ADLER32_D 0x1U
 #define LZOP_ADLER32_C 0x2U
-#define LZOP_H_EXTRA_FIELD 0x40U
 #define LZOP_CRC32_D 0x100U
 #define LZOP_CRC32_C 0x200U
-#define LZOP_MULTIPART 0x400U
-#define LZOP_H_FILTER 0x800U
-#define LZOP_BLOCK_FLAGS (LZOP_ADLER32_D | LZOP_ADLER32_C | LZOP_CRC32_D | LZOP_CRC32_C)
 #define LZOP_BLOCK_MAX (64U << 20) /* lzop's MAX_BLOCK_SIZE */
-
-static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
-
-int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
-		uint32_t *block_flags)
-{
-	size_t at = 9;
-	uint16_t version;
-	uint32_t flags;
-
-	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
-		return -1;
-	version = be16(p + at);
-	at += 4; /* version, library version */
-	if (version >= 0x0940)
-		at += 2; /* version needed to extract */
-	if (len < at + 6)
-		return -1;
-	*method = p[at++];
-	*level = version >= 0x0940 ? p[at++] : 0;
-	flags = be32(p + at);
-	at += 4;
-	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
-		return -1; /* filtered data, several parts, extra fields: not continued */
-	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
-	if (len < at + 1)
-		return -1;
-	at += 1 + p[at] + 4; /* name length, name, header checksum */
-	if (len < at)
-		return -1;
-	*hlen = at;
-	*block_flags = flags & LZOP_BLOCK_FLAGS;
-	return 0;
-}
 
 static void lzop_find(struct reader *r, uint64_t c_start, uint64_t limit, struct splice_plan *p)
 {

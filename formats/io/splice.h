@@ -57,11 +57,4 @@ void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_
 int splice_write_prefix(const struct splice_plan *p, int in, uint64_t c_start, int out,
 			uint64_t out_off, uint64_t *written, bool *in_failed);
 
-/*
- * An lzop file's header at p[len]: its length and its block format.
- * -1 when it is not one fredck can continue.
- */
-int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
-		uint32_t *block_flags);
-
 #endif
