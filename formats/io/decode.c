@@ -524,6 +524,9 @@ struct encoder {
 	/* encoder_new_tail: what is still to be skipped, and what it hashes to. */
 	struct encoder_tail tail;
 	XXH64_state_t *skipped;
+	uint64_t skipped_n;
+	uint32_t close_crc32;
+	uint64_t close_crc64;
 	bool tail_mismatch;
 	off_t lzop_start; /* where lzop -c's output starts in fd */
 };
@@ -711,13 +714,57 @@ struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail
 	return x;
 }
 
+/* What closes the kept prefix (xz: the cut block's end and check, index, footer). */
+static int write_close(struct encoder *x)
+{
+	uint8_t check[8];
+	size_t check_len = 0;
+
+	if (x->tail.close_check == 1) {
+		for (size_t i = 0; i < 4; i++)
+			check[i] = (uint8_t)(x->close_crc32 >> (8 * i));
+		check_len = 4;
+	} else if (x->tail.close_check == 4) {
+		for (size_t i = 0; i < 8; i++)
+			check[i] = (uint8_t)(x->close_crc64 >> (8 * i));
+		check_len = 8;
+	}
+	if ((x->tail.close_pre_len && write_full(x->fd, x->tail.close_pre, x->tail.close_pre_len)) ||
+	    (check_len && write_full(x->fd, check, check_len)) ||
+	    (x->tail.close_post_len &&
+	     write_full(x->fd, x->tail.close_post, x->tail.close_post_len)))
+		return efail(x, strerror(errno));
+	return 0;
+}
+
+/* The check of the skipped bytes at or after close_check_from. */
+static void close_check_update(struct encoder *x, const uint8_t *data, size_t m)
+{
+	uint64_t from = x->tail.close_check_from;
+
+	if (x->tail.close_check <= 0 || x->skipped_n + m <= from)
+		return;
+	if (x->skipped_n < from) {
+		data += from - x->skipped_n;
+		m -= (size_t)(from - x->skipped_n);
+	}
+	if (x->tail.close_check == 1)
+		x->close_crc32 = lzma_crc32(data, m, x->close_crc32);
+	else
+		x->close_crc64 = lzma_crc64(data, m, x->close_crc64);
+}
+
 /* Bytes whose compressed form was kept: hashed, checked once all are in. */
 static size_t skip_kept(struct encoder *x, const uint8_t *data, size_t n)
 {
 	size_t m = x->tail.skip < n ? (size_t)x->tail.skip : n;
 
 	XXH64_update(x->skipped, data, m);
+	close_check_update(x, data, m);
+	x->skipped_n += m;
 	x->tail.skip -= m;
+	if (x->tail.skip == 0 && write_close(x) != 0)
+		return m;
 	if (x->tail.skip == 0 && x->tail.hash_set && XXH64_digest(x->skipped) != x->tail.hash) {
 		x->tail_mismatch = true;
 		efail(x, "the repaired stream's first bytes differ from the kept compressed "

@@ -49,6 +49,16 @@ struct encoder_tail {
 	uint64_t hash;
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;
+	/*
+	 * xz: written once the skipped bytes are all in, before the tail's
+	 * own stream: close_pre, then (close_check 0, 1 or 4: none, CRC-32,
+	 * CRC-64; -1: nothing) the check of the skipped bytes from
+	 * close_check_from on, then close_post.
+	 */
+	const uint8_t *close_pre, *close_post;
+	size_t close_pre_len, close_post_len;
+	int close_check;
+	uint64_t close_check_from;
 };
 struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
 				 size_t error_len);

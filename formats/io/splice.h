@@ -33,6 +33,20 @@ struct splice_plan {
 	size_t npatch;
 	uint8_t trailer[8]; /* written after the kept bytes (a zstd frame's checksum) */
 	size_t trailer_len;
+	/*
+	 * xz: what closes the cut stream, written by the tail's encoder
+	 * before its own stream: pre (the LZMA2 end marker and the block's
+	 * padding, when a block is cut), the block's check over the
+	 * decompressed bytes from xz_check_from (the encoder sees them go by;
+	 * xz_check: 0 none, 1 CRC-32, 4 CRC-64, -1 no block cut), then post
+	 * (the index and the stream footer; malloc'ed, splice_plan_free).
+	 */
+	uint8_t xz_pre[4];
+	size_t xz_pre_len;
+	int xz_check;
+	uint64_t xz_check_from;
+	uint8_t *xz_post;
+	size_t xz_post_len;
 	/* lzop: the header's block format, which the tail's blocks must share. */
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;
@@ -41,13 +55,15 @@ struct splice_plan {
 
 /*
  * Find the last boundary in the compressed data [c_start, c_end) of fd
- * whose decompressed offset is at most limit, for zstd and lzop (other
- * codecs: none yet).  Never fails: a stream it cannot follow (damaged,
+ * whose decompressed offset is at most limit, for zstd, lzop and xz
+ * (gzip and bzip2: none yet).  Never fails: a stream it cannot follow (damaged,
  * unusual) gives found = false and why, and is compressed again whole,
  * where the decompressor reports any damage.
  */
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
 		 struct splice_plan *p);
+
+void splice_plan_free(struct splice_plan *p);
 
 /*
  * Copy the kept prefix of in (compressed data at c_start) to out at

@@ -180,7 +180,12 @@ static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int o
 		struct encoder_tail t = { .skip = sp->d_keep, .hash_set = sp->d_hash_set,
 					  .hash = sp->d_hash, .lzop_method = sp->lzop_method,
 					  .lzop_level = sp->lzop_level,
-					  .lzop_block_flags = sp->lzop_block_flags };
+					  .lzop_block_flags = sp->lzop_block_flags,
+					  .close_pre = sp->xz_pre, .close_pre_len = sp->xz_pre_len,
+					  .close_check = sp->xz_check,
+					  .close_check_from = sp->xz_check_from,
+					  .close_post = sp->xz_post,
+					  .close_post_len = sp->xz_post_len };
 		bool in_failed;
 
 		if (splice_write_prefix(sp, q->src.fd, q->container_len, out, q->container_len,
@@ -254,6 +259,7 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	else
 		snprintf(w->how, sizeof(w->how), "compressed the whole %s stream again: %.180s",
 			 codec_name(q->codec), sp.why);
+	splice_plan_free(&sp);
 	if (rc == 0 && fsync(out) != 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	return rc;

@@ -202,3 +202,50 @@ assert_repaired() { # PROG REP
 	assert_success
 	assert_repaired zstd "$W/vm.img"
 }
+
+@test "recompress xz -3 (as libvirt runs it): the LZMA2 chunks before the edit kept byte for byte, the block closed (check, index, footer), a new stream after; xz -t passes; QEMU loads it" {
+	image 3 "$W/x.img" xz -3 -c
+	repair_kept "$W/x.img" "$W/x.rep"
+	start=$(stream_start "$W/x.img")
+	run cmp -n $((start + KEPT)) "$W/x.img" "$W/x.rep"
+	assert_success
+	assert_repaired xz "$W/x.rep"
+	run xz -lvv "$W/rep.compressed"
+	assert_output --regexp "Streams: +2"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress xz: CRC-32, no check, the default level, and xz -T0 blocks that hold their sizes (kept whole): xz -t passes and gives the whole recompression's stream" {
+	local how
+	for how in "xz -c" "xz -3 --check=crc32 -c" "xz -3 --check=none -c" \
+		"xz -3 -T0 --block-size=100000 -c"; do
+		rm -f "$W/x.rep"
+		# shellcheck disable=SC2086
+		image 3 "$W/x.img" $how
+		repair_kept "$W/x.img" "$W/x.rep"
+		assert_repaired xz "$W/x.rep"
+	done
+	# The last: whole blocks of 100000 bytes kept.
+	[ $((KEPT)) -gt 0 ] || fail "kept $KEPT"
+	run "$FREDCK" -v repair "$W/x.img" -o "$W/x2.rep"
+	assert_output --regexp "\\(([1-9]00000) bytes decompressed"
+}
+
+@test "recompress xz: a single block with a SHA-256 check cannot be cut inside: compressed whole again, and -v says why" {
+	image 3 "$W/x.img" xz -3 --check=sha256 -c
+	run "$FREDCK" -v repair "$W/x.img" -o "$W/x.rep"
+	assert_equal "$status" 1
+	assert_output --partial "compressed the whole xz stream again: the xz check is not CRC-32 or CRC-64"
+	assert_repaired xz "$W/x.rep"
+}
+
+@test "recompress xz: a damaged kept chunk is still caught: exit 8, nothing written" {
+	image 3 "$W/x.img" xz -3 -c
+	start=$(stream_start "$W/x.img")
+	printf '\125\125' | dd of="$W/x.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/x.img" -o "$W/x.rep"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"xz data: "* ]] || fail "$stderr"
+	[ ! -e "$W/x.rep" ]
+}
