@@ -719,46 +719,12 @@ void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_
 	free(r.buf);
 }
 
-int splice_write_prefix(const struct splice_plan *p, int in, uint64_t c_start, int out,
-			uint64_t out_off, uint64_t *written, bool *in_failed)
+int splice_write_patches(const struct splice_plan *p, int out, uint64_t out_off)
 {
-	uint8_t *buf = malloc(READ_CAP);
-	uint64_t done = 0;
-
-	*in_failed = false;
-	if (!buf)
-		return errno = ENOMEM, -1;
-	while (done < p->c_keep) {
-		size_t n = p->c_keep - done < READ_CAP ? (size_t)(p->c_keep - done) : READ_CAP;
-		ssize_t got;
-
-		do
-			got = pread(in, buf, n, (off_t)(c_start + done));
-		while (got < 0 && errno == EINTR);
-		if (got <= 0) {
-			*in_failed = true;
-			if (got == 0)
-				errno = EIO; /* the input got shorter */
-			free(buf);
+	for (size_t i = 0; i < p->npatch; i++)
+		if (pwrite_full(out, p->patch[i].bytes, p->patch[i].len, out_off + p->patch[i].off))
 			return -1;
-		}
-		/* The patches fall inside the kept bytes (splice_find made them so). */
-		for (size_t i = 0; i < p->npatch; i++) {
-			const struct splice_patch *x = &p->patch[i];
-
-			for (size_t k = 0; k < x->len; k++)
-				if (x->off + k >= done && x->off + k < done + (uint64_t)got)
-					buf[x->off + k - done] = x->bytes[k];
-		}
-		if (pwrite_full(out, buf, (size_t)got, out_off + done) != 0) {
-			free(buf);
-			return -1;
-		}
-		done += (uint64_t)got;
-	}
-	free(buf);
-	if (p->trailer_len && pwrite_full(out, p->trailer, p->trailer_len, out_off + done) != 0)
+	if (p->trailer_len && pwrite_full(out, p->trailer, p->trailer_len, out_off + p->c_keep))
 		return -1;
-	*written = done + p->trailer_len;
 	return 0;
 }

@@ -66,11 +66,10 @@ void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_
 void splice_plan_free(struct splice_plan *p);
 
 /*
- * Copy the kept prefix of in (compressed data at c_start) to out at
- * out_off, patched and closed off.  The bytes written: *written.  -1 with
- * errno on an I/O error (in_failed: reading in, else writing out).
+ * Once the kept prefix (c_keep bytes) is copied to out at out_off: write
+ * its patches and the trailer after it (c_keep + trailer_len bytes in
+ * all).  -1 with errno when writing fails.
  */
-int splice_write_prefix(const struct splice_plan *p, int in, uint64_t c_start, int out,
-			uint64_t out_off, uint64_t *written, bool *in_failed);
+int splice_write_patches(const struct splice_plan *p, int out, uint64_t out_off);
 
 #endif

@@ -186,12 +186,13 @@ static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int o
 					  .close_check_from = sp->xz_check_from,
 					  .close_post = sp->xz_post,
 					  .close_post_len = sp->xz_post_len };
-		bool in_failed;
-
-		if (splice_write_prefix(sp, q->src.fd, q->container_len, out, q->container_len,
-					&kept, &in_failed) != 0)
-			return fmt_syserr(e, in_failed ? s->path : tmp, errno,
-					  in_failed ? "cannot read" : "cannot write");
+		/* In the kernel (copy_file_range: a reflink where the file system shares extents). */
+		if (sw_copy_range(q->src.fd, s->path, out, tmp, q->container_len,
+				  q->container_len + sp->c_keep, q->container_len, e))
+			return -1;
+		if (splice_write_patches(sp, out, q->container_len) != 0)
+			return fmt_syserr(e, tmp, errno, "cannot write");
+		kept = sp->c_keep + sp->trailer_len;
 		if (lseek(out, (off_t)(q->container_len + kept), SEEK_SET) < 0)
 			return fmt_syserr(e, tmp, errno, "cannot write");
 		f.enc = encoder_new_tail(q->codec, out, &t, error, sizeof(error));
