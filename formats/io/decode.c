@@ -41,6 +41,7 @@ struct decoder {
 	} s;
 	ZSTD_DStream *zstd;
 	size_t zstd_left; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
+	struct zstd_track *zt; /* zstd: frames and blocks followed, for the cuts */
 	pid_t child; /* lzop */
 	int pipe_fd;
 	int err_fd;          /* lzop's standard error */
@@ -163,28 +164,224 @@ static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)
 	return (ssize_t)(n - d->s.xz.avail_out);
 }
 
+/*
+ * zstd's frames and blocks, followed as the compressed bytes are fed one
+ * unit at a time (a frame header, a block header, a block's body, a
+ * checksum, a skippable frame), so that the decompressed offset at each
+ * block's end is known: where a repair may keep the compressed bytes
+ * before (formats/io/splice.c).  RFC 8878.  A structure it cannot follow
+ * stops the following (broken), never the decompression, which libzstd
+ * checks.
+ */
+enum zstd_unit { ZU_MAGIC, ZU_FRAME_HEADER, ZU_BLOCK_HEADER, ZU_BLOCK_BODY, ZU_CHECKSUM,
+		 ZU_SKIP_SIZE, ZU_SKIP_BODY };
+
+struct zstd_track {
+	enum zstd_unit unit;
+	uint64_t need;     /* bytes of the unit still to feed */
+	uint8_t hdr[18];   /* the unit's bytes, for the headers */
+	size_t hdr_len;
+	uint64_t c, d;     /* compressed bytes fed, decompressed bytes out */
+	bool broken, cut_pending, block_last;
+	struct zstd_cut frame; /* the frame's facts, as a cut after its blocks would be */
+	XXH64_state_t *hash;
+	struct zstd_cut *cuts; /* ZSTD_CUTS_MAX at most, evenly thinned */
+	size_t ncuts;
+	uint64_t seen, stride; /* cuts seen; one in stride kept */
+};
+
+/* Memory for the cuts is bounded: 4096 of them, 80 bytes each. */
+#define ZSTD_CUTS_MAX 4096
+
+static void zt_record(struct zstd_track *t, bool frame_end)
+{
+	struct zstd_cut c = t->frame;
+
+	if (!frame_end && c.fcs_size == 2 && t->d - c.frame_d_start < 256)
+		return; /* that size field cannot say less than 256 */
+	if (t->d == 0 || t->seen++ % t->stride)
+		return;
+	if (!t->cuts && !(t->cuts = malloc(ZSTD_CUTS_MAX * sizeof(*t->cuts)))) {
+		t->broken = true;
+		return;
+	}
+	/* Full: every other cut goes, and from now on only every stride-th is kept. */
+	if (t->ncuts == ZSTD_CUTS_MAX) {
+		for (size_t i = 0; i < ZSTD_CUTS_MAX / 2; i++)
+			t->cuts[i] = t->cuts[2 * i + 1];
+		t->ncuts = ZSTD_CUTS_MAX / 2;
+		t->stride *= 2;
+	}
+	c.c_end = t->c;
+	c.d_end = t->d;
+	c.frame_hash = XXH64_digest(t->hash);
+	c.frame_end = frame_end;
+	t->cuts[t->ncuts++] = c;
+}
+
+/* The unit whose bytes are all in: what follows it. */
+static void zt_next_unit(struct zstd_track *t)
+{
+	static const uint8_t did[4] = { 0, 1, 2, 4 }, fcs[4] = { 0, 2, 4, 8 };
+	const uint8_t *h = t->hdr;
+	uint32_t v;
+
+	switch (t->unit) {
+	case ZU_MAGIC:
+		v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+		if ((v & 0xFFFFFFF0U) == 0x184D2A50U) {
+			t->unit = ZU_SKIP_SIZE;
+			t->need = 4;
+		} else if (v == 0xFD2FB528U) {
+			t->unit = ZU_FRAME_HEADER;
+			t->need = 1; /* the descriptor, then the rest */
+		} else {
+			t->broken = true;
+		}
+		return;
+	case ZU_FRAME_HEADER:
+		if (t->hdr_len == 5) {
+			uint8_t fhd = h[4];
+			bool single = fhd >> 5 & 1;
+			size_t fsize = (fhd >> 6) == 0 && single ? 1 : fcs[fhd >> 6];
+
+			t->frame = (struct zstd_cut){ .frame_d_start = t->d, .fcs_size = (uint8_t)fsize,
+						      .checksum = fhd >> 2 & 1 };
+			t->need = (single ? 0 : 1) + did[fhd & 3] + fsize;
+			t->frame.fcs_off = t->c - 5 + 5 + t->need - fsize;
+			XXH64_reset(t->hash, 0);
+			if (fhd & 3)
+				t->broken = true; /* a dictionary: not followed */
+			if (t->need)
+				return;
+		}
+		t->unit = ZU_BLOCK_HEADER;
+		t->need = 3;
+		return;
+	case ZU_BLOCK_HEADER:
+		v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
+		t->frame.block_hdr_off = t->c - 3;
+		t->frame.block_hdr0 = h[0];
+		t->block_last = v & 1;
+		if ((v >> 1 & 3) == 3 || (v >> 3) > (128U << 10)) {
+			t->broken = true;
+			return;
+		}
+		t->unit = ZU_BLOCK_BODY;
+		t->need = (v >> 1 & 3) == 1 ? 1 : v >> 3;
+		if (t->need)
+			return;
+		/* An empty block's body is in already. */
+		/* fall through */
+	case ZU_BLOCK_BODY:
+		/* A cut here, recorded once the block's output is all out; the last
+		   block's is the frame's end, after its checksum when it has one. */
+		t->cut_pending = !(t->block_last && t->frame.checksum);
+		if (t->block_last) {
+			t->unit = t->frame.checksum ? ZU_CHECKSUM : ZU_MAGIC;
+			t->need = 4;
+		} else {
+			t->unit = ZU_BLOCK_HEADER;
+			t->need = 3;
+		}
+		return;
+	case ZU_CHECKSUM:
+		t->cut_pending = true;
+		t->unit = ZU_MAGIC;
+		t->need = 4;
+		return;
+	case ZU_SKIP_SIZE:
+		t->unit = ZU_SKIP_BODY;
+		t->need = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+			  (uint32_t)h[3] << 24;
+		if (t->need)
+			return;
+		/* fall through */
+	case ZU_SKIP_BODY:
+		t->unit = ZU_MAGIC;
+		t->need = 4;
+		return;
+	}
+}
+
+/* n bytes of the current unit were fed. */
+static void zt_fed(struct zstd_track *t, const uint8_t *p, size_t n)
+{
+	while (n && !t->broken) {
+		size_t m = t->need < n ? (size_t)t->need : n;
+
+		if (t->unit != ZU_BLOCK_BODY && t->unit != ZU_SKIP_BODY) {
+			if (t->hdr_len + m > sizeof(t->hdr)) {
+				t->broken = true;
+				return;
+			}
+			memcpy(t->hdr + t->hdr_len, p, m);
+			t->hdr_len += m;
+		}
+		t->c += m;
+		t->need -= m;
+		p += m;
+		n -= m;
+		if (t->need == 0) {
+			enum zstd_unit was = t->unit;
+
+			zt_next_unit(t);
+			/* The frame header is read in two steps after the magic number. */
+			if (t->unit != ZU_FRAME_HEADER || (was != ZU_MAGIC && was != ZU_FRAME_HEADER))
+				t->hdr_len = 0;
+		}
+	}
+}
+
 static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 {
 	ZSTD_outBuffer ob = { out, n, 0 };
+	struct zstd_track *t = d->zt;
 
 	while (ob.pos == 0 && !d->done) {
 		ZSTD_inBuffer ib;
-		size_t rc;
+		size_t rc, was = ob.pos, feed;
 
-		if (!refill(d)) {
+		if (!refill(d) && !(t && !t->broken && t->cut_pending)) {
 			if (d->zstd_left)
 				return fail(d, "truncated");
 			d->done = true;
 			break;
 		}
-		ib = (ZSTD_inBuffer){ d->in + d->in_pos, d->in_len - d->in_pos, 0 };
+		feed = d->in_len - d->in_pos;
+		/* Not past the unit's end (nothing while a block's output is still to come). */
+		if (t && !t->broken)
+			feed = t->cut_pending ? 0 : (t->need < feed ? (size_t)t->need : feed);
+		ib = (ZSTD_inBuffer){ d->in + d->in_pos, feed, 0 };
 		rc = ZSTD_decompressStream(d->zstd, &ob, &ib);
-		d->in_pos += ib.pos;
 		if (ZSTD_isError(rc))
 			return fail(d, ZSTD_getErrorName(rc));
+		d->in_pos += ib.pos;
 		d->zstd_left = rc;
+		if (!t || t->broken)
+			continue;
+		if (ob.pos > was)
+			XXH64_update(t->hash, out + was, ob.pos - was);
+		t->d += ob.pos - was;
+		/* A block's end: once the output was not cut short by the room, all of it is out. */
+		if (t->cut_pending && ob.pos < ob.size) {
+			t->cut_pending = false;
+			zt_record(t, t->unit == ZU_MAGIC);
+		}
+		zt_fed(t, (const uint8_t *)ib.src, ib.pos);
+		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed) {
+			/* The unit ended in this call and the output had room: all out. */
+			t->cut_pending = false;
+			zt_record(t, t->unit == ZU_MAGIC);
+		}
 	}
 	return (ssize_t)ob.pos;
+}
+
+const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n)
+{
+	*n = d->zt ? d->zt->ncuts : 0;
+	return d->zt ? d->zt->cuts : NULL;
 }
 
 /* ---- the lzop program ---------------------------------------------------- */
@@ -368,7 +565,16 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 		break;
 	case CODEC_ZSTD:
 		d->zstd = ZSTD_createDStream();
-		if (!d->zstd)
+		d->zt = calloc(1, sizeof(*d->zt));
+		if (d->zt && !(d->zt->hash = XXH64_createState()))
+			d->zt->broken = true;
+		if (d->zt) {
+			d->zt->need = 4; /* a magic number first */
+			d->zt->stride = 1;
+			if (d->zt->hash)
+				XXH64_reset(d->zt->hash, 0);
+		}
+		if (!d->zstd || !d->zt)
 			fail(d, "cannot start");
 		break;
 	case CODEC_LZOP:
@@ -423,6 +629,11 @@ void decoder_free(struct decoder *d)
 		break;
 	case CODEC_ZSTD:
 		ZSTD_freeDStream(d->zstd);
+		if (d->zt) {
+			XXH64_freeState(d->zt->hash);
+			free(d->zt->cuts);
+			free(d->zt);
+		}
 		break;
 	case CODEC_LZOP:
 		if (d->pipe_fd >= 0)
@@ -759,7 +970,12 @@ static size_t skip_kept(struct encoder *x, const uint8_t *data, size_t n)
 {
 	size_t m = x->tail.skip < n ? (size_t)x->tail.skip : n;
 
-	XXH64_update(x->skipped, data, m);
+	if (x->skipped_n + m > x->tail.hash_from) {
+		uint64_t before = x->skipped_n < x->tail.hash_from ?
+					  x->tail.hash_from - x->skipped_n : 0;
+
+		XXH64_update(x->skipped, data + before, m - (size_t)before);
+	}
 	close_check_update(x, data, m);
 	x->skipped_n += m;
 	x->tail.skip -= m;

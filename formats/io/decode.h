@@ -25,6 +25,24 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 /* Up to n decompressed bytes; 0 at the end; -1 on bad data (decoder_error). */
 ssize_t decoder_read(struct decoder *d, uint8_t *out, size_t n);
 const char *decoder_error(const struct decoder *d);
+
+/*
+ * zstd: where the compressed data could be cut, as the decoder went
+ * through it (every block's end, evenly thinned when there are many): after
+ * a block (which then needs its Last_Block flag, the frame's content size
+ * and checksum rewritten) or after a whole frame.  Offsets count from the
+ * first compressed byte the decoder was given.
+ */
+struct zstd_cut {
+	uint64_t c_end, d_end;      /* compressed and decompressed bytes up to the cut */
+	uint64_t frame_d_start;     /* where the frame's content starts */
+	uint64_t frame_hash;        /* XXH64 of the frame's content up to the cut */
+	uint64_t block_hdr_off;     /* the last kept block's header (not frame_end) */
+	uint64_t fcs_off;           /* the frame's content-size field */
+	uint8_t block_hdr0, fcs_size;
+	bool checksum, frame_end;
+};
+const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 
@@ -38,7 +56,8 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 /*
  * The tail of an image whose compressed prefix was kept (formats/io/
  * splice.h): the first skip bytes written are not compressed again but
- * hashed and, when hash_set, compared with hash (XXH64) once all are in;
+ * hashed from hash_from and, when hash_set, compared with hash (XXH64)
+ * once all are in;
  * lzop's tail continues the kept file, so lzop -c's own header is taken
  * away after it has run and must name the same method, level and block
  * checksums as the kept one.
@@ -46,7 +65,7 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 struct encoder_tail {
 	uint64_t skip;
 	bool hash_set;
-	uint64_t hash;
+	uint64_t hash, hash_from; /* of the skipped bytes from hash_from on */
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;
 	/*

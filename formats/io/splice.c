@@ -8,10 +8,11 @@
  * zstd: a frame is a header and blocks, each block's header saying its
  * compressed size and whether it is the frame's last; the decompressed
  * size of a compressed block is only known by decompressing it, so the
- * prefix is decompressed (libzstd, the input fed one block at a time)
- * to find the block ends.  Cutting after a block: its last-block flag
- * set, the frame's content size (when it has one) and content checksum
- * (XXH64 of the kept content, libxxhash) rewritten.  Format: RFC 8878.
+ * decoder of the first pass notes the block ends (decode.c, zstd_track)
+ * and the cut is taken among them.  Cutting after a block: its
+ * last-block flag set, the frame's content size (when it has one) and
+ * content checksum (XXH64 of the kept content, libxxhash) rewritten.
+ * Format: RFC 8878.
  *
  * lzop: a header, then independent blocks, each with its decompressed
  * and compressed sizes and checksums in front: the cut is after a block,
@@ -39,8 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
-#include <zstd.h>
 
 #include "formats/io/splice.h"
 #include "formats/io/whole_file.h"
@@ -124,190 +123,49 @@ static void put_le(uint8_t *p, uint64_t v, size_t n)
 
 /* ---- zstd ----------------------------------------------------------------- */
 
-#define ZSTD_FRAME_MAGIC 0xFD2FB528U
-#define ZSTD_SKIPPABLE_MASK 0xFFFFFFF0U
-#define ZSTD_SKIPPABLE_MAGIC 0x184D2A50U
-#define ZSTD_BLOCK_MAX (128U << 10)
-
-struct zstd_scan {
-	ZSTD_DStream *ds;
-	uint8_t *out;
-	XXH64_state_t *frame, *all; /* the frame's content; everything so far */
-	uint64_t d;                 /* decompressed bytes so far */
-};
-
-/* Decompress in[n] (whole frame parts), hashing and counting what comes out. */
-static int zstd_feed(struct zstd_scan *z, const uint8_t *in, size_t n)
+/*
+ * The last cut the decoder saw (decode.c, zstd_track) at or before the
+ * limit.  A cut after a block inside a frame: that block's Last_Block
+ * flag set, the content-size field (when there is one) saying the kept
+ * size, and the content checksum (when the frame has one) the low 32 bits
+ * of XXH64 of the kept content.
+ */
+static void zstd_from_cuts(const struct zstd_cut *cuts, size_t n, uint64_t limit,
+			   struct splice_plan *p)
 {
-	ZSTD_inBuffer ib = { in, n, 0 };
+	const struct zstd_cut *c = NULL;
 
-	for (;;) {
-		ZSTD_outBuffer ob = { z->out, ZSTD_BLOCK_MAX * 2, 0 };
-		size_t rc = ZSTD_decompressStream(z->ds, &ob, &ib);
-
-		if (ZSTD_isError(rc))
-			return -1;
-		XXH64_update(z->frame, z->out, ob.pos);
-		XXH64_update(z->all, z->out, ob.pos);
-		z->d += ob.pos;
-		/* All of the input taken and the output not full: all of it out. */
-		if (ib.pos == ib.size && ob.pos < ob.size)
-			return 0;
+	for (size_t i = 0; i < n && cuts[i].d_end <= limit; i++)
+		c = &cuts[i];
+	if (!c) {
+		snprintf(p->why, sizeof(p->why), "%s", n ? "no zstd block ends before the first edit" :
+			 "the zstd frames could not be followed");
+		return;
 	}
-}
-
-/* Where in a frame the scan is, for the patches a cut there needs. */
-struct zstd_frame {
-	uint64_t c_start, d_start; /* relative to the compressed data; decompressed */
-	size_t fcs_size;           /* the content-size field: 0, 1, 2, 4 or 8 bytes */
-	uint64_t fcs_off;
-	bool checksum;
-};
-
-static size_t zstd_header_size(uint8_t fhd, size_t *fcs_size)
-{
-	static const size_t did[4] = { 0, 1, 2, 4 }, fcs[4] = { 0, 2, 4, 8 };
-	bool single = fhd >> 5 & 1;
-
-	*fcs_size = (fhd >> 6) == 0 && single ? 1 : fcs[fhd >> 6];
-	return 4 + 1 + (single ? 0 : 1) + did[fhd & 3] + *fcs_size;
-}
-
-/* A cut after the block whose header is at hdr_off, inside frame f. */
-static bool zstd_cut(struct splice_plan *out, const struct zstd_frame *f, uint64_t hdr_off,
-		     uint8_t hdr0, uint64_t c_end, const struct zstd_scan *z)
-{
-	uint64_t content = z->d - f->d_start;
-	struct splice_plan cut = *out, *p = &cut;
-	struct splice_patch *x = &p->patch[0];
-
-	p->npatch = 0;
-	x->off = hdr_off;
-	x->len = 1;
-	x->bytes[0] = hdr0 | 1; /* Last_Block */
-	p->npatch++;
-	if (f->fcs_size) {
-		x = &p->patch[p->npatch++];
-		x->off = f->fcs_off;
-		x->len = (uint8_t)f->fcs_size;
-		if (f->fcs_size == 2) { /* the field holds size - 256 */
-			if (content < 256)
-				return false;
-			content -= 256;
-		}
-		put_le(x->bytes, content, f->fcs_size);
-	}
-	p->trailer_len = 0;
-	if (f->checksum) {
-		put_le(p->trailer, XXH64_digest(z->frame) & 0xFFFFFFFFU, 4);
-		p->trailer_len = 4;
-	}
-	p->c_keep = c_end;
-	p->d_keep = z->d;
-	p->d_hash = XXH64_digest(z->all);
+	p->c_keep = c->c_end;
+	p->d_keep = c->d_end;
+	p->hash_from = c->frame_d_start;
+	p->d_hash = c->frame_hash;
 	p->d_hash_set = true;
 	p->found = true;
-	*out = cut;
-	return true;
-}
+	if (c->frame_end)
+		return;
+	p->patch[0] = (struct splice_patch){ .off = c->block_hdr_off, .len = 1,
+					     .bytes = { c->block_hdr0 | 1 } };
+	p->npatch = 1;
+	if (c->fcs_size) {
+		uint64_t content = c->d_end - c->frame_d_start;
+		struct splice_patch *x = &p->patch[p->npatch++];
 
-/* A cut at the end of a whole frame: nothing rewritten. */
-static void zstd_cut_frame(struct splice_plan *p, uint64_t c_end, const struct zstd_scan *z)
-{
-	p->npatch = 0;
-	p->trailer_len = 0;
-	p->c_keep = c_end;
-	p->d_keep = z->d;
-	p->d_hash = XXH64_digest(z->all);
-	p->d_hash_set = true;
-	p->found = z->d > 0;
-}
-
-/* One frame, from its magic number; false when the scan must stop. */
-static bool zstd_frame(struct reader *r, uint64_t c_start, uint64_t limit, struct zstd_scan *z,
-		       struct splice_plan *p, const char **why)
-{
-	struct zstd_frame f = { .c_start = offset_of(r) - c_start, .d_start = z->d };
-	const uint8_t *h = take(r, 5);
-	size_t hsize;
-
-	if (!h)
-		return *why = "a zstd frame header is cut short", false;
-	if ((le32(h) & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_MAGIC) {
-		const uint8_t *sz = take(r, 3);
-		uint32_t n = sz ? le32(h + 4) : 0;
-
-		/* A skippable frame holds no content: step over it. */
-		if (!sz || n > r->end - offset_of(r) + 1 || n > READ_CAP / 2 || !take(r, n - 1))
-			return *why = "a skippable zstd frame is cut short", false;
-		zstd_cut_frame(p, offset_of(r) - c_start, z);
-		return true;
+		x->off = c->fcs_off;
+		x->len = c->fcs_size;
+		/* The 2-byte form holds size - 256 (the decoder kept no cut below 256). */
+		put_le(x->bytes, c->fcs_size == 2 ? content - 256 : content, c->fcs_size);
 	}
-	if (le32(h) != ZSTD_FRAME_MAGIC)
-		return *why = "not a zstd frame where one should start", false;
-	hsize = zstd_header_size(h[4], &f.fcs_size);
-	f.checksum = h[4] >> 2 & 1;
-	f.fcs_off = f.c_start + hsize - f.fcs_size;
-	if (h[4] & 3)
-		return *why = "a zstd frame with a dictionary", false;
-	r->pos -= 5;
-	h = take(r, hsize);
-	XXH64_reset(z->frame, 0);
-	if (!h || zstd_feed(z, h, hsize))
-		return *why = "a zstd frame header that libzstd refuses", false;
-	for (;;) {
-		uint64_t hdr_off = offset_of(r) - c_start;
-		const uint8_t *b = take(r, 3);
-		uint32_t bh = b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 : 0;
-		uint32_t type = bh >> 1 & 3, size = bh >> 3;
-		size_t body = type == 1 ? 1 : size;
-		uint64_t d_before = z->d;
-
-		if (!b || type == 3 || size > ZSTD_BLOCK_MAX)
-			return *why = "a zstd block header that is not valid", false;
-		r->pos -= 3;
-		b = take(r, 3 + body);
-		if (!b || zstd_feed(z, b, 3 + body))
-			return *why = "a zstd block that libzstd refuses", false;
-		if (z->d > limit) {
-			z->d = d_before;
-			return false; /* this block holds the edit: the last cut stands */
-		}
-		if (bh & 1)
-			break;
-		/* A cut after this block (a size field of 2 bytes cannot say less than 256). */
-		(void)zstd_cut(p, &f, hdr_off, b[0], offset_of(r) - c_start, z);
+	if (c->checksum) {
+		put_le(p->trailer, c->frame_hash & 0xFFFFFFFFU, 4);
+		p->trailer_len = 4;
 	}
-	if (f.checksum) {
-		const uint8_t *c = take(r, 4);
-
-		if (!c || zstd_feed(z, c, 4))
-			return *why = "a zstd frame's checksum does not match", false;
-	}
-	zstd_cut_frame(p, offset_of(r) - c_start, z);
-	return true;
-}
-
-static void zstd_find(struct reader *r, uint64_t c_start, uint64_t limit, struct splice_plan *p)
-{
-	struct zstd_scan z = { .ds = ZSTD_createDStream(), .out = malloc(ZSTD_BLOCK_MAX * 2),
-			       .frame = XXH64_createState(), .all = XXH64_createState() };
-	const char *why = NULL;
-
-	if (!z.ds || !z.out || !z.frame || !z.all) {
-		why = "out of memory";
-	} else {
-		XXH64_reset(z.all, 0);
-		while (offset_of(r) < r->end && zstd_frame(r, c_start, limit, &z, p, &why))
-			;
-	}
-	if (!p->found)
-		snprintf(p->why, sizeof(p->why), "%s", why ? why :
-			 "no zstd block ends before the first edit");
-	ZSTD_freeDStream(z.ds);
-	free(z.out);
-	XXH64_freeState(z.frame);
-	XXH64_freeState(z.all);
 }
 
 /* ---- lzop ----------------------------------------------------------------- */
@@ -698,7 +556,7 @@ void splice_plan_free(struct splice_plan *p)
 }
 
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
-		 struct splice_plan *p)
+		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p)
 {
 	struct reader r = { .fd = fd, .end = c_end, .base = c_start, .buf = malloc(READ_CAP) };
 
@@ -709,7 +567,7 @@ void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_
 		return;
 	}
 	if (c == CODEC_ZSTD)
-		zstd_find(&r, c_start, limit, p);
+		zstd_from_cuts(cuts, ncuts, limit, p);
 	else if (c == CODEC_LZOP)
 		lzop_find(&r, c_start, limit, p);
 	else if (c == CODEC_XZ)

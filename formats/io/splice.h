@@ -27,8 +27,9 @@ struct splice_plan {
 	enum codec codec;
 	uint64_t c_keep;    /* compressed bytes kept, from the start of the compressed data */
 	uint64_t d_keep;    /* the decompressed bytes they hold */
-	uint64_t d_hash;    /* XXH64 (seed 0) of those decompressed bytes, */
-	bool d_hash_set;    /* when known (zstd: decompressed to find the cut; lzop: not) */
+	uint64_t d_hash;    /* XXH64 (seed 0) of those decompressed bytes from hash_from, */
+	uint64_t hash_from;
+	bool d_hash_set;    /* when known (zstd: the kept frame's, from its decoder; else not) */
 	struct splice_patch patch[2];
 	size_t npatch;
 	uint8_t trailer[8]; /* written after the kept bytes (a zstd frame's checksum) */
@@ -55,13 +56,14 @@ struct splice_plan {
 
 /*
  * Find the last boundary in the compressed data [c_start, c_end) of fd
- * whose decompressed offset is at most limit, for zstd, lzop and xz
- * (gzip and bzip2: none yet).  Never fails: a stream it cannot follow (damaged,
+ * whose decompressed offset is at most limit, for zstd (among the cuts
+ * its decoder saw, decoder_zstd_cuts), lzop and xz (gzip and bzip2: none
+ * yet).  Never fails: a stream it cannot follow (damaged,
  * unusual) gives found = false and why, and is compressed again whole,
  * where the decompressor reports any damage.
  */
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
-		 struct splice_plan *p);
+		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p);
 
 void splice_plan_free(struct splice_plan *p);
 

@@ -178,7 +178,7 @@ static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int o
 
 	if (sp) {
 		struct encoder_tail t = { .skip = sp->d_keep, .hash_set = sp->d_hash_set,
-					  .hash = sp->d_hash, .lzop_method = sp->lzop_method,
+					  .hash = sp->d_hash, .hash_from = sp->hash_from, .lzop_method = sp->lzop_method,
 					  .lzop_level = sp->lzop_level,
 					  .lzop_block_flags = sp->lzop_block_flags,
 					  .close_pre = sp->xz_pre, .close_pre_len = sp->xz_pre_len,
@@ -235,8 +235,12 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	bool mismatch = false;
 	int rc;
 
+	size_t ncuts = 0;
+	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &ncuts) : NULL;
+
+	/* zstd's cuts were seen by the first pass's decoder; the others' are read here. */
 	splice_find(q->codec, q->src.fd, q->container_len, (uint64_t)q->src.st.st_size,
-		    first_edit_offset(s, plans), &sp);
+		    first_edit_offset(s, plans), cuts, ncuts, &sp);
 	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
 		return -1;
 	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
