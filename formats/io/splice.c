@@ -558,22 +558,25 @@ void splice_plan_free(struct splice_plan *p)
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
 		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p)
 {
-	struct reader r = { .fd = fd, .end = c_end, .base = c_start, .buf = malloc(READ_CAP) };
+	struct reader r = { .fd = fd, .end = c_end, .base = c_start };
 
 	memset(p, 0, sizeof(*p));
 	p->codec = c;
-	if (!r.buf) {
-		snprintf(p->why, sizeof(p->why), "out of memory");
+	if (c == CODEC_ZSTD) {
+		zstd_from_cuts(cuts, ncuts, limit, p);
 		return;
 	}
-	if (c == CODEC_ZSTD)
-		zstd_from_cuts(cuts, ncuts, limit, p);
+	if (c != CODEC_LZOP && c != CODEC_XZ) {
+		snprintf(p->why, sizeof(p->why), "keeping %s data is not done yet", codec_name(c));
+		return;
+	}
+	r.buf = malloc(READ_CAP);
+	if (!r.buf)
+		snprintf(p->why, sizeof(p->why), "out of memory");
 	else if (c == CODEC_LZOP)
 		lzop_find(&r, c_start, limit, p);
-	else if (c == CODEC_XZ)
-		xz_find(&r, c_start, limit, p);
 	else
-		snprintf(p->why, sizeof(p->why), "keeping %s data is not done yet", codec_name(c));
+		xz_find(&r, c_start, limit, p);
 	free(r.buf);
 }
 

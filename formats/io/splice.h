@@ -58,9 +58,9 @@ struct splice_plan {
  * Find the last boundary in the compressed data [c_start, c_end) of fd
  * whose decompressed offset is at most limit, for zstd (among the cuts
  * its decoder saw, decoder_zstd_cuts), lzop and xz (gzip and bzip2: none
- * yet).  Never fails: a stream it cannot follow (damaged,
- * unusual) gives found = false and why, and is compressed again whole,
- * where the decompressor reports any damage.
+ * yet).  Never fails: a stream it cannot follow (damaged, unusual)
+ * gives found = false and why, and is compressed again whole, where the
+ * decompressor reports any damage.
  */
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
 		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p);
