@@ -900,31 +900,6 @@ static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 	}
 }
 
-struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
-				 size_t error_len)
-{
-	off_t at = lseek(fd, 0, SEEK_CUR);
-	struct encoder *x;
-
-	if (at < 0) {
-		snprintf(error, error_len, "%s", strerror(errno));
-		return NULL;
-	}
-	x = encoder_new(c, fd, error, error_len);
-	if (!x)
-		return NULL;
-	x->tail = *t;
-	x->lzop_start = at;
-	x->skipped = XXH64_createState();
-	if (!x->skipped) {
-		snprintf(error, error_len, "out of memory");
-		encoder_finish(x, NULL, 0);
-		return NULL;
-	}
-	XXH64_reset(x->skipped, 0);
-	return x;
-}
-
 /* What closes the kept prefix (xz: the cut block's end and check, index, footer). */
 static int write_close(struct encoder *x)
 {
@@ -963,6 +938,37 @@ static void close_check_update(struct encoder *x, const uint8_t *data, size_t m)
 		x->close_crc32 = lzma_crc32(data, m, x->close_crc32);
 	else
 		x->close_crc64 = lzma_crc64(data, m, x->close_crc64);
+}
+
+struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
+				 size_t error_len)
+{
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	struct encoder *x;
+
+	if (at < 0) {
+		snprintf(error, error_len, "%s", strerror(errno));
+		return NULL;
+	}
+	x = encoder_new(c, fd, error, error_len);
+	if (!x)
+		return NULL;
+	x->tail = *t;
+	x->lzop_start = at;
+	x->skipped = XXH64_createState();
+	if (!x->skipped) {
+		snprintf(error, error_len, "out of memory");
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	XXH64_reset(x->skipped, 0);
+	/* Nothing to skip: what closes the kept prefix comes first. */
+	if (x->tail.skip == 0 && write_close(x) != 0) {
+		snprintf(error, error_len, "%s", x->error);
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	return x;
 }
 
 /* Bytes whose compressed form was kept: hashed, checked once all are in. */

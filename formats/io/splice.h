@@ -52,6 +52,7 @@ struct splice_plan {
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;
 	char why[200]; /* when !found: why the whole stream is compressed again */
+	bool from_memory; /* the writer's: the tail came from the first pass's memory */
 };
 
 /*

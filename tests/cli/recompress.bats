@@ -249,3 +249,15 @@ assert_repaired() { # PROG REP
 	[[ "$stderr" == *"xz data: "* ]] || fail "$stderr"
 	[ ! -e "$W/x.rep" ]
 }
+
+@test "recompress: a cut inside the device state the first pass held: the tail comes from memory, not from decompressing again (xz blocks of 1000 bytes)" {
+	image 3 "$W/x.img" xz -3 --block-size=1000 -c
+	repair_kept "$W/x.img" "$W/x.rep"
+	assert_output --partial "compressed the rest again, from the device state read the first time"
+	start=$(stream_start "$W/x.img")
+	run cmp -n $((start + KEPT)) "$W/x.img" "$W/x.rep"
+	assert_success
+	assert_repaired xz "$W/x.rep"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
