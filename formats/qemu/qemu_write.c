@@ -214,10 +214,11 @@ static int finish_tail(struct encoder *x, int rc, bool *tail_mismatch, const cha
 
 /*
  * The first pass held the device state in memory (a decompressed stream
- * is read so): when the cut falls inside it (and, for an xz block cut
- * inside, the block's kept content too, for its check), the tail is those
- * bytes with the edits applied, and the input is not decompressed a
- * second time.  1: not possible here (nothing written).
+ * is read so), with up to BSRC_LOOKBEHIND bytes before it: when the cut
+ * falls inside those (and, for an xz block cut inside, the block's kept
+ * content too, for its check), the tail is those bytes with the edits
+ * applied, and the input is not decompressed a second time.  1: not
+ * possible here (nothing written).
  */
 static int write_tail_from_held(struct snapshot *s, const struct vcpu_plan *plans, int out,
 				const char *tmp, const struct splice_plan *sp, bool *tail_mismatch,
@@ -232,8 +233,9 @@ static int write_tail_from_held(struct snapshot *s, const struct vcpu_plan *plan
 
 	if (sp->xz_check > 0 && sp->xz_check_from < from)
 		from = sp->xz_check_from;
-	if (!q->held || !bsrc_known_end(&q->src, &end) || from < q->held_from || end < sp->d_keep ||
-	    !(held = bsrc_at(&q->src, q->held_from, (size_t)(end - q->held_from))))
+	/* What the first pass holds: the device state and the bytes just before it. */
+	if (!q->held || !bsrc_known_end(&q->src, &end) || end < from ||
+	    !(held = bsrc_at(&q->src, from, (size_t)(end - from))))
 		return 1;
 	if (plan_edits(s, plans, end, &ed, e) != 0)
 		return -1;
@@ -254,12 +256,12 @@ static int write_tail_from_held(struct snapshot *s, const struct vcpu_plan *plan
 			fmt_fail(e, FMT_ERR_SYSTEM, s->path, "internal error: overlapping edits");
 			goto out;
 		}
-		if (encoder_write(x, held + (pos - q->held_from), v->off - pos) ||
+		if (encoder_write(x, held + (pos - from), v->off - pos) ||
 		    encoder_write(x, v->ins, v->len))
 			goto compress_failed;
 		pos = v->off + v->del;
 	}
-	if (encoder_write(x, held + (pos - q->held_from), end - pos))
+	if (encoder_write(x, held + (pos - from), end - pos))
 		goto compress_failed;
 	rc = 0;
 	goto out;
