@@ -55,26 +55,26 @@ for z in $CODECS; do
 	fi
 	start=$((92 + $(od -An -tu4 -j20 -N4 "$IMG")))
 	tail -c +$((start + 1)) "$IMG" >"$DIR/real.$z.compressed"
-	OUT="$DIR/recompress.out"
+	OUT="$DIR/recompress.$$.out"
 	declare -A t=() c=()
 	cat "$IMG" >/dev/null # warm the page cache
 	for _ in $(seq "$RUNS"); do
 		a=$(now)
-		/usr/bin/time -o "$DIR/cpu" -f "%U + %S" "$z" -dc <"$DIR/real.$z.compressed" >/dev/null
+		/usr/bin/time -o "$DIR/cpu.$$" -f "%U + %S" "$z" -dc <"$DIR/real.$z.compressed" >/dev/null
 		b=$(now)
 		t[dc]+="$(echo "$b - $a" | bc) "
-		c[dc]+="$(tail -1 "$DIR/cpu" | bc) "
+		c[dc]+="$(tail -1 "$DIR/cpu.$$" | bc) "
 		for w in A B; do
 			bin=${!w}
 			rm -f "$OUT"
 			a=$(now)
 			st=0
-			/usr/bin/time -o "$DIR/cpu" -f "%U + %S" "$bin" repair "$IMG" -o "$OUT" \
+			/usr/bin/time -o "$DIR/cpu.$$" -f "%U + %S" "$bin" repair "$IMG" -o "$OUT" \
 				>/dev/null 2>&1 || st=$?
 			b=$(now)
 			[ "$st" -eq 1 ] || { echo "$bin: exit $st"; exit 1; }
 			t[$w]+="$(echo "$b - $a" | bc) "
-			c[$w]+="$(tail -1 "$DIR/cpu" | bc) "
+			c[$w]+="$(tail -1 "$DIR/cpu.$$" | bc) "
 		done
 	done
 	rm -f "$OUT" "$DIR/real.$z.compressed"
