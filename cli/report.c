@@ -573,6 +573,8 @@ static void text_summary(const struct input_report *r, enum report_mode mode)
 		if (r->w.backup[0])
 			printf(" (original kept as %s)", esc(r->w.backup));
 		printf("\n");
+		if (global_opts.verbose && r->w.how[0])
+			printf("  %s\n", r->w.how);
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
 		printf("  up to date: %s already holds this repair; nothing written\n",
 		       esc(r->w.out_path));

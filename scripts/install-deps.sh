@@ -7,7 +7,7 @@
 set -eu
 
 PACKAGES="gcc make autoconf automake pkgconf libjansson-dev linux-libc-dev \
-	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev \
+	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libxxhash-dev \
 	bats bats-support bats-assert jq groff-base python3-jsonschema \
 	gzip bzip2 xz-utils zstd lzop strace binutils python3 qemu-utils tmux"
 if [ "${1:-}" = --fuzz ]; then

@@ -788,19 +788,27 @@ static int grow_store(struct bsrc *b, size_t *cap)
 int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
 {
 	uint64_t from = bsrc_offset(b);
-	size_t cap = BSRC_BUFFER;
+	size_t cap = BSRC_BUFFER, keep;
 
 	if (b->memory)
 		return 0;
 	leave_mapped(b);
 	if (sink_upto(b, from))
 		return fmt_syserr(e, b->path, b->sink_errno, "cannot write the output");
-	memmove(b->store, b->buf + b->pos, b->len - b->pos);
+	/*
+	 * Through a decoder, up to BSRC_LOOKBEHIND bytes before from that are
+	 * still in the buffer stay too: a repair that keeps the compressed
+	 * bytes up to a cut just before the device state then has the rest
+	 * in memory (qemu_write.c, write_tail_from_held).
+	 */
+	keep = b->dec && b->buf == b->store ?
+		       (b->pos < BSRC_LOOKBEHIND ? b->pos : BSRC_LOOKBEHIND) : 0;
+	memmove(b->store, b->buf + b->pos - keep, b->len - b->pos + keep);
 	b->buf = b->store;
-	b->len -= b->pos;
-	b->base = from;
-	b->pos = 0;
-	while (!b->eof && b->len <= bsrc_hold_max) {
+	b->len -= b->pos - keep;
+	b->base = from - keep;
+	b->pos = keep;
+	while (!b->eof && b->len - keep <= bsrc_hold_max) {
 		ssize_t got;
 
 		if (b->len == cap && grow_store(b, &cap))
@@ -815,7 +823,7 @@ int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
 		b->len += (size_t)got;
 		report_progress(b);
 	}
-	if (b->len > bsrc_hold_max)
+	if (b->len - keep > bsrc_hold_max)
 		return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
 				"byte %llu (%s): more than %llu KiB from here to the end of the "
 				"stream, the most fredck holds in memory until the device "

@@ -22,6 +22,8 @@
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
 #define BSRC_BUFFER (4U << 20)
+/* What bsrc_hold_rest keeps before the held bytes, through a decoder. */
+#define BSRC_LOOKBEHIND (1U << 20)
 
 /*
  * One piece of an input assembled from pieces of a file (a disk image's

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -40,6 +41,7 @@ struct decoder {
 	} s;
 	ZSTD_DStream *zstd;
 	size_t zstd_left; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
+	struct zstd_track *zt; /* zstd: frames and blocks followed, for the cuts */
 	pid_t child; /* lzop */
 	int pipe_fd;
 	int err_fd;          /* lzop's standard error */
@@ -162,28 +164,224 @@ static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)
 	return (ssize_t)(n - d->s.xz.avail_out);
 }
 
+/*
+ * zstd's frames and blocks, followed as the compressed bytes are fed one
+ * unit at a time (a frame header, a block header, a block's body, a
+ * checksum, a skippable frame), so that the decompressed offset at each
+ * block's end is known: where a repair may keep the compressed bytes
+ * before (formats/io/splice.c).  RFC 8878.  A structure it cannot follow
+ * stops the following (broken), never the decompression, which libzstd
+ * checks.
+ */
+enum zstd_unit { ZU_MAGIC, ZU_FRAME_HEADER, ZU_BLOCK_HEADER, ZU_BLOCK_BODY, ZU_CHECKSUM,
+		 ZU_SKIP_SIZE, ZU_SKIP_BODY };
+
+struct zstd_track {
+	enum zstd_unit unit;
+	uint64_t need;     /* bytes of the unit still to feed */
+	uint8_t hdr[18];   /* the unit's bytes, for the headers */
+	size_t hdr_len;
+	uint64_t c, d;     /* compressed bytes fed, decompressed bytes out */
+	bool broken, cut_pending, block_last;
+	struct zstd_cut frame; /* the frame's facts, as a cut after its blocks would be */
+	XXH64_state_t *hash;
+	struct zstd_cut *cuts; /* ZSTD_CUTS_MAX at most, evenly thinned */
+	size_t ncuts;
+	uint64_t seen, stride; /* cuts seen; one in stride kept */
+};
+
+/* Memory for the cuts is bounded: 4096 of them, 80 bytes each. */
+#define ZSTD_CUTS_MAX 4096
+
+static void zt_record(struct zstd_track *t, bool frame_end)
+{
+	struct zstd_cut c = t->frame;
+
+	if (!frame_end && c.fcs_size == 2 && t->d - c.frame_d_start < 256)
+		return; /* that size field cannot say less than 256 */
+	if (t->d == 0 || t->seen++ % t->stride)
+		return;
+	if (!t->cuts && !(t->cuts = malloc(ZSTD_CUTS_MAX * sizeof(*t->cuts)))) {
+		t->broken = true;
+		return;
+	}
+	/* Full: every other cut goes, and from now on only every stride-th is kept. */
+	if (t->ncuts == ZSTD_CUTS_MAX) {
+		for (size_t i = 0; i < ZSTD_CUTS_MAX / 2; i++)
+			t->cuts[i] = t->cuts[2 * i + 1];
+		t->ncuts = ZSTD_CUTS_MAX / 2;
+		t->stride *= 2;
+	}
+	c.c_end = t->c;
+	c.d_end = t->d;
+	c.frame_hash = XXH64_digest(t->hash);
+	c.frame_end = frame_end;
+	t->cuts[t->ncuts++] = c;
+}
+
+/* The unit whose bytes are all in: what follows it. */
+static void zt_next_unit(struct zstd_track *t)
+{
+	static const uint8_t did[4] = { 0, 1, 2, 4 }, fcs[4] = { 0, 2, 4, 8 };
+	const uint8_t *h = t->hdr;
+	uint32_t v;
+
+	switch (t->unit) {
+	case ZU_MAGIC:
+		v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+		if ((v & 0xFFFFFFF0U) == 0x184D2A50U) {
+			t->unit = ZU_SKIP_SIZE;
+			t->need = 4;
+		} else if (v == 0xFD2FB528U) {
+			t->unit = ZU_FRAME_HEADER;
+			t->need = 1; /* the descriptor, then the rest */
+		} else {
+			t->broken = true;
+		}
+		return;
+	case ZU_FRAME_HEADER:
+		if (t->hdr_len == 5) {
+			uint8_t fhd = h[4];
+			bool single = fhd >> 5 & 1;
+			size_t fsize = (fhd >> 6) == 0 && single ? 1 : fcs[fhd >> 6];
+
+			t->frame = (struct zstd_cut){ .frame_d_start = t->d, .fcs_size = (uint8_t)fsize,
+						      .checksum = fhd >> 2 & 1 };
+			t->need = (single ? 0 : 1) + did[fhd & 3] + fsize;
+			t->frame.fcs_off = t->c - 5 + 5 + t->need - fsize;
+			XXH64_reset(t->hash, 0);
+			if (fhd & 3)
+				t->broken = true; /* a dictionary: not followed */
+			if (t->need)
+				return;
+		}
+		t->unit = ZU_BLOCK_HEADER;
+		t->need = 3;
+		return;
+	case ZU_BLOCK_HEADER:
+		v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
+		t->frame.block_hdr_off = t->c - 3;
+		t->frame.block_hdr0 = h[0];
+		t->block_last = v & 1;
+		if ((v >> 1 & 3) == 3 || (v >> 3) > (128U << 10)) {
+			t->broken = true;
+			return;
+		}
+		t->unit = ZU_BLOCK_BODY;
+		t->need = (v >> 1 & 3) == 1 ? 1 : v >> 3;
+		if (t->need)
+			return;
+		/* An empty block's body is in already. */
+		/* fall through */
+	case ZU_BLOCK_BODY:
+		/* A cut here, recorded once the block's output is all out; the last
+		   block's is the frame's end, after its checksum when it has one. */
+		t->cut_pending = !(t->block_last && t->frame.checksum);
+		if (t->block_last) {
+			t->unit = t->frame.checksum ? ZU_CHECKSUM : ZU_MAGIC;
+			t->need = 4;
+		} else {
+			t->unit = ZU_BLOCK_HEADER;
+			t->need = 3;
+		}
+		return;
+	case ZU_CHECKSUM:
+		t->cut_pending = true;
+		t->unit = ZU_MAGIC;
+		t->need = 4;
+		return;
+	case ZU_SKIP_SIZE:
+		t->unit = ZU_SKIP_BODY;
+		t->need = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+			  (uint32_t)h[3] << 24;
+		if (t->need)
+			return;
+		/* fall through */
+	case ZU_SKIP_BODY:
+		t->unit = ZU_MAGIC;
+		t->need = 4;
+		return;
+	}
+}
+
+/* n bytes of the current unit were fed. */
+static void zt_fed(struct zstd_track *t, const uint8_t *p, size_t n)
+{
+	while (n && !t->broken) {
+		size_t m = t->need < n ? (size_t)t->need : n;
+
+		if (t->unit != ZU_BLOCK_BODY && t->unit != ZU_SKIP_BODY) {
+			if (t->hdr_len + m > sizeof(t->hdr)) {
+				t->broken = true;
+				return;
+			}
+			memcpy(t->hdr + t->hdr_len, p, m);
+			t->hdr_len += m;
+		}
+		t->c += m;
+		t->need -= m;
+		p += m;
+		n -= m;
+		if (t->need == 0) {
+			enum zstd_unit was = t->unit;
+
+			zt_next_unit(t);
+			/* The frame header is read in two steps after the magic number. */
+			if (t->unit != ZU_FRAME_HEADER || (was != ZU_MAGIC && was != ZU_FRAME_HEADER))
+				t->hdr_len = 0;
+		}
+	}
+}
+
 static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 {
 	ZSTD_outBuffer ob = { out, n, 0 };
+	struct zstd_track *t = d->zt;
 
 	while (ob.pos == 0 && !d->done) {
 		ZSTD_inBuffer ib;
-		size_t rc;
+		size_t rc, was = ob.pos, feed;
 
-		if (!refill(d)) {
+		if (!refill(d) && !(t && !t->broken && t->cut_pending)) {
 			if (d->zstd_left)
 				return fail(d, "truncated");
 			d->done = true;
 			break;
 		}
-		ib = (ZSTD_inBuffer){ d->in + d->in_pos, d->in_len - d->in_pos, 0 };
+		feed = d->in_len - d->in_pos;
+		/* Not past the unit's end (nothing while a block's output is still to come). */
+		if (t && !t->broken)
+			feed = t->cut_pending ? 0 : (t->need < feed ? (size_t)t->need : feed);
+		ib = (ZSTD_inBuffer){ d->in + d->in_pos, feed, 0 };
 		rc = ZSTD_decompressStream(d->zstd, &ob, &ib);
-		d->in_pos += ib.pos;
 		if (ZSTD_isError(rc))
 			return fail(d, ZSTD_getErrorName(rc));
+		d->in_pos += ib.pos;
 		d->zstd_left = rc;
+		if (!t || t->broken)
+			continue;
+		if (ob.pos > was)
+			XXH64_update(t->hash, out + was, ob.pos - was);
+		t->d += ob.pos - was;
+		/* A block's end: once the output was not cut short by the room, all of it is out. */
+		if (t->cut_pending && ob.pos < ob.size) {
+			t->cut_pending = false;
+			zt_record(t, t->unit == ZU_MAGIC);
+		}
+		zt_fed(t, (const uint8_t *)ib.src, ib.pos);
+		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed) {
+			/* The unit ended in this call and the output had room: all out. */
+			t->cut_pending = false;
+			zt_record(t, t->unit == ZU_MAGIC);
+		}
 	}
 	return (ssize_t)ob.pos;
+}
+
+const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n)
+{
+	*n = d->zt ? d->zt->ncuts : 0;
+	return d->zt ? d->zt->cuts : NULL;
 }
 
 /* ---- the lzop program ---------------------------------------------------- */
@@ -367,7 +565,16 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 		break;
 	case CODEC_ZSTD:
 		d->zstd = ZSTD_createDStream();
-		if (!d->zstd)
+		d->zt = calloc(1, sizeof(*d->zt));
+		if (d->zt && !(d->zt->hash = XXH64_createState()))
+			d->zt->broken = true;
+		if (d->zt) {
+			d->zt->need = 4; /* a magic number first */
+			d->zt->stride = 1;
+			if (d->zt->hash)
+				XXH64_reset(d->zt->hash, 0);
+		}
+		if (!d->zstd || !d->zt)
 			fail(d, "cannot start");
 		break;
 	case CODEC_LZOP:
@@ -422,6 +629,11 @@ void decoder_free(struct decoder *d)
 		break;
 	case CODEC_ZSTD:
 		ZSTD_freeDStream(d->zstd);
+		if (d->zt) {
+			XXH64_freeState(d->zt->hash);
+			free(d->zt->cuts);
+			free(d->zt);
+		}
 		break;
 	case CODEC_LZOP:
 		if (d->pipe_fd >= 0)
@@ -438,7 +650,70 @@ void decoder_free(struct decoder *d)
 	free(d);
 }
 
+/* ---- the lzop file format (formats/io/splice.c continues lzop files) ----- */
+
+#define LZOP_BLOCK_FLAGS 0x303U  /* Adler-32 and CRC-32 of the data and of the compressed data */
+#define LZOP_H_EXTRA_FIELD 0x40U
+#define LZOP_MULTIPART 0x400U
+#define LZOP_H_FILTER 0x800U
+
+static uint32_t lzop_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
+
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags)
+{
+	size_t at = 9;
+	uint16_t version;
+	uint32_t flags;
+
+	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
+		return -1;
+	version = (uint16_t)(p[at] << 8 | p[at + 1]);
+	at += 4; /* version, library version */
+	if (version >= 0x0940)
+		at += 2; /* version needed to extract */
+	if (len < at + 6)
+		return -1;
+	*method = p[at++];
+	*level = version >= 0x0940 ? p[at++] : 0;
+	flags = lzop_be32(p + at);
+	at += 4;
+	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
+		return -1; /* filtered data, several parts, extra fields: not continued */
+	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
+	if (len < at + 1)
+		return -1;
+	at += 1 + p[at] + 4; /* name length, name, header checksum */
+	if (len < at)
+		return -1;
+	*hlen = at;
+	*block_flags = flags & LZOP_BLOCK_FLAGS;
+	return 0;
+}
+
 /* ---- encoders ------------------------------------------------------------ */
+
+/* All of buf[len] at off, or -1 with errno. */
+static int write_full_at(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
 
 #define OUTPUT_CHUNK (1U << 20)
 
@@ -457,6 +732,14 @@ struct encoder {
 	int pipe_fd;
 	int err_fd;          /* lzop's standard error */
 	char child_err[120];
+	/* encoder_new_tail: what is still to be skipped, and what it hashes to. */
+	struct encoder_tail tail;
+	XXH64_state_t *skipped;
+	uint64_t skipped_n;
+	uint32_t close_crc32;
+	uint64_t close_crc64;
+	bool tail_mismatch;
+	off_t lzop_start; /* where lzop -c's output starts in fd */
 };
 
 static int efail(struct encoder *x, const char *what)
@@ -514,7 +797,9 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 		break;
 	case CODEC_ZSTD:
 		x->zstd = ZSTD_createCStream();
-		if (!x->zstd || ZSTD_isError(ZSTD_initCStream(x->zstd, 3)))
+		/* As the zstd program writes by default: with the content checksum. */
+		if (!x->zstd || ZSTD_isError(ZSTD_initCStream(x->zstd, 3)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(x->zstd, ZSTD_c_checksumFlag, 1)))
 			efail(x, "cannot start");
 		break;
 	case CODEC_LZOP:
@@ -615,9 +900,146 @@ static int encode(struct encoder *x, const uint8_t *data, size_t n, bool finish)
 	}
 }
 
+/* What closes the kept prefix (xz: the cut block's end and check, index, footer). */
+static int write_close(struct encoder *x)
+{
+	uint8_t check[8];
+	size_t check_len = 0;
+
+	if (x->tail.close_check == 1) {
+		for (size_t i = 0; i < 4; i++)
+			check[i] = (uint8_t)(x->close_crc32 >> (8 * i));
+		check_len = 4;
+	} else if (x->tail.close_check == 4) {
+		for (size_t i = 0; i < 8; i++)
+			check[i] = (uint8_t)(x->close_crc64 >> (8 * i));
+		check_len = 8;
+	}
+	if ((x->tail.close_pre_len && write_full(x->fd, x->tail.close_pre, x->tail.close_pre_len)) ||
+	    (check_len && write_full(x->fd, check, check_len)) ||
+	    (x->tail.close_post_len &&
+	     write_full(x->fd, x->tail.close_post, x->tail.close_post_len)))
+		return efail(x, strerror(errno));
+	return 0;
+}
+
+/* The check of the skipped bytes at or after close_check_from. */
+static void close_check_update(struct encoder *x, const uint8_t *data, size_t m)
+{
+	uint64_t from = x->tail.close_check_from;
+
+	if (x->tail.close_check <= 0 || x->skipped_n + m <= from)
+		return;
+	if (x->skipped_n < from) {
+		data += from - x->skipped_n;
+		m -= (size_t)(from - x->skipped_n);
+	}
+	if (x->tail.close_check == 1)
+		x->close_crc32 = lzma_crc32(data, m, x->close_crc32);
+	else
+		x->close_crc64 = lzma_crc64(data, m, x->close_crc64);
+}
+
+struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
+				 size_t error_len)
+{
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	struct encoder *x;
+
+	if (at < 0) {
+		snprintf(error, error_len, "%s", strerror(errno));
+		return NULL;
+	}
+	x = encoder_new(c, fd, error, error_len);
+	if (!x)
+		return NULL;
+	x->tail = *t;
+	x->lzop_start = at;
+	x->skipped = XXH64_createState();
+	if (!x->skipped) {
+		snprintf(error, error_len, "out of memory");
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	XXH64_reset(x->skipped, 0);
+	/* Nothing to skip: what closes the kept prefix comes first. */
+	if (x->tail.skip == 0 && write_close(x) != 0) {
+		snprintf(error, error_len, "%s", x->error);
+		encoder_finish(x, NULL, 0);
+		return NULL;
+	}
+	return x;
+}
+
+/* Bytes whose compressed form was kept: hashed, checked once all are in. */
+static size_t skip_kept(struct encoder *x, const uint8_t *data, size_t n)
+{
+	size_t m = x->tail.skip < n ? (size_t)x->tail.skip : n;
+
+	if (x->skipped_n + m > x->tail.hash_from) {
+		uint64_t before = x->skipped_n < x->tail.hash_from ?
+					  x->tail.hash_from - x->skipped_n : 0;
+
+		XXH64_update(x->skipped, data + before, m - (size_t)before);
+	}
+	close_check_update(x, data, m);
+	x->skipped_n += m;
+	x->tail.skip -= m;
+	if (x->tail.skip == 0 && write_close(x) != 0)
+		return m;
+	if (x->tail.skip == 0 && x->tail.hash_set && XXH64_digest(x->skipped) != x->tail.hash) {
+		x->tail_mismatch = true;
+		efail(x, "the repaired stream's first bytes differ from the kept compressed "
+			 "prefix's");
+	}
+	return m;
+}
+
 int encoder_write(struct encoder *x, const uint8_t *data, size_t n)
 {
-	return x->error[0] ? -1 : encode(x, data, n, false);
+	if (x->skipped && x->tail.skip && !x->error[0]) {
+		size_t m = skip_kept(x, data, n);
+
+		data += m;
+		n -= m;
+	}
+	if (x->error[0])
+		return -1;
+	return n ? encode(x, data, n, false) : 0;
+}
+
+/*
+ * lzop -c wrote a whole file from x->lzop_start: take its header away, so
+ * its blocks follow the kept ones in one file (lzop -d warns, exit 2, at a
+ * second header), after checking they are written as the kept ones are.
+ */
+static int drop_lzop_header(struct encoder *x)
+{
+	uint8_t head[512], method, level, buf[1 << 16];
+	uint32_t flags;
+	size_t hlen;
+	off_t end = lseek(x->fd, 0, SEEK_CUR), from, to;
+	ssize_t n = end < 0 ? -1 : pread(x->fd, head, sizeof(head), x->lzop_start);
+
+	if (n < 0)
+		return efail(x, strerror(errno));
+	if (lzop_header(head, (size_t)n, &hlen, &method, &level, &flags) != 0 ||
+	    method != x->tail.lzop_method || level != x->tail.lzop_level ||
+	    flags != x->tail.lzop_block_flags) {
+		x->tail_mismatch = true;
+		return efail(x, "lzop -c writes blocks unlike the image's (another method, level "
+				"or checksums)");
+	}
+	for (from = x->lzop_start + (off_t)hlen, to = x->lzop_start; from < end;) {
+		n = pread(x->fd, buf, sizeof(buf), from);
+		if (n <= 0 || write_full_at(x->fd, buf, (size_t)n, to) != 0)
+			return efail(x, n == 0 ? "lzop's output got shorter" : strerror(errno));
+		from += n;
+		to += n;
+	}
+	if (ftruncate(x->fd, to) != 0 || lseek(x->fd, to, SEEK_SET) < 0)
+		return efail(x, strerror(errno));
+	return 0;
 }
 
 const char *encoder_error(const struct encoder *x)
@@ -629,6 +1051,9 @@ int encoder_finish(struct encoder *x, char *error, size_t error_len)
 {
 	int rc = x->error[0] ? -1 : encode(x, NULL, 0, true);
 	int status;
+
+	if (rc == 0 && x->skipped && x->tail.skip)
+		rc = efail(x, "the repaired stream is shorter than the kept compressed prefix");
 
 	switch (x->codec) {
 	case CODEC_GZIP:
@@ -657,8 +1082,13 @@ int encoder_finish(struct encoder *x, char *error, size_t error_len)
 		}
 		if (x->err_fd >= 0)
 			close(x->err_fd);
+		if (rc == 0 && x->skipped)
+			rc = drop_lzop_header(x);
 		break;
 	}
+	if (x->tail_mismatch)
+		rc = ENCODER_TAIL_MISMATCH;
+	XXH64_freeState(x->skipped);
 	if (rc && error)
 		snprintf(error, error_len, "%s", x->error);
 	free(x->out);

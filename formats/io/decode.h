@@ -25,6 +25,24 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 /* Up to n decompressed bytes; 0 at the end; -1 on bad data (decoder_error). */
 ssize_t decoder_read(struct decoder *d, uint8_t *out, size_t n);
 const char *decoder_error(const struct decoder *d);
+
+/*
+ * zstd: where the compressed data could be cut, as the decoder went
+ * through it (every block's end, evenly thinned when there are many): after
+ * a block (which then needs its Last_Block flag, the frame's content size
+ * and checksum rewritten) or after a whole frame.  Offsets count from the
+ * first compressed byte the decoder was given.
+ */
+struct zstd_cut {
+	uint64_t c_end, d_end;      /* compressed and decompressed bytes up to the cut */
+	uint64_t frame_d_start;     /* where the frame's content starts */
+	uint64_t frame_hash;        /* XXH64 of the frame's content up to the cut */
+	uint64_t block_hdr_off;     /* the last kept block's header (not frame_end) */
+	uint64_t fcs_off;           /* the frame's content-size field */
+	uint8_t block_hdr0, fcs_size;
+	bool checksum, frame_end;
+};
+const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 
@@ -35,10 +53,50 @@ const char *codec_name(enum codec c);
  */
 struct encoder;
 struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len);
+/*
+ * The tail of an image whose compressed prefix was kept (formats/io/
+ * splice.h): the first skip bytes written are not compressed again but
+ * hashed from hash_from and, when hash_set, compared with hash (XXH64)
+ * once all are in;
+ * lzop's tail continues the kept file, so lzop -c's own header is taken
+ * away after it has run and must name the same method, level and block
+ * checksums as the kept one.
+ */
+struct encoder_tail {
+	uint64_t skip;
+	bool hash_set;
+	uint64_t hash, hash_from; /* of the skipped bytes from hash_from on */
+	uint8_t lzop_method, lzop_level;
+	uint32_t lzop_block_flags;
+	/*
+	 * xz: written once the skipped bytes are all in, before the tail's
+	 * own stream: close_pre, then (close_check 0, 1 or 4: none, CRC-32,
+	 * CRC-64; -1: nothing) the check of the skipped bytes from
+	 * close_check_from on, then close_post.
+	 */
+	const uint8_t *close_pre, *close_post;
+	size_t close_pre_len, close_post_len;
+	int close_check;
+	uint64_t close_check_from;
+};
+struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
+				 size_t error_len);
+/* encoder_finish's answer when the tail could not continue the kept prefix. */
+#define ENCODER_TAIL_MISMATCH (-2)
 /* Compress n bytes; -1 on error (encoder_error). */
 int encoder_write(struct encoder *x, const uint8_t *data, size_t n);
-/* Flush the end of the compressed stream; -1 on error.  Frees x. */
+/*
+ * Flush the end of the compressed stream; -1 on error,
+ * ENCODER_TAIL_MISMATCH (also an error) as said above.  Frees x.
+ */
 int encoder_finish(struct encoder *x, char *error, size_t error_len);
 const char *encoder_error(const struct encoder *x);
+
+/*
+ * An lzop file's header at p[len]: its length and its block format.
+ * -1 when it is not one fredck can continue.
+ */
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags);
 
 #endif

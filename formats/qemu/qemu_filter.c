@@ -171,16 +171,26 @@ int qemu_filter_pass(struct qemu_filter *f, struct qemu_stream *q, bool compress
 	char error[200];
 	int rc;
 
-	if (compress) {
+	if (compress && !f->enc) {
 		f->enc = encoder_new(codec, f->out_fd, error, sizeof(error));
 		if (!f->enc)
 			return fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
 	}
-	if (qemu_filter_attach(f, q))
+	if (qemu_filter_attach(f, q)) {
+		if (f->enc)
+			encoder_finish(f->enc, NULL, 0);
+		f->enc = NULL;
 		return fmt_fail(e, FMT_ERR_SYSTEM, tmp, "internal error: no room for the filter");
+	}
 	rc = qemu_filter_run(f, q, e);
-	if (f->enc && encoder_finish(f->enc, error, sizeof(error)) != 0 && rc == 0)
-		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	if (f->enc) {
+		int finished = encoder_finish(f->enc, error, sizeof(error));
+
+		f->enc = NULL;
+		f->tail_mismatch = finished == ENCODER_TAIL_MISMATCH;
+		if (finished != 0 && (rc == 0 || f->tail_mismatch))
+			rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	}
 	return rc;
 }
 

@@ -18,6 +18,7 @@ typedef struct vcpu_plan (*qemu_plan_fn)(const struct vcpu_state *v, void *ctx);
 struct qemu_filter {
 	int out_fd;
 	struct encoder *enc; /* set: the output is compressed on its way to out_fd */
+	bool tail_mismatch;  /* enc was a tail that could not continue the kept prefix */
 	qemu_plan_fn plan;
 	void *ctx;
 	struct vcpu_plan *plans; /* parallel to the reader's cpus, in stream order */
@@ -37,7 +38,7 @@ int qemu_filter_attach(struct qemu_filter *f, struct qemu_stream *q);
 int qemu_filter_run(struct qemu_filter *f, struct qemu_stream *q, struct fmt_error *e);
 /*
  * Attach f to q and run it, f's output compressed with codec when
- * compress.  Errors name tmp for the output.  f->plans stays the
+ * compress (by f->enc when the caller made it: it is finished here).  Errors name tmp for the output.  f->plans stays the
  * caller's to free.
  */
 int qemu_filter_pass(struct qemu_filter *f, struct qemu_stream *q, bool compress,

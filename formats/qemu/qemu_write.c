@@ -19,6 +19,7 @@
 
 #include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
+#include "formats/io/splice.h"
 #include "formats/qemu/qemu_edit.h"
 #include "formats/qemu/qemu_filter.h"
 #include "formats/qemu/qemu_stream.h"
@@ -38,8 +39,9 @@ static int edit_vmdesc(struct edits *ed, const struct qemu_stream *q, json_t *vm
 	return rc;
 }
 
-static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct edits *ed,
-		      struct fmt_error *e)
+/* The edits, the description's replacing the bytes from its record to end. */
+static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, uint64_t end,
+		      struct edits *ed, struct fmt_error *e)
 {
 	struct qemu_stream *q = s->priv;
 	json_t *vmdesc = q->vmdesc ? json_deep_copy(q->vmdesc) : NULL;
@@ -56,7 +58,7 @@ static int plan_edits(struct snapshot *s, const struct vcpu_plan *plans, struct 
 				     -1;
 	}
 	if (rc == 0 && vmdesc && ed->n)
-		rc = edit_vmdesc(ed, q, vmdesc, q->src.size);
+		rc = edit_vmdesc(ed, q, vmdesc, end);
 	free(desc);
 	json_decref(vmdesc);
 	if (rc)
@@ -141,37 +143,226 @@ static struct vcpu_plan replay_plan(const struct vcpu_state *v, void *ctx)
 }
 
 /*
- * A compressed libvirt image: its header and XML copied as they are, then
- * the stream decompressed, repaired by the filter and compressed again
- * with the same compressor, into out.
+ * Where the repair's first change falls in the decompressed stream: the
+ * edits a bare stream would get, planned on the stream the first pass
+ * read.  0 (keep nothing) when they cannot be planned.
  */
-static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
-			    const char *tmp, struct fmt_error *e)
+static uint64_t first_edit_offset(struct snapshot *s, const struct vcpu_plan *plans)
+{
+	struct qemu_stream *q = s->priv;
+	struct edits ed = { 0 };
+	struct fmt_error ignored = { 0 };
+	uint64_t off = 0, end;
+
+	if (bsrc_known_end(&q->src, &end) && plan_edits(s, plans, end, &ed, &ignored) == 0 && ed.n)
+		off = ed.v[0].off;
+	free_edits(&ed);
+	return off;
+}
+
+/*
+ * sp's kept prefix copied (patched) into out after the container, and the
+ * encoder for the tail that follows it, to be given the decompressed
+ * stream from base on: up to the cut it is not compressed (hash: compared
+ * with the kept frame's; base must then be 0).
+ */
+static struct encoder *tail_encoder(const struct snapshot *s, const struct splice_plan *sp,
+				    uint64_t base, bool hash, int out, const char *tmp,
+				    struct fmt_error *e)
+{
+	const struct qemu_stream *q = s->priv;
+	/* Offsets from base, the decompressed offset of the first byte the encoder gets. */
+	struct encoder_tail t = { .skip = sp->d_keep - base, .hash_set = hash,
+				  .hash = sp->d_hash,
+				  .hash_from = sp->hash_from > base ? sp->hash_from - base : 0,
+				  .lzop_method = sp->lzop_method, .lzop_level = sp->lzop_level,
+				  .lzop_block_flags = sp->lzop_block_flags, .close_pre = sp->xz_pre,
+				  .close_pre_len = sp->xz_pre_len, .close_check = sp->xz_check,
+				  .close_check_from = sp->xz_check_from > base ?
+							      sp->xz_check_from - base : 0,
+				  .close_post = sp->xz_post, .close_post_len = sp->xz_post_len };
+	char error[200];
+	struct encoder *x;
+
+	/* In the kernel (copy_file_range: a reflink where the file system shares extents). */
+	if (sw_copy_range(q->src.fd, s->path, out, tmp, q->container_len,
+			  q->container_len + sp->c_keep, q->container_len, e))
+		return NULL;
+	if (splice_write_patches(sp, out, q->container_len) != 0 ||
+	    lseek(out, (off_t)(q->container_len + sp->c_keep + sp->trailer_len), SEEK_SET) < 0) {
+		fmt_syserr(e, tmp, errno, "cannot write");
+		return NULL;
+	}
+	x = encoder_new_tail(q->codec, out, &t, error, sizeof(error));
+	if (!x)
+		fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	return x;
+}
+
+/* Finish x; a failure is rc's unless rc already is one (a tail mismatch always is). */
+static int finish_tail(struct encoder *x, int rc, bool *tail_mismatch, const char *tmp,
+		       struct fmt_error *e)
+{
+	char error[200];
+	int finished = encoder_finish(x, error, sizeof(error));
+
+	*tail_mismatch = finished == ENCODER_TAIL_MISMATCH;
+	if (finished != 0 && (rc == 0 || *tail_mismatch))
+		rc = fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", error);
+	return rc;
+}
+
+/*
+ * The first pass held the device state in memory (a decompressed stream
+ * is read so), with up to BSRC_LOOKBEHIND bytes before it: when the cut
+ * falls inside those (and, for an xz block cut inside, the block's kept
+ * content too, for its check), the tail is those bytes with the edits
+ * applied, and the input is not decompressed a second time.  1: not
+ * possible here (nothing written).
+ */
+static int write_tail_from_held(struct snapshot *s, const struct vcpu_plan *plans, int out,
+				const char *tmp, const struct splice_plan *sp, bool *tail_mismatch,
+				struct fmt_error *e)
+{
+	struct qemu_stream *q = s->priv;
+	uint64_t end, from = sp->d_keep, pos;
+	const uint8_t *held;
+	struct edits ed = { 0 };
+	struct encoder *x;
+	int rc = -1;
+
+	if (sp->xz_check > 0 && sp->xz_check_from < from)
+		from = sp->xz_check_from;
+	/* What the first pass holds: the device state and the bytes just before it. */
+	if (!q->held || !bsrc_known_end(&q->src, &end) || end < from ||
+	    !(held = bsrc_at(&q->src, from, (size_t)(end - from))))
+		return 1;
+	if (plan_edits(s, plans, end, &ed, e) != 0)
+		return -1;
+	if (!ed.n || ed.v[0].off < sp->d_keep) {
+		free_edits(&ed);
+		return 1;
+	}
+	x = tail_encoder(s, sp, from, false, out, tmp, e);
+	if (!x) {
+		free_edits(&ed);
+		return -1;
+	}
+	pos = from;
+	for (size_t i = 0; i < ed.n; i++) {
+		const struct edit *v = &ed.v[i];
+
+		if (v->off < pos || v->off + v->del > end) {
+			fmt_fail(e, FMT_ERR_SYSTEM, s->path, "internal error: overlapping edits");
+			goto out;
+		}
+		if (encoder_write(x, held + (pos - from), v->off - pos) ||
+		    encoder_write(x, v->ins, v->len))
+			goto compress_failed;
+		pos = v->off + v->del;
+	}
+	if (encoder_write(x, held + (pos - from), end - pos))
+		goto compress_failed;
+	rc = 0;
+	goto out;
+compress_failed:
+	fmt_fail(e, FMT_ERR_SYSTEM, tmp, "cannot compress: %s", encoder_error(x));
+out:
+	free_edits(&ed);
+	return finish_tail(x, rc, tail_mismatch, tmp, e);
+}
+
+/*
+ * The stream decompressed, repaired by the filter and compressed again
+ * with the same compressor, into out after the container; with sp, the
+ * compressed bytes of the unchanged prefix are kept (closed off as
+ * splice.c says) and only the rest goes through the compressor.  The
+ * filter still decompresses and checks every byte of the input.
+ */
+static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			const char *tmp, const struct splice_plan *sp, bool *tail_mismatch,
+			struct fmt_error *e)
 {
 	struct qemu_stream *q = s->priv, *r;
 	struct replay rp = { s, plans };
 	struct qemu_filter f = { .out_fd = out, .plan = replay_plan, .ctx = &rp };
 	int rc = -1;
 
-	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
+	if (sp && !(f.enc = tail_encoder(s, sp, 0, sp->d_hash_set, out, tmp, e)))
 		return -1;
-	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
-		return fmt_syserr(e, tmp, errno, "cannot write");
 	/* The descriptor read the first time: the object at the path may have changed. */
 	r = qemu_stream_reopen(q, s->path, e);
-	if (!r)
+	if (!r) {
+		if (f.enc)
+			encoder_finish(f.enc, NULL, 0);
 		return -1;
+	}
 	if (bsrc_skip(&r->src, q->container_len, "", e) == 0 &&
 	    bsrc_decode(&r->src, q->codec, e) == 0) {
 		enum io_phase was = io_phase_set(IO_RECOMPRESSING);
 
 		rc = qemu_filter_pass(&f, r, true, q->codec, tmp, e);
 		io_phase_set(was);
+	} else if (f.enc) {
+		encoder_finish(f.enc, NULL, 0);
 	}
-	if (rc == 0 && fsync(out) != 0)
-		rc = fmt_syserr(e, tmp, errno, "cannot write");
+	*tail_mismatch = f.tail_mismatch;
 	free(f.plans);
 	qemu_stream_free(r);
+	return rc;
+}
+
+/*
+ * A compressed libvirt image: its header and XML copied as they are, then
+ * the stream (write_stream), keeping the compressed bytes before the
+ * first edit where the compressed data has a boundary there; w->how says
+ * which was done.
+ */
+static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, int out,
+			    const char *tmp, struct write_request *w, struct fmt_error *e)
+{
+	struct qemu_stream *q = s->priv;
+	struct splice_plan sp;
+	bool mismatch = false;
+	size_t ncuts = 0;
+	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &ncuts) : NULL;
+	int rc = 1;
+
+	/* zstd's cuts were seen by the first pass's decoder; the others' are read here. */
+	splice_find(q->codec, q->src.fd, q->container_len, (uint64_t)q->src.st.st_size,
+		    first_edit_offset(s, plans), cuts, ncuts, &sp);
+	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
+		return -1;
+	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
+		return fmt_syserr(e, tmp, errno, "cannot write");
+	if (sp.found)
+		rc = write_tail_from_held(s, plans, out, tmp, &sp, &mismatch, e);
+	if (rc == 1) /* the tail is not in memory: through the filter, as before */
+		rc = write_stream(s, plans, out, tmp, sp.found ? &sp : NULL, &mismatch, e);
+	else
+		sp.from_memory = rc == 0;
+	if (rc != 0 && mismatch) {
+		/* The tail could not continue the kept bytes: all of it again, as before. */
+		snprintf(sp.why, sizeof(sp.why), "%.150s", e->msg);
+		sp.found = false;
+		if (ftruncate(out, (off_t)q->container_len) != 0 ||
+		    lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
+			return fmt_syserr(e, tmp, errno, "cannot write");
+		rc = write_stream(s, plans, out, tmp, NULL, &mismatch, e);
+	}
+	if (sp.found)
+		snprintf(w->how, sizeof(w->how),
+			 "kept the first %llu compressed bytes of the %s stream (%llu bytes "
+			 "decompressed, before the first edit); compressed the rest again%s",
+			 (unsigned long long)sp.c_keep, codec_name(q->codec),
+			 (unsigned long long)sp.d_keep,
+			 sp.from_memory ? ", from the device state read the first time" : "");
+	else
+		snprintf(w->how, sizeof(w->how), "compressed the whole %s stream again: %.180s",
+			 codec_name(q->codec), sp.why);
+	splice_plan_free(&sp);
+	if (rc == 0 && fsync(out) != 0)
+		rc = fmt_syserr(e, tmp, errno, "cannot write");
 	return rc;
 }
 
@@ -204,13 +395,14 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 				"a compressed image on standard input cannot be repaired: give its path");
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
 		return -1;
-	if (!q->compressed && plan_edits(s, plans, &ed, e) != 0)
+	w->how[0] = '\0';
+	if (!q->compressed && plan_edits(s, plans, q->src.size, &ed, e) != 0)
 		goto out;
 	if (sw_temp_file(target, s->real, tmp, sizeof(tmp), &out, e) != 0) {
 		sw_explain(e, target, w);
 		goto out;
 	}
-	rc = q->compressed ? write_compressed(s, plans, out, tmp, e) :
+	rc = q->compressed ? write_compressed(s, plans, out, tmp, w, e) :
 			     write_edited(s, &ed, out, tmp, e);
 	if (close(out) != 0 && rc == 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write");

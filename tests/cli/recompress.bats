@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Repairing a compressed libvirt image keeps the compressed bytes before
+# the first edit (docs/design.md, "Repairing a compressed image", issue
+# 19): a real QEMU 7.2 stream made at-risk, compressed by the real zstd
+# and lzop programs as libvirt runs them (and with other settings), then
+# repaired.  The result must decompress with the same tool to exactly
+# what the whole recompression gives (the gzip image's, which is still
+# compressed whole), load in QEMU, and keep the input's bytes up to the
+# cut; a damaged prefix must still be caught.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+	export TOP_SRCDIR
+	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
+	export FREDCK=${FREDCK:-$TOP_SRCDIR/_build/fredck}
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	SKIP_REASON=$(qemu_peer_skip_reason debian12)
+	local prog
+	for prog in zstd lzop gzip xz; do
+		command -v "$prog" >/dev/null || SKIP_REASON=${SKIP_REASON:-"$prog is not installed"}
+	done
+	export SKIP_REASON
+	[ -z "$SKIP_REASON" ] || return 0
+	S="$BATS_FILE_TMPDIR"
+	qemu_make_stream debian12 "$S/pc.bin" --machine pc --smp 2 --mem 64
+	"$QEMU_PATCH" "$S/pc.bin" "$S/pf.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \
+		exception_nr=14 cr2=0x7f3a1c2e5008
+	# The whole recompression's result, decompressed: gzip is compressed whole.
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$S/hdr1" 1
+	{ cat "$S/hdr1"; gzip -c <"$S/pf.bin"; } >"$S/gzip.img"
+	"$FREDCK" -v repair "$S/gzip.img" -o "$S/gzip.rep" >"$S/gzip.out" || [ $? -eq 1 ]
+	local start=$((92 + $(od -An -tu4 -j20 -N4 "$S/gzip.img")))
+	tail -c +$((start + 1)) "$S/gzip.rep" | gzip -dc >"$S/whole.stream"
+}
+
+setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	[ -z "$SKIP_REASON" ] || skip "$SKIP_REASON"
+	S="$BATS_FILE_TMPDIR"
+	W="$BATS_TEST_TMPDIR"
+}
+
+# Where the QEMU stream starts: 92 + data_len (little-endian u32 at 20).
+stream_start() {
+	echo $((92 + $(od -An -tu4 -j20 -N4 "$1")))
+}
+
+# A libvirt image of format N whose stream is the output of COMMAND...
+# (reading the stream on standard input, or from the file named STREAM).
+image() { # N OUT COMMAND...
+	local n=$1 out=$2
+	shift 2
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" "$n"
+	{
+		cat "$W/hdr"
+		"${@//STREAM/$S/pf.bin}" <"$S/pf.bin"
+	} >"$out"
+}
+
+# repair -v IMG -o REP; the compressed bytes kept, from -v, into KEPT.
+repair_kept() { # IMG REP
+	run "$FREDCK" -v repair "$1" -o "$2"
+	assert_equal "$status" 1
+	[[ "$output" =~ kept\ the\ first\ ([0-9]+)\ compressed\ bytes ]] ||
+		fail "no compressed bytes kept: $output"
+	KEPT=${BASH_REMATCH[1]}
+}
+
+# The bytes of IMG and REP that differ within the first N, as "offset old new" (cmp -l).
+differing() { # IMG REP N
+	cmp -l -n "$3" "$1" "$2" || true
+}
+
+# The stream part of REP through PROG -dc equals the whole recompression's
+# result, fredck check exits 0 on REP, and QEMU loads the stream.
+assert_repaired() { # PROG REP
+	local start
+	start=$(stream_start "$2")
+	tail -c +$((start + 1)) "$2" >"$W/rep.compressed"
+	run "$1" -t "$W/rep.compressed"
+	assert_success
+	"$1" -dc <"$W/rep.compressed" >"$W/rep.stream"
+	run cmp "$S/whole.stream" "$W/rep.stream"
+	assert_success
+	run "$FREDCK" -j check "$2"
+	assert_equal "$status" 0
+	assert_equal "$(jq -r '.inputs[0].vcpus[1].exception.state' <<<"$output")" pending
+}
+
+@test "recompress: the whole-recompression reference (gzip) says so with -v" {
+	run cat "$S/gzip.out"
+	assert_output --partial "compressed the whole gzip stream again: keeping gzip data is not done yet"
+}
+
+@test "recompress zstd (as libvirt runs it): the prefix's compressed bytes kept, only the last kept block's flag set; zstd decompresses what the whole recompression gives; QEMU loads it" {
+	image 5 "$W/z.img" zstd -c
+	repair_kept "$W/z.img" "$W/z.rep"
+	start=$(stream_start "$W/z.img")
+	[ "$KEPT" -gt 0 ] && [ "$KEPT" -lt $(($(stat -c %s "$W/z.img") - start)) ] || fail "kept $KEPT"
+	# Within the kept bytes only one differs: a block header's Last_Block bit (RFC 8878 3.1.1.2).
+	run differing "$W/z.img" "$W/z.rep" $((start + KEPT))
+	[ "$(wc -l <<<"$output")" -eq 1 ] || fail "$output"
+	read -r at old new <<<"$output"
+	[ $((8#$new)) -eq $((8#$old | 1)) ] && [ $((8#$old & 1)) -eq 0 ] || fail "$output"
+	[ "$at" -gt "$start" ] || fail "$output"
+	assert_repaired zstd "$W/z.rep"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress zstd: with and without the content checksum, with a content-size field (zstd FILE), -19 and -T0: zstd -t passes and gives the whole recompression's stream" {
+	local how
+	for how in "zstd -c" "zstd -c --no-check" "zstd -c STREAM" "zstd -c --no-check STREAM" \
+		"zstd -19 -c" "zstd -T0 -c"; do
+		rm -f "$W/z.rep"
+		# shellcheck disable=SC2086
+		image 5 "$W/z.img" $how
+		repair_kept "$W/z.img" "$W/z.rep"
+		assert_repaired zstd "$W/z.rep"
+	done
+	# The last case kept a frame with a checksum: zstd -lv lists the check.
+	start=$(stream_start "$W/z.rep")
+	tail -c +$((start + 1)) "$W/z.rep" >"$W/z.zst"
+	run zstd -lv "$W/z.zst"
+	assert_output --partial "# Zstandard Frames: 2"
+	assert_output --partial "Check: XXH64"
+}
+
+@test "recompress zstd: an image of several frames keeps the frames before the edit as they are" {
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
+	head -c 200000 "$S/pf.bin" >"$W/a"
+	tail -c +200001 "$S/pf.bin" >"$W/b"
+	{ cat "$W/hdr"; zstd -c <"$W/a"; zstd -c <"$W/b"; } >"$W/z.img"
+	repair_kept "$W/z.img" "$W/z.rep"
+	start=$(stream_start "$W/z.img")
+	first=$(zstd -c <"$W/a" | wc -c)
+	[ "$KEPT" -gt "$first" ] || fail "kept $KEPT, the first frame is $first"
+	run cmp -n $((start + first)) "$W/z.img" "$W/z.rep"
+	assert_success
+	assert_repaired zstd "$W/z.rep"
+}
+
+@test "recompress zstd: a damaged kept block is still caught: exit 8, nothing written" {
+	image 5 "$W/z.img" zstd -c
+	start=$(stream_start "$W/z.img")
+	printf '\125' | dd of="$W/z.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/z.img" -o "$W/z.rep"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"zstd data: "* ]] || fail "$stderr"
+	[ ! -e "$W/z.rep" ]
+}
+
+@test "recompress lzop (as libvirt runs it): the blocks before the edit kept byte for byte, the tail's blocks in the same file; lzop -t passes with no warning; QEMU loads it" {
+	image 4 "$W/l.img" lzop -c
+	repair_kept "$W/l.img" "$W/l.rep"
+	start=$(stream_start "$W/l.img")
+	run cmp -n $((start + KEPT)) "$W/l.img" "$W/l.rep"
+	assert_success
+	# One lzop file (a second header would make lzop -d warn and exit 2).
+	tail -c +$((start + 1)) "$W/l.rep" >"$W/l.lzo"
+	run lzop -t "$W/l.lzo"
+	assert_success
+	refute_output --partial warning
+	[ "$(LC_ALL=C grep -a -o $'\x89LZO' "$W/l.lzo" | wc -l)" -eq 1 ] || fail "more than one lzop header"
+	assert_repaired lzop "$W/l.rep"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress lzop: an image lzop -c would not continue (lzop -9, another method) is compressed whole again, and -v says why" {
+	image 4 "$W/l.img" lzop -9 -c
+	run "$FREDCK" -v repair "$W/l.img" -o "$W/l.rep"
+	assert_equal "$status" 1
+	assert_output --partial "compressed the whole lzop stream again: "
+	assert_output --partial "lzop -c writes blocks unlike the image's"
+	assert_repaired lzop "$W/l.rep"
+}
+
+@test "recompress lzop: a damaged kept block is still caught: exit 8, nothing written" {
+	image 4 "$W/l.img" lzop -c
+	start=$(stream_start "$W/l.img")
+	printf '\125\125\125\125' | dd of="$W/l.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/l.img" -o "$W/l.rep"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"lzop data: "* ]] || fail "$stderr"
+	[ ! -e "$W/l.rep" ]
+}
+
+@test "recompress: in place, the original is kept as the backup byte for byte and the repair is spliced" {
+	image 5 "$W/vm.img" zstd -c
+	cp "$W/vm.img" "$W/orig.img"
+	run "$FREDCK" -v repair "$W/vm.img" --in-place
+	assert_equal "$status" 1
+	assert_output --partial "kept the first "
+	run cmp "$W/vm.img.orig" "$W/orig.img"
+	assert_success
+	assert_repaired zstd "$W/vm.img"
+}
+
+@test "recompress xz -3 (as libvirt runs it): the LZMA2 chunks before the edit kept byte for byte, the block closed (check, index, footer), a new stream after; xz -t passes; QEMU loads it" {
+	image 3 "$W/x.img" xz -3 -c
+	repair_kept "$W/x.img" "$W/x.rep"
+	start=$(stream_start "$W/x.img")
+	run cmp -n $((start + KEPT)) "$W/x.img" "$W/x.rep"
+	assert_success
+	assert_repaired xz "$W/x.rep"
+	run xz -lvv "$W/rep.compressed"
+	assert_output --regexp "Streams: +2"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress xz: CRC-32, no check, the default level, and xz -T0 blocks that hold their sizes (kept whole): xz -t passes and gives the whole recompression's stream" {
+	local how
+	for how in "xz -c" "xz -3 --check=crc32 -c" "xz -3 --check=none -c" \
+		"xz -3 -T0 --block-size=100000 -c"; do
+		rm -f "$W/x.rep"
+		# shellcheck disable=SC2086
+		image 3 "$W/x.img" $how
+		repair_kept "$W/x.img" "$W/x.rep"
+		assert_repaired xz "$W/x.rep"
+	done
+	# The last: whole blocks of 100000 bytes kept.
+	[ $((KEPT)) -gt 0 ] || fail "kept $KEPT"
+	run "$FREDCK" -v repair "$W/x.img" -o "$W/x2.rep"
+	assert_output --regexp "\\(([1-9]00000) bytes decompressed"
+}
+
+@test "recompress xz: a single block with a SHA-256 check cannot be cut inside: compressed whole again, and -v says why" {
+	image 3 "$W/x.img" xz -3 --check=sha256 -c
+	run "$FREDCK" -v repair "$W/x.img" -o "$W/x.rep"
+	assert_equal "$status" 1
+	assert_output --partial "compressed the whole xz stream again: the xz check is not CRC-32 or CRC-64"
+	assert_repaired xz "$W/x.rep"
+}
+
+@test "recompress xz: a damaged kept chunk is still caught: exit 8, nothing written" {
+	image 3 "$W/x.img" xz -3 -c
+	start=$(stream_start "$W/x.img")
+	printf '\125\125' | dd of="$W/x.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/x.img" -o "$W/x.rep"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"xz data: "* ]] || fail "$stderr"
+	[ ! -e "$W/x.rep" ]
+}
+
+@test "recompress: a cut inside the device state the first pass held: the tail comes from memory, not from decompressing again (xz blocks of 1000 bytes)" {
+	image 3 "$W/x.img" xz -3 --block-size=1000 -c
+	repair_kept "$W/x.img" "$W/x.rep"
+	assert_output --partial "compressed the rest again, from the device state read the first time"
+	start=$(stream_start "$W/x.img")
+	run cmp -n $((start + KEPT)) "$W/x.img" "$W/x.rep"
+	assert_success
+	assert_repaired xz "$W/x.rep"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
