@@ -1,0 +1,146 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Build fredck's Debian package from a clean export of this tree, lint it,
+# and run its autopkgtests (debian/tests/control) against the installed
+# package:
+#   1. export the tree (git's tracked and unignored files; without git, the
+#      tree less _build*/) to $OUT/fredck-VERSION;
+#   2. install the build dependencies of debian/control (apt-get build-dep,
+#      from the machine's own apt sources) and dpkg-dev, lintian,
+#      autopkgtest;
+#   3. dpkg-source -b (the native source package), then
+#      dpkg-buildpackage -us -uc -b;
+#   4. lintian --pedantic on the source and binary packages: any tag not
+#      overridden fails;
+#   5. autopkgtest with autopkgtest-virt-null (needs root: it installs the
+#      package on this machine, and removes it again afterwards if it was
+#      not installed before); skipped with the reason where it cannot run.
+# The packages, logs and test results are left in $OUT.  Exit status 0 when
+# every step that ran passed.
+#
+# Environment:
+#   FREDCK_DEB_OUT          output directory (default _build-deb)
+#   FREDCK_DEB_AUTOPKGTEST  0 to skip the autopkgtests
+#   DEB_BUILD_OPTIONS       passed on (nocheck: no unit tests in the build)
+set -eu
+cd "$(dirname "$0")/.."
+TOP=$PWD
+OUT=${FREDCK_DEB_OUT:-$TOP/_build-deb}
+say() { echo "build-deb: $*"; }
+die() { say "$*" >&2; exit 1; }
+
+[ -f debian/control ] ||
+	die "no debian/ here: the release tarball does not carry it; build from a git checkout"
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo -n"
+else
+	SUDO=none
+fi
+# apt-get waits for another apt-get or dpkg rather than failing at once.
+APT="apt-get -o DPkg::Lock::Timeout=600 -y -qq --no-install-recommends"
+
+installed() { # PACKAGE
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+# --- 1. a clean export -------------------------------------------------------
+case $OUT in /*) ;; *) OUT=$TOP/$OUT ;; esac
+rm -rf "$OUT"
+mkdir -p "$OUT"
+SRC=$OUT/fredck
+mkdir -p "$SRC"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# Tracked files as they are now, and new files not yet committed
+	# (unless ignored); a tracked file deleted in the tree is left out.
+	git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' _ |
+		tar --null -T - -cf - | tar -xf - -C "$SRC"
+else
+	tar --exclude='./_build*' --exclude=./.git -cf - . | tar -xf - -C "$SRC"
+fi
+VERSION=$(cd "$SRC" && dpkg-parsechangelog -S Version)
+mv "$SRC" "$OUT/fredck-$VERSION"
+SRC=$OUT/fredck-$VERSION
+say "exported the tree to $SRC (version $VERSION)"
+
+# --- 2. the tools and the build dependencies ---------------------------------
+tools=""
+for p in dpkg-dev lintian autopkgtest; do
+	installed "$p" || tools="$tools $p"
+done
+# apt-get build-dep DIR reads DIR/debian/control: the build dependencies
+# are listed once.  It resolves them from this machine's apt sources.
+if ! (cd "$SRC" && dpkg-checkbuilddeps) >/dev/null 2>&1 || [ -n "$tools" ]; then
+	[ "$SUDO" != none ] || die "not root and no sudo: cannot install the build dependencies$tools"
+	say "installing the build dependencies (apt-get build-dep)${tools:+ and$tools}"
+	$SUDO apt-get -qq update
+	# shellcheck disable=SC2086 # lists of words
+	DEBIAN_FRONTEND=noninteractive $SUDO $APT build-dep "$SRC"
+	if [ -n "$tools" ]; then
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive $SUDO $APT install $tools ||
+			say "could not install$tools: the steps that need them are skipped"
+	fi
+fi
+
+# --- 3. the source and binary packages ---------------------------------------
+start=$(date +%s)
+(cd "$OUT" && dpkg-source -b "fredck-$VERSION") >"$OUT/source.log" 2>&1 ||
+	{ tail -20 "$OUT/source.log"; die "dpkg-source -b failed ($OUT/source.log)"; }
+if ! (cd "$SRC" && dpkg-buildpackage -us -uc -b) >"$OUT/build.log" 2>&1; then
+	tail -40 "$OUT/build.log"
+	die "dpkg-buildpackage failed ($OUT/build.log)"
+fi
+say "built in $(($(date +%s) - start)) s: $(cd "$OUT" && echo ./*.deb ./*.dsc)"
+
+status=0
+# --- 4. lintian --------------------------------------------------------------
+if command -v lintian >/dev/null 2>&1; then
+	changes=$(ls "$OUT"/*.changes)
+	# Every tag counts, up to pedantic; overrides (with their reasons) are
+	# in debian/source/lintian-overrides and debian/fredck.lintian-overrides.
+	if lintian --pedantic --info --display-level '>=pedantic' \
+		--fail-on error,warning,info,pedantic \
+		"$OUT/fredck_$VERSION.dsc" "$changes" >"$OUT/lintian.log" 2>&1; then
+		say "lintian --pedantic: clean ($(grep -c . "$OUT/lintian.log" || true) lines of output)"
+	else
+		cat "$OUT/lintian.log"
+		say "lintian --pedantic: tags above ($OUT/lintian.log)"
+		status=1
+	fi
+else
+	say "lintian skipped: not installed"
+fi
+
+# --- 5. autopkgtest ----------------------------------------------------------
+if [ "${FREDCK_DEB_AUTOPKGTEST:-1}" = 0 ]; then
+	say "autopkgtest skipped: FREDCK_DEB_AUTOPKGTEST=0"
+elif ! command -v autopkgtest >/dev/null 2>&1; then
+	say "autopkgtest skipped: autopkgtest is not installed"
+elif [ "$(id -u)" -ne 0 ]; then
+	say "autopkgtest skipped: autopkgtest-virt-null installs the package on this machine and needs root"
+else
+	was_installed=no
+	installed fredck && was_installed=yes
+	# Exit status 2: some test was skipped; 0: all passed.
+	set +e
+	autopkgtest --output-dir "$OUT/autopkgtest" "$OUT"/fredck_*.deb "$OUT/fredck_$VERSION.dsc" \
+		-- null >"$OUT/autopkgtest.log" 2>&1
+	rc=$?
+	set -e
+	sed -n '/^@@@@@@@@@@@@@@@@@@@@ summary/,$p' "$OUT/autopkgtest.log"
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; then
+		say "autopkgtest: passed (exit status $rc)"
+	else
+		tail -40 "$OUT/autopkgtest.log"
+		say "autopkgtest: failed (exit status $rc, $OUT/autopkgtest.log)"
+		status=1
+	fi
+	if [ "$was_installed" = no ] && installed fredck; then
+		dpkg --purge fredck >/dev/null
+	fi
+fi
+exit "$status"
