@@ -6,10 +6,10 @@
 # holds every file a user needs, and its autopkgtests pass against the
 # installed /usr/bin/fredck.
 #
-# The build takes about a minute (dpkg-buildpackage with nocheck, lintian,
-# the autopkgtests "example" and "installed"); FREDCK_TEST_PACKAGE=1 adds
-# the "cli" autopkgtest (the BATS tests on the installed fredck, about two
-# minutes more).  The release tarball does not carry debian/: from it,
+# The build takes one to two minutes (dpkg-buildpackage with nocheck,
+# lintian, the autopkgtests "example", "installed" and "qemu");
+# FREDCK_TEST_PACKAGE=1 adds the "cli" autopkgtest (the BATS tests that need
+# no build tree, on the installed fredck: about two minutes more).  The release tarball does not carry debian/: from it,
 # these tests report skipped.
 
 load test_helper
@@ -77,7 +77,7 @@ deb_files() {
 	if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
 		skip "not root and no sudo: build-deb.sh cannot install the build dependencies"
 	fi
-	local out=$WORK/deb tests="example installed"
+	local out=$WORK/deb tests="example installed qemu"
 	[ "${FREDCK_TEST_PACKAGE:-0}" = 1 ] && tests=""
 	# Nothing of make check's environment reaches the build or the
 	# autopkgtests: no jobserver, no build-tree fredck.
@@ -91,6 +91,7 @@ deb_files() {
 		assert_line --partial "autopkgtest: passed"
 		assert_line --regexp "example +PASS"
 		assert_line --regexp "installed +PASS"
+		assert_line --regexp "qemu +PASS"
 	fi
 
 	local deb
