@@ -23,6 +23,12 @@
 #   FREDCK_DEB_AUTOPKGTEST  0 to skip the autopkgtests
 #   FREDCK_DEB_TESTS        the autopkgtests to run, by name (default: all
 #                           of debian/tests/control)
+#   FREDCK_DEB_CHROOT       build, lint and test in a copy of this chroot
+#                           instead, e.g. the Debian 13 chroot that
+#                           scripts/install-qemu-peers.sh makes,
+#                           /var/cache/fredck/chroots/trixie (root only;
+#                           the copy's apt sources are the chroot's own;
+#                           the results go to $OUT/SUITE/)
 #   DEB_BUILD_OPTIONS       passed on (nocheck: no unit tests in the build)
 set -eu
 cd "$(dirname "$0")/.."
@@ -58,9 +64,48 @@ installed() { # PACKAGE
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
+# Run this script again inside a copy of the chroot DIR, on the export:
+# the copy's own apt sources give the build dependencies and tools, and the
+# chroot the QEMU tests use is left as it was.
+build_in_chroot() { # DIR
+	[ "$(id -u)" -eq 0 ] || die "FREDCK_DEB_CHROOT needs root (chroot, mount)"
+	[ -x "$1/usr/bin/apt-get" ] || die "$1 is not a Debian chroot (no /usr/bin/apt-get)"
+	suite=$(. "$1/etc/os-release" && echo "${VERSION_CODENAME:-unknown}")
+	root=$OUT/root-$suite
+	say "copying $1 ($suite) to $root"
+	cp -a --one-file-system "$1" "$root"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# The QEMU peers' chroots keep no documentation (dpkg path-exclude):
+	# the package's own files must all be there to be checked.
+	rm -f "$root/etc/dpkg/dpkg.cfg.d/01-fredck-nodoc"
+	mkdir -p "$root/build"
+	mv "$SRC" "$root/build/"
+	trap 'unmount_under "$OUT"' EXIT
+	mount -t proc proc "$root/proc"
+	{
+		chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+			FREDCK_DEB_OUT=/build/out FREDCK_DEB_TESTS="${FREDCK_DEB_TESTS:-}" \
+			FREDCK_DEB_AUTOPKGTEST="${FREDCK_DEB_AUTOPKGTEST:-1}" \
+			DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-}" \
+			sh -c "cd /build/fredck-$VERSION && sh scripts/build-deb.sh" 2>&1 &&
+			echo 0 >"$OUT/chroot.status" || echo $? >"$OUT/chroot.status"
+	} | sed "s/^build-deb:/build-deb: $suite:/"
+	rc=$(cat "$OUT/chroot.status")
+	unmount_under "$OUT"
+	mkdir -p "$OUT/$suite"
+	cp -a "$root/build/out/." "$OUT/$suite/" 2>/dev/null || true
+	return "$rc"
+}
+
 # --- 1. a clean export -------------------------------------------------------
 case $OUT in /*) ;; *) OUT=$TOP/$OUT ;; esac
-rm -rf "$OUT"
+# A chroot's /proc under DIR, left mounted by an interrupted run.
+unmount_under() { # DIR
+	awk -v d="$1/" 'index($2 "/", d) == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+unmount_under "$OUT"
+rm -rf --one-file-system "$OUT"
 mkdir -p "$OUT"
 SRC=$OUT/fredck
 mkdir -p "$SRC"
@@ -73,10 +118,16 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
 	tar --exclude='./_build*' --exclude=./.git -cf - . | tar -xf - -C "$SRC"
 fi
-VERSION=$(cd "$SRC" && dpkg-parsechangelog -S Version)
+# The version of debian/changelog's first entry (dpkg-dev may not be here yet).
+VERSION=$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' "$SRC/debian/changelog")
 mv "$SRC" "$OUT/fredck-$VERSION"
 SRC=$OUT/fredck-$VERSION
 say "exported the tree to $SRC (version $VERSION)"
+
+if [ -n "${FREDCK_DEB_CHROOT:-}" ]; then
+	build_in_chroot "$FREDCK_DEB_CHROOT"
+	exit $?
+fi
 
 # --- 2. the tools and the build dependencies ---------------------------------
 tools=""
