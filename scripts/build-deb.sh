@@ -139,13 +139,14 @@ done
 if ! (cd "$SRC" && dpkg-checkbuilddeps) >/dev/null 2>&1 || [ -n "$tools" ]; then
 	[ "$SUDO" != none ] || die "not root and no sudo: cannot install the build dependencies$tools"
 	say "installing the build dependencies (apt-get build-dep)${tools:+ and$tools}"
-	$SUDO apt-get -qq update
 	# shellcheck disable=SC2086 # lists of words
-	DEBIAN_FRONTEND=noninteractive $SUDO $APT build-dep "$SRC"
+	{ $SUDO apt-get -qq update &&
+		DEBIAN_FRONTEND=noninteractive $SUDO $APT build-dep "$SRC"; } >"$OUT/apt.log" 2>&1 ||
+		{ tail -20 "$OUT/apt.log"; die "apt-get build-dep failed ($OUT/apt.log)"; }
 	if [ -n "$tools" ]; then
 		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive $SUDO $APT install $tools ||
-			say "could not install$tools: the steps that need them are skipped"
+		DEBIAN_FRONTEND=noninteractive $SUDO $APT install $tools >>"$OUT/apt.log" 2>&1 ||
+			say "could not install$tools: the steps that need them are skipped ($OUT/apt.log)"
 	fi
 fi
 
