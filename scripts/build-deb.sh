@@ -70,6 +70,7 @@ installed() { # PACKAGE
 build_in_chroot() { # DIR
 	[ "$(id -u)" -eq 0 ] || die "FREDCK_DEB_CHROOT needs root (chroot, mount)"
 	[ -x "$1/usr/bin/apt-get" ] || die "$1 is not a Debian chroot (no /usr/bin/apt-get)"
+	# shellcheck disable=SC1091 # the chroot's, read at run time
 	suite=$(. "$1/etc/os-release" && echo "${VERSION_CODENAME:-unknown}")
 	root=$OUT/root-$suite
 	say "copying $1 ($suite) to $root"
@@ -112,6 +113,7 @@ mkdir -p "$SRC"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	# Tracked files as they are now, and new files not yet committed
 	# (unless ignored); a tracked file deleted in the tree is left out.
+	# shellcheck disable=SC2016 # the inner sh expands $f
 	git ls-files -z --cached --others --exclude-standard |
 		xargs -0 sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' _ |
 		tar --null -T - -cf - | tar -xf - -C "$SRC"

@@ -54,4 +54,5 @@ else
 fi
 echo "install-deps: installing$missing"
 $SUDO apt-get update -qq
+# shellcheck disable=SC2086 # a list of words
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
