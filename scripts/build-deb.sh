@@ -217,7 +217,12 @@ else
 	if [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; then
 		say "autopkgtest: passed (exit status $rc, $(($(date +%s) - start)) s)"
 	else
-		tail -40 "$OUT/autopkgtest.log"
+		# The TAP of the tests that failed, with bats's account of why.
+		for f in "$OUT"/autopkgtest/*-stdout; do
+			[ -f "$f" ] && awk '/^not ok/ { on = 1; print; next } on && /^#/ { print; next } { on = 0 }' "$f" |
+				head -n 60
+		done
+		tail -n 10 "$OUT/autopkgtest.log"
 		say "autopkgtest: failed (exit status $rc, $OUT/autopkgtest.log)"
 		status=1
 	fi
