@@ -91,6 +91,7 @@ deb_files() {
 		assert_line --partial "autopkgtest: passed"
 		assert_line --regexp "example +PASS"
 		assert_line --regexp "installed +PASS"
+		[ -n "$tests" ] || assert_line --regexp "cli +PASS"
 		# The qemu autopkgtest needs Debian 12's QEMU (the peer debian12);
 		# without it, it reports SKIP.
 		local qemu_skip
