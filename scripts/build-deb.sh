@@ -83,6 +83,8 @@ build_in_chroot() { # DIR
 	mv "$SRC" "$root/build/"
 	trap 'unmount_under "$OUT"' EXIT
 	mount -t proc proc "$root/proc"
+	# Terminals for the tests that run fredck on one (script(1)).
+	mount --bind /dev/pts "$root/dev/pts"
 	{
 		chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
 			FREDCK_DEB_OUT=/build/out FREDCK_DEB_TESTS="${FREDCK_DEB_TESTS:-}" \
