@@ -17,10 +17,36 @@
 #include "cli/cancel.h"
 #include "cli/diag.h"
 #include "cli/hint.h"
+#include "formats/format.h"
 #include "formats/io/bsrc.h"
+#include "formats/io/decode.h"
 #include "reconstruct/findings.h"
 
-const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
+/*
+ * --version: the version, the distribution package's version where the
+ * build was given one (configure --with-package-version, as debian/rules
+ * does), and what this binary can read: its formats and the compressors
+ * of libvirt images, with the library versions it runs with.
+ */
+static void print_version(FILE *out, struct argp_state *state)
+{
+	char provider[64];
+
+	fprintf(out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+#ifdef FREDCK_PACKAGE_VERSION
+	fprintf(out, "package version: %s\n", FREDCK_PACKAGE_VERSION);
+#endif
+	fputs("formats:", out);
+	for (size_t i = 0; format_list[i]; i++)
+		fprintf(out, " %s", format_list[i]->name);
+	fputs("\ncompressed libvirt images:", out);
+	for (int c = CODEC_GZIP; c <= CODEC_ZSTD; c++)
+		fprintf(out, "%s %s (%s)", c == CODEC_GZIP ? "" : ",", codec_name(c),
+			codec_provider(c, provider, sizeof(provider)));
+	fputc('\n', out);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 static const struct cmd *const commands[] = {

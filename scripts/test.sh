@@ -19,7 +19,7 @@
 # Ends with one line "N passed, N failed, N skipped" over all three.
 set -u
 cd "$(dirname "$0")/.."
-sh scripts/install-deps.sh --fuzz >/dev/null
+sh scripts/install-deps.sh --fuzz --deb >/dev/null
 # Real QEMU: Debian 12's, and Debian 13 / unstable chroots where they can be
 # built; tests of a peer that could not be installed report skipped.
 sh scripts/install-qemu-peers.sh

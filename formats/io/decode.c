@@ -55,6 +55,30 @@ const char *codec_name(enum codec c)
 	return (unsigned int)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
 }
 
+const char *codec_provider(enum codec c, char *buf, size_t len)
+{
+	switch (c) {
+	case CODEC_GZIP:
+		snprintf(buf, len, "zlib %s", zlibVersion());
+		break;
+	case CODEC_BZIP2:
+		/* "1.0.8, 13-Jul-2019": the version is what precedes the comma. */
+		snprintf(buf, len, "libbz2 %.*s", (int)strcspn(BZ2_bzlibVersion(), ","),
+			 BZ2_bzlibVersion());
+		break;
+	case CODEC_XZ:
+		snprintf(buf, len, "liblzma %s", lzma_version_string());
+		break;
+	case CODEC_ZSTD:
+		snprintf(buf, len, "libzstd %s", ZSTD_versionString());
+		break;
+	default:
+		snprintf(buf, len, "the lzop program");
+		break;
+	}
+	return buf;
+}
+
 /* More compressed input, when all of it was used; false at its end. */
 static bool refill(struct decoder *d)
 {

@@ -45,6 +45,12 @@ struct zstd_cut {
 const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
+/*
+ * What does codec c, as linked or run: "zlib 1.2.13", "libbz2 1.0.8",
+ * "liblzma 5.4.1", "libzstd 1.5.4", or "the lzop program" (run when an
+ * image needs it); written into buf, which is returned.
+ */
+const char *codec_provider(enum codec c, char *buf, size_t len);
 
 /*
  * An encoder writing compressed bytes to fd, with the settings libvirt

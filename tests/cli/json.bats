@@ -58,7 +58,7 @@ documents() {
 	run -0 "$FREDCK" check --json "$dir"
 	assert_equal "$(jqo .schema_version)" 2
 	assert_equal "$(jqo .tool.name)" fredck
-	assert_equal "$(jqo .tool.version)" "$("$FREDCK" --version | awk '{ print $2 }')"
+	assert_equal "$(jqo .tool.version)" "$("$FREDCK" --version | awk 'NR == 1 { print $2 }')"
 }
 
 @test "json: the command field names the command" {

@@ -142,6 +142,17 @@ assert_usage_error() {
 	assert_output --regexp '^fredck [0-9]+\.[0-9]+'
 }
 
+@test "usage: --version names every format of --help and every compressor, with its library's version" {
+	run -0 "$FREDCK" --help
+	local formats
+	formats=$(tr '\n' ' ' <<<"$output" | sed -n 's/.*--format=NAME *[^(]*(\([^)]*\)).*/\1/p' | tr -d ',' | xargs)
+	[ -n "$formats" ] || fail "no format list in fredck --help"
+	run -0 "$FREDCK" --version
+	assert_line --index 0 --regexp '^fredck [0-9]+\.[0-9]+'
+	assert_line "formats: $formats"
+	assert_line --regexp '^compressed libvirt images: gzip \(zlib [0-9.]+\), bzip2 \(libbz2 [0-9.]+\), xz \(liblzma [0-9.]+\), lzop \(the lzop program\), zstd \(libzstd [0-9.]+\)$'
+}
+
 @test "usage: --help names the exit status bits" {
 	run -0 "$FREDCK" --help
 	assert_output --regexp '16[[:space:]]+usage'

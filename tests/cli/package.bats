@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The Debian package (debian/, scripts/build-deb.sh): its build dependencies
+# are install-deps.sh's, the hook it installs is the README's, and it builds
+# from a clean export of the tree, lintian --pedantic finds nothing, it
+# holds every file a user needs, and its autopkgtests pass against the
+# installed /usr/bin/fredck.
+#
+# The build takes one to two minutes (dpkg-buildpackage with nocheck,
+# lintian, the autopkgtests "example", "installed" and "qemu");
+# FREDCK_TEST_PACKAGE=1 adds the "cli" autopkgtest (the BATS tests that need
+# no build tree, on the installed fredck: about two minutes more).  The release tarball does not carry debian/: from it,
+# these tests report skipped.
+
+load test_helper
+
+require_debian_dir() {
+	[ -f "$TOP_SRCDIR/debian/control" ] ||
+		skip "no debian/ in $TOP_SRCDIR (the release tarball does not carry it)"
+}
+
+# The package names of debian/control's Build-Depends, one per line,
+# sorted: comments, versions, architecture lists and build profiles dropped.
+build_depends() {
+	awk '/^#/ { next }
+	     /^Build-Depends:/ { on = 1; sub(/^Build-Depends:/, ""); print; next }
+	     on && /^[ \t]/ { print; next }
+	     { on = 0 }' "$TOP_SRCDIR/debian/control" |
+		tr ',' '\n' | sed -e 's/[([<].*//' -e 's/[[:space:]]//g' | grep -v '^$' | LC_ALL=C sort
+}
+
+@test "package: Build-Depends are install-deps.sh's build packages, less gcc and make" {
+	require_debian_dir
+	run -0 sh "$TOP_SRCDIR/scripts/install-deps.sh" --list-build
+	local want
+	want=$(grep -vxE 'gcc|make' <<<"$output" | LC_ALL=C sort)
+	[ -n "$want" ] || fail "install-deps.sh --list-build printed no package"
+	run build_depends
+	assert_output "$(printf '%s\n' debhelper-compat "$want" | LC_ALL=C sort)"
+}
+
+@test "package: the libvirt hook installed as an example is the README's, byte for byte" {
+	local hook=$TOP_SRCDIR/examples/libvirt-hook/qemu
+	[ -f "$hook" ] || fail "$hook is missing"
+	# The README's block: from its "    #!/bin/sh" to the first empty line.
+	run awk '$0 == "    #!/bin/sh" { on = 1 } on && $0 == "" { exit } on { print substr($0, 5) }' \
+		"$TOP_SRCDIR/README.md"
+	[ -n "$output" ] || fail "no hook (a block starting '    #!/bin/sh') in README.md"
+	assert_output "$(cat "$hook")"
+	run -0 sh -n "$hook"
+}
+
+@test "package: the BATS files the cli autopkgtest runs exist" {
+	require_debian_dir
+	local f missing=""
+	for f in $(grep -oE '[a-z_]+\.bats' "$TOP_SRCDIR/debian/tests/cli"); do
+		[ -f "$TOP_SRCDIR/tests/cli/$f" ] || missing+=" $f"
+	done
+	assert_equal "${missing# }" ""
+}
+
+# The files of the package that `dpkg-deb -c DEB` lists, without "./".
+deb_files() {
+	dpkg-deb -c "$1" | awk '{ print $6 }' | sed 's|^\./|/|'
+}
+
+@test "package: build-deb.sh builds it, lintian --pedantic is clean, the autopkgtests pass" {
+	require_debian_dir
+	if grep -q '^SAN_CFLAGS = -fsanitize' "${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/Makefile" 2>/dev/null; then
+		skip "a sanitizer build: the package is built from the sources with Debian's flags, once, by the plain make check"
+	fi
+	local tool
+	for tool in dpkg-buildpackage dh lintian; do
+		command -v "$tool" >/dev/null ||
+			skip "$tool is not installed (sh scripts/install-deps.sh --deb)"
+	done
+	if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+		skip "not root and no sudo: build-deb.sh cannot install the build dependencies"
+	fi
+	local out=$WORK/deb tests="example installed qemu"
+	[ "${FREDCK_TEST_PACKAGE:-0}" = 1 ] && tests=""
+	# Nothing of make check's environment reaches the build or the
+	# autopkgtests: no jobserver, no build-tree fredck.
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u FREDCK -u TOP_SRCDIR -u TOP_BUILDDIR \
+		-u BASH_COMPLETION_DIR -u GROFF FREDCK_DEB_OUT="$out" FREDCK_DEB_TESTS="$tests" \
+		DEB_BUILD_OPTIONS=nocheck sh "$TOP_SRCDIR/scripts/build-deb.sh"
+	echo "$output"
+	assert_success
+	assert_line --partial "lintian --pedantic: clean"
+	if [ "$(id -u)" -eq 0 ] && command -v autopkgtest >/dev/null; then
+		assert_line --partial "autopkgtest: passed"
+		assert_line --regexp "example +PASS"
+		assert_line --regexp "installed +PASS"
+		[ -n "$tests" ] || assert_line --regexp "cli +PASS"
+		# The qemu autopkgtest needs Debian 12's QEMU (the peer debian12);
+		# without it, it reports SKIP.
+		local qemu_skip
+		qemu_skip=$(. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh" && qemu_peer_skip_reason debian12)
+		if [ -z "$qemu_skip" ]; then
+			assert_line --regexp "qemu +PASS"
+		else
+			assert_line --regexp "qemu +SKIP"
+		fi
+	fi
+
+	local deb
+	deb=$(find "$out" -maxdepth 1 -name 'fredck_*_amd64.deb')
+	[ -f "$deb" ] || fail "no fredck_*_amd64.deb in $out: $(ls "$out")"
+	run deb_files "$deb"
+	assert_line /usr/bin/fredck
+	assert_line /usr/share/man/man1/fredck.1.gz
+	assert_line /usr/share/man/man5/fredck-formats.5.gz
+	assert_line /usr/share/bash-completion/completions/fredck
+	assert_line /usr/share/doc/fredck/copyright
+	assert_line /usr/share/doc/fredck/changelog.gz
+	assert_line /usr/share/doc/fredck/README.md.gz
+	assert_line /usr/share/doc/fredck/examples/libvirt-hook/qemu
+	assert_line /usr/share/doc/fredck/examples/broken-vm/vcpu1/events
+	# The installed example is the bundled one.
+	mkdir "$WORK/root"
+	dpkg-deb -x "$deb" "$WORK/root"
+	run -0 diff -r "$TOP_SRCDIR/examples/broken-vm" "$WORK/root/usr/share/doc/fredck/examples/broken-vm"
+	run -0 cmp "$TOP_SRCDIR/examples/libvirt-hook/qemu" "$WORK/root/usr/share/doc/fredck/examples/libvirt-hook/qemu"
+}
