@@ -23,7 +23,9 @@
 #   FREDCK_CHROOT_REBUILD   suites to rebuild even if they work (e.g. "sid",
 #                           whose QEMU moves on); the old one stays if the
 #                           rebuild fails
-#   FREDCK_DEBIAN_MIRROR    default http://deb.debian.org/debian
+#   FREDCK_DEBIAN_MIRROR    the Debian archive to debootstrap from (default:
+#                           the one this machine's apt uses, so that a
+#                           local mirror is honoured; apt's proxy too)
 #   FREDCK_DEB_CACHE        debootstrap's package cache, shared by the
 #                           suites and kept for rebuilds (default
 #                           /var/cache/fredck/debs)
@@ -34,7 +36,39 @@ set -u
 CHROOTS=${FREDCK_CHROOTS:-/var/cache/fredck/chroots}
 SUITES=${FREDCK_QEMU_CHROOTS-trixie sid}
 REBUILD=${FREDCK_CHROOT_REBUILD:-}
-MIRROR=${FREDCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian archive this machine's apt installs from: the first URI of a
+# "deb" source (deb822 .sources, or one-line .list) one of whose suites is
+# not a security suite.  Nothing when apt names none.
+apt_debian_mirror() {
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'function flush() {
+			     if (deb && uri != "" && main) { print uri; found = 1; exit }
+			     deb = 0; uri = ""; main = 0
+		     }
+		     /^[ \t]*$/ { flush(); next }
+		     /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+		     /^URIs:/ { uri = $2 }
+		     /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) main = 1 }
+		     /^Enabled:[ \t]*no/ { deb = 0 }
+		     END { if (!found) flush() }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1 == "deb" {
+			i = 2
+			if ($i ~ /^\[/) while (i <= NF && $i !~ /\]$/) i++
+			if ($i ~ /\]$/) i++
+			if ($(i + 1) !~ /security/) { print $i; exit }
+		}' "$f"
+	done
+}
+MIRROR=${FREDCK_DEBIAN_MIRROR:-$(apt_debian_mirror | head -n 1)}
+# apt's proxy, for debootstrap (which reads http_proxy), unless one is set.
+if [ -z "${http_proxy:-}" ] && command -v apt-config >/dev/null 2>&1; then
+	eval "$(apt-config shell http_proxy Acquire::http::Proxy)"
+	[ -z "${http_proxy:-}" ] || export http_proxy
+fi
 DEBS=${FREDCK_DEB_CACHE:-/var/cache/fredck/debs}
 TIMEOUT=${FREDCK_CHROOT_TIMEOUT:-600}
 LIB=$(cd "$(dirname "$0")/.." && pwd)/tests/qemu/qemu-peer.sh
@@ -159,6 +193,12 @@ for suite in $SUITES; do
 	fi
 	if ! command -v debootstrap >/dev/null 2>&1; then
 		echo "debootstrap is not installed on the host" >"$root.failed"
+		say "$suite: $(cat "$root.failed")"
+		missing_peers="$missing_peers $suite"
+		continue
+	fi
+	if [ -z "$MIRROR" ]; then
+		echo "no Debian archive in this machine's apt sources to debootstrap from (set FREDCK_DEBIAN_MIRROR)" >"$root.failed"
 		say "$suite: $(cat "$root.failed")"
 		missing_peers="$missing_peers $suite"
 		continue
