@@ -361,12 +361,15 @@ static int certain_prefix(struct counting *k, uint64_t x, uint64_t *to, struct f
 {
 	struct qemu_chain *c = k->c;
 
-	while (c->end - x >= 5) {
+	while (x < c->end && c->end - x >= 5) {
 		const uint8_t *p = c->m + (x - c->start);
 		uint64_t next;
 
 		if (p[0] == QSEC_COMMAND) {
-			x += 5 + ((uint64_t)p[3] << 8 | p[4]);
+			next = x + 5 + ((uint64_t)p[3] << 8 | p[4]);
+			if (next > c->end)
+				break; /* its data runs past the input: counted as nothing below */
+			x = next;
 			continue;
 		}
 		if (p[0] != QSEC_FULL || !full_header_at(c, x) || !names_cpu(c, x))

@@ -193,6 +193,15 @@ static void test_command_and_description(void)
 	is_int(verdict(&s, 0, NULL), CHAIN_NONE, "a description shorter than its length: no reading");
 }
 
+static void test_command_past_the_end(void)
+{
+	struct bytes s = { .n = 0 };
+
+	put(&s, "\x08\x00\x0b\xff\xff", 5); /* a command whose 65535 bytes are not there */
+	put(&s, "\x00", 1);
+	is_int(verdict(&s, 0, NULL), CHAIN_NONE, "a command longer than the input: no reading");
+}
+
 static void test_no_reading(void)
 {
 	struct bytes s = { .n = 0 };
@@ -217,6 +226,7 @@ int main(void)
 	test_planted_next();
 	test_planted_end();
 	test_command_and_description();
+	test_command_past_the_end();
 	test_no_reading();
 	return done_testing();
 }
