@@ -41,8 +41,10 @@ stage() { # name dir command...
 	dir=$2
 	shift 2
 	echo "== $name"
+	stage_status=0
 	if ! "$@"; then
 		status=1
+		stage_status=1
 		for log in $(find "$dir" -name '*.log' -newer configure 2>/dev/null); do
 			grep -q '^not ok\|^ERROR\|^FAIL' "$log" 2>/dev/null && {
 				echo "--- $log"
@@ -50,7 +52,12 @@ stage() { # name dir command...
 			}
 		done
 	fi
-	summaries="$summaries $(count "$dir")"
+	counted=$(count "$dir")
+	# A stage that failed with no failed test (a build error) is a failure too.
+	if [ "$stage_status" -ne 0 ] && [ "$(echo "$counted" | awk '{print $2}')" -eq 0 ]; then
+		counted="$(echo "$counted" | awk '{print $1, 1, $3}')"
+	fi
+	summaries="$summaries $counted"
 }
 
 stage "make check" _build make -C _build -j"$(nproc)" check
@@ -123,8 +130,9 @@ else
 fi
 
 # Every file git tracks is in the tarball (every test, its data and
-# helpers), but these: notes and benchmarks for the repository only.
-DIST_OMIT='^(\.gitignore|m4/\.keep|bench/.*|tests/fuzz/RESULTS\.md|debian/.*)$'
+# helpers), but these: notes and benchmarks for the repository only, and
+# the Debian packaging (a distribution packages the tarball its own way).
+DIST_OMIT='^(\.gitignore|m4/\.keep|bench/.*|tests/fuzz/RESULTS\.md|debian/.*|scripts/build-deb\.sh)$'
 echo "== the tarball's files"
 tarball=$(ls _build/fredck-*.tar.gz 2>/dev/null | head -n 1)
 if ! git rev-parse --git-dir >/dev/null 2>&1; then

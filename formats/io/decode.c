@@ -296,7 +296,7 @@ static void zt_next_unit(struct zstd_track *t)
 		if (t->need)
 			return;
 		/* An empty block's body is in already. */
-		/* fall through */
+		__attribute__((fallthrough));
 	case ZU_BLOCK_BODY:
 		/* A cut here, recorded once the block's output is all out; the last
 		   block's is the frame's end, after its checksum when it has one. */
@@ -320,7 +320,7 @@ static void zt_next_unit(struct zstd_track *t)
 			  (uint32_t)h[3] << 24;
 		if (t->need)
 			return;
-		/* fall through */
+		__attribute__((fallthrough));
 	case ZU_SKIP_BODY:
 		t->unit = ZU_MAGIC;
 		t->need = 4;
