@@ -61,13 +61,18 @@ static const struct argp_option repair_options[] = {
 
 static void validate(const struct repair_opts *o, struct argp_state *state)
 {
-	int modes = (o->output != NULL) + (o->output_dir != NULL) + o->in_place + o->dry_run;
+	/* --dry-run with --in-place previews the in-place repair (its plan can differ). */
+	int modes = (o->output != NULL) + (o->output_dir != NULL) + o->in_place +
+		    (o->dry_run && !o->in_place);
 
 	if (modes == 0)
 		argp_error(state,
 			   "say where the repair goes: -o OUT, -O DIR, --in-place, or --dry-run");
 	if (modes > 1)
-		argp_error(state, "-o, -O, --in-place and --dry-run exclude each other");
+		argp_error(state, "-o, -O and --in-place exclude each other, and --dry-run goes "
+				  "alone or with --in-place");
+	if (o->dry_run && (o->backup_given || o->no_backup))
+		argp_error(state, "--dry-run writes nothing: --backup and --no-backup do not apply");
 	if (o->output_dir && !*o->output_dir)
 		argp_error(state, "-O takes a directory");
 	if (o->output && !*o->output)
@@ -172,6 +177,20 @@ static struct vcpu_plan *collect_plans(const struct input_report *r)
 	return plans;
 }
 
+/* --in-place --dry-run with an explicit strategy: what the writer will refuse. */
+static void warn_refused_growth(const struct input_report *r)
+{
+	const struct format_ops *ops = r->snap.ops;
+
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (ops->in_place_grows(&r->snap, &r->snap.vcpus[i], &r->vcpus[i].plan))
+			diag_warn("%s: vCPU %u: in place, this plan would be refused: pending would "
+				  "insert the cpu/exception_info subsection and change the length of "
+				  "the state, which the image's tables fix (--strategy=auto or drop "
+				  "keeps it)",
+				  r->path, r->snap.vcpus[i].index);
+}
+
 /*
  * In place, with --strategy=auto, a format that cannot change the state's
  * length there (a qcow2 snapshot) gets drop instead of a pending that
@@ -182,8 +201,13 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 	const struct format_ops *ops = r->snap.ops;
 	struct plan_options drop = plan_cli_opts.plan;
 
-	if (!o->in_place || !ops || !ops->in_place_grows || drop.strategy != STRATEGY_AUTO)
+	if (!o->in_place || !ops || !ops->in_place_grows)
 		return;
+	if (drop.strategy != STRATEGY_AUTO) {
+		if (o->dry_run)
+			warn_refused_growth(r);
+		return;
+	}
 	drop.strategy = STRATEGY_DROP;
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
@@ -262,9 +286,11 @@ static int repair_work(const struct batch_input *in, void *ctx)
 
 	if (o->output && strcmp(o->output, "-") == 0) {
 		filter_repair(&r, in->path);
-	} else if (report_analyse(&r, in->path) && !o->dry_run) {
+	} else if (report_analyse(&r, in->path)) {
 		keep_length(&r, o);
-		if (!o->output_dir)
+		if (o->dry_run)
+			; /* the plan is the report: nothing is written */
+		else if (!o->output_dir)
 			write_repair(&r, o, o->output);
 		else
 			outdir_repair(&r, o->output_dir, in->rel, out, sizeof(out), write_repair_to,

@@ -367,6 +367,27 @@ untouched() {
 	untouched c4k
 }
 
+@test "qcow2: --in-place --dry-run previews the in-place plan (drop where pending would grow the state) and writes nothing" {
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_stderr_contains "vCPU 1: in place, auto chose drop" "cpu/exception_info"
+	assert_output --partial "would repair (dry run): drop: #PF"
+	untouched c4k
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run --strategy=pending "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_stderr_contains "vCPU 1: in place, this plan would be refused"
+	untouched c4k
+	# the plain preview is -o's plan: pending
+	run --separate-stderr "$FREDCK" repair --dry-run "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_output --partial "would repair (dry run): pending: #PF"
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run --no-backup "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 16
+	assert_stderr_contains "--dry-run writes nothing"
+	untouched c4k
+}
+
 @test "qcow2: in place, an image QEMU holds open (its image locks) is refused, as qemu-img refuses it" {
 	local pid i
 	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
