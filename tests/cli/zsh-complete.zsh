@@ -29,6 +29,7 @@ bindkey '^I' complete-word
 bindkey '^M' undefined-key
 bindkey '^J' undefined-key
 compadd() {
+	setopt localoptions extendedglob
 	# A caller that collects matches for itself (-O, -A, -D) gets them.
 	if [[ " ${(j: :)@[1,(i)(-|--)]} " == *\ -[^\ ]#[OAD][^\ ]#\ * ]]; then
 		builtin compadd "$@"
@@ -44,7 +45,6 @@ compadd() {
 			__dscr=("${(@P)__dopt[2]}")
 		fi
 	fi
-	[[ -n $FREDCK_ZSH_DEBUG ]] && print -r -- "match:ARGS ${(q)@}"
 	builtin compadd -A __hits -D __dscr "$@"
 	for (( __i = 1; __i <= $#__hits; __i++ )); do
 		# A description reads "WORD  -- TEXT" (_describe) or is the word alone.
