@@ -78,12 +78,16 @@ static void put_value(FILE *out, const char *owner, const char *value, const cha
 /* The value records of option o (named owner): its "a|b|c", or the formats. */
 static void put_option_values(FILE *out, const struct argp_option *o, const char *owner)
 {
+	const char *v = o->arg;
+
 	if (takes_format(o)) {
 		for (size_t i = 0; format_list[i]; i++)
 			put_value(out, owner, format_list[i]->name, format_list[i]->description);
 		return;
 	}
-	for (const char *v = o->arg; v && strchr(o->arg, '|');) {
+	if (!v || !strchr(v, '|'))
+		return;
+	for (;;) {
 		size_t len = strcspn(v, "|");
 		char value[64];
 
@@ -92,7 +96,9 @@ static void put_option_values(FILE *out, const struct argp_option *o, const char
 			value[len] = '\0';
 			put_value(out, owner, value, NULL);
 		}
-		v = v[len] ? v + len + 1 : NULL;
+		if (!v[len])
+			break;
+		v += len + 1;
 	}
 }
 
@@ -111,6 +117,7 @@ static void put_option(FILE *out, const struct argp_option *o, const struct argp
 {
 	char lng[64], shrt[3] = "-";
 	const char *owner;
+	const char *fields[] = { "option", NULL, NULL, real->arg, arg_kind(real), real->doc };
 
 	if (o->name)
 		snprintf(lng, sizeof(lng), "--%s", o->name);
@@ -119,11 +126,9 @@ static void put_option(FILE *out, const struct argp_option *o, const struct argp
 	if (short_key(o->key))
 		snprintf(shrt, sizeof(shrt), "-%c", o->key);
 	owner = o->name ? lng : shrt;
-	{
-		const char *f[] = { "option", lng, shrt, real->arg, arg_kind(real), real->doc };
-
-		put_record(out, f, 6);
-	}
+	fields[1] = lng;
+	fields[2] = shrt;
+	put_record(out, fields, 6);
 	put_option_values(out, real, owner);
 }
 
@@ -170,14 +175,11 @@ static void put_operands(FILE *out, const struct argp *argp, const struct cmd *c
 	const char *doc = args_doc_of(argp);
 	char args[128] = "-";
 	bool codes = doc && strstr(doc, "CODE");
+	const char *fields[] = { "operand", commands || codes ? "values" : "file", args };
 
 	if (doc)
 		snprintf(args, sizeof(args), "%.*s", (int)strcspn(doc, "\n"), doc);
-	{
-		const char *f[] = { "operand", commands || codes ? "values" : "file", args };
-
-		put_record(out, f, 3);
-	}
+	put_record(out, fields, 3);
 	if (commands) {
 		for (size_t i = 0; commands[i]; i++)
 			put_value(out, "operand", commands[i]->name, commands[i]->summary);
