@@ -22,7 +22,7 @@ struct plan_cli_opts plan_cli_opts = {
 };
 
 enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR,
-       OPT_COMPLETION_LIST };
+       OPT_LIST_FOR_COMPLETION };
 
 /* --color=WHEN, resolved at the end of the parse. */
 static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
@@ -40,7 +40,7 @@ static const struct argp_option common_options[] = {
 	  .doc = "Colour the findings in text output (default auto: when standard output is a "
 		 "terminal and NO_COLOR is unset or empty)" },
 	/* For the shell completions (cli/complete.h); fredck(1), COMPLETION. */
-	{ .name = "completion-list", .key = OPT_COMPLETION_LIST, .flags = OPTION_HIDDEN },
+	{ .name = "list-for-completion", .key = OPT_LIST_FOR_COMPLETION, .flags = OPTION_HIDDEN },
 	{ 0 }
 };
 
@@ -115,7 +115,7 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
 		break;
-	case OPT_COMPLETION_LIST:
+	case OPT_LIST_FOR_COMPLETION:
 		/*
 		 * What this parse takes, then exit as --help does.  The input
 		 * is the command table at the top level (main.c), else NULL.

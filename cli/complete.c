@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * complete.c --- `fredck [COMMAND] --completion-list`: what the shell
+ * complete.c --- `fredck [COMMAND] --list-for-completion`: what the shell
  * completions (cli/fredck.bash-completion, cli/_fredck, cli/fredck.fish)
  * offer, printed from the argp tables the command parses with, the format
  * table and the findings table.  A new command, option, value, format or

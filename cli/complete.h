@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * complete.h --- the listing the shell completions read (bash, zsh, fish):
- * `fredck [COMMAND] --completion-list`, printed from the argp tables.
+ * `fredck [COMMAND] --list-for-completion`, printed from the argp tables.
  */
 #ifndef FRED_COMPLETE_H
 #define FRED_COMPLETE_H

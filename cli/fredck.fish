@@ -4,11 +4,11 @@
 #
 # Like the bash (cli/fredck.bash-completion) and zsh (cli/_fredck)
 # completions, it asks the fredck being completed what to offer:
-# `fredck [COMMAND] --completion-list` prints, from fredck's own tables, the
-# options with what their arguments are and their values, and the operands
-# (commands at the top, finding codes for explain, files elsewhere); see
-# cli/complete.h.  A new command, option, value, format or finding code
-# needs no change here.
+# `fredck [COMMAND] --list-for-completion` prints, from fredck's own
+# tables, the options with what their arguments are and their values, and
+# the operands (commands at the top, finding codes for explain, files
+# elsewhere); see cli/complete.h.  A new command, option, value, format or
+# finding code needs no change here.
 
 # The record of option $argv[1] (long or short name) in the listing
 # $argv[2..]: its name (long, else short) and what its argument is ("-"
@@ -80,7 +80,7 @@ function __fredck_complete
     set -l tokens (commandline -opc)
     set -l cur (commandline -ct)
     set -l fredck $tokens[1]
-    set -l top ($fredck --completion-list 2>/dev/null)
+    set -l top ($fredck --list-for-completion 2>/dev/null)
 
     # The command: the first word after fredck that is not an option or
     # an option's value ("--format NAME").
@@ -100,7 +100,7 @@ function __fredck_complete
         set i (math $i + 1)
     end
     set -l list $top
-    test -n "$cmd"; and set list ($fredck $cmd --completion-list 2>/dev/null)
+    test -n "$cmd"; and set list ($fredck $cmd --list-for-completion 2>/dev/null)
 
     # The option whose argument cur is: "--opt=value", or "--opt value".
     set -l opt

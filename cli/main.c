@@ -90,7 +90,7 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_INIT:
-		/* The common options list the commands for --completion-list. */
+		/* The common options list the commands for --list-for-completion. */
 		state->child_inputs[0] = (void *)commands;
 		return 0;
 	case ARGP_KEY_ARG:

@@ -5,7 +5,7 @@
 # it (COMP_WORDS, COMP_CWORD, then _fredck), zsh through its completion
 # system in a pseudo-terminal (zsh-complete.zsh: compinit, a TAB typed),
 # fish with complete -C.  What they offer is checked against fredck --help
-# (not against the --completion-list they read), and a fake fredck with
+# (not against the --list-for-completion they read), and a fake fredck with
 # one more command shows that all three take everything from the fredck
 # being completed.  make install puts each where its shell looks.
 
@@ -349,14 +349,14 @@ fake_fredck() {
 #!/bin/sh
 t=$(printf '\t')
 case "$*" in
---completion-list)
+--list-for-completion)
 	printf '%s\n' "option$t--format$t-${t}NAME${t}values${t}Read as NAME" \
 		"value$t--format${t}vmware${t}VMware vmss" \
 		"option$t--help$t-?$t-$t-${t}Give this help list" \
 		"operand${t}values${t}COMMAND [ARG...]" \
 		"value${t}operand${t}frobnicate${t}frobnicate the vCPUs" \
 		"value${t}operand${t}check${t}check" ;;
-"frobnicate --completion-list")
+"frobnicate --list-for-completion")
 	printf '%s\n' "option$t--widget$t-W${t}narrow|wide${t}values${t}How wide" \
 		"value$t--widget${t}narrow$t-" "value$t--widget${t}wide$t-" \
 		"option$t--log$t-${t}LOGFILE${t}file${t}Log to LOGFILE" \
@@ -419,15 +419,15 @@ FAKE
 		skip "bash checked; zsh or fish is not installed (sh scripts/install-deps.sh)"
 }
 
-@test "completion: fredck --completion-list names the commands, formats and long options of --help" {
+@test "completion: fredck --list-for-completion names the commands, formats and long options of --help" {
 	local cmd
-	run -0 "$FREDCK" --completion-list
+	run -0 "$FREDCK" --list-for-completion
 	assert_equal "$(awk -F '\t' '$1 == "value" && $2 == "operand" { print $3 }' <<<"$output" |
 		LC_ALL=C sort)" "$(help_commands)"
 	assert_equal "$(awk -F '\t' '$1 == "value" && $2 == "--format" { print $3 }' <<<"$output" |
 		LC_ALL=C sort)" "$(help_formats)"
 	for cmd in $(help_commands); do
-		run -0 "$FREDCK" "$cmd" --completion-list
+		run -0 "$FREDCK" "$cmd" --list-for-completion
 		assert_equal "$(awk -F '\t' '$1 == "option" && $2 != "-" {
 			print $2 ($5 == "-" ? "" : "=") }' <<<"$output" | LC_ALL=C sort -u)" \
 			"$(help_long_options "$cmd")"
@@ -435,6 +435,24 @@ FAKE
 		run awk -F '\t' '!($1 == "option" && NF == 6 || $1 == "value" && NF == 4 ||
 			$1 == "operand" && NF == 3) || /\t\t/ || /\t$/' <<<"$output"
 		assert_output ""
+	done
+}
+
+@test "completion: the hidden --list-for-completion makes no abbreviation of --help's options ambiguous" {
+	local cmd opts o name n p
+	for cmd in $(help_commands); do
+		# With argp's own hidden options, --program-name and --HANG.
+		opts=$(help_long_options "$cmd" | tr -d = && printf '%s\n' --program-name --HANG)
+		for o in $(help_long_options "$cmd" | tr -d =); do
+			# The shortest abbreviation of o among the options argp has besides ours.
+			name=${o#--}
+			for ((n = 1; n < ${#name}; n++)); do
+				p=${name:0:n}
+				[ "$(grep -c -- "^--$p" <<<"$opts")" -eq 1 ] && break
+			done
+			run "$FREDCK" "$cmd" "--${name:0:n}" --help
+			refute_output --partial "is ambiguous"
+		done
 	done
 }
 
