@@ -457,9 +457,8 @@ FAKE
 }
 
 @test "completion: make install puts bash's where bash-completion looks" {
-	[ -n "${TOP_BUILDDIR:-}" ] && [ -n "${BASH_COMPLETION_DIR:-}" ] &&
-		[ -n "${ZSH_COMPLETION_DIR:-}" ] && [ -n "${FISH_COMPLETION_DIR:-}" ] ||
-		skip "run from make check (TOP_BUILDDIR, *_COMPLETION_DIR)"
+	[ -n "${TOP_BUILDDIR:-}" ] && [ -n "${BASH_COMPLETION_DIR:-}" ] ||
+		skip "run from make check (TOP_BUILDDIR, BASH_COMPLETION_DIR)"
 	dest=$WORK/destdir
 	run env -u MAKEFLAGS -u MFLAGS make -C "$TOP_BUILDDIR" install-data DESTDIR="$dest"
 	assert_success
