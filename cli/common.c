@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/complete.h"
 #include "cli/escape.h"
 #include "formats/format.h"
 
@@ -20,7 +21,8 @@ struct plan_cli_opts plan_cli_opts = {
 	.cap = CAP_AUTO,
 };
 
-enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR };
+enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR,
+       OPT_LIST_FOR_COMPLETION };
 
 /* --color=WHEN, resolved at the end of the parse. */
 static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
@@ -37,6 +39,8 @@ static const struct argp_option common_options[] = {
 	{ .name = "color", .key = OPT_COLOR, .arg = "auto|always|never",
 	  .doc = "Colour the findings in text output (default auto: when standard output is a "
 		 "terminal and NO_COLOR is unset or empty)" },
+	/* For the shell completions (cli/complete.h); fredck(1), COMPLETION. */
+	{ .name = "list-for-completion", .key = OPT_LIST_FOR_COMPLETION, .flags = OPTION_HIDDEN },
 	{ 0 }
 };
 
@@ -111,6 +115,13 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
 		break;
+	case OPT_LIST_FOR_COMPLETION:
+		/*
+		 * What this parse takes, then exit as --help does.  The input
+		 * is the command table at the top level (main.c), else NULL.
+		 */
+		complete_list(state->root_argp, state->input, state->out_stream);
+		exit(fflush(state->out_stream) == 0 ? EXIT_OK : EXIT_OPERATIONAL);
 	case ARGP_KEY_END:
 		resolve_color();
 		break;

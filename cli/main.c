@@ -89,6 +89,10 @@ static void unknown_command(const char *name)
 static error_t top_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case ARGP_KEY_INIT:
+		/* The common options list the commands for --list-for-completion. */
+		state->child_inputs[0] = (void *)commands;
+		return 0;
 	case ARGP_KEY_ARG:
 		command_index = state->next - 1;
 		state->next = state->argc; /* the command parses the rest */

@@ -82,7 +82,7 @@ deb_files() {
 	# Nothing of make check's environment reaches the build or the
 	# autopkgtests: no jobserver, no build-tree fredck.
 	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u FREDCK -u TOP_SRCDIR -u TOP_BUILDDIR \
-		-u BASH_COMPLETION_DIR -u GROFF FREDCK_DEB_OUT="$out" FREDCK_DEB_TESTS="$tests" \
+		-u BASH_COMPLETION_DIR -u ZSH_COMPLETION_DIR -u FISH_COMPLETION_DIR -u GROFF FREDCK_DEB_OUT="$out" FREDCK_DEB_TESTS="$tests" \
 		DEB_BUILD_OPTIONS=nocheck sh "$TOP_SRCDIR/scripts/build-deb.sh"
 	echo "$output"
 	assert_success
@@ -111,6 +111,8 @@ deb_files() {
 	assert_line /usr/share/man/man1/fredck.1.gz
 	assert_line /usr/share/man/man5/fredck-formats.5.gz
 	assert_line /usr/share/bash-completion/completions/fredck
+	assert_line /usr/share/zsh/vendor-completions/_fredck
+	assert_line /usr/share/fish/vendor_completions.d/fredck.fish
 	assert_line /usr/share/doc/fredck/copyright
 	assert_line /usr/share/doc/fredck/changelog.gz
 	assert_line /usr/share/doc/fredck/README.md.gz
@@ -121,4 +123,6 @@ deb_files() {
 	dpkg-deb -x "$deb" "$WORK/root"
 	run -0 diff -r "$TOP_SRCDIR/examples/broken-vm" "$WORK/root/usr/share/doc/fredck/examples/broken-vm"
 	run -0 cmp "$TOP_SRCDIR/examples/libvirt-hook/qemu" "$WORK/root/usr/share/doc/fredck/examples/libvirt-hook/qemu"
+	run -0 cmp "$TOP_SRCDIR/cli/_fredck" "$WORK/root/usr/share/zsh/vendor-completions/_fredck"
+	run -0 cmp "$TOP_SRCDIR/cli/fredck.fish" "$WORK/root/usr/share/fish/vendor_completions.d/fredck.fish"
 }
