@@ -16,7 +16,7 @@ static const struct finding_desc table[] = {
 		.code = FK_PF_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "pf-event-data-lost",
-		.summary = "#PF event data lost: a FRED guest would get the wrong fault address",
+		.summary = "#PF event data lost: the guest gets a wrong fault address",
 		.explanation =
 			"The vCPU has FRED enabled (CR4.FRED, IA-32e mode) and a page fault queued "
 			"without its event data: saved as injected (KVM re-queued it after a VM exit "
@@ -37,7 +37,7 @@ static const struct finding_desc table[] = {
 		.code = FK_DB_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "db-event-data-lost",
-		.summary = "#DB event data lost: a FRED guest would get the wrong debug conditions",
+		.summary = "#DB event data lost: the guest gets wrong debug conditions",
 		.explanation =
 			"The vCPU has FRED enabled and a debug exception queued without its event "
 			"data (saved as injected, or pending without a payload). FRED #DB event data "
@@ -55,7 +55,7 @@ static const struct finding_desc table[] = {
 		.code = FK_NM_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "nm-event-data-lost",
-		.summary = "#NM event data lost: a FRED guest would get the wrong XFD_ERR",
+		.summary = "#NM event data lost: the guest gets a wrong XFD_ERR",
 		.explanation =
 			"The vCPU has FRED enabled and a device-not-available exception queued "
 			"without its event data (saved as injected, or pending without a payload). "
