@@ -9,6 +9,7 @@
 #include <argp.h>
 #include <stdbool.h>
 
+#include "reconstruct/assess.h"
 #include "reconstruct/plan.h"
 
 enum exit_bits {
@@ -51,12 +52,7 @@ bool vcpu_selected(unsigned int index);
 bool vcpu_filtering(void);
 
 /* --strategy, --dest-payload-cap, --force, shared by check and repair. */
-enum cap_choice { CAP_AUTO, CAP_YES, CAP_NO };
-struct plan_cli_opts {
-	struct plan_options plan;
-	enum cap_choice cap;
-};
-extern struct plan_cli_opts plan_cli_opts;
+extern struct assess_options plan_cli_opts;
 extern const struct argp plan_argp;
 
 /* The inputs of a command, collected by inputs_parse (argp's input). */

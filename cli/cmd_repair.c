@@ -211,7 +211,7 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 	drop.strategy = STRATEGY_DROP;
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
-		struct vcpu_report *vr = &r->vcpus[i];
+		struct vcpu_assessment *vr = &r->vcpus[i];
 		struct vcpu_plan p;
 
 		if (!ops->in_place_grows(&r->snap, v, &vr->plan))
@@ -219,8 +219,7 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 		p = plan_vcpu(v, &drop, vr->dest_cap);
 		if (p.action != ACTION_DROP)
 			continue;
-		vr->plan = p;
-		vr->kept_length = true;
+		assess_set_plan(vr, &plan_cli_opts, &p, true);
 		diag_warn("%s: vCPU %u: in place, auto chose drop: pending would insert the "
 			  "cpu/exception_info subsection and change the length of the state, "
 			  "which the image's tables fix",

@@ -33,22 +33,20 @@ static const struct {
 	{ 0x40, "nested-flag" },
 };
 
-static bool resolve_cap(const struct snapshot *s, const struct vcpu_state *v)
+/* The facts of r->snap the assessment of v needs (reconstruct/assess.h). */
+static struct assess_facts snapshot_facts(const struct snapshot *s, const struct vcpu_state *v)
 {
-	switch (plan_cli_opts.cap) {
-	case CAP_YES:
-		return true;
-	case CAP_NO:
-		return false;
-	case CAP_AUTO:
-		break;
-	}
-	return s->ops->dest_payload_cap(s, v);
+	/* The format is asked only when the operator left the choice to it. */
+	return (struct assess_facts){
+		.format_dest_cap = plan_cli_opts.cap == CAP_AUTO && s->ops->dest_payload_cap(s, v),
+	};
 }
 
-/* Findings and plans of every vCPU of the opened r->snap (plans given: the filter's). */
+/* Assess every vCPU of the opened r->snap (plans given: the filter's). */
 static bool analyse_vcpus(struct input_report *r, const struct vcpu_plan *plans)
 {
+	struct assess_counts counts = { 0 };
+
 	r->vcpus = calloc(r->snap.nvcpus ? r->snap.nvcpus : 1, sizeof(*r->vcpus));
 	if (!r->vcpus) {
 		fmt_syserr(&r->err, r->path, ENOMEM, "cannot analyse");
@@ -57,16 +55,16 @@ static bool analyse_vcpus(struct input_report *r, const struct vcpu_plan *plans)
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
-		struct vcpu_report *vr = &r->vcpus[i];
+		struct assess_facts facts = snapshot_facts(&r->snap, v);
 
-		vr->nfindings = vcpu_check(v, vr->findings);
-		vr->at_risk = vcpu_at_risk(v);
-		vr->dest_cap = resolve_cap(&r->snap, v);
-		vr->plan = plans ? plans[i] : plan_vcpu(v, &plan_cli_opts.plan, vr->dest_cap);
-		r->at_risk += vr->at_risk;
-		r->planned += plan_changes_state(&vr->plan);
-		r->left += vr->plan.action == ACTION_LEAVE;
+		vcpu_assess(v, &plan_cli_opts, &facts, &r->vcpus[i]);
+		if (plans)
+			assess_set_plan(&r->vcpus[i], &plan_cli_opts, &plans[i], false);
+		assess_count(&r->vcpus[i], &counts);
 	}
+	r->at_risk = counts.at_risk;
+	r->planned = counts.planned;
+	r->left = counts.left;
 	return true;
 }
 
@@ -88,8 +86,9 @@ bool report_analyse(struct input_report *r, const char *path)
 static struct vcpu_plan plan_streamed(const struct vcpu_state *v, void *ctx)
 {
 	const struct snapshot *s = ctx;
+	struct assess_facts facts = snapshot_facts(s, v);
 
-	return plan_vcpu(v, &plan_cli_opts.plan, resolve_cap(s, v));
+	return plan_vcpu(v, &plan_cli_opts.plan, assess_dest_cap(plan_cli_opts.cap, &facts));
 }
 
 bool report_filter(struct input_report *r, const char *path, int out_fd)
@@ -248,24 +247,6 @@ static void describe_plan(const struct vcpu_state *v, const struct vcpu_plan *p,
 		snprintf(buf, len, "none, left at risk: %s", leave_reason_text(p->reason));
 		break;
 	}
-}
-
-/* Why auto chose drop over pending, or NULL. */
-static const char *drop_rationale(const struct vcpu_state *v, const struct vcpu_report *vr)
-{
-	if (vr->plan.action != ACTION_DROP || plan_cli_opts.plan.strategy != STRATEGY_AUTO)
-		return NULL;
-	if (vr->kept_length)
-		return "in place, pending would insert the cpu/exception_info subsection and change "
-		       "the length of the state, which the image's tables fix";
-	if (!vr->dest_cap)
-		return plan_cli_opts.cap == CAP_NO ?
-			       "--dest-payload-cap=no: pending cannot carry the event data" :
-			       "the destination is taken not to enable KVM_CAP_EXCEPTION_PAYLOAD "
-			       "(the format's default); --dest-payload-cap=yes if it does";
-	if (vr->plan.ed.confidence == CONF_UNRECOVERABLE)
-		return "the event data cannot be rebuilt";
-	return "the format lost the error code; re-execution regenerates it";
 }
 
 static const char *severity_name(enum severity s)
@@ -475,7 +456,7 @@ next_code:;
 	}
 }
 
-static void text_findings(const struct vcpu_report *vr, enum severity which)
+static void text_findings(const struct vcpu_assessment *vr, enum severity which)
 {
 	char msg[512];
 
@@ -513,7 +494,7 @@ static const char *plan_verb(enum report_mode mode)
 }
 
 /* Whether a vCPU deserves its own lines in check's text. */
-static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_report *vr)
+static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	if (!vcpu_selected(v->index))
 		return false;
@@ -530,7 +511,7 @@ static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_rep
 	return false;
 }
 
-static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr,
+static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_assessment *vr,
 			    enum report_mode mode)
 {
 	char buf[512];
@@ -540,13 +521,13 @@ static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report
 	       vcpu_fred_active(v) ? "; FRED enabled" : "");
 	text_findings(vr, SEV_PROBLEM);
 	if (vr->at_risk) {
-		printf("    why: %s\n", loss_cause_text(vcpu_loss_cause(v)));
+		printf("    why: %s\n", loss_cause_text(vr->cause));
 		text_event_data(&vr->plan.ed);
 		describe_plan(v, &vr->plan, buf, sizeof(buf));
 		printf("    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
 		       buf);
-		if (drop_rationale(v, vr))
-			printf("    drop, because %s\n", drop_rationale(v, vr));
+		if (vr->drop_why != DROP_WHY_NONE)
+			printf("    drop, because %s\n", drop_why_text(vr->drop_why));
 		if (global_opts.verbose)
 			text_changes(v, &vr->plan);
 	}
@@ -613,7 +594,7 @@ static void text_quiet_codes(const struct input_report *r)
 	size_t shown = 0;
 
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
-		const struct vcpu_report *vr = &r->vcpus[i];
+		const struct vcpu_assessment *vr = &r->vcpus[i];
 
 		if (!vr->at_risk)
 			continue;
@@ -735,7 +716,7 @@ static json_t *json_inspect_vcpu(const struct vcpu_state *v)
 	return o;
 }
 
-static json_t *json_findings(const struct vcpu_report *vr)
+static json_t *json_findings(const struct vcpu_assessment *vr)
 {
 	json_t *a = json_array();
 	char msg[512], code[16];
@@ -853,7 +834,7 @@ static json_t *json_change(const struct field_change *ch)
 	return c;
 }
 
-static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *vr)
+static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	json_t *o = json_object(), *changes = json_array();
 	struct field_change ch[FIELD_CHANGES_MAX];
@@ -874,7 +855,7 @@ static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *v
 	return o;
 }
 
-static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr)
+static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	json_t *o = json_object();
 
@@ -884,7 +865,7 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	jset(o, "nested_guest_mode", json_boolean(v->nested_guest_mode));
 	jset(o, "exception", json_exception(&v->exc));
 	jset(o, "findings", json_findings(vr));
-	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vcpu_loss_cause(v))) :
+	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vr->cause)) :
 				       json_null());
 	jset(o, "event_data", vr->at_risk ? json_event_data(&vr->plan.ed) : json_null());
 	jset(o, "repair", json_plan(v, vr));

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "formats/format.h"
+#include "reconstruct/assess.h"
 #include "reconstruct/findings.h"
 #include "reconstruct/plan.h"
 
@@ -19,15 +20,6 @@ enum report_mode {
 	MODE_REPAIR,  /* what repair did */
 };
 
-struct vcpu_report {
-	struct finding findings[FINDINGS_MAX];
-	size_t nfindings;
-	bool at_risk;
-	bool dest_cap;
-	struct vcpu_plan plan;
-	/* repair --in-place: auto's pending became drop, to keep the state's length (qcow2) */
-	bool kept_length;
-};
 
 struct input_report {
 	const char *path;
@@ -35,7 +27,7 @@ struct input_report {
 	bool opened;
 	bool failed;
 	struct fmt_error err;
-	struct vcpu_report *vcpus;
+	struct vcpu_assessment *vcpus; /* reconstruct/assess.h, one per vCPU */
 	size_t at_risk, planned, left;
 	/* Repair only. */
 	struct write_request w;
