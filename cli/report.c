@@ -18,20 +18,11 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/fields.h"
 #include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 #include "formats/io/safe_write.h"
-
-/* Names of struct kvm_vcpu_events.flags bits, for inspect. */
-static const struct {
-	uint32_t bit;
-	const char *name;
-} events_flag_names[] = {
-	{ 0x01, "nmi-pending" }, { 0x02, "sipi-vector" }, { 0x04, "shadow" },
-	{ 0x08, "smm" },         { 0x10, "payload" },     { 0x20, "triple-fault" },
-	{ 0x40, "nested-flag" },
-};
 
 /* The facts of r->snap the assessment of v needs (reconstruct/assess.h). */
 static struct assess_facts snapshot_facts(const struct snapshot *s, const struct vcpu_state *v)
@@ -287,50 +278,11 @@ static void text_header(const struct input_report *r, enum report_mode mode)
 	printf("\n");
 }
 
-static void text_flags(uint32_t flags)
-{
-	bool first = true;
-
-	/* KVM_VCPUEVENT_VALID_* bits: which fields were saved, not the vCPU's own state. */
-	printf("  %-12s 0x%08" PRIx32, "valid flags", flags);
-	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
-		if (flags & events_flag_names[i].bit) {
-			printf("%s%s", first ? " (KVM_VCPUEVENT_VALID_: " : ", ",
-			       events_flag_names[i].name);
-			first = false;
-		}
-	printf("%s\n", first ? "" : ")");
-}
-
+/* inspect: the vCPU's heading, then its lines from the field table (cli/fields.h). */
 static void text_inspect_vcpu(const struct vcpu_state *v)
 {
-	char buf[256];
-
 	printf("vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
-	describe_exception(&v->exc, buf, sizeof(buf));
-	printf("  %-12s %s\n", "exception", buf);
-	if (v->intr.injected)
-		printf("  %-12s vector %u injected%s\n", "interrupt", v->intr.nr,
-		       v->intr.soft ? " (soft)" : "");
-	else
-		printf("  %-12s none\n", "interrupt");
-	printf("  %-12s %s, %u pending, %s\n", "nmi", v->nmi.injected ? "injected" : "not injected",
-	       v->nmi.pending, v->nmi.masked ? "masked" : "unmasked");
-	printf("  %-12s 0x%02x\n", "shadow", v->intr.shadow);
-	text_flags(v->events_flags);
-	printf("  %-12s %s\n", "nested",
-	       !v->nested_saved	     ? "not saved" :
-	       v->nested_guest_mode ? (v->nested_run_pending ? "guest mode, run pending" :
-							       "guest mode") :
-				      "not in guest mode");
-	for (int i = 0; i < VREG_COUNT; i++) {
-		const struct reg_desc *d = vcpu_reg_desc((enum vcpu_reg)i);
-
-		if (vcpu_has(v, (enum vcpu_reg)i))
-			printf("  %-12s 0x%016" PRIx64 "\n", d->name, v->reg[i]);
-		else if (global_opts.verbose || i < VREG_FRED_FIRST)
-			printf("  %-12s not saved\n", d->name);
-	}
+	fields_text(stdout, v, global_opts.verbose);
 }
 
 static void text_event_data(const struct event_data *ed)
@@ -658,61 +610,22 @@ static void text_report(const struct input_report *r, enum report_mode mode)
 /* ---- JSON -------------------------------------------------------------- */
 
 
-static json_t *json_exception(const struct vcpu_exception *x)
+/* The queued exception as one object: the exception.* rows of the field table. */
+static json_t *json_exception(const struct vcpu_state *v)
 {
 	json_t *o = json_object();
 
-	jset(o, "state", json_string(exc_state_name(x->state)));
-	jset(o, "vector", json_integer(x->nr));
-	jset(o, "name", x->state == EXC_NONE ? json_null() : json_string(vcpu_vector_name(x->nr)));
-	jset(o, "injected", json_boolean(x->injected));
-	jset(o, "pending", json_boolean(x->pending));
-	jset(o, "has_error_code", json_boolean(x->has_error_code));
-	jset(o, "error_code", json_hex32(x->error_code));
-	jset(o, "error_code_saved", json_boolean(x->error_code_saved));
-	jset(o, "has_payload", json_boolean(x->has_payload));
-	jset(o, "payload", json_hex64(x->payload));
-	jset(o, "is_nested", json_boolean(x->is_nested));
-	return o;
-}
-
-static json_t *json_registers(const struct vcpu_state *v)
-{
-	json_t *o = json_object();
-
-	for (int i = 0; i < VREG_COUNT; i++)
-		jset(o, vcpu_reg_desc((enum vcpu_reg)i)->name,
-		     vcpu_has(v, (enum vcpu_reg)i) ? json_hex64(v->reg[i]) : json_null());
+	fields_json(o, v, "exception.");
 	return o;
 }
 
 static json_t *json_inspect_vcpu(const struct vcpu_state *v)
 {
-	json_t *o = json_object(), *intr = json_object(), *nmi = json_object(),
-	       *nested = json_object(), *flags = json_array();
+	json_t *o = json_object();
 
 	jset(o, "index", json_integer(v->index));
 	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
-	jset(o, "exception", json_exception(&v->exc));
-	jset(intr, "injected", json_boolean(v->intr.injected));
-	jset(intr, "vector", json_integer(v->intr.nr));
-	jset(intr, "soft", json_boolean(v->intr.soft));
-	jset(intr, "shadow", json_integer(v->intr.shadow));
-	jset(o, "interrupt", intr);
-	jset(nmi, "injected", json_boolean(v->nmi.injected));
-	jset(nmi, "pending", json_integer(v->nmi.pending));
-	jset(nmi, "masked", json_boolean(v->nmi.masked));
-	jset(o, "nmi", nmi);
-	jset(o, "events_flags", json_hex32(v->events_flags));
-	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
-		if (v->events_flags & events_flag_names[i].bit)
-			json_array_append_new(flags, json_string(events_flag_names[i].name));
-	jset(o, "events_flag_names", flags);
-	jset(nested, "saved", json_boolean(v->nested_saved));
-	jset(nested, "guest_mode", json_boolean(v->nested_guest_mode));
-	jset(nested, "run_pending", json_boolean(v->nested_run_pending));
-	jset(o, "nested", nested);
-	jset(o, "registers", json_registers(v));
+	fields_json(o, v, "");
 	return o;
 }
 
@@ -778,59 +691,48 @@ static json_t *json_event_data(const struct event_data *ed)
 }
 
 /*
- * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) in
- * the vocabulary of diff and inspect, each value in its own type.
+ * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) by
+ * their names in the field table (cli/fields.h), whose kinds type the values.
  */
-enum change_kind { CH_BOOL, CH_INT, CH_HEX32, CH_HEX64 };
 static const struct {
 	const char *kvm, *name;
-	enum change_kind kind;
 } change_names[] = {
-	{ "exception.injected", "exception.injected", CH_BOOL },
-	{ "exception.nr", "exception.vector", CH_INT },
-	{ "exception.has_error_code", "exception.has_error_code", CH_BOOL },
-	{ "exception.pending", "exception.pending", CH_BOOL },
-	{ "exception.error_code", "exception.error_code", CH_HEX32 },
-	{ "flags", "events_flags", CH_HEX32 },
-	{ "exception_has_payload", "exception.has_payload", CH_BOOL },
-	{ "exception_payload", "exception.payload", CH_HEX64 },
+	{ "exception.injected", "exception.injected" },
+	{ "exception.nr", "exception.vector" },
+	{ "exception.has_error_code", "exception.has_error_code" },
+	{ "exception.pending", "exception.pending" },
+	{ "exception.error_code", "exception.error_code" },
+	{ "flags", "events_flags" },
+	{ "exception_has_payload", "exception.has_payload" },
+	{ "exception_payload", "exception.payload" },
 };
 
-static json_t *change_value(enum change_kind kind, uint64_t v)
+static const struct field *change_field(const char *kvm)
 {
-	switch (kind) {
-	case CH_BOOL:
-		return json_boolean(v != 0);
-	case CH_INT:
-		return json_integer((json_int_t)v);
-	case CH_HEX32:
-		return json_hex32((uint32_t)v);
-	case CH_HEX64:
-		break;
-	}
-	return json_hex64(v);
+	for (size_t i = 0; i < sizeof(change_names) / sizeof(change_names[0]); i++)
+		if (strcmp(change_names[i].kvm, kvm) == 0)
+			return field_by_name(change_names[i].name);
+	return NULL;
 }
 
 static json_t *json_change(const struct field_change *ch)
 {
 	json_t *c = json_object();
-	size_t i = 0;
+	const struct field *f = change_field(ch->field);
+	struct field_value old = { .n = ch->old_value }, new = { .n = ch->new_value };
 
-	while (i < sizeof(change_names) / sizeof(change_names[0]) - 1 &&
-	       strcmp(change_names[i].kvm, ch->field) != 0)
-		i++;
-	if (strcmp(change_names[i].kvm, ch->field) != 0) {
-		/* A field this table does not know yet: its KVM name, as a register-sized value. */
+	if (!f) {
+		/* A field the table does not know yet: its KVM name, as a register-sized value. */
 		jset(c, "field", json_string(ch->field));
 		jset(c, "kvm_field", json_string(ch->field));
 		jset(c, "old", json_hex64(ch->old_value));
 		jset(c, "new", json_hex64(ch->new_value));
 		return c;
 	}
-	jset(c, "field", json_string(change_names[i].name));
+	jset(c, "field", json_string(f->name));
 	jset(c, "kvm_field", json_string(ch->field));
-	jset(c, "old", change_value(change_names[i].kind, ch->old_value));
-	jset(c, "new", change_value(change_names[i].kind, ch->new_value));
+	jset(c, "old", field_json_value(f, true, &old));
+	jset(c, "new", field_json_value(f, true, &new));
 	return c;
 }
 
@@ -863,7 +765,7 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_ass
 	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
 	jset(o, "at_risk", json_boolean(vr->at_risk));
 	jset(o, "nested_guest_mode", json_boolean(v->nested_guest_mode));
-	jset(o, "exception", json_exception(&v->exc));
+	jset(o, "exception", json_exception(v));
 	jset(o, "findings", json_findings(vr));
 	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vr->cause)) :
 				       json_null());
