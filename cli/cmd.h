@@ -8,6 +8,7 @@
 
 #include <argp.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "reconstruct/assess.h"
 #include "reconstruct/plan.h"
@@ -20,6 +21,16 @@ enum exit_bits {
 	EXIT_USAGE = 16,
 	EXIT_CANCELLED = 32,  /* SIGINT, SIGTERM or SIGHUP: stopped, nothing half made left */
 	EXIT_INTERNAL = 128,
+};
+
+/*
+ * Where one input's report goes: standard output and standard error, or
+ * a batch worker's memory streams (cli/batch.c), passed down to every
+ * printer instead of assigning stdout and stderr.
+ */
+struct out_streams {
+	FILE *out; /* the report */
+	FILE *err; /* errors, warnings, hints */
 };
 
 /* diff has its own status (diff(1)): 0 same, 1 different, 8 error, 16 usage. */

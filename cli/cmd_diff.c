@@ -34,7 +34,8 @@ static const struct vcpu_state *find_vcpu(const struct snapshot *s, unsigned int
 }
 
 /* Compare one vCPU present on both sides; print or collect; true if they differ. */
-static bool diff_vcpu(const struct vcpu_state *a, const struct vcpu_state *b, json_t *jdiffs)
+static bool diff_vcpu(FILE *out, const struct vcpu_state *a, const struct vcpu_state *b,
+		      json_t *jdiffs)
 {
 	bool differ = false;
 	char ta[256], tb[256];
@@ -55,7 +56,7 @@ static bool diff_vcpu(const struct vcpu_state *a, const struct vcpu_state *b, js
 		if (!differ && !jdiffs && !global_opts.quiet) {
 			describe_exception(&a->exc, ta, sizeof(ta));
 			describe_exception(&b->exc, tb, sizeof(tb));
-			printf("vCPU %u:\n  exception  %s\n          -> %s\n", a->index, ta, tb);
+			fprintf(out, "vCPU %u:\n  exception  %s\n          -> %s\n", a->index, ta, tb);
 		}
 		differ = true;
 		if (jdiffs) {
@@ -68,20 +69,20 @@ static bool diff_vcpu(const struct vcpu_state *a, const struct vcpu_state *b, js
 		} else if (!global_opts.quiet) {
 			field_text_value(f, pa, &va, ta, sizeof(ta));
 			field_text_value(f, pb, &vb, tb, sizeof(tb));
-			printf("  %-24s %s -> %s\n", f->name, ta, tb);
+			fprintf(out, "  %-24s %s -> %s\n", f->name, ta, tb);
 		}
 	}
 	return differ;
 }
 
 /* A vCPU of one side only. */
-static void only_in(const struct vcpu_state *v, const char *side, json_t *jvcpus)
+static void only_in(FILE *out, const struct vcpu_state *v, const char *side, json_t *jvcpus)
 {
 	json_t *o;
 
 	if (!jvcpus) {
 		if (!global_opts.quiet)
-			printf("vCPU %u: only in %s\n", v->index, side);
+			fprintf(out, "vCPU %u: only in %s\n", v->index, side);
 		return;
 	}
 	o = json_object();
@@ -92,7 +93,8 @@ static void only_in(const struct vcpu_state *v, const char *side, json_t *jvcpus
 }
 
 /* Every vCPU of a, then those only in b; returns DIFF_SAME or DIFF_DIFFERENT. */
-static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, json_t *jvcpus)
+static int diff_snapshots(FILE *out, const struct snapshot *a, const struct snapshot *b,
+			  json_t *jvcpus)
 {
 	int status = DIFF_SAME;
 
@@ -106,11 +108,11 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 
 		if (!vb) {
 			json_decref(d);
-			only_in(&a->vcpus[i], "a", jvcpus);
+			only_in(out, &a->vcpus[i], "a", jvcpus);
 			status = DIFF_DIFFERENT;
 			continue;
 		}
-		if (diff_vcpu(&a->vcpus[i], vb, d)) {
+		if (diff_vcpu(out, &a->vcpus[i], vb, d)) {
 			status = DIFF_DIFFERENT;
 			if (d) {
 				json_t *o = json_object();
@@ -125,7 +127,7 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 	}
 	for (size_t i = 0; i < b->nvcpus; i++)
 		if (vcpu_selected(b->vcpus[i].index) && !find_vcpu(a, b->vcpus[i].index)) {
-			only_in(&b->vcpus[i], "b", jvcpus);
+			only_in(out, &b->vcpus[i], "b", jvcpus);
 			status = DIFF_DIFFERENT;
 		}
 	return status;
@@ -210,7 +212,8 @@ static int diff_run(int argc, char **argv)
 	json_t *jvcpus = NULL;
 	int status;
 
-	hint_check_long_options(&diff_argp, argc, argv);
+	if (hint_check_long_options(&diff_argp, argc, argv) != 0)
+		return EXIT_USAGE;
 	argp_parse(&diff_argp, argc, argv, 0, NULL, &in);
 	out_begin("diff");
 	if (!open_both(paths, s)) {
@@ -222,7 +225,7 @@ static int diff_run(int argc, char **argv)
 	else if (!global_opts.quiet)
 		printf("--- %s (%s)\n+++ %s (%s)\n", esc(paths[0]), s[0].ops->name, esc(paths[1]),
 		       s[1].ops->name);
-	status = diff_snapshots(&s[0], &s[1], jvcpus);
+	status = diff_snapshots(stdout, &s[0], &s[1], jvcpus);
 	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet && vcpu_filtering())
 		printf("no difference in the vCPUs --vcpu selects\n");
 	else if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)

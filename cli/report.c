@@ -161,14 +161,19 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 
 bool report_can_recurse;
 
-void report_error(const struct fmt_error *e, bool can_recurse)
+void report_ferror(FILE *err, const struct fmt_error *e, bool can_recurse)
 {
 	char hint[512];
 
-	diag_fmt_error(e);
+	diag_ffmt_error(err, e);
 	hint_after_error(e->file, e, can_recurse, hint, sizeof(hint));
 	if (hint[0])
-		diag_hint("%s", hint);
+		diag_fhint(err, "%s", hint);
+}
+
+void report_error(const struct fmt_error *e, bool can_recurse)
+{
+	report_ferror(stderr, e, can_recurse);
 }
 
 /* ---- shared descriptions ---------------------------------------------- */
@@ -270,36 +275,36 @@ static const char *verdict_text(const struct input_report *r, enum report_mode m
 }
 
 /* "PATH: kvm-dir (1 vCPU, ...)", with the verdict at its end but for inspect. */
-static void text_header(const struct input_report *r, enum report_mode mode)
+static void text_header(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
+	fprintf(out, "%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
 	if (mode != MODE_INSPECT)
-		printf(": %s", verdict_text(r, mode));
-	printf("\n");
+		fprintf(out, ": %s", verdict_text(r, mode));
+	fprintf(out, "\n");
 }
 
 /* inspect: the vCPU's heading, then its lines from the field table (cli/fields.h). */
-static void text_inspect_vcpu(const struct vcpu_state *v)
+static void text_inspect_vcpu(FILE *out, const struct vcpu_state *v)
 {
-	printf("vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
-	fields_text(stdout, v, global_opts.verbose);
+	fprintf(out, "vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
+	fields_text(out, v, global_opts.verbose);
 }
 
-static void text_event_data(const struct event_data *ed)
+static void text_event_data(FILE *out, const struct event_data *ed)
 {
 	char bits[64];
 
 	if (ed->confidence == CONF_UNRECOVERABLE) {
-		printf("    event data: unrecoverable (%s not saved)\n",
+		fprintf(out, "    event data: unrecoverable (%s not saved)\n",
 		       ed->missing < VREG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?");
 		return;
 	}
-	printf("    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
+	fprintf(out, "    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
 	       confidence_name(ed->confidence), provenance_name(ed->provenance),
 	       provenance_description(ed->provenance));
 	if (ed->confidence == CONF_AMBIGUOUS) {
 		dr6_bit_names(ed->doubtful, bits, sizeof(bits));
-		printf("    best estimate: 0x%016" PRIx64 " (without %s)\n", ed->best_estimate, bits);
+		fprintf(out, "    best estimate: 0x%016" PRIx64 " (without %s)\n", ed->best_estimate, bits);
 	}
 }
 
@@ -385,7 +390,7 @@ static void vcpu_ranges(const struct input_report *r, enum finding_code code, ch
 }
 
 /* Each shared note once: "  FK302 note (vCPUs 0-31): MESSAGE". */
-static void text_shared_notes(const struct input_report *r)
+static void text_shared_notes(FILE *out, const struct input_report *r)
 {
 	char msg[512], which[160];
 
@@ -399,7 +404,7 @@ static void text_shared_notes(const struct input_report *r)
 
 					finding_message(&r->vcpus[i].findings[k], msg, sizeof(msg));
 					vcpu_ranges(r, (enum finding_code)c, which, sizeof(which));
-					printf("  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
+					fprintf(out, "  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
 					       severity_name(d->severity), global_opts.color ? COLOR_OFF : "",
 					       which, msg);
 					goto next_code;
@@ -408,7 +413,7 @@ next_code:;
 	}
 }
 
-static void text_findings(const struct vcpu_assessment *vr, enum severity which)
+static void text_findings(FILE *out, const struct vcpu_assessment *vr, enum severity which)
 {
 	char msg[512];
 
@@ -418,18 +423,18 @@ static void text_findings(const struct vcpu_assessment *vr, enum severity which)
 		if (d->severity != which || is_shared(&vr->findings[i]))
 			continue;
 		finding_message(&vr->findings[i], msg, sizeof(msg));
-		printf("    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
+		fprintf(out, "    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
 		       severity_name(d->severity), global_opts.color ? COLOR_OFF : "", msg);
 	}
 }
 
-static void text_changes(const struct vcpu_state *v, const struct vcpu_plan *p)
+static void text_changes(FILE *out, const struct vcpu_state *v, const struct vcpu_plan *p)
 {
 	struct field_change ch[FIELD_CHANGES_MAX];
 	size_t n = plan_field_changes(v, p, ch);
 
 	for (size_t i = 0; i < n; i++)
-		printf("      %s: 0x%" PRIx64 " -> 0x%" PRIx64 "\n", ch[i].field, ch[i].old_value,
+		fprintf(out, "      %s: 0x%" PRIx64 " -> 0x%" PRIx64 "\n", ch[i].field, ch[i].old_value,
 		       ch[i].new_value);
 }
 
@@ -463,56 +468,56 @@ static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_ass
 	return false;
 }
 
-static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_assessment *vr,
+static void text_check_vcpu(FILE *out, const struct vcpu_state *v, const struct vcpu_assessment *vr,
 			    enum report_mode mode)
 {
 	char buf[512];
 
 	describe_exception(&v->exc, buf, sizeof(buf));
-	printf("  vCPU %u: exception %s%s\n", v->index, buf,
+	fprintf(out, "  vCPU %u: exception %s%s\n", v->index, buf,
 	       vcpu_fred_active(v) ? "; FRED enabled" : "");
-	text_findings(vr, SEV_PROBLEM);
+	text_findings(out, vr, SEV_PROBLEM);
 	if (vr->at_risk) {
-		printf("    why: %s\n", loss_cause_text(vr->cause));
-		text_event_data(&vr->plan.ed);
+		fprintf(out, "    why: %s\n", loss_cause_text(vr->cause));
+		text_event_data(out, &vr->plan.ed);
 		describe_plan(v, &vr->plan, buf, sizeof(buf));
-		printf("    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
+		fprintf(out, "    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
 		       buf);
 		if (vr->drop_why != DROP_WHY_NONE)
-			printf("    drop, because %s\n", drop_why_text(vr->drop_why));
+			fprintf(out, "    drop, because %s\n", drop_why_text(vr->drop_why));
 		if (global_opts.verbose)
-			text_changes(v, &vr->plan);
+			text_changes(out, v, &vr->plan);
 	}
 	if (!global_opts.quiet)
-		text_findings(vr, SEV_NOTE);
+		text_findings(out, vr, SEV_NOTE);
 }
 
-static void text_summary(const struct input_report *r, enum report_mode mode)
+static void text_summary(FILE *out, const struct input_report *r, enum report_mode mode)
 {
 	size_t shown_clean = r->snap.nvcpus - r->at_risk;
 
-	printf("  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
+	fprintf(out, "  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
 	       r->snap.nvcpus == 1 ? "" : "s");
 	if (mode == MODE_REPAIR)
-		printf("; %zu repaired, %zu left at risk",
+		fprintf(out, "; %zu repaired, %zu left at risk",
 		       r->wrote || r->up_to_date ? r->planned : 0, r->left);
 	else if (r->at_risk)
-		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+		fprintf(out, "; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (!r->at_risk && shown_clean && mode != MODE_REPAIR)
-		printf(": nothing to do");
-	printf("\n");
+		fprintf(out, ": nothing to do");
+	fprintf(out, "\n");
 	if (mode == MODE_REPAIR && r->wrote) {
-		printf("  wrote %s", esc(r->w.written));
+		fprintf(out, "  wrote %s", esc(r->w.written));
 		if (r->w.backup[0])
-			printf(" (original kept as %s)", esc(r->w.backup));
-		printf("\n");
+			fprintf(out, " (original kept as %s)", esc(r->w.backup));
+		fprintf(out, "\n");
 		if (global_opts.verbose && r->w.how[0])
-			printf("  %s\n", r->w.how);
+			fprintf(out, "  %s\n", r->w.how);
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
-		printf("  up to date: %s already holds this repair; nothing written\n",
+		fprintf(out, "  up to date: %s already holds this repair; nothing written\n",
 		       esc(r->w.out_path));
 	} else if (mode == MODE_REPAIR && !r->planned) {
-		printf("  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
+		fprintf(out, "  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
 	}
 }
 
@@ -523,7 +528,7 @@ static bool input_worth_showing(const struct input_report *r, enum report_mode m
 }
 
 /* The container's facts, the keys as words ("device description"), aligned. */
-static void text_facts(const struct snapshot *s)
+static void text_facts(FILE *out, const struct snapshot *s)
 {
 	int width = 12;
 
@@ -536,12 +541,12 @@ static void text_facts(const struct snapshot *s)
 		snprintf(label, sizeof(label), "%s", s->facts[i].key);
 		for (char *c = label; *c; c++)
 			*c = *c == '_' ? ' ' : *c;
-		printf("%-*s %s\n", width, label, esc(s->facts[i].value));
+		fprintf(out, "%-*s %s\n", width, label, esc(s->facts[i].value));
 	}
 }
 
 /* The problems of the at-risk vCPUs: " (vCPU 1: FK101, vCPU 3: FK102)", the first few. */
-static void text_quiet_codes(const struct input_report *r)
+static void text_quiet_codes(FILE *out, const struct input_report *r)
 {
 	size_t shown = 0;
 
@@ -551,59 +556,59 @@ static void text_quiet_codes(const struct input_report *r)
 		if (!vr->at_risk)
 			continue;
 		if (shown == 4) {
-			printf(", ...");
+			fprintf(out, ", ...");
 			break;
 		}
-		printf("%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
+		fprintf(out, "%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
 		for (size_t k = 0; k < vr->nfindings; k++)
 			if (finding_desc(vr->findings[k].code)->severity == SEV_PROBLEM)
-				printf(" FK%03d", (int)vr->findings[k].code);
+				fprintf(out, " FK%03d", (int)vr->findings[k].code);
 	}
 	if (shown)
-		printf(")");
+		fprintf(out, ")");
 }
 
 /*
  * -q: one line per input that has something at risk or was written (the
  * verdict, the counts, the path written); nothing for the others.
  */
-static void text_quiet_line(const struct input_report *r, enum report_mode mode)
+static void text_quiet_line(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
+	fprintf(out, "%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
 	       r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
-	text_quiet_codes(r);
+	text_quiet_codes(out, r);
 	if (mode == MODE_REPAIR)
-		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+		fprintf(out, "; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
 	else
-		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+		fprintf(out, "; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (mode == MODE_REPAIR && r->wrote)
-		printf("; wrote %s", esc(r->w.written));
-	printf("\n");
+		fprintf(out, "; wrote %s", esc(r->w.written));
+	fprintf(out, "\n");
 }
 
-static void text_report(const struct input_report *r, enum report_mode mode)
+static void text_report(FILE *out, const struct input_report *r, enum report_mode mode)
 {
 	if (!input_worth_showing(r, mode))
 		return;
 	if (global_opts.quiet && mode != MODE_INSPECT) {
-		text_quiet_line(r, mode);
+		text_quiet_line(out, r, mode);
 		return;
 	}
-	text_header(r, mode);
+	text_header(out, r, mode);
 	if (mode == MODE_INSPECT) {
-		text_facts(&r->snap);
+		text_facts(out, &r->snap);
 		for (size_t i = 0; i < r->snap.nvcpus; i++)
 			if (vcpu_selected(r->snap.vcpus[i].index))
-				text_inspect_vcpu(&r->snap.vcpus[i]);
+				text_inspect_vcpu(out, &r->snap.vcpus[i]);
 		return;
 	}
 	find_shared_notes(r);
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
-			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
-	text_shared_notes(r);
+			text_check_vcpu(out, &r->snap.vcpus[i], &r->vcpus[i], mode);
+	text_shared_notes(out, r);
 	if (!global_opts.quiet)
-		text_summary(r, mode);
+		text_summary(out, r, mode);
 }
 
 
@@ -868,49 +873,51 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	return o;
 }
 
+/* ctx: the stream the input's warnings go to. */
 static void warn_leftover(const char *path, void *ctx)
 {
-	diag_warn("%s: left by a fredck run that was killed (or is still running); nothing needs it: "
+	diag_fwarn(ctx, "%s: left by a fredck run that was killed (or is still running); nothing needs it: "
 		  "remove it", path);
 }
 
 /* --vcpu that selects none of an input's vCPUs: say so rather than show an empty report. */
-static void warn_unselected(const struct input_report *r)
+static void warn_unselected(FILE *err, const struct input_report *r)
 {
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_selected(r->snap.vcpus[i].index))
 			return;
-	diag_warn("%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
+	diag_fwarn(err, "%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
 		  r->snap.nvcpus == 1 ? "" : "s");
 }
 
-void report_emit(const struct input_report *r, enum report_mode mode)
+void report_emit(const struct input_report *r, enum report_mode mode,
+		 const struct out_streams *io)
 {
 	diag_progress_clear();
 	if (r->failed)
-		report_error(&r->err, report_can_recurse);
+		report_ferror(io->err, &r->err, report_can_recurse);
 	else if (vcpu_filtering())
-		warn_unselected(r);
+		warn_unselected(io->err, r);
 	if (global_opts.json)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
-		text_report(r, mode);
+		text_report(io->out, r, mode);
 	/* A repair killed midway leaves its temporary file: say so, never remove it here. */
 	if (r->snap.real[0] && strcmp(r->snap.real, "-") != 0)
-		sw_leftovers(r->snap.real, warn_leftover, NULL);
+		sw_leftovers(r->snap.real, warn_leftover, io->err);
 	if (mode == MODE_REPAIR && r->w.out_path && strcmp(r->w.out_path, "-") != 0)
-		sw_leftovers(r->w.out_path, warn_leftover, NULL);
+		sw_leftovers(r->w.out_path, warn_leftover, io->err);
 }
 
 /* One input of inspect or check (ctx: the mode). */
-static int read_only_work(const struct batch_input *in, void *ctx)
+static int read_only_work(const struct batch_input *in, void *ctx, const struct out_streams *io)
 {
 	enum report_mode mode = *(const enum report_mode *)ctx;
 	struct input_report r;
 	int status;
 
 	report_analyse(&r, in->path);
-	report_emit(&r, mode);
+	report_emit(&r, mode, io);
 	status = report_exit_bits(&r, mode);
 	report_free(&r);
 	return status;
@@ -926,7 +933,10 @@ int run_read_only(const struct argp *argp, int argc, char **argv, const char *co
 	if (!in.paths)
 		return EXIT_INTERNAL;
 	report_can_recurse = true;
-	hint_check_long_options(argp, argc, argv);
+	if (hint_check_long_options(argp, argc, argv) != 0) {
+		free(in.paths);
+		return EXIT_USAGE;
+	}
 	argp_parse(argp, argc, argv, 0, NULL, &in);
 	status = batch_expand(&in, &list);
 	out_begin(command);

@@ -7,6 +7,9 @@
 #define FRED_REPORT_H
 
 #include <jansson.h>
+#include <stdio.h>
+
+#include "cli/cmd.h"
 
 #include "formats/format.h"
 #include "reconstruct/assess.h"
@@ -58,11 +61,17 @@ json_t *report_json_error(const struct fmt_error *e);
 
 /* The error on standard error, and the hint that says what to do next, if any. */
 void report_error(const struct fmt_error *e, bool can_recurse);
+/* The same on the stream err. */
+void report_ferror(FILE *err, const struct fmt_error *e, bool can_recurse);
 /* The command being run takes -r (inspect, check, repair): hints may suggest it. */
 extern bool report_can_recurse;
 
-/* Print the input as text, or add it to the JSON document. */
-void report_emit(const struct input_report *r, enum report_mode mode);
+/*
+ * Print the input as text on io->out (its errors and warnings on io->err),
+ * or add it to the JSON document.
+ */
+void report_emit(const struct input_report *r, enum report_mode mode,
+		 const struct out_streams *io);
 
 /* "injected", "pending", "none". */
 const char *exc_state_name(enum exc_state s);
