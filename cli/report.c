@@ -521,12 +521,6 @@ static void text_summary(FILE *out, const struct input_report *r, enum report_mo
 	}
 }
 
-/* -q: an input with nothing at risk and nothing written prints nothing. */
-static bool input_worth_showing(const struct input_report *r, enum report_mode mode)
-{
-	return !global_opts.quiet || mode == MODE_INSPECT || r->at_risk || r->wrote;
-}
-
 /* The container's facts, the keys as words ("device description"), aligned. */
 static void text_facts(FILE *out, const struct snapshot *s)
 {
@@ -569,27 +563,28 @@ static void text_quiet_codes(FILE *out, const struct input_report *r)
 }
 
 /*
- * -q: one line per input that has something at risk or was written (the
- * verdict, the counts, the path written); nothing for the others.
+ * -q: one line per input, a clean one too (a log shows every input
+ * judged): the verdict, the counts, the problems of the at-risk vCPUs,
+ * and what repair wrote.
  */
 static void text_quiet_line(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	fprintf(out, "%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
-	       r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
+	fprintf(out, "%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode),
+		r->at_risk, r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
 	text_quiet_codes(out, r);
-	if (mode == MODE_REPAIR)
+	if (mode == MODE_REPAIR && (r->at_risk || r->wrote || r->up_to_date))
 		fprintf(out, "; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
-	else
+	else if (mode != MODE_REPAIR && r->at_risk)
 		fprintf(out, "; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (mode == MODE_REPAIR && r->wrote)
 		fprintf(out, "; wrote %s", esc(r->w.written));
+	else if (mode == MODE_REPAIR && !r->at_risk && !r->up_to_date)
+		fprintf(out, "; nothing written%s", r->not_copied ? " (not copied)" : "");
 	fprintf(out, "\n");
 }
 
 static void text_report(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	if (!input_worth_showing(r, mode))
-		return;
 	if (global_opts.quiet && mode != MODE_INSPECT) {
 		text_quiet_line(out, r, mode);
 		return;
