@@ -64,8 +64,8 @@ json_t *json_hex8(uint8_t v)
 
 void jset(json_t *obj, const char *key, json_t *value)
 {
-	/* json_object_set_new takes the value's reference even when it fails. */
-	if (!value || !obj || json_object_set_new(obj, key, value) != 0)
+	/* json_object_set_new takes the value's reference even when it fails (NULL obj too). */
+	if (!value || json_object_set_new(obj, key, value) != 0)
 		note_build_failure();
 }
 
