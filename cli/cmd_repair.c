@@ -178,13 +178,13 @@ static struct vcpu_plan *collect_plans(const struct input_report *r)
 }
 
 /* --in-place --dry-run with an explicit strategy: what the writer will refuse. */
-static void warn_refused_growth(const struct input_report *r)
+static void warn_refused_growth(const struct input_report *r, FILE *err)
 {
 	const struct format_ops *ops = r->snap.ops;
 
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (ops->in_place_grows(&r->snap, &r->snap.vcpus[i], &r->vcpus[i].plan))
-			diag_warn("%s: vCPU %u: in place, this plan would be refused: pending would "
+			diag_fwarn(err, "%s: vCPU %u: in place, this plan would be refused: pending would "
 				  "insert the cpu/exception_info subsection and change the length of "
 				  "the state, which the image's tables fix (--strategy=auto or drop "
 				  "keeps it)",
@@ -196,7 +196,7 @@ static void warn_refused_growth(const struct input_report *r)
  * length there (a qcow2 snapshot) gets drop instead of a pending that
  * would have to grow the state, where drop applies (#PF, #NM); said so.
  */
-static void keep_length(struct input_report *r, const struct repair_opts *o)
+static void keep_length(struct input_report *r, const struct repair_opts *o, FILE *err)
 {
 	const struct format_ops *ops = r->snap.ops;
 	struct plan_options drop = plan_cli_opts.plan;
@@ -205,13 +205,13 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 		return;
 	if (drop.strategy != STRATEGY_AUTO) {
 		if (o->dry_run)
-			warn_refused_growth(r);
+			warn_refused_growth(r, err);
 		return;
 	}
 	drop.strategy = STRATEGY_DROP;
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
-		struct vcpu_report *vr = &r->vcpus[i];
+		struct vcpu_assessment *vr = &r->vcpus[i];
 		struct vcpu_plan p;
 
 		if (!ops->in_place_grows(&r->snap, v, &vr->plan))
@@ -219,9 +219,8 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 		p = plan_vcpu(v, &drop, vr->dest_cap);
 		if (p.action != ACTION_DROP)
 			continue;
-		vr->plan = p;
-		vr->kept_length = true;
-		diag_warn("%s: vCPU %u: in place, auto chose drop: pending would insert the "
+		assess_set_plan(vr, &plan_cli_opts, &p, true);
+		diag_fwarn(err, "%s: vCPU %u: in place, auto chose drop: pending would insert the "
 			  "cpu/exception_info subsection and change the length of the state, "
 			  "which the image's tables fix",
 			  r->path, v->index);
@@ -253,13 +252,13 @@ static void write_repair(struct input_report *r, const struct repair_opts *o,
  * report goes to standard error: stdout is pointed there once the stream
  * is complete (nothing of the stream passed through stdio).
  */
-static void filter_repair(struct input_report *r, const char *path)
+static void filter_repair(struct input_report *r, const char *path, FILE *err)
 {
 	signal(SIGPIPE, SIG_IGN); /* a consumer that quits is an error (EPIPE), not a kill */
 	report_filter(r, path, STDOUT_FILENO);
 	fflush(stdout);
 	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-		diag_error("cannot redirect the report to standard error");
+		diag_ferror(err, "cannot redirect the report to standard error");
 		r->failed = true;
 	}
 }
@@ -276,7 +275,7 @@ struct repair_ctx {
 };
 
 /* One input of repair: analyse, write as the options say, report. */
-static int repair_work(const struct batch_input *in, void *ctx)
+static int repair_work(const struct batch_input *in, void *ctx, const struct out_streams *io)
 {
 	const struct repair_ctx *c = ctx;
 	const struct repair_opts *o = c->o;
@@ -285,9 +284,9 @@ static int repair_work(const struct batch_input *in, void *ctx)
 	int status;
 
 	if (o->output && strcmp(o->output, "-") == 0) {
-		filter_repair(&r, in->path);
+		filter_repair(&r, in->path, io->err);
 	} else if (report_analyse(&r, in->path)) {
-		keep_length(&r, o);
+		keep_length(&r, o, io->err);
 		if (o->dry_run)
 			; /* the plan is the report: nothing is written */
 		else if (!o->output_dir)
@@ -296,7 +295,7 @@ static int repair_work(const struct batch_input *in, void *ctx)
 			outdir_repair(&r, o->output_dir, in->rel, out, sizeof(out), write_repair_to,
 				      (void *)o);
 	}
-	report_emit(&r, c->mode);
+	report_emit(&r, c->mode, io);
 	status = report_exit_bits(&r, c->mode) | outdir_notes(&r);
 	report_free(&r);
 	return status;
@@ -313,7 +312,10 @@ static int repair_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
-	hint_check_long_options(&repair_argp, argc, argv);
+	if (hint_check_long_options(&repair_argp, argc, argv) != 0) {
+		free(o.in.paths);
+		return EXIT_USAGE;
+	}
 	report_can_recurse = true;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;

@@ -16,7 +16,7 @@
 #include "formats/format.h"
 
 struct global_opts global_opts;
-struct plan_cli_opts plan_cli_opts = {
+struct assess_options plan_cli_opts = {
 	.plan = { .strategy = STRATEGY_AUTO, .force = false },
 	.cap = CAP_AUTO,
 };

@@ -546,17 +546,20 @@ db_with_dr6() {
   0 of 1 vCPU at risk: nothing to do"
 }
 
-@test "check -q: prints nothing at all for a clean input" {
+@test "check -q: one line for a clean input too: its verdict and counts" {
 	dir=$(fixture clean)
 	run --separate-stderr -0 "$FREDCK" check -q "$dir"
-	assert_output ''
+	assert_output "$dir: ok: 0 of 1 vCPU at risk"
 	assert_equal "$stderr" ''
 }
 
-@test "check -q: prints nothing for several inputs with nothing at risk" {
+@test "check -q: one line per input with nothing at risk" {
 	a=$(fixture clean) b=$(fixture nofred) c=$(fixture gp-injected)
 	run --separate-stderr -0 "$FREDCK" check -q "$a" "$b" "$c"
-	assert_output ''
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "$a: ok: 0 of 1 vCPU at risk"
+	assert_line --index 1 "$b: ok: 0 of 1 vCPU at risk"
+	assert_line --index 2 "$c: ok: 0 of 1 vCPU at risk"
 	assert_equal "$stderr" ''
 }
 
@@ -567,12 +570,13 @@ db_with_dr6() {
 	refute_output --partial 'FK302'
 }
 
-@test "repair -q: one line per repaired input, with the path written" {
+@test "repair -q: one line per input, with the path written or nothing written" {
 	a=$(fixture pf-lost-cap) b=$(fixture clean) c=$(fixture multi)
 	run -1 "$FREDCK" repair -q -O out "$a" "$b" "$c"
-	assert_equal "${#lines[@]}" 2
+	assert_equal "${#lines[@]}" 3
 	assert_line --index 0 "$a: repaired: 1 of 1 vCPU at risk (vCPU 0: FK101); 1 repaired, 0 left at risk; wrote out/pf-lost-cap"
-	assert_line --index 1 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
+	assert_line --index 1 "$b: ok: 0 of 1 vCPU at risk; nothing written (not copied)"
+	assert_line --index 2 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
 }
 
 @test "check -q: an error is still reported on stderr, exit 8" {
@@ -586,7 +590,7 @@ db_with_dr6() {
 @test "check: -q before the command works too" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" -q check "$dir"
-	assert_output ''
+	assert_output "$dir: ok: 0 of 1 vCPU at risk"
 }
 
 # ---- several inputs --------------------------------------------------------------
