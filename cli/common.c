@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static const struct argp_option common_options[] = {
 	/* -h: what most tools take for help (argp's own is -?). */
 	{ .key = 'h', .flags = OPTION_HIDDEN },
 	{ .name = "pretty", .key = 'p', .doc = "Indent the JSON (implies --json)" },
-	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
+	{ .name = "quiet", .key = 'q', .doc = "One line per input: its verdict, counts and what was written" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
 	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
 	  .doc = "Read the input as NAME instead of detecting it" /* + the list: common_help */ },
@@ -121,7 +122,11 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		 * is the command table at the top level (main.c), else NULL.
 		 */
 		complete_list(state->root_argp, state->input, state->out_stream);
-		exit(fflush(state->out_stream) == 0 ? EXIT_OK : EXIT_OPERATIONAL);
+		/* argp ends the run, as for --help: the exit stays argp's own. */
+		if (fflush(state->out_stream) != 0)
+			argp_failure(state, EXIT_OPERATIONAL, errno, "cannot write the listing");
+		argp_state_help(state, state->out_stream, ARGP_HELP_EXIT_OK);
+		break;
 	case ARGP_KEY_END:
 		resolve_color();
 		break;
