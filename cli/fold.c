@@ -27,15 +27,42 @@ static size_t leading_spaces(const char *line, size_t len)
 	return i;
 }
 
+static size_t csi_length(const char *line, size_t len, size_t i);
+static bool starts_column(unsigned char c);
+
+/*
+ * The end of LINE's label ("    why: "), as a byte index (*byte) and a
+ * column (the return); colour sequences and UTF-8 continuation bytes take
+ * no column.  Without a short label, the line's indent plus four columns,
+ * and *byte there too (on the indent's spaces, so in bytes as in columns).
+ */
+static size_t label_end(const char *line, size_t len, size_t *byte)
+{
+	size_t indent = leading_spaces(line, len), col = indent;
+
+	for (size_t i = indent; i + 1 < len && col - indent < FOLD_MAX_LABEL;) {
+		size_t csi = csi_length(line, len, i);
+
+		if (csi) {
+			i += csi;
+			continue;
+		}
+		if (line[i] == ':' && line[i + 1] == ' ') {
+			*byte = i + 2;
+			return col + 2;
+		}
+		col += starts_column((unsigned char)line[i]);
+		i++;
+	}
+	*byte = indent + FOLD_NO_LABEL_HANG;
+	return indent + FOLD_NO_LABEL_HANG;
+}
+
 size_t fold_hang(const char *line, size_t len)
 {
-	size_t indent = leading_spaces(line, len);
+	size_t byte;
 
-	for (size_t i = indent; i + 1 < len && i - indent < FOLD_MAX_LABEL; i++) {
-		if (line[i] == ':' && line[i + 1] == ' ')
-			return i + 2;
-	}
-	return indent + FOLD_NO_LABEL_HANG;
+	return label_end(line, len, &byte);
 }
 
 /*
@@ -110,7 +137,7 @@ static int put_spaces(FILE *out, size_t n)
 
 int fold_line(FILE *out, const char *line, size_t len, size_t width)
 {
-	size_t hang = fold_hang(line, len), start = 0, col = 0, min_break = hang;
+	size_t min_break, hang = label_end(line, len, &min_break), start = 0, col = 0;
 
 	/* A hang too deep for the width would leave no room for the text. */
 	if (hang > width / 2)

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
 #include "cli/fields.h"
+#include "cli/fold.h"
 #include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
@@ -229,15 +231,15 @@ static void describe_plan(const struct vcpu_state *v, const struct vcpu_plan *p,
 		snprintf(buf, len, "nothing to do");
 		break;
 	case ACTION_PENDING:
-		snprintf(buf, len, "pending: %s becomes pending with payload 0x%016" PRIx64 "%s", vec,
+		snprintf(buf, len, "pending: %s becomes pending, payload 0x%016" PRIx64 "%s", vec,
 			 p->new_exc.payload,
 			 p->used_estimate ? " (--force: best estimate, doubtful bits cleared)" : "");
 		break;
 	case ACTION_DROP:
-		snprintf(buf, len,
-			 "drop: %s is cleared; re-executing the instruction raises it again "
-			 "(a fault KVM synthesised, e.g. an async page fault, is not regenerated)",
-			 vec);
+		/* The caveat is for -v and explain: a glance needs what and why. */
+		snprintf(buf, len, "drop: %s is cleared (re-executing the instruction raises it again%s)",
+			 vec, global_opts.verbose ? "; a fault KVM synthesised, e.g. an async page "
+						    "fault, is not regenerated" : "");
 		break;
 	case ACTION_LEAVE:
 		snprintf(buf, len, "none, left at risk: %s", leave_reason_text(p->reason));
@@ -474,17 +476,19 @@ static void text_check_vcpu(FILE *out, const struct vcpu_state *v, const struct 
 	char buf[512];
 
 	describe_exception(&v->exc, buf, sizeof(buf));
-	fprintf(out, "  vCPU %u: exception %s%s\n", v->index, buf,
-	       vcpu_fred_active(v) ? "; FRED enabled" : "");
+	fprintf(out, "  vCPU %u: %s%s\n", v->index, v->exc.state == EXC_NONE ? "no exception" : buf,
+		vcpu_fred_active(v) ? "; FRED enabled" : "");
 	text_findings(out, vr, SEV_PROBLEM);
 	if (vr->at_risk) {
-		fprintf(out, "    why: %s\n", loss_cause_text(vr->cause));
+		fprintf(out, "    why: %s\n", global_opts.verbose ? loss_cause_text(vr->cause) :
+								  loss_cause_summary(vr->cause));
 		text_event_data(out, &vr->plan.ed);
 		describe_plan(v, &vr->plan, buf, sizeof(buf));
-		fprintf(out, "    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
-		       buf);
+		fprintf(out, "    %s: %s", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
+			buf);
 		if (vr->drop_why != DROP_WHY_NONE)
-			fprintf(out, "    drop, because %s\n", drop_why_text(vr->drop_why));
+			fprintf(out, ", because %s", drop_why_text(vr->drop_why));
+		fprintf(out, "\n");
 		if (global_opts.verbose)
 			text_changes(out, v, &vr->plan);
 	}
@@ -583,6 +587,35 @@ static void text_quiet_line(FILE *out, const struct input_report *r, enum report
 	fprintf(out, "\n");
 }
 
+/* The columns text is folded to: standard output's terminal, or 80 (fold.h). */
+static size_t text_width(void)
+{
+	static size_t width;
+
+	if (!width)
+		width = fold_width(STDOUT_FILENO);
+	return width;
+}
+
+/*
+ * The vCPUs and the notes: prose of fredck's own words, folded to the
+ * width (fold.h).  The lines that carry a path (the first, "wrote ...")
+ * are never folded: a path stays whole on its line, to be copied.
+ */
+static void text_findings_folded(FILE *out, const struct input_report *r, enum report_mode mode)
+{
+	FILE *folded = fold_open(out, text_width());
+	FILE *f = folded ? folded : out;
+
+	find_shared_notes(r);
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
+			text_check_vcpu(f, &r->snap.vcpus[i], &r->vcpus[i], mode);
+	text_shared_notes(f, r);
+	if (folded)
+		fclose(folded);
+}
+
 static void text_report(FILE *out, const struct input_report *r, enum report_mode mode)
 {
 	if (global_opts.quiet && mode != MODE_INSPECT) {
@@ -597,11 +630,7 @@ static void text_report(FILE *out, const struct input_report *r, enum report_mod
 				text_inspect_vcpu(out, &r->snap.vcpus[i]);
 		return;
 	}
-	find_shared_notes(r);
-	for (size_t i = 0; i < r->snap.nvcpus; i++)
-		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
-			text_check_vcpu(out, &r->snap.vcpus[i], &r->vcpus[i], mode);
-	text_shared_notes(out, r);
+	text_findings_folded(out, r, mode);
 	if (!global_opts.quiet)
 		text_summary(out, r, mode);
 }

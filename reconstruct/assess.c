@@ -64,8 +64,9 @@ const char *drop_why_text(enum drop_why w)
 	case DROP_WHY_CAP_REFUSED:
 		return "--dest-payload-cap=no: pending cannot carry the event data";
 	case DROP_WHY_CAP_DEFAULT:
-		return "the destination is taken not to enable KVM_CAP_EXCEPTION_PAYLOAD "
-		       "(the format's default); --dest-payload-cap=yes if it does";
+		/* The format's default: its VMM restores without the capability. */
+		return "the destination is taken to lack KVM_CAP_EXCEPTION_PAYLOAD "
+		       "(else --dest-payload-cap=yes)";
 	case DROP_WHY_UNRECOVERABLE:
 		return "the event data cannot be rebuilt";
 	case DROP_WHY_ERROR_CODE:

@@ -89,5 +89,8 @@ int main(void)
 	is_int((long long)fold_hang("  vCPU 0: exception", 19), 10, "hang after vCPU N:");
 	is_int((long long)fold_hang("  a very long first clause that has: no label", 45), 6,
 	       "a colon past the label length is no label");
+	is_int((long long)fold_hang("  \033[1;33mFK302 note\033[0m (vCPUs 0-31): x", 40),
+	       (long long)fold_hang("  FK302 note (vCPUs 0-31): x", 29),
+	       "hang in columns: colour sequences take none");
 	return done_testing();
 }
