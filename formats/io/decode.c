@@ -430,6 +430,8 @@ static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
 		if (t && rc == BZ_OK && t->qn && d->s.bz.avail_out == n &&
 		    t->c == (t->q[0].bit + 7) / 8)
 			bz_judge(t);
+		else if (t && rc == BZ_OK && feed == 0 && d->s.bz.avail_out == n)
+			t->broken = true; /* held back with nothing to judge: never, but never stuck */
 		if (rc == BZ_STREAM_END) {
 			if (t)
 				bz_stream_end(t);
