@@ -109,8 +109,14 @@ static int fail(struct decoder *d, const char *what)
 
 /* ---- gzip and bzip2: where the compressed data may be cut ------------------ */
 
-/* Memory for the cuts is bounded: 4096 of them, 48 bytes each. */
+/*
+ * Memory for the cuts is bounded: 4096 of them, 48 bytes each, thinned
+ * evenly, and the last 256 as they came (the edits lie near the end: a
+ * cut close before them lets the tail come from the device state the
+ * first pass held, qemu_write.c).
+ */
 #define BIT_CUTS_MAX 4096
+#define BIT_RECENT 256
 /* bzip2 block magics found ahead of the input libbz2 was given, not yet proven or rejected. */
 #define BZ_QUEUE 64
 #define BZ_BLOCK_MAGIC 0x314159265359ULL
@@ -132,6 +138,11 @@ struct bit_track {
 	struct bit_cut *cuts;    /* BIT_CUTS_MAX at most, evenly thinned */
 	size_t ncuts;
 	uint64_t seen, stride;
+	struct bit_cut recent[BIT_RECENT]; /* a ring of the last ones, nrecent in all */
+	uint64_t nrecent;
+	struct bit_cut *merged;  /* decoder_bit_cuts's answer, nmerged long, made at merged_at cuts */
+	size_t nmerged;
+	uint64_t merged_at;
 	/* bzip2 */
 	uint64_t scanned;        /* bytes looked at for magics */
 	uint64_t win_hi, win_lo; /* the last 16 of them, the last in the low bits */
@@ -164,12 +175,21 @@ static void bt_free(struct bit_track *t)
 		return;
 	XXH64_freeState(t->hash);
 	free(t->cuts);
+	free(t->merged);
 	free(t);
 }
 
 static void bt_record(struct bit_track *t, uint64_t c_bits, uint32_t crc, bool member_end)
 {
-	if (t->d == t->member_d_start || t->seen++ % t->stride)
+	struct bit_cut c;
+
+	if (t->d == t->member_d_start)
+		return;
+	c = (struct bit_cut){ .c_bits = c_bits, .d_end = t->d, .member_d_start = t->member_d_start,
+			      .member_hash = XXH64_digest(t->hash), .crc = crc,
+			      .member_end = member_end };
+	t->recent[t->nrecent++ % BIT_RECENT] = c;
+	if (t->seen++ % t->stride)
 		return;
 	if (!t->cuts && !(t->cuts = malloc(BIT_CUTS_MAX * sizeof(*t->cuts)))) {
 		t->broken = true;
@@ -182,10 +202,7 @@ static void bt_record(struct bit_track *t, uint64_t c_bits, uint32_t crc, bool m
 		t->ncuts = BIT_CUTS_MAX / 2;
 		t->stride *= 2;
 	}
-	t->cuts[t->ncuts++] = (struct bit_cut){ .c_bits = c_bits, .d_end = t->d,
-						.member_d_start = t->member_d_start,
-						.member_hash = XXH64_digest(t->hash), .crc = crc,
-						.member_end = member_end };
+	t->cuts[t->ncuts++] = c;
 }
 
 /* The output of one call: counted and hashed. */
@@ -457,10 +474,32 @@ static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
 
 const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n)
 {
-	bool ok = d->bt && !d->bt->broken;
+	struct bit_track *t = d->bt;
+	size_t nr, k = 0;
+	const struct bit_cut *oldest;
 
-	*n = ok ? d->bt->ncuts : 0;
-	return ok ? d->bt->cuts : NULL;
+	*n = 0;
+	if (!t || t->broken || !t->nrecent)
+		return NULL;
+	/* The thinned ones before the ring's oldest, then the ring's, in order. */
+	if (t->merged && t->merged_at == t->nrecent) {
+		*n = t->nmerged; /* no cut since: the same answer, still valid */
+		return t->merged;
+	}
+	nr = t->nrecent < BIT_RECENT ? (size_t)t->nrecent : BIT_RECENT;
+	oldest = &t->recent[(t->nrecent - nr) % BIT_RECENT];
+	free(t->merged);
+	if (!(t->merged = malloc((t->ncuts + nr) * sizeof(*t->merged)))) {
+		*n = t->ncuts;
+		return t->cuts;
+	}
+	for (size_t i = 0; i < t->ncuts && t->cuts[i].c_bits < oldest->c_bits; i++)
+		t->merged[k++] = t->cuts[i];
+	for (size_t j = 0; j < nr; j++)
+		t->merged[k++] = t->recent[(t->nrecent - nr + j) % BIT_RECENT];
+	t->nmerged = *n = k;
+	t->merged_at = t->nrecent;
+	return t->merged;
 }
 
 static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)

@@ -46,14 +46,15 @@ const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
 
 /*
  * gzip and bzip2: where the compressed data could be cut, as the decoder
- * went through it (evenly thinned when there are many): at the end of a
- * deflate block that is not a member's last (zlib's inflate with
- * Z_BLOCK stops there), before a bzip2 block whose start the decoder
- * proved (libbz2 gave out the whole block before it, fed only the bits up
- * to it), or after a whole member or stream.  Bits count from the first
- * compressed byte the decoder was given; in a byte, deflate's go from the
- * least significant, bzip2's from the most.  None when the data could not
- * be followed.
+ * went through it: at the end of a deflate block that is not a member's
+ * last (zlib's inflate with Z_BLOCK stops there), before a bzip2 block
+ * whose start the decoder proved (libbz2 gave out the whole block before
+ * it, fed only the bits up to it), or after a whole member or stream.
+ * Evenly thinned when there are many, the last 256 all there.  Bits
+ * count from the first compressed byte the decoder was given; in a
+ * byte, deflate's go from the least significant, bzip2's from the most.
+ * None when the data could not be followed.  The answer is valid until
+ * the decoder reads again or is freed.
  */
 struct bit_cut {
 	uint64_t c_bits;         /* compressed bits up to the cut */
