@@ -12,21 +12,24 @@
 # machine's system files (a tar of /usr) and zeros, migrated to a file,
 # a vCPU made at-risk by qemu-patch, then wrapped as libvirt does and
 # compressed as libvirt runs the programs (`zstd -c`, `lzop -c`, `xz -3 -c`).
-# CODECS: "zstd lzop" by default (xz -3 takes minutes to compress).
+# CODECS: "zstd lzop" by default (xz -3 takes minutes to compress; gzip
+# and bzip2 are `gzip -c` and `bzip2 -c`, as libvirt runs them).
+# RAM_MIB (768) sets the guest's memory, of which 7/8 is system files.
 # Machines are shared and noisy: read the ratios.
 set -eu
 A=$1 B=$2 RUNS=${3:-5} CODECS=${4:-zstd lzop}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${BENCH_DIR:-/var/tmp/fredck-bench}
 QEMU_PATCH=${QEMU_PATCH:-$TOP/_build/tests/qemu/qemu-patch}
-RAM_MIB=768
+RAM_MIB=${RAM_MIB:-768}
+REAL_BYTES=$((RAM_MIB * 1048576 * 7 / 8))
 STREAM="$DIR/stream-real-${RAM_MIB}m.bin"
 PF="$DIR/stream-real-${RAM_MIB}m-pf.bin"
 mkdir -p "$DIR"
 
 if [ ! -s "$STREAM" ]; then
 	echo "making a stream of $RAM_MIB MiB of realistic memory in $STREAM"
-	{ tar -cf - /usr 2>/dev/null | head -c 700000000; head -c $((RAM_MIB << 20)) /dev/zero; } |
+	{ tar -cf - /usr 2>/dev/null | head -c "$REAL_BYTES"; head -c $((RAM_MIB << 20)) /dev/zero; } |
 		head -c $((RAM_MIB << 20)) >"$DIR/ram-real.img"
 	{ sleep 1; echo "migrate \"exec:cat > $STREAM\""; sleep 40; echo quit; } |
 		qemu-system-x86_64 -accel tcg -machine pc,memory-backend=ram -smp 2 -m "${RAM_MIB}M" \

@@ -31,7 +31,7 @@ struct decoder {
 	enum codec codec;
 	int fd;
 	uint8_t *in;
-	size_t in_len, in_pos;
+	size_t in_len, in_pos, in_cap;
 	bool in_eof, done;
 	char error[256];
 	union {
@@ -42,6 +42,7 @@ struct decoder {
 	ZSTD_DStream *zstd;
 	size_t zstd_left; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
 	struct zstd_track *zt; /* zstd: frames and blocks followed, for the cuts */
+	struct bit_track *bt;  /* gzip, bzip2: blocks followed, for the cuts */
 	pid_t child; /* lzop */
 	int pipe_fd;
 	int err_fd;          /* lzop's standard error */
@@ -106,20 +107,165 @@ static int fail(struct decoder *d, const char *what)
 	return -1;
 }
 
+/* ---- gzip and bzip2: where the compressed data may be cut ------------------ */
+
+/*
+ * Memory for the cuts is bounded: 4096 of them, 48 bytes each, thinned
+ * evenly, and the last 256 as they came (the edits lie near the end: a
+ * cut close before them lets the tail come from the device state the
+ * first pass held, qemu_write.c).
+ */
+#define BIT_CUTS_MAX 4096
+#define BIT_RECENT 256
+/* bzip2 block magics found ahead of the input libbz2 was given, not yet proven or rejected. */
+#define BZ_QUEUE 64
+#define BZ_BLOCK_MAGIC 0x314159265359ULL
+#define BZ_EOS_MAGIC 0x177245385090ULL
+#define BZ_M48 0xFFFFFFFFFFFFULL
+
+struct bz_cand {
+	uint64_t bit;  /* where the magic starts */
+	uint32_t crc;  /* the 32 bits after it: the block's CRC, or the stream's combined CRC */
+	bool eos;
+};
+
+struct bit_track {
+	bool broken;
+	uint64_t c;              /* compressed bytes the library took */
+	uint64_t d;              /* decompressed bytes out */
+	uint64_t member_d_start;
+	XXH64_state_t *hash;     /* of the member's (stream's) content so far */
+	struct bit_cut *cuts;    /* BIT_CUTS_MAX at most, evenly thinned */
+	size_t ncuts;
+	uint64_t seen, stride;
+	struct bit_cut recent[BIT_RECENT]; /* a ring of the last ones, nrecent in all */
+	uint64_t nrecent;
+	struct bit_cut *merged;  /* decoder_bit_cuts's answer, nmerged long, made at merged_at cuts */
+	size_t nmerged;
+	uint64_t merged_at;
+	/* bzip2 */
+	uint64_t scanned;        /* bytes looked at for magics */
+	uint64_t win_hi, win_lo; /* the last 16 of them, the last in the low bits */
+	struct bz_cand q[BZ_QUEUE];
+	size_t qn;
+	uint64_t first_block;    /* the bit where the stream's first magic is, or UINT64_MAX */
+	uint64_t proven_bit, proven_d;
+	bool in_block, after_eos;
+	uint32_t block_crc, eos_crc, combined;
+};
+
+static struct bit_track *bt_new(void)
+{
+	struct bit_track *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->stride = 1;
+	t->first_block = 32; /* "BZh" and the level, then the first block */
+	if (!(t->hash = XXH64_createState()))
+		t->broken = true;
+	else
+		XXH64_reset(t->hash, 0);
+	return t;
+}
+
+static void bt_free(struct bit_track *t)
+{
+	if (!t)
+		return;
+	XXH64_freeState(t->hash);
+	free(t->cuts);
+	free(t->merged);
+	free(t);
+}
+
+static void bt_record(struct bit_track *t, uint64_t c_bits, uint32_t crc, bool member_end)
+{
+	struct bit_cut c;
+
+	if (t->d == t->member_d_start)
+		return;
+	c = (struct bit_cut){ .c_bits = c_bits, .d_end = t->d, .member_d_start = t->member_d_start,
+			      .member_hash = XXH64_digest(t->hash), .crc = crc,
+			      .member_end = member_end };
+	t->recent[t->nrecent++ % BIT_RECENT] = c;
+	if (t->seen++ % t->stride)
+		return;
+	if (!t->cuts && !(t->cuts = malloc(BIT_CUTS_MAX * sizeof(*t->cuts)))) {
+		t->broken = true;
+		return;
+	}
+	/* Full: every other cut goes, and from now on only every stride-th is kept. */
+	if (t->ncuts == BIT_CUTS_MAX) {
+		for (size_t i = 0; i < BIT_CUTS_MAX / 2; i++)
+			t->cuts[i] = t->cuts[2 * i + 1];
+		t->ncuts = BIT_CUTS_MAX / 2;
+		t->stride *= 2;
+	}
+	t->cuts[t->ncuts++] = c;
+}
+
+/* The output of one call: counted and hashed. */
+static void bt_out(struct bit_track *t, const uint8_t *p, size_t n)
+{
+	if (n)
+		XXH64_update(t->hash, p, n);
+	t->d += n;
+}
+
+/* A new member or stream starts at the current offsets. */
+static void bt_member_start(struct bit_track *t)
+{
+	t->member_d_start = t->d;
+	XXH64_reset(t->hash, 0);
+}
+
+/*
+ * After inflate(Z_BLOCK): at a block's end (data_type 128) that is not
+ * the member's last (64), once the block's output is all out (inflate
+ * stops there only after writing it), the bits in the last byte taken
+ * that are not the block's are data_type & 7 (zlib.h; gzjoin.c relies on
+ * it too); strm.adler is the member's CRC-32 so far.
+ */
+static void gz_track(struct bit_track *t, const z_stream *z)
+{
+	int dt = z->data_type;
+
+	if (!(dt & 128) || (dt & 64))
+		return;
+	if ((dt & 63) > 7) {
+		t->broken = true; /* more than a byte held back: not a state this follows */
+		return;
+	}
+	bt_record(t, t->c * 8 - (uint64_t)(dt & 7), (uint32_t)z->adler, false);
+}
+
 static ssize_t read_gzip(struct decoder *d, uint8_t *out, size_t n)
 {
+	struct bit_track *t = d->bt && !d->bt->broken ? d->bt : NULL;
+
 	d->s.z.next_out = out;
 	d->s.z.avail_out = (uInt)n;
 	while (d->s.z.avail_out == n && !d->done) {
+		uint8_t *was = d->s.z.next_out;
 		int rc;
 
 		if (!refill(d))
 			return fail(d, "truncated");
 		d->s.z.next_in = d->in + d->in_pos;
 		d->s.z.avail_in = (uInt)(d->in_len - d->in_pos);
-		rc = inflate(&d->s.z, Z_NO_FLUSH);
+		/* Tracked: inflate stops at every block's end, where a cut may go. */
+		rc = inflate(&d->s.z, t ? Z_BLOCK : Z_NO_FLUSH);
+		if (t) {
+			t->c += d->in_len - d->in_pos - d->s.z.avail_in;
+			bt_out(t, was, (size_t)(d->s.z.next_out - was));
+		}
 		d->in_pos = d->in_len - d->s.z.avail_in;
 		if (rc == Z_STREAM_END) {
+			if (t) {
+				bt_record(t, t->c * 8, 0, true);
+				bt_member_start(t);
+			}
 			/* Another gzip member may follow, as gzip -d reads them. */
 			if (refill(d))
 				inflateReset(&d->s.z);
@@ -127,9 +273,150 @@ static ssize_t read_gzip(struct decoder *d, uint8_t *out, size_t n)
 				d->done = true;
 		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
 			return fail(d, d->s.z.msg ? d->s.z.msg : "corrupt");
+		} else if (t) {
+			gz_track(t, &d->s.z);
 		}
 	}
 	return (ssize_t)(n - d->s.z.avail_out);
+}
+
+/*
+ * bzip2 blocks are bit-aligned and a block header gives no length; only
+ * decoding finds a block's end, and libbz2 does not say where it is.
+ * Its 48-bit magic can also occur by chance, or by a guest's design,
+ * inside compressed data, so a magic found by looking is only a
+ * candidate; it is proven by libbz2 itself: given the input only up to
+ * the candidate's byte, libbz2 gives out the whole block before it (and
+ * checks its CRC) when the candidate is a block's start, and nothing of
+ * the current block when the candidate lies inside it (a block's output
+ * needs all of its symbols decoded: the BWT).  Candidates are tried in
+ * order, so the first one after a proven start that has output behind it
+ * is the next block's start (the magic overlaps itself or the
+ * end-of-stream magic only at shifts of 45 bits or more, so a false one
+ * never shares the real one's last byte).  At the stream's end, the
+ * combined CRC of the proven blocks' CRCs must equal the stored one, or
+ * no cut of the input is used.
+ */
+
+/* Look at bytes p[0..n) from absolute offset t->scanned on, for magics and their next 32 bits. */
+static void bz_scan(struct bit_track *t, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n && t->qn < BZ_QUEUE; i++) {
+		t->win_hi = t->win_hi << 8 | t->win_lo >> 56;
+		t->win_lo = t->win_lo << 8 | p[i];
+		t->scanned++;
+		if (t->scanned < 10)
+			continue;
+		for (unsigned int s = 0; s < 8 && t->qn < BZ_QUEUE && t->scanned * 8 >= s + 80; s++) {
+			/* The 80 bits ending s bits before the end of this byte. */
+			uint64_t low = t->win_lo >> s | (s ? t->win_hi << (64 - s) : 0);
+			uint64_t magic = (low >> 32 | (t->win_hi >> s) << 32) & BZ_M48;
+
+			if (magic != BZ_BLOCK_MAGIC && magic != BZ_EOS_MAGIC)
+				continue;
+			/* Found from the highest shift down would be out of order: sort in. */
+			{
+				struct bz_cand c = { t->scanned * 8 - s - 80, (uint32_t)low,
+						     magic == BZ_EOS_MAGIC };
+				size_t at = t->qn;
+
+				while (at && t->q[at - 1].bit > c.bit) {
+					t->q[at] = t->q[at - 1];
+					at--;
+				}
+				t->q[at] = c;
+				t->qn++;
+			}
+		}
+	}
+}
+
+/* libbz2 took every byte up to the first candidate's and gave nothing more: judge it. */
+static void bz_judge(struct bit_track *t)
+{
+	struct bz_cand c = t->q[0];
+
+	memmove(t->q, t->q + 1, (--t->qn) * sizeof(t->q[0]));
+	if (c.bit == t->first_block) {
+		t->first_block = UINT64_MAX; /* the stream's first block, where the header says */
+		t->combined = 0;
+	} else if (t->in_block && c.bit >= t->proven_bit + 80 && t->d > t->proven_d) {
+		t->combined = (t->combined << 1 | t->combined >> 31) ^ t->block_crc;
+		if (!c.eos)
+			bt_record(t, c.bit, t->combined, false);
+	} else {
+		return; /* inside the block: a magic by chance */
+	}
+	t->proven_bit = c.bit;
+	t->proven_d = t->d;
+	t->in_block = !c.eos;
+	t->after_eos = c.eos;
+	if (c.eos)
+		t->eos_crc = c.crc;
+	else
+		t->block_crc = c.crc;
+}
+
+/* A stream ended where libbz2 says: its end must be the one proven, its CRCs those read. */
+static void bz_stream_end(struct bit_track *t)
+{
+	if (!t->after_eos || t->eos_crc != t->combined || t->c != (t->proven_bit + 80 + 7) / 8) {
+		t->broken = true;
+		return;
+	}
+	bt_record(t, t->c * 8, 0, true);
+	bt_member_start(t);
+	t->first_block = t->c * 8 + 32;
+	t->in_block = t->after_eos = false;
+	/* Magics found in the padding or the next header are not blocks. */
+	while (t->qn && t->q[0].bit < t->first_block)
+		memmove(t->q, t->q + 1, (--t->qn) * sizeof(t->q[0]));
+}
+
+/*
+ * Tracked: more input kept in front (so that a magic and its CRC are seen
+ * before libbz2 is given the bytes before it), the new bytes scanned, and
+ * how many of the bytes held may be given now.
+ */
+static size_t bz_feed(struct decoder *d, struct bit_track *t)
+{
+	size_t left = d->in_len - d->in_pos, feed;
+	uint64_t at0 = t->c - d->in_pos; /* the absolute offset of d->in[0] */
+
+	if (!d->in_eof && left < 64) {
+		ssize_t got;
+
+		memmove(d->in, d->in + d->in_pos, left);
+		d->in_pos = 0;
+		d->in_len = left;
+		at0 = t->c;
+		do
+			got = read(d->fd, d->in + left, d->in_cap - left);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0)
+			d->in_eof = true;
+		else
+			d->in_len += (size_t)got;
+		left = d->in_len;
+	}
+	if (t->scanned < at0 + d->in_len)
+		bz_scan(t, d->in + (t->scanned - at0), (size_t)(at0 + d->in_len - t->scanned));
+	feed = left;
+	/* A magic not yet seen ends at least 80 bits after it starts. */
+	if (!(d->in_eof && t->scanned == at0 + d->in_len)) {
+		uint64_t safe = t->scanned > 10 ? t->scanned - 10 : 0;
+
+		feed = safe > t->c ? (size_t)(safe - t->c < feed ? safe - t->c : feed) : 0;
+	}
+	/* One whose byte libbz2 took already cannot be judged (it cannot happen: dropped). */
+	while (t->qn && (t->q[0].bit + 7) / 8 < t->c)
+		memmove(t->q, t->q + 1, (--t->qn) * sizeof(t->q[0]));
+	if (t->qn) {
+		uint64_t upto = (t->q[0].bit + 7) / 8;
+
+		feed = upto > t->c ? (size_t)(upto - t->c < feed ? upto - t->c : feed) : 0;
+	}
+	return feed;
 }
 
 static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
@@ -137,15 +424,34 @@ static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
 	d->s.bz.next_out = (char *)out;
 	d->s.bz.avail_out = (unsigned int)n;
 	while (d->s.bz.avail_out == n && !d->done) {
+		struct bit_track *t = d->bt && !d->bt->broken ? d->bt : NULL;
+		size_t feed;
 		int rc;
 
-		if (!refill(d))
+		if (t)
+			feed = bz_feed(d, t);
+		else if (!refill(d))
+			return fail(d, "truncated");
+		else
+			feed = d->in_len - d->in_pos;
+		if (t && d->in_pos == d->in_len)
 			return fail(d, "truncated");
 		d->s.bz.next_in = (char *)d->in + d->in_pos;
-		d->s.bz.avail_in = (unsigned int)(d->in_len - d->in_pos);
+		d->s.bz.avail_in = (unsigned int)feed;
 		rc = BZ2_bzDecompress(&d->s.bz);
-		d->in_pos = d->in_len - d->s.bz.avail_in;
+		if (t) {
+			t->c += feed - d->s.bz.avail_in;
+			bt_out(t, out, n - d->s.bz.avail_out);
+		}
+		d->in_pos += feed - d->s.bz.avail_in;
+		if (t && rc == BZ_OK && t->qn && d->s.bz.avail_out == n &&
+		    t->c == (t->q[0].bit + 7) / 8)
+			bz_judge(t);
+		else if (t && rc == BZ_OK && feed == 0 && d->s.bz.avail_out == n)
+			t->broken = true; /* held back with nothing to judge: never, but never stuck */
 		if (rc == BZ_STREAM_END) {
+			if (t)
+				bz_stream_end(t);
 			BZ2_bzDecompressEnd(&d->s.bz);
 			if (refill(d)) {
 				char *next = d->s.bz.next_out;
@@ -164,6 +470,36 @@ static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
 		}
 	}
 	return (ssize_t)(n - d->s.bz.avail_out);
+}
+
+const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n)
+{
+	struct bit_track *t = d->bt;
+	size_t nr, k = 0;
+	const struct bit_cut *oldest;
+
+	*n = 0;
+	if (!t || t->broken || !t->nrecent)
+		return NULL;
+	/* The thinned ones before the ring's oldest, then the ring's, in order. */
+	if (t->merged && t->merged_at == t->nrecent) {
+		*n = t->nmerged; /* no cut since: the same answer, still valid */
+		return t->merged;
+	}
+	nr = t->nrecent < BIT_RECENT ? (size_t)t->nrecent : BIT_RECENT;
+	oldest = &t->recent[(t->nrecent - nr) % BIT_RECENT];
+	free(t->merged);
+	if (!(t->merged = malloc((t->ncuts + nr) * sizeof(*t->merged)))) {
+		*n = t->ncuts;
+		return t->cuts;
+	}
+	for (size_t i = 0; i < t->ncuts && t->cuts[i].c_bits < oldest->c_bits; i++)
+		t->merged[k++] = t->cuts[i];
+	for (size_t j = 0; j < nr; j++)
+		t->merged[k++] = t->recent[(t->nrecent - nr + j) % BIT_RECENT];
+	t->nmerged = *n = k;
+	t->merged_at = t->nrecent;
+	return t->merged;
 }
 
 static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)
@@ -574,13 +910,14 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 	d->err_fd = -1;
 	memcpy(d->in, pending, have);
 	d->in_len = have;
+	d->in_cap = INPUT_CHUNK > have ? INPUT_CHUNK : have;
 	switch (c) {
 	case CODEC_GZIP:
-		if (inflateInit2(&d->s.z, 16 + MAX_WBITS) != Z_OK)
+		if (inflateInit2(&d->s.z, 16 + MAX_WBITS) != Z_OK || !(d->bt = bt_new()))
 			fail(d, "cannot start");
 		break;
 	case CODEC_BZIP2:
-		if (BZ2_bzDecompressInit(&d->s.bz, 0, 0) != BZ_OK)
+		if (BZ2_bzDecompressInit(&d->s.bz, 0, 0) != BZ_OK || !(d->bt = bt_new()))
 			fail(d, "cannot start");
 		break;
 	case CODEC_XZ:
@@ -670,6 +1007,7 @@ void decoder_free(struct decoder *d)
 		}
 		break;
 	}
+	bt_free(d->bt);
 	free(d->in);
 	free(d);
 }

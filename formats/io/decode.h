@@ -43,6 +43,30 @@ struct zstd_cut {
 	bool checksum, frame_end;
 };
 const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
+
+/*
+ * gzip and bzip2: where the compressed data could be cut, as the decoder
+ * went through it: at the end of a deflate block that is not a member's
+ * last (zlib's inflate with Z_BLOCK stops there), before a bzip2 block
+ * whose start the decoder proved (libbz2 gave out the whole block before
+ * it, fed only the bits up to it), or after a whole member or stream.
+ * Evenly thinned when there are many, the last 256 all there.  Bits
+ * count from the first compressed byte the decoder was given; in a
+ * byte, deflate's go from the least significant, bzip2's from the most.
+ * None when the data could not be followed.  The answer is valid until
+ * the decoder reads again or is freed.
+ */
+struct bit_cut {
+	uint64_t c_bits;         /* compressed bits up to the cut */
+	uint64_t d_end;          /* decompressed bytes up to the cut */
+	uint64_t member_d_start; /* where the member's (stream's) content starts */
+	uint64_t member_hash;    /* XXH64 of the member's content up to the cut */
+	/* gzip: CRC-32 of the member's content up to the cut; bzip2: the
+	   stream's combined CRC over the blocks before the cut. */
+	uint32_t crc;
+	bool member_end;         /* after a whole member or stream, kept as it is */
+};
+const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 /*

@@ -28,6 +28,21 @@
  * and the footer are written by that encoder.  Format: the .xz file
  * format 1.1.0 and its LZMA2 chunk headers.
  *
+ * gzip: a member is deflate blocks, bit-aligned, then CRC-32 and the
+ * length of its content.  The decoder of the first pass stops at every
+ * block's end (zlib's inflate with Z_BLOCK, as zlib's examples/gzjoin.c
+ * does) and notes the bit, the content's CRC-32 and length there; the
+ * kept blocks are followed by an empty final block (fixed codes), padding
+ * to a byte and the member's trailer, then a new member.  RFC 1951, 1952.
+ *
+ * bzip2: a stream is bit-aligned blocks, each led by a 48-bit magic and
+ * its CRC, then an end-of-stream magic and the combined CRC of the
+ * blocks.  The decoder proves each block's start with libbz2 itself (a
+ * magic can occur by chance inside a block: decode.c, bz_judge); the kept
+ * blocks are followed by the end-of-stream magic, their combined CRC and
+ * padding, then a new stream.  Layout: bzip2 1.0.8's compress.c and
+ * decompress.c.
+ *
  * Nothing here is trusted: every size is checked against the bytes that
  * exist; a stream that cannot be followed is recompressed whole, and the
  * decompressor then reports what is wrong with it.
@@ -166,6 +181,98 @@ static void zstd_from_cuts(const struct zstd_cut *cuts, size_t n, uint64_t limit
 		put_le(p->trailer, c->frame_hash & 0xFFFFFFFFU, 4);
 		p->trailer_len = 4;
 	}
+}
+
+/* ---- gzip and bzip2 ------------------------------------------------------ */
+
+size_t splice_deflate_close(uint8_t last, unsigned int bits, uint32_t crc, uint32_t isize,
+			    uint8_t out[16])
+{
+	/*
+	 * The block's own bits of its last byte (the low ones), then an empty
+	 * final block with the fixed codes: BFINAL 1, BTYPE 01 (both read
+	 * from the least significant bit: 0b011), the end-of-block code 256
+	 * (seven 0 bits), zero bits to the byte's end (RFC 1951 3.2.3, 3.2.6);
+	 * then the member's CRC-32 and ISIZE, little-endian (RFC 1952 2.3.1).
+	 */
+	uint32_t acc = (uint32_t)last & ((1U << bits) - 1U);
+	size_t n = (bits + 10 + 7) / 8;
+
+	acc |= 3U << bits;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(acc >> (8 * i));
+	put_le(out + n, crc, 4);
+	put_le(out + n + 4, isize, 4);
+	return n + 8;
+}
+
+/* v's n low bits at bit *at of out (zeroed), the most significant first, as bzip2 writes. */
+static void put_bits_msb(uint8_t *out, size_t *at, uint64_t v, unsigned int n)
+{
+	while (n--) {
+		if (v >> n & 1)
+			out[*at / 8] |= (uint8_t)(0x80U >> (*at % 8));
+		(*at)++;
+	}
+}
+
+size_t splice_bzip2_close(uint8_t last, unsigned int bits, uint32_t combined, uint8_t out[16])
+{
+	/* The kept bits of the last byte (the high ones), the end-of-stream magic, the combined CRC. */
+	size_t at = 0;
+
+	memset(out, 0, 16);
+	put_bits_msb(out, &at, (uint64_t)last >> (8 - bits), bits);
+	put_bits_msb(out, &at, 0x177245385090ULL, 48);
+	put_bits_msb(out, &at, combined, 32);
+	return (at + 7) / 8;
+}
+
+/*
+ * The last cut the decoder saw (decode.c, decoder_bit_cuts) at or before
+ * the limit.  After a whole member or stream: kept as it is.  Inside one:
+ * its last byte taken into the trailer with what closes it.
+ */
+static void bits_from_cuts(enum codec c, int fd, uint64_t c_start, const struct bit_cut *cuts,
+			   size_t n, uint64_t limit, struct splice_plan *p)
+{
+	const struct bit_cut *k = NULL;
+	unsigned int bits;
+	uint8_t last = 0;
+
+	for (size_t i = 0; i < n && cuts[i].d_end <= limit; i++)
+		k = &cuts[i];
+	if (!k) {
+		snprintf(p->why, sizeof(p->why), "%s", !n ? (c == CODEC_GZIP ?
+			 "the gzip data could not be followed (no deflate block ends in it)" :
+			 "the bzip2 data could not be followed (no block proven in it)") :
+			 c == CODEC_GZIP ? "no deflate block ends before the first edit" :
+			 "no bzip2 block ends before the first edit");
+		return;
+	}
+	p->c_keep = k->c_bits / 8;
+	p->d_keep = k->d_end;
+	p->hash_from = k->member_d_start;
+	p->d_hash = k->member_hash;
+	p->d_hash_set = true;
+	bits = (unsigned int)(k->c_bits % 8);
+	if (!k->member_end && bits) {
+		ssize_t got;
+
+		do
+			got = pread(fd, &last, 1, (off_t)(c_start + p->c_keep));
+		while (got < 0 && errno == EINTR);
+		if (got != 1) {
+			snprintf(p->why, sizeof(p->why), "cannot read the compressed data again");
+			return;
+		}
+	}
+	if (!k->member_end)
+		p->trailer_len = c == CODEC_GZIP ?
+			splice_deflate_close(last, bits, k->crc,
+					     (uint32_t)(k->d_end - k->member_d_start), p->trailer) :
+			splice_bzip2_close(last, bits, k->crc, p->trailer);
+	p->found = true;
 }
 
 /* ---- lzop ----------------------------------------------------------------- */
@@ -556,18 +663,23 @@ void splice_plan_free(struct splice_plan *p)
 }
 
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
-		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p)
+		 const struct decoder *dec, struct splice_plan *p)
 {
 	struct reader r = { .fd = fd, .end = c_end, .base = c_start };
+	size_t ncuts = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->codec = c;
 	if (c == CODEC_ZSTD) {
+		const struct zstd_cut *cuts = dec ? decoder_zstd_cuts(dec, &ncuts) : NULL;
+
 		zstd_from_cuts(cuts, ncuts, limit, p);
 		return;
 	}
-	if (c != CODEC_LZOP && c != CODEC_XZ) {
-		snprintf(p->why, sizeof(p->why), "keeping %s data is not done yet", codec_name(c));
+	if (c == CODEC_GZIP || c == CODEC_BZIP2) {
+		const struct bit_cut *cuts = dec ? decoder_bit_cuts(dec, &ncuts) : NULL;
+
+		bits_from_cuts(c, fd, c_start, cuts, ncuts, limit, p);
 		return;
 	}
 	r.buf = malloc(READ_CAP);

@@ -32,7 +32,12 @@ struct splice_plan {
 	bool d_hash_set;    /* when known (zstd: the kept frame's, from its decoder; else not) */
 	struct splice_patch patch[2];
 	size_t npatch;
-	uint8_t trailer[8]; /* written after the kept bytes (a zstd frame's checksum) */
+	/*
+	 * Written after the kept bytes: a zstd frame's checksum; a gzip
+	 * member's or bzip2 stream's last byte (its kept bits) and what
+	 * closes it (splice_deflate_close, splice_bzip2_close).
+	 */
+	uint8_t trailer[16];
 	size_t trailer_len;
 	/*
 	 * xz: what closes the cut stream, written by the tail's encoder
@@ -57,14 +62,29 @@ struct splice_plan {
 
 /*
  * Find the last boundary in the compressed data [c_start, c_end) of fd
- * whose decompressed offset is at most limit, for zstd (among the cuts
- * its decoder saw, decoder_zstd_cuts), lzop and xz (gzip and bzip2: none
- * yet).  Never fails: a stream it cannot follow (damaged, unusual)
- * gives found = false and why, and is compressed again whole, where the
- * decompressor reports any damage.
+ * whose decompressed offset is at most limit: for zstd, gzip and bzip2
+ * among the cuts the first pass's decoder dec saw (decoder_zstd_cuts,
+ * decoder_bit_cuts; none without dec), for lzop and xz by reading the
+ * data's headers.  Never fails: a stream it cannot follow (damaged,
+ * unusual) gives found = false and why, and is compressed again whole,
+ * where the decompressor reports any damage.
  */
 void splice_find(enum codec c, int fd, uint64_t c_start, uint64_t c_end, uint64_t limit,
-		 const struct zstd_cut *cuts, size_t ncuts, struct splice_plan *p);
+		 const struct decoder *dec, struct splice_plan *p);
+
+/*
+ * What closes a gzip member cut after a deflate block ending bits (0-7)
+ * into its last byte last: those bits, an empty final block, padding,
+ * the member's CRC-32 and ISIZE.  Its length (at most 11).
+ */
+size_t splice_deflate_close(uint8_t last, unsigned int bits, uint32_t crc, uint32_t isize,
+			    uint8_t out[16]);
+/*
+ * What closes a bzip2 stream cut before a block starting bits (0-7) into
+ * the byte last: those bits, the end-of-stream magic, the combined CRC of
+ * the kept blocks, padding.  Its length (at most 11).
+ */
+size_t splice_bzip2_close(uint8_t last, unsigned int bits, uint32_t combined, uint8_t out[16]);
 
 void splice_plan_free(struct splice_plan *p);
 

@@ -324,13 +324,12 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	struct qemu_stream *q = s->priv;
 	struct splice_plan sp;
 	bool mismatch = false;
-	size_t ncuts = 0;
-	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &ncuts) : NULL;
 	int rc = 1;
 
-	/* zstd's cuts were seen by the first pass's decoder; the others' are read here. */
+	/* zstd's, gzip's and bzip2's cuts were seen by the first pass's decoder; lzop's and
+	   xz's are read here. */
 	splice_find(q->codec, q->src.fd, q->container_len, (uint64_t)q->src.st.st_size,
-		    first_edit_offset(s, plans), cuts, ncuts, &sp);
+		    first_edit_offset(s, plans), q->src.dec, &sp);
 	if (sw_copy_range(q->src.fd, s->path, out, tmp, 0, q->container_len, 0, e))
 		return -1;
 	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)

@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Repairing a compressed libvirt image keeps the compressed bytes before
 # the first edit (docs/design.md, "Repairing a compressed image", issue
-# 19): a real QEMU 7.2 stream made at-risk, compressed by the real zstd
-# and lzop programs as libvirt runs them (and with other settings), then
-# repaired.  The result must decompress with the same tool to exactly
-# what the whole recompression gives (the gzip image's, which is still
-# compressed whole), load in QEMU, and keep the input's bytes up to the
-# cut; a damaged prefix must still be caught.
+# 19): a real QEMU 7.2 stream made at-risk, compressed by the real zstd,
+# lzop, xz, gzip and bzip2 programs as libvirt runs them (and with other
+# settings), then repaired.  The result must decompress with the same tool
+# to exactly what the repair of the bare stream gives (which is what a
+# whole recompression decompresses to), load in QEMU, and keep the
+# input's bytes up to the cut; a damaged prefix must still be caught.
 
 bats_require_minimum_version 1.5.0
 
@@ -20,7 +20,7 @@ setup_file() {
 	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
 	SKIP_REASON=$(qemu_peer_skip_reason debian12)
 	local prog
-	for prog in zstd lzop gzip xz; do
+	for prog in zstd lzop gzip xz bzip2 python3; do
 		command -v "$prog" >/dev/null || SKIP_REASON=${SKIP_REASON:-"$prog is not installed"}
 	done
 	export SKIP_REASON
@@ -29,12 +29,12 @@ setup_file() {
 	qemu_make_stream debian12 "$S/pc.bin" --machine pc --smp 2 --mem 64
 	"$QEMU_PATCH" "$S/pc.bin" "$S/pf.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \
 		exception_nr=14 cr2=0x7f3a1c2e5008
-	# The whole recompression's result, decompressed: gzip is compressed whole.
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$S/hdr1" 1
-	{ cat "$S/hdr1"; gzip -c <"$S/pf.bin"; } >"$S/gzip.img"
-	"$FREDCK" -v repair "$S/gzip.img" -o "$S/gzip.rep" >"$S/gzip.out" || [ $? -eq 1 ]
-	local start=$((92 + $(od -An -tu4 -j20 -N4 "$S/gzip.img")))
-	tail -c +$((start + 1)) "$S/gzip.rep" | gzip -dc >"$S/whole.stream"
+	# What every repaired image must decompress to: the bare stream repaired.
+	"$FREDCK" repair "$S/pf.bin" -o "$S/whole.stream" >/dev/null || [ $? -eq 1 ]
+	# The image bzip2 -9 makes of it is one block: compressed whole again.
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$S/hdr2" 2
+	{ cat "$S/hdr2"; bzip2 -c <"$S/pf.bin"; } >"$S/bzip2.img"
+	"$FREDCK" -v repair "$S/bzip2.img" -o "$S/bzip2.rep" >"$S/bzip2.out" || [ $? -eq 1 ]
 }
 
 setup() {
@@ -93,9 +93,12 @@ assert_repaired() { # PROG REP
 	assert_equal "$(jq -r '.inputs[0].vcpus[1].exception.state' <<<"$output")" pending
 }
 
-@test "recompress: the whole-recompression reference (gzip) says so with -v" {
-	run cat "$S/gzip.out"
-	assert_output --partial "compressed the whole gzip stream again: keeping gzip data is not done yet"
+@test "recompress bzip2 -c (as libvirt runs it) of a stream in one block: the edit is in the first block, so the whole stream is compressed again, -v says why; bzip2 decompresses the repaired stream; QEMU loads it" {
+	run cat "$S/bzip2.out"
+	assert_output --partial "compressed the whole bzip2 stream again: no bzip2 block ends before the first edit"
+	assert_repaired bzip2 "$S/bzip2.rep"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
 }
 
 @test "recompress zstd (as libvirt runs it): the prefix's compressed bytes kept, only the last kept block's flag set; zstd decompresses what the whole recompression gives; QEMU loads it" {
@@ -260,4 +263,157 @@ assert_repaired() { # PROG REP
 	assert_repaired xz "$W/x.rep"
 	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
 	assert_success
+}
+
+# The kept prefix of REP equals IMG's up to KEPT, which is neither nothing nor everything.
+assert_prefix_kept() { # IMG REP
+	local start
+	start=$(stream_start "$1")
+	[ "$KEPT" -gt 0 ] && [ "$KEPT" -lt $(($(stat -c %s "$1") - start)) ] || fail "kept $KEPT"
+	run cmp -n $((start + KEPT)) "$1" "$2"
+	assert_success
+}
+
+@test "recompress gzip -c (as libvirt runs it): the deflate blocks before the edit kept byte for byte, the member closed (empty final block, CRC-32, length), a new member after; gzip -t passes; QEMU loads it" {
+	image 1 "$W/g.img" gzip -c
+	repair_kept "$W/g.img" "$W/g.rep"
+	assert_prefix_kept "$W/g.img" "$W/g.rep"
+	assert_repaired gzip "$W/g.rep"
+	# Two members: the kept one, closed, and the tail's (gzip's magic just after the cut).
+	start=$(stream_start "$W/g.rep")
+	[ "$(tail -c +$((start + KEPT + 1)) "$W/g.rep" | head -c 24 | LC_ALL=C grep -c -a $'\x1f\x8b\x08')" -eq 1 ] ||
+		fail "no second gzip member within 24 bytes of the cut"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress gzip: -1, -9, and two members (the first kept whole): gzip -t passes and gives the bare repair's stream" {
+	local how
+	for how in "gzip -1 -c" "gzip -9 -c"; do
+		rm -f "$W/g.rep"
+		# shellcheck disable=SC2086
+		image 1 "$W/g.img" $how
+		repair_kept "$W/g.img" "$W/g.rep"
+		assert_prefix_kept "$W/g.img" "$W/g.rep"
+		assert_repaired gzip "$W/g.rep"
+	done
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
+	head -c 200000 "$S/pf.bin" >"$W/a"
+	tail -c +200001 "$S/pf.bin" >"$W/b"
+	{ cat "$W/hdr"; gzip -c <"$W/a"; gzip -c <"$W/b"; } >"$W/g.img"
+	rm -f "$W/g.rep"
+	repair_kept "$W/g.img" "$W/g.rep"
+	first=$(gzip -c <"$W/a" | wc -c)
+	[ "$KEPT" -gt "$first" ] || fail "kept $KEPT, the first member is $first"
+	assert_prefix_kept "$W/g.img" "$W/g.rep"
+	assert_repaired gzip "$W/g.rep"
+}
+
+@test "recompress gzip: pigz (its chunks end with empty stored blocks) and pigz -11 (zopfli)" {
+	command -v pigz >/dev/null || skip "pigz is not installed"
+	local how
+	for how in "pigz -c" "pigz -11 -c"; do
+		rm -f "$W/g.rep"
+		# shellcheck disable=SC2086
+		image 1 "$W/g.img" $how
+		repair_kept "$W/g.img" "$W/g.rep"
+		assert_prefix_kept "$W/g.img" "$W/g.rep"
+		assert_repaired gzip "$W/g.rep"
+	done
+}
+
+@test "recompress gzip: a member of one deflate block (the edit in the first block) is compressed whole again, and -v says why" {
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
+	# Every byte a literal with the fixed codes, in one block (RFC 1951 3.2.6).
+	python3 - "$S/pf.bin" "$W/one.gz" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+acc, n, out = 0, 0, bytearray(b'\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03')
+def put(v, bits):
+    global acc, n
+    acc |= v << n
+    n += bits
+    while n >= 8:
+        out.append(acc & 0xFF)
+        acc >>= 8
+        n -= 8
+def code(c, bits):  # Huffman codes go most significant bit first
+    put(int(format(c, '0%db' % bits)[::-1], 2), bits)
+put(1, 1)  # BFINAL
+put(1, 2)  # BTYPE 01: fixed codes
+for b in data:
+    if b < 144:
+        code(0x30 + b, 8)
+    else:
+        code(0x190 + b - 144, 9)
+code(0, 7)  # end of block
+if n:
+    out.append(acc & 0xFF)
+out += struct.pack('<II', zlib.crc32(data), len(data) & 0xFFFFFFFF)
+open(sys.argv[2], 'wb').write(out)
+PY
+	gzip -dc <"$W/one.gz" | cmp - "$S/pf.bin"
+	cat "$W/hdr" "$W/one.gz" >"$W/g.img"
+	run "$FREDCK" -v repair "$W/g.img" -o "$W/g.rep"
+	assert_equal "$status" 1
+	assert_output --partial "compressed the whole gzip stream again: no deflate block ends before the first edit"
+	assert_repaired gzip "$W/g.rep"
+}
+
+@test "recompress gzip: a damaged kept block is still caught: exit 8, nothing written" {
+	image 1 "$W/g.img" gzip -c
+	start=$(stream_start "$W/g.img")
+	printf '\125' | dd of="$W/g.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/g.img" -o "$W/g.rep"
+	assert_equal "$status" 8
+	# The member's CRC-32, or the stream's parser before it (the damage reaches the RAM records).
+	[[ "$stderr" == *"gzip data: "* || "$stderr" == *"(gzip-decompressed stream): "* ]] ||
+		fail "$stderr"
+	[ ! -e "$W/g.rep" ]
+}
+
+@test "recompress bzip2 -1 (100k blocks): the blocks before the edit kept byte for byte, the stream closed (end-of-stream magic, combined CRC), a new stream after; bzip2 -t passes; QEMU loads it" {
+	image 2 "$W/b.img" bzip2 -1 -c
+	repair_kept "$W/b.img" "$W/b.rep"
+	assert_prefix_kept "$W/b.img" "$W/b.rep"
+	assert_repaired bzip2 "$W/b.rep"
+	# Two streams: the kept one, closed, and the tail's ("BZh9" just after the cut).
+	start=$(stream_start "$W/b.rep")
+	[ "$(tail -c +$((start + KEPT + 1)) "$W/b.rep" | head -c 16 | LC_ALL=C grep -c -a 'BZh9')" -eq 1 ] ||
+		fail "no second bzip2 stream after the cut"
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
+	assert_success
+}
+
+@test "recompress bzip2: -2, two streams (the first kept whole), and pbzip2's streams: bzip2 -t passes and gives the bare repair's stream" {
+	image 2 "$W/b.img" bzip2 -2 -c
+	repair_kept "$W/b.img" "$W/b.rep"
+	assert_prefix_kept "$W/b.img" "$W/b.rep"
+	assert_repaired bzip2 "$W/b.rep"
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 2
+	head -c 200000 "$S/pf.bin" >"$W/a"
+	tail -c +200001 "$S/pf.bin" >"$W/b"
+	{ cat "$W/hdr"; bzip2 -c <"$W/a"; bzip2 -c <"$W/b"; } >"$W/b.img"
+	rm -f "$W/b.rep"
+	repair_kept "$W/b.img" "$W/b.rep"
+	first=$(bzip2 -c <"$W/a" | wc -c)
+	[ "$KEPT" -eq "$first" ] || fail "kept $KEPT, the first stream is $first"
+	assert_prefix_kept "$W/b.img" "$W/b.rep"
+	assert_repaired bzip2 "$W/b.rep"
+	command -v pbzip2 >/dev/null || skip "pbzip2 is not installed (the rest passed)"
+	rm -f "$W/b.rep"
+	image 2 "$W/b.img" pbzip2 -1 -b1 -c
+	repair_kept "$W/b.img" "$W/b.rep"
+	assert_prefix_kept "$W/b.img" "$W/b.rep"
+	assert_repaired bzip2 "$W/b.rep"
+}
+
+@test "recompress bzip2: a damaged kept block is still caught: exit 8, nothing written" {
+	image 2 "$W/b.img" bzip2 -1 -c
+	start=$(stream_start "$W/b.img")
+	printf '\125' | dd of="$W/b.img" bs=1 seek=$((start + 30000)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/b.img" -o "$W/b.rep"
+	assert_equal "$status" 8
+	[[ "$stderr" == *"bzip2 data: "* ]] || fail "$stderr"
+	[ ! -e "$W/b.rep" ]
 }

@@ -8,7 +8,7 @@
 #            at-risk by tests/qemu/qemu-patch (#PF, #DB, #NM with
 #            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
 #            unknown described subsection), with and without description;
-#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw and gzip;
+#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw, gzip and bzip2;
 #   filter   the qemu seeds (file mode against the stream filter);
 #   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
 #   fc_bitcode   the Firecracker v1.15/v1.16 files of tests/fc/bitcode
@@ -91,6 +91,17 @@ for s in micro-pf micro-db micro-nodesc-nm; do
 done
 gzip -c "$out/qemu/micro-pf" >"$tmp/pf.gz"
 bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.gz" "$out/libvirt/micro-pf-gzip" 1
+# Small blocks, so that the repair keeps a compressed prefix (formats/io/splice.c):
+# gzip with a sync flush (pigz's empty stored blocks) and bzip2 in two streams.
+python3 -c 'import sys, zlib
+d = open(sys.argv[1], "rb").read()
+c = zlib.compressobj(6, zlib.DEFLATED, 31)
+o = b"".join(c.compress(d[i:i + 4096]) + c.flush(zlib.Z_SYNC_FLUSH) for i in range(0, len(d), 4096))
+sys.stdout.buffer.write(o + c.flush())' "$out/qemu/micro-pf" >"$tmp/pf-sync.gz"
+bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf-sync.gz" "$out/libvirt/micro-pf-gzip-sync" 1
+{ head -c 40000 "$out/qemu/micro-pf" | bzip2 -c; tail -c +40001 "$out/qemu/micro-pf" | bzip2 -c; } \
+	>"$tmp/pf.bz2"
+bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.bz2" "$out/libvirt/micro-pf-bzip2" 2
 cp "$out"/qemu/* "$out/filter/"
 
 command -v qemu-img >/dev/null || { echo "make-seeds: no qcow2 seeds: qemu-img is not installed" >&2; exit 0; }
