@@ -104,11 +104,24 @@ unmount_under() { # DIR
 # apt downloaded into earlier roots of the same release are put back.
 throwaway_root() { # LOWER DIR
 	mkdir -p "$2/upper" "$2/work" "$2/root"
+	# The .debs of earlier runs, linked into the writable layer before it
+	# is mounted (a link cannot cross into the overlay): no copying.
+	suite=$(codename "$1")
+	archives=$2/upper/var/cache/apt/archives
+	if [ -n "$suite" ] && [ -d "$APT_CACHE/$suite" ]; then
+		mkdir -p "$archives"
+		for deb in "$APT_CACHE/$suite"/*.deb; do
+			[ -f "$deb" ] && { ln "$deb" "$archives/" 2>/dev/null || cp "$deb" "$archives/"; }
+		done
+	fi
 	if ! mount -t overlay fredck-deb -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" \
 		"$2/root" 2>/dev/null; then
 		say "no overlayfs here: copying $1"
 		rm -rf "$2/root"
 		cp -a --reflink=auto --one-file-system "$1" "$2/root"
+		if [ -d "$archives" ]; then
+			mv "$archives"/*.deb "$2/root/var/cache/apt/archives/" 2>/dev/null || true
+		fi
 	fi
 	mount -t proc proc "$2/root/proc"
 	# /dev with its /dev/pts (tests run fredck on a terminal) and /dev/shm.
@@ -117,25 +130,31 @@ throwaway_root() { # LOWER DIR
 	# The QEMU peers' chroots keep no documentation (dpkg path-exclude):
 	# the package's man pages and examples must be installed to be checked.
 	rm -f "$2/root/etc/dpkg/dpkg.cfg.d/01-fredck-nodoc"
-	suite=$(codename "$2/root")
-	if [ -d "$APT_CACHE/$suite" ]; then
-		cp --reflink=auto "$APT_CACHE/$suite"/*.deb "$2/root/var/cache/apt/archives/" 2>/dev/null || true
-	fi
+	# A root thrown away after the run need not survive a crash: dpkg
+	# skips its fsyncs (as sbuild and pbuilder do).
+	echo force-unsafe-io >"$2/root/etc/dpkg/dpkg.cfg.d/02-fredck-unsafe-io"
 }
 
-# Keep the .debs apt downloaded into DIR/root for the next run (each copied
-# under a temporary name, then renamed: a concurrent run never sees half a
-# file), then unmount DIR/root and remove all but the logs.
+# Keep the .debs apt downloaded into DIR/root for the next run, then
+# unmount DIR/root and remove all but the logs.  Each is linked (copied
+# where it cannot be) under a temporary name, then renamed: a concurrent
+# run never sees half a file.
 discard_root() { # DIR
 	suite=$(codename "$1/root")
+	unmount_under "$1"
+	# The overlay's new files are in its writable layer; a copy's in it.
+	archives=$1/upper/var/cache/apt/archives
+	[ -d "$archives" ] || archives=$1/root/var/cache/apt/archives
 	if [ -n "$suite" ] && mkdir -p "$APT_CACHE/$suite" 2>/dev/null; then
-		for deb in "$1"/root/var/cache/apt/archives/*.deb; do
+		for deb in "$archives"/*.deb; do
 			[ -f "$deb" ] || continue
 			to=$APT_CACHE/$suite/$(basename "$deb")
-			[ -f "$to" ] || { cp "$deb" "$to.tmp.$$" && mv "$to.tmp.$$" "$to"; } || true
+			[ ! -f "$to" ] || continue
+			if ln "$deb" "$to.tmp.$$" 2>/dev/null || cp "$deb" "$to.tmp.$$"; then
+				mv "$to.tmp.$$" "$to" || rm -f "$to.tmp.$$"
+			fi
 		done
 	fi
-	unmount_under "$1"
 	rm -rf --one-file-system "$1/root" "$1/upper" "$1/work"
 }
 
