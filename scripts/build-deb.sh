@@ -329,11 +329,19 @@ fi
 start=$(date +%s)
 say "autopkgtest: the $SUITE package in a throwaway overlay of $testbed"
 throwaway_root "$testbed" "$OUT/testbed"
+# Nothing of the caller's environment reaches the tests (autopkgtest
+# passes it on into the testbed: a test runner's temporary directories,
+# say, which do not exist there), but a proxy.
+set -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8
+for var in http_proxy https_proxy no_proxy; do
+	eval "value=\${$var:-}"
+	[ -z "$value" ] || set -- "$@" "$var=$value"
+done
 set +e
 # Exit status 2: some test was skipped; 0: all passed.  The testbed's apt
 # lists are fetched first (the roots keep none).
 # shellcheck disable=SC2046 # one --test-name per word
-autopkgtest --output-dir "$OUT/autopkgtest" --setup-commands 'apt-get -qq update' \
+"$@" autopkgtest --output-dir "$OUT/autopkgtest" --setup-commands 'apt-get -qq update' \
 	$(for t in ${FREDCK_DEB_TESTS:-}; do echo "--test-name=$t"; done) \
 	"$OUT"/fredck_*.deb "$OUT/fredck_$VERSION.dsc" \
 	-- chroot "$OUT/testbed/root" </dev/null >"$OUT/autopkgtest.log" 2>&1
