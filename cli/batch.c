@@ -311,44 +311,43 @@ static double now_ms(void)
 }
 
 /*
- * Run work on one input.  In a worker (capture), standard output and
- * standard error are memory streams for its duration: glibc lets a program
- * assign stdout and stderr, and every printer goes through them.
+ * Run work on one input.  In a worker (capture), its report and its
+ * messages go to memory streams, passed down to every printer (never by
+ * assigning stdout and stderr), to be written whole in input order.
  */
 static void do_one(const struct batch_input *in, batch_work work, void *ctx, bool capture,
 		   const char *command, struct result *res)
 {
-	FILE *so = stdout, *se = stderr, *o = NULL, *e = NULL;
+	struct out_streams io = { stdout, stderr };
 	double t0 = now_ms();
 
 	memset(res, 0, sizeof(*res));
 	if (capture) {
-		o = open_memstream(&res->out, &res->out_len);
-		e = open_memstream(&res->err, &res->err_len);
-		if (!o || !e) {
+		io.out = open_memstream(&res->out, &res->out_len);
+		io.err = open_memstream(&res->err, &res->err_len);
+		if (!io.out || !io.err) {
+			if (io.out)
+				fclose(io.out);
+			if (io.err)
+				fclose(io.err);
 			res->status = EXIT_INTERNAL;
 			return;
 		}
-		stdout = o;
-		stderr = e;
 	}
 	out_capture(true);
-	res->status = work(in, ctx);
+	res->status = work(in, ctx, &io);
 	out_capture(false);
 	res->record = out_take_captured();
 	res->elapsed_ms = now_ms() - t0;
 	/* --ndjson: the line is made here, in the worker, once. */
 	if (res->record && global_opts.ndjson) {
-		res->status |= out_ndjson(res->record, command, res->elapsed_ms);
+		res->status |= out_ndjson(io.out, res->record, command, res->elapsed_ms);
 		json_decref(res->record);
 		res->record = NULL;
 	}
 	if (capture) {
-		fflush(o);
-		stdout = so;
-		stderr = se;
-		fclose(o);
-		fclose(e);
+		fclose(io.out);
+		fclose(io.err);
 	}
 	res->done = true;
 }
@@ -665,11 +664,7 @@ static void lost_input(const struct batch_input *in, const char *how, const char
 	/* The same header as every other line, into the bytes to print. */
 	m = open_memstream(&res->out, &res->out_len);
 	if (m) {
-		FILE *so = stdout;
-
-		stdout = m;
-		out_ndjson(o, command, 0);
-		stdout = so;
+		out_ndjson(m, o, command, 0);
 		fclose(m);
 	}
 	json_decref(o);

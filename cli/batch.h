@@ -77,10 +77,11 @@ bool batch_is_backup(const char *path);
 void batch_list_free(struct batch_list *l);
 
 /*
- * Do one input: analyse, maybe write, and emit its report (report_emit);
- * return its exit bits.
+ * Do one input: analyse, maybe write, and emit its report (report_emit) on
+ * io (a worker's capture streams, or stdout and stderr); return its exit bits.
  */
-typedef int (*batch_work)(const struct batch_input *in, void *ctx);
+typedef int (*batch_work)(const struct batch_input *in, void *ctx,
+			  const struct out_streams *io);
 
 /*
  * Run work over every input of l, in worker processes when -P allows and

@@ -8,7 +8,9 @@
 
 #include <argp.h>
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "reconstruct/assess.h"
 #include "reconstruct/plan.h"
 
 enum exit_bits {
@@ -19,6 +21,16 @@ enum exit_bits {
 	EXIT_USAGE = 16,
 	EXIT_CANCELLED = 32,  /* SIGINT, SIGTERM or SIGHUP: stopped, nothing half made left */
 	EXIT_INTERNAL = 128,
+};
+
+/*
+ * Where one input's report goes: standard output and standard error, or
+ * a batch worker's memory streams (cli/batch.c), passed down to every
+ * printer instead of assigning stdout and stderr.
+ */
+struct out_streams {
+	FILE *out; /* the report */
+	FILE *err; /* errors, warnings, hints */
 };
 
 /* diff has its own status (diff(1)): 0 same, 1 different, 8 error, 16 usage. */
@@ -51,12 +63,7 @@ bool vcpu_selected(unsigned int index);
 bool vcpu_filtering(void);
 
 /* --strategy, --dest-payload-cap, --force, shared by check and repair. */
-enum cap_choice { CAP_AUTO, CAP_YES, CAP_NO };
-struct plan_cli_opts {
-	struct plan_options plan;
-	enum cap_choice cap;
-};
-extern struct plan_cli_opts plan_cli_opts;
+extern struct assess_options plan_cli_opts;
 extern const struct argp plan_argp;
 
 /* The inputs of a command, collected by inputs_parse (argp's input). */

@@ -4,7 +4,7 @@
  * of any formats, compared field by field (source against the re-saved
  * destination, before against after a repair).
  *
- * One table of fields drives the comparison, the text and the JSON.
+ * The field table of cli/fields.h drives the comparison, the text and the JSON.
  * diff has its own exit status, as diff(1): 0 same, 1 different, 8 error,
  * 16 usage.
  */
@@ -18,146 +18,12 @@
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/fields.h"
 #include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 
 enum { DIFF_SAME = 0, DIFF_DIFFERENT = 1 };
-
-/* How a field's value is shown. */
-enum kind { K_BOOL, K_INT, K_HEX32, K_HEX64, K_STATE };
-
-struct field {
-	const char *name;
-	enum kind kind;
-	/* The value; false when the format did not save it. */
-	bool (*get)(const struct vcpu_state *v, int arg, uint64_t *out);
-	int arg;
-};
-
-#define GETTER(fn, expr)                                                          \
-	static bool fn(const struct vcpu_state *v, int arg, uint64_t *out)        \
-	{                                                                         \
-		*out = (uint64_t)(expr);                                          \
-		return true;                                                      \
-	}
-
-GETTER(exc_state, v->exc.state)
-GETTER(exc_nr, v->exc.state == EXC_NONE ? 0 : v->exc.nr)
-GETTER(exc_injected, v->exc.injected)
-GETTER(exc_pending, v->exc.pending)
-GETTER(exc_has_error_code, v->exc.has_error_code)
-GETTER(exc_has_payload, v->exc.has_payload)
-GETTER(exc_payload, v->exc.payload)
-GETTER(exc_is_nested, v->exc.is_nested)
-GETTER(intr_injected, v->intr.injected)
-GETTER(intr_nr, v->intr.nr)
-GETTER(intr_soft, v->intr.soft)
-GETTER(intr_shadow, v->intr.shadow)
-GETTER(nmi_injected, v->nmi.injected)
-GETTER(nmi_pending, v->nmi.pending)
-GETTER(nmi_masked, v->nmi.masked)
-GETTER(events_flags, v->events_flags)
-GETTER(nested_saved, v->nested_saved)
-GETTER(nested_guest_mode, v->nested_guest_mode)
-GETTER(nested_run_pending, v->nested_run_pending)
-
-/* The error code counts only when there is one, and only when it was saved. */
-static bool exc_error_code(const struct vcpu_state *v, int arg, uint64_t *out)
-{
-	*out = v->exc.has_error_code ? v->exc.error_code : 0;
-	return !v->exc.has_error_code || v->exc.error_code_saved;
-}
-
-static bool reg(const struct vcpu_state *v, int r, uint64_t *out)
-{
-	*out = v->reg[r];
-	return vcpu_has(v, (enum vcpu_reg)r);
-}
-
-/* The rows before the registers (which follow, from the register table). */
-static const struct field event_fields[] = {
-	{ "exception.state", K_STATE, exc_state, 0 },
-	{ "exception.vector", K_INT, exc_nr, 0 },
-	{ "exception.injected", K_BOOL, exc_injected, 0 },
-	{ "exception.pending", K_BOOL, exc_pending, 0 },
-	{ "exception.has_error_code", K_BOOL, exc_has_error_code, 0 },
-	{ "exception.error_code", K_HEX32, exc_error_code, 0 },
-	{ "exception.has_payload", K_BOOL, exc_has_payload, 0 },
-	{ "exception.payload", K_HEX64, exc_payload, 0 },
-	{ "exception.is_nested", K_BOOL, exc_is_nested, 0 },
-	{ "interrupt.injected", K_BOOL, intr_injected, 0 },
-	{ "interrupt.vector", K_INT, intr_nr, 0 },
-	{ "interrupt.soft", K_BOOL, intr_soft, 0 },
-	{ "interrupt.shadow", K_INT, intr_shadow, 0 },
-	{ "nmi.injected", K_BOOL, nmi_injected, 0 },
-	{ "nmi.pending", K_INT, nmi_pending, 0 },
-	{ "nmi.masked", K_BOOL, nmi_masked, 0 },
-	{ "events_flags", K_HEX32, events_flags, 0 },
-	{ "nested.saved", K_BOOL, nested_saved, 0 },
-	{ "nested.guest_mode", K_BOOL, nested_guest_mode, 0 },
-	{ "nested.run_pending", K_BOOL, nested_run_pending, 0 },
-};
-
-#define N_EVENT_FIELDS (sizeof(event_fields) / sizeof(event_fields[0]))
-#define N_FIELDS (N_EVENT_FIELDS + VREG_COUNT)
-
-/* Row i of the whole table: the event fields, then one per register. */
-static struct field field_at(size_t i)
-{
-	if (i < N_EVENT_FIELDS)
-		return event_fields[i];
-	return (struct field){ .name = vcpu_reg_desc((enum vcpu_reg)(i - N_EVENT_FIELDS))->name,
-			       .kind = K_HEX64,
-			       .get = reg,
-			       .arg = (int)(i - N_EVENT_FIELDS) };
-}
-
-/* A value as text: "not saved" when absent. */
-static void text_value(const struct field *f, bool present, uint64_t val, char *buf, size_t len)
-{
-	if (!present) {
-		snprintf(buf, len, "not saved");
-		return;
-	}
-	switch (f->kind) {
-	case K_BOOL:
-		snprintf(buf, len, "%s", val ? "true" : "false");
-		break;
-	case K_INT:
-		snprintf(buf, len, "%" PRIu64, val);
-		break;
-	case K_HEX32:
-		snprintf(buf, len, "0x%08" PRIx64, val);
-		break;
-	case K_HEX64:
-		snprintf(buf, len, "0x%016" PRIx64, val);
-		break;
-	case K_STATE:
-		snprintf(buf, len, "%s", exc_state_name((enum exc_state)val));
-		break;
-	}
-}
-
-/* The same value for JSON: null when absent. */
-static json_t *json_value(const struct field *f, bool present, uint64_t val)
-{
-	if (!present)
-		return json_null();
-	switch (f->kind) {
-	case K_BOOL:
-		return json_boolean(val);
-	case K_INT:
-		return json_integer((json_int_t)val);
-	case K_HEX32:
-		return json_hex32((uint32_t)val);
-	case K_HEX64:
-		return json_hex64(val);
-	case K_STATE:
-		return json_string(exc_state_name((enum exc_state)val));
-	}
-	return json_null();
-}
 
 static const struct vcpu_state *find_vcpu(const struct snapshot *s, unsigned int index)
 {
@@ -168,48 +34,55 @@ static const struct vcpu_state *find_vcpu(const struct snapshot *s, unsigned int
 }
 
 /* Compare one vCPU present on both sides; print or collect; true if they differ. */
-static bool diff_vcpu(const struct vcpu_state *a, const struct vcpu_state *b, json_t *jdiffs)
+static bool diff_vcpu(FILE *out, const struct vcpu_state *a, const struct vcpu_state *b,
+		      json_t *jdiffs)
 {
 	bool differ = false;
 	char ta[256], tb[256];
 
-	for (size_t i = 0; i < N_FIELDS; i++) {
-		struct field f = field_at(i);
-		uint64_t va, vb;
-		bool pa = f.get(a, f.arg, &va), pb = f.get(b, f.arg, &vb);
+	for (size_t i = 0; i < fields_count(); i++) {
+		const struct field *f = field_at(i);
+		bool (*get)(const struct vcpu_state *, int, struct field_value *) =
+			f->cmp ? f->cmp : f->get;
+		struct field_value va = { 0 }, vb = { 0 };
+		bool pa, pb;
 
-		if (pa == pb && (!pa || va == vb))
+		if (!(f->shown & FIELD_IN_DIFF))
+			continue;
+		pa = get(a, f->arg, &va);
+		pb = get(b, f->arg, &vb);
+		if (pa == pb && (!pa || va.n == vb.n))
 			continue;
 		if (!differ && !jdiffs && !global_opts.quiet) {
 			describe_exception(&a->exc, ta, sizeof(ta));
 			describe_exception(&b->exc, tb, sizeof(tb));
-			printf("vCPU %u:\n  exception  %s\n          -> %s\n", a->index, ta, tb);
+			fprintf(out, "vCPU %u:\n  exception  %s\n          -> %s\n", a->index, ta, tb);
 		}
 		differ = true;
 		if (jdiffs) {
 			json_t *d = json_object();
 
-			jset(d, "field", json_string(f.name));
-			jset(d, "a", json_value(&f, pa, va));
-			jset(d, "b", json_value(&f, pb, vb));
+			jset(d, "field", json_string(f->name));
+			jset(d, "a", field_json_value(f, pa, &va));
+			jset(d, "b", field_json_value(f, pb, &vb));
 			json_array_append_new(jdiffs, d);
 		} else if (!global_opts.quiet) {
-			text_value(&f, pa, va, ta, sizeof(ta));
-			text_value(&f, pb, vb, tb, sizeof(tb));
-			printf("  %-24s %s -> %s\n", f.name, ta, tb);
+			field_text_value(f, pa, &va, ta, sizeof(ta));
+			field_text_value(f, pb, &vb, tb, sizeof(tb));
+			fprintf(out, "  %-24s %s -> %s\n", f->name, ta, tb);
 		}
 	}
 	return differ;
 }
 
 /* A vCPU of one side only. */
-static void only_in(const struct vcpu_state *v, const char *side, json_t *jvcpus)
+static void only_in(FILE *out, const struct vcpu_state *v, const char *side, json_t *jvcpus)
 {
 	json_t *o;
 
 	if (!jvcpus) {
 		if (!global_opts.quiet)
-			printf("vCPU %u: only in %s\n", v->index, side);
+			fprintf(out, "vCPU %u: only in %s\n", v->index, side);
 		return;
 	}
 	o = json_object();
@@ -220,7 +93,8 @@ static void only_in(const struct vcpu_state *v, const char *side, json_t *jvcpus
 }
 
 /* Every vCPU of a, then those only in b; returns DIFF_SAME or DIFF_DIFFERENT. */
-static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, json_t *jvcpus)
+static int diff_snapshots(FILE *out, const struct snapshot *a, const struct snapshot *b,
+			  json_t *jvcpus)
 {
 	int status = DIFF_SAME;
 
@@ -234,11 +108,11 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 
 		if (!vb) {
 			json_decref(d);
-			only_in(&a->vcpus[i], "a", jvcpus);
+			only_in(out, &a->vcpus[i], "a", jvcpus);
 			status = DIFF_DIFFERENT;
 			continue;
 		}
-		if (diff_vcpu(&a->vcpus[i], vb, d)) {
+		if (diff_vcpu(out, &a->vcpus[i], vb, d)) {
 			status = DIFF_DIFFERENT;
 			if (d) {
 				json_t *o = json_object();
@@ -253,7 +127,7 @@ static int diff_snapshots(const struct snapshot *a, const struct snapshot *b, js
 	}
 	for (size_t i = 0; i < b->nvcpus; i++)
 		if (vcpu_selected(b->vcpus[i].index) && !find_vcpu(a, b->vcpus[i].index)) {
-			only_in(&b->vcpus[i], "b", jvcpus);
+			only_in(out, &b->vcpus[i], "b", jvcpus);
 			status = DIFF_DIFFERENT;
 		}
 	return status;
@@ -338,7 +212,8 @@ static int diff_run(int argc, char **argv)
 	json_t *jvcpus = NULL;
 	int status;
 
-	hint_check_long_options(&diff_argp, argc, argv);
+	if (hint_check_long_options(&diff_argp, argc, argv) != 0)
+		return EXIT_USAGE;
 	argp_parse(&diff_argp, argc, argv, 0, NULL, &in);
 	out_begin("diff");
 	if (!open_both(paths, s)) {
@@ -350,7 +225,7 @@ static int diff_run(int argc, char **argv)
 	else if (!global_opts.quiet)
 		printf("--- %s (%s)\n+++ %s (%s)\n", esc(paths[0]), s[0].ops->name, esc(paths[1]),
 		       s[1].ops->name);
-	status = diff_snapshots(&s[0], &s[1], jvcpus);
+	status = diff_snapshots(stdout, &s[0], &s[1], jvcpus);
 	if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet && vcpu_filtering())
 		printf("no difference in the vCPUs --vcpu selects\n");
 	else if (status == DIFF_SAME && !global_opts.json && !global_opts.quiet)

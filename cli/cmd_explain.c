@@ -119,7 +119,10 @@ static int explain_run(int argc, char **argv)
 
 	if (!in.paths)
 		return EXIT_INTERNAL;
-	hint_check_long_options(&explain_argp, argc, argv);
+	if (hint_check_long_options(&explain_argp, argc, argv) != 0) {
+		free(in.paths);
+		return EXIT_USAGE;
+	}
 	argp_parse(&explain_argp, argc, argv, 0, NULL, &in);
 	if (global_opts.json)
 		list = json_array();

@@ -163,7 +163,10 @@ static int redact_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
-	hint_check_long_options(&redact_argp, argc, argv);
+	if (hint_check_long_options(&redact_argp, argc, argv) != 0) {
+		free(o.in.paths);
+		return EXIT_USAGE;
+	}
 	argp_parse(&redact_argp, argc, argv, 0, NULL, &o);
 	out_begin("redact");
 	ok = redact_one(&r, o.in.paths[0], o.output, &rm);

@@ -61,13 +61,18 @@ static const struct argp_option repair_options[] = {
 
 static void validate(const struct repair_opts *o, struct argp_state *state)
 {
-	int modes = (o->output != NULL) + (o->output_dir != NULL) + o->in_place + o->dry_run;
+	/* --dry-run with --in-place previews the in-place repair (its plan can differ). */
+	int modes = (o->output != NULL) + (o->output_dir != NULL) + o->in_place +
+		    (o->dry_run && !o->in_place);
 
 	if (modes == 0)
 		argp_error(state,
 			   "say where the repair goes: -o OUT, -O DIR, --in-place, or --dry-run");
 	if (modes > 1)
-		argp_error(state, "-o, -O, --in-place and --dry-run exclude each other");
+		argp_error(state, "-o, -O and --in-place exclude each other, and --dry-run goes "
+				  "alone or with --in-place");
+	if (o->dry_run && (o->backup_given || o->no_backup))
+		argp_error(state, "--dry-run writes nothing: --backup and --no-backup do not apply");
 	if (o->output_dir && !*o->output_dir)
 		argp_error(state, "-O takes a directory");
 	if (o->output && !*o->output)
@@ -172,22 +177,41 @@ static struct vcpu_plan *collect_plans(const struct input_report *r)
 	return plans;
 }
 
+/* --in-place --dry-run with an explicit strategy: what the writer will refuse. */
+static void warn_refused_growth(const struct input_report *r, FILE *err)
+{
+	const struct format_ops *ops = r->snap.ops;
+
+	for (size_t i = 0; i < r->snap.nvcpus; i++)
+		if (ops->in_place_grows(&r->snap, &r->snap.vcpus[i], &r->vcpus[i].plan))
+			diag_fwarn(err, "%s: vCPU %u: in place, this plan would be refused: pending would "
+				  "insert the cpu/exception_info subsection and change the length of "
+				  "the state, which the image's tables fix (--strategy=auto or drop "
+				  "keeps it)",
+				  r->path, r->snap.vcpus[i].index);
+}
+
 /*
  * In place, with --strategy=auto, a format that cannot change the state's
  * length there (a qcow2 snapshot) gets drop instead of a pending that
  * would have to grow the state, where drop applies (#PF, #NM); said so.
  */
-static void keep_length(struct input_report *r, const struct repair_opts *o)
+static void keep_length(struct input_report *r, const struct repair_opts *o, FILE *err)
 {
 	const struct format_ops *ops = r->snap.ops;
 	struct plan_options drop = plan_cli_opts.plan;
 
-	if (!o->in_place || !ops || !ops->in_place_grows || drop.strategy != STRATEGY_AUTO)
+	if (!o->in_place || !ops || !ops->in_place_grows)
 		return;
+	if (drop.strategy != STRATEGY_AUTO) {
+		if (o->dry_run)
+			warn_refused_growth(r, err);
+		return;
+	}
 	drop.strategy = STRATEGY_DROP;
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
-		struct vcpu_report *vr = &r->vcpus[i];
+		struct vcpu_assessment *vr = &r->vcpus[i];
 		struct vcpu_plan p;
 
 		if (!ops->in_place_grows(&r->snap, v, &vr->plan))
@@ -195,9 +219,8 @@ static void keep_length(struct input_report *r, const struct repair_opts *o)
 		p = plan_vcpu(v, &drop, vr->dest_cap);
 		if (p.action != ACTION_DROP)
 			continue;
-		vr->plan = p;
-		vr->kept_length = true;
-		diag_warn("%s: vCPU %u: in place, auto chose drop: pending would insert the "
+		assess_set_plan(vr, &plan_cli_opts, &p, true);
+		diag_fwarn(err, "%s: vCPU %u: in place, auto chose drop: pending would insert the "
 			  "cpu/exception_info subsection and change the length of the state, "
 			  "which the image's tables fix",
 			  r->path, v->index);
@@ -229,13 +252,13 @@ static void write_repair(struct input_report *r, const struct repair_opts *o,
  * report goes to standard error: stdout is pointed there once the stream
  * is complete (nothing of the stream passed through stdio).
  */
-static void filter_repair(struct input_report *r, const char *path)
+static void filter_repair(struct input_report *r, const char *path, FILE *err)
 {
 	signal(SIGPIPE, SIG_IGN); /* a consumer that quits is an error (EPIPE), not a kill */
 	report_filter(r, path, STDOUT_FILENO);
 	fflush(stdout);
 	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-		diag_error("cannot redirect the report to standard error");
+		diag_ferror(err, "cannot redirect the report to standard error");
 		r->failed = true;
 	}
 }
@@ -252,7 +275,7 @@ struct repair_ctx {
 };
 
 /* One input of repair: analyse, write as the options say, report. */
-static int repair_work(const struct batch_input *in, void *ctx)
+static int repair_work(const struct batch_input *in, void *ctx, const struct out_streams *io)
 {
 	const struct repair_ctx *c = ctx;
 	const struct repair_opts *o = c->o;
@@ -261,16 +284,18 @@ static int repair_work(const struct batch_input *in, void *ctx)
 	int status;
 
 	if (o->output && strcmp(o->output, "-") == 0) {
-		filter_repair(&r, in->path);
-	} else if (report_analyse(&r, in->path) && !o->dry_run) {
-		keep_length(&r, o);
-		if (!o->output_dir)
+		filter_repair(&r, in->path, io->err);
+	} else if (report_analyse(&r, in->path)) {
+		keep_length(&r, o, io->err);
+		if (o->dry_run)
+			; /* the plan is the report: nothing is written */
+		else if (!o->output_dir)
 			write_repair(&r, o, o->output);
 		else
 			outdir_repair(&r, o->output_dir, in->rel, out, sizeof(out), write_repair_to,
 				      (void *)o);
 	}
-	report_emit(&r, c->mode);
+	report_emit(&r, c->mode, io);
 	status = report_exit_bits(&r, c->mode) | outdir_notes(&r);
 	report_free(&r);
 	return status;
@@ -287,7 +312,10 @@ static int repair_run(int argc, char **argv)
 	o.in.paths = calloc((size_t)argc, sizeof(char *));
 	if (!o.in.paths)
 		return EXIT_INTERNAL;
-	hint_check_long_options(&repair_argp, argc, argv);
+	if (hint_check_long_options(&repair_argp, argc, argv) != 0) {
+		free(o.in.paths);
+		return EXIT_USAGE;
+	}
 	report_can_recurse = true;
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &o);
 	c.mode = o.dry_run ? MODE_DRY_RUN : MODE_REPAIR;

@@ -5,22 +5,25 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/complete.h"
 #include "cli/escape.h"
 #include "formats/format.h"
 
 struct global_opts global_opts;
-struct plan_cli_opts plan_cli_opts = {
+struct assess_options plan_cli_opts = {
 	.plan = { .strategy = STRATEGY_AUTO, .force = false },
 	.cap = CAP_AUTO,
 };
 
-enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR };
+enum { OPT_FORMAT = 0x100, OPT_STRATEGY, OPT_DEST_CAP, OPT_FORCE, OPT_COLOR,
+       OPT_LIST_FOR_COMPLETION };
 
 /* --color=WHEN, resolved at the end of the parse. */
 static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
@@ -30,13 +33,15 @@ static const struct argp_option common_options[] = {
 	/* -h: what most tools take for help (argp's own is -?). */
 	{ .key = 'h', .flags = OPTION_HIDDEN },
 	{ .name = "pretty", .key = 'p', .doc = "Indent the JSON (implies --json)" },
-	{ .name = "quiet", .key = 'q', .doc = "Print only problems and errors" },
+	{ .name = "quiet", .key = 'q', .doc = "One line per input: its verdict, counts and what was written" },
 	{ .name = "verbose", .key = 'v', .doc = "Print every vCPU and every note" },
 	{ .name = "format", .key = OPT_FORMAT, .arg = "NAME",
 	  .doc = "Read the input as NAME instead of detecting it" /* + the list: common_help */ },
 	{ .name = "color", .key = OPT_COLOR, .arg = "auto|always|never",
 	  .doc = "Colour the findings in text output (default auto: when standard output is a "
 		 "terminal and NO_COLOR is unset or empty)" },
+	/* For the shell completions (cli/complete.h); fredck(1), COMPLETION. */
+	{ .name = "list-for-completion", .key = OPT_LIST_FOR_COMPLETION, .flags = OPTION_HIDDEN },
 	{ 0 }
 };
 
@@ -110,6 +115,17 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 					  "like an input: give WHEN with '=' (--color=always)", esc(arg));
 		else
 			argp_error(state, "--color takes auto, always or never, not '%s'", esc(arg));
+		break;
+	case OPT_LIST_FOR_COMPLETION:
+		/*
+		 * What this parse takes, then exit as --help does.  The input
+		 * is the command table at the top level (main.c), else NULL.
+		 */
+		complete_list(state->root_argp, state->input, state->out_stream);
+		/* argp ends the run, as for --help: the exit stays argp's own. */
+		if (fflush(state->out_stream) != 0)
+			argp_failure(state, EXIT_OPERATIONAL, errno, "cannot write the listing");
+		argp_state_help(state, state->out_stream, ARGP_HELP_EXIT_OK);
 		break;
 	case ARGP_KEY_END:
 		resolve_color();

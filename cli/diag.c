@@ -125,8 +125,8 @@ void diag_progress_install(void)
  * input (a path, a machine type, a section name) cannot start a line or a
  * terminal sequence, whichever caller formatted it.
  */
-__attribute__((format(printf, 2, 0)))
-static void vmessage(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0)))
+static void vmessage(FILE *err, const char *prefix, const char *fmt, va_list ap)
 {
 	char *text = NULL;
 
@@ -134,36 +134,32 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
 	fflush(stdout);
 	if (vasprintf(&text, fmt, ap) < 0)
 		text = NULL;
-	fprintf(stderr, "fredck: %s%s\n", prefix, text ? esc(text) : "(out of memory)");
+	fprintf(err, "fredck: %s%s\n", prefix, text ? esc(text) : "(out of memory)");
 	free(text);
 }
 
-void diag_error(const char *fmt, ...)
-{
-	va_list ap;
+/* The message functions, each to standard error and to a stream given (diag_f*). */
+#define MESSAGE_FUNCTIONS(plain, to, prefix)                 \
+	void plain(const char *fmt, ...)                     \
+	{                                                    \
+		va_list ap;                                  \
+                                                             \
+		va_start(ap, fmt);                           \
+		vmessage(stderr, prefix, fmt, ap);           \
+		va_end(ap);                                  \
+	}                                                    \
+	void to(FILE *err, const char *fmt, ...)             \
+	{                                                    \
+		va_list ap;                                  \
+                                                             \
+		va_start(ap, fmt);                           \
+		vmessage(err, prefix, fmt, ap);              \
+		va_end(ap);                                  \
+	}
 
-	va_start(ap, fmt);
-	vmessage("", fmt, ap);
-	va_end(ap);
-}
-
-void diag_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmessage("warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void diag_hint(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmessage("hint: ", fmt, ap);
-	va_end(ap);
-}
+MESSAGE_FUNCTIONS(diag_error, diag_ferror, "")
+MESSAGE_FUNCTIONS(diag_warn, diag_fwarn, "warning: ")
+MESSAGE_FUNCTIONS(diag_hint, diag_fhint, "hint: ")
 
 void fmt_error_text(const struct fmt_error *e, char *buf, size_t len)
 {
@@ -177,12 +173,17 @@ void fmt_error_text(const struct fmt_error *e, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s", e->file, e->msg);
 }
 
-void diag_fmt_error(const struct fmt_error *e)
+void diag_ffmt_error(FILE *err, const struct fmt_error *e)
 {
 	char buf[PATH_MAX + 512];
 
 	fmt_error_text(e, buf, sizeof(buf));
-	diag_error("%s", buf);
+	diag_ferror(err, "%s", buf);
+}
+
+void diag_fmt_error(const struct fmt_error *e)
+{
+	diag_ffmt_error(stderr, e);
 }
 
 const char *diag_errno_name(int errnum)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * diag.h --- the only writer to stderr: errors and warnings, prefixed
+ * diag.h --- the only writer of messages: errors and warnings, prefixed
  * with the program name, in git's message style.
  */
 #ifndef FRED_DIAG_H
 #define FRED_DIAG_H
+
+#include <stdio.h>
 
 #include "formats/fmt_error.h"
 
@@ -14,6 +16,15 @@ void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "fredck: FILE: byte OFFSET (FIELD): MESSAGE" or with the system error. */
 void diag_fmt_error(const struct fmt_error *e);
+
+/*
+ * The same to the stream err given: a batch worker's capture of one
+ * input's messages (cli/batch.c), or stderr.
+ */
+void diag_ferror(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_fwarn(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_fhint(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_ffmt_error(FILE *err, const struct fmt_error *e);
 /* The same text, into buf, for JSON. */
 void fmt_error_text(const struct fmt_error *e, char *buf, size_t len);
 

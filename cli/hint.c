@@ -171,19 +171,19 @@ static bool long_takes_arg(const struct long_set *s, const char *name, size_t le
 	return false;
 }
 
-static void check_long_options(const struct argp *argp, int argc, char **argv, bool top);
+static int check_long_options(const struct argp *argp, int argc, char **argv, bool top);
 
-void hint_check_long_options(const struct argp *argp, int argc, char **argv)
+int hint_check_long_options(const struct argp *argp, int argc, char **argv)
 {
-	check_long_options(argp, argc, argv, false);
+	return check_long_options(argp, argc, argv, false);
 }
 
-void hint_check_top_options(const struct argp *argp, int argc, char **argv)
+int hint_check_top_options(const struct argp *argp, int argc, char **argv)
 {
-	check_long_options(argp, argc, argv, true);
+	return check_long_options(argp, argc, argv, true);
 }
 
-static void check_long_options(const struct argp *argp, int argc, char **argv, bool top)
+static int check_long_options(const struct argp *argp, int argc, char **argv, bool top)
 {
 	struct long_set s = { .n = 0 };
 	static const char *const argp_own[] = { "help", "usage", "version", "program-name",
@@ -200,9 +200,9 @@ static void check_long_options(const struct argp *argp, int argc, char **argv, b
 		char want[80];
 
 		if (strcmp(a, "--") == 0)
-			return;
+			return 0;
 		if (top && a[0] != '-')
-			return; /* the command: what follows is its own */
+			return 0; /* the command: what follows is its own */
 		if (strncmp(a, "--", 2) != 0) {
 			/* -o OUT, -O DIR, -P N: the next word is a value, not an option. */
 			if (a[0] == '-' && a[1] && strchr("oOP", a[strlen(a) - 1]) && !a[2])
@@ -223,8 +223,9 @@ static void check_long_options(const struct argp *argp, int argc, char **argv, b
 		else
 			diag_error("unknown option '--%s'; '%s --help' lists the options", want,
 				   argv[0]);
-		exit(EXIT_USAGE);
+		return EXIT_USAGE;
 	}
+	return 0;
 }
 
 /* ---- option values ---------------------------------------------------------- */

@@ -36,11 +36,12 @@ const char *hint_closest(const char *word, const char *const *candidates);
 /*
  * Before argp parses argv for the command of argp: a long option no
  * option of argp (or its children) starts with is a usage error that
- * names the closest option.  Exits 16 then, as argp does.
+ * names the closest option, said on standard error: returns EXIT_USAGE
+ * then (for the command to return, as argp would exit 16), else 0.
  */
-void hint_check_long_options(const struct argp *argp, int argc, char **argv);
+int hint_check_long_options(const struct argp *argp, int argc, char **argv);
 /* The same for the options before the command (argv up to its first non-option). */
-void hint_check_top_options(const struct argp *argp, int argc, char **argv);
+int hint_check_top_options(const struct argp *argp, int argc, char **argv);
 
 /*
  * A value given to an option that takes a path (-o, -O): one that is an

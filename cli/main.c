@@ -17,6 +17,7 @@
 #include "cli/cancel.h"
 #include "cli/diag.h"
 #include "cli/hint.h"
+#include "cli/output.h"
 #include "formats/format.h"
 #include "formats/io/bsrc.h"
 #include "formats/io/decode.h"
@@ -89,6 +90,10 @@ static void unknown_command(const char *name)
 static error_t top_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case ARGP_KEY_INIT:
+		/* The common options list the commands for --list-for-completion. */
+		state->child_inputs[0] = (void *)commands;
+		return 0;
 	case ARGP_KEY_ARG:
 		command_index = state->next - 1;
 		state->next = state->argc; /* the command parses the rest */
@@ -188,7 +193,8 @@ int main(int argc, char **argv)
 		diag_error("internal error: the findings table is inconsistent");
 		return EXIT_INTERNAL;
 	}
-	hint_check_top_options(&top_argp, argc, argv);
+	if (hint_check_top_options(&top_argp, argc, argv) != 0)
+		return EXIT_USAGE;
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (hold_max_from_env() != 0)
 		return EXIT_USAGE;
@@ -203,7 +209,8 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	argv[command_index] = name;
 	status = cmd->run(argc - command_index, argv + command_index);
-	status = close_stdout(status);
+	/* A JSON value that could not be built (cli/output.c) fails the run here. */
+	status = close_stdout(status | out_status());
 	free(name);
 	return status;
 }

@@ -16,6 +16,24 @@
 
 /* The document being built, NULL in text mode and with --ndjson. */
 static json_t *document;
+/*
+ * Building a JSON value failed (out of memory): said once, and the run's
+ * status gets EXIT_INTERNAL from out_status() (the command layer's to return).
+ */
+static bool build_failed;
+
+static void note_build_failure(void)
+{
+	if (!build_failed)
+		diag_error("internal error: out of memory building the JSON output");
+	build_failed = true;
+}
+
+int out_status(void)
+{
+	return build_failed ? EXIT_INTERNAL : 0;
+}
+
 /* While capturing (batch): the last input's object, kept instead of added. */
 static bool capturing;
 static json_t *captured;
@@ -46,20 +64,17 @@ json_t *json_hex8(uint8_t v)
 
 void jset(json_t *obj, const char *key, json_t *value)
 {
-	if (!value || json_object_set_new(obj, key, value) != 0) {
-		diag_error("internal error: out of memory building the JSON output");
-		exit(EXIT_INTERNAL);
-	}
+	/* json_object_set_new takes the value's reference even when it fails (NULL obj too). */
+	if (!value || json_object_set_new(obj, key, value) != 0)
+		note_build_failure();
 }
 
 json_t *out_header(const char *command)
 {
 	json_t *header = json_object(), *tool = json_object();
 
-	if (!header || !tool) {
-		diag_error("internal error: out of memory building the JSON output");
-		exit(EXIT_INTERNAL);
-	}
+	if (!header || !tool)
+		note_build_failure();
 	jset(header, "schema_version", json_integer(SCHEMA_VERSION));
 	jset(tool, "name", json_string(PACKAGE_NAME));
 	jset(tool, "version", json_string(PACKAGE_VERSION));
@@ -102,10 +117,8 @@ void out_add_input(json_t *input)
 		json_decref(input);
 		return;
 	}
-	if (json_array_append_new(json_object_get(document, "inputs"), input) != 0) {
-		diag_error("internal error: out of memory building the JSON output");
-		exit(EXIT_INTERNAL);
-	}
+	if (json_array_append_new(json_object_get(document, "inputs"), input) != 0)
+		note_build_failure();
 }
 
 void out_set(const char *key, json_t *value)
@@ -132,12 +145,12 @@ int out_end(void)
 	json_t *doc = document;
 
 	if (!doc)
-		return 0;
+		return out_status();
 	document = NULL;
-	return out_print(doc);
+	return out_print(doc) | out_status();
 }
 
-int out_ndjson(json_t *input, const char *command, double elapsed_ms)
+int out_ndjson(FILE *out, json_t *input, const char *command, double elapsed_ms)
 {
 	/* The header first, so that each line stands alone. */
 	json_t *line = out_header(command);
@@ -149,9 +162,9 @@ int out_ndjson(json_t *input, const char *command, double elapsed_ms)
 		jset(line, key, json_incref(value));
 	/* Whole microseconds: a float would carry noise (0.071560999960638583). */
 	jset(line, "elapsed_us", json_integer((json_int_t)(elapsed_ms * 1000.0 + 0.5)));
-	rc = json_dumpf(line, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+	rc = json_dumpf(line, out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(line);
-	if (rc != 0 || fputc('\n', stdout) == EOF)
+	if (rc != 0 || fputc('\n', out) == EOF)
 		return EXIT_OPERATIONAL;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* schema/fredck.schema.json describes it; fredck(1) lists what changed. */
 #define SCHEMA_VERSION 2
@@ -45,8 +46,8 @@ void out_add_input(json_t *input);
  */
 void out_capture(bool on);
 json_t *out_take_captured(void);
-/* --ndjson: one line for one input, with the header and the time it took. */
-int out_ndjson(json_t *input, const char *command, double elapsed_ms);
+/* --ndjson: one line for one input, with the header and the time it took, on out. */
+int out_ndjson(FILE *out, json_t *input, const char *command, double elapsed_ms);
 /* Print a whole document (explain's): 0, or EXIT_OPERATIONAL on failure; steals doc. */
 int out_print(json_t *doc);
 
@@ -55,7 +56,13 @@ void out_set(const char *key, json_t *value);
 /* Print the document; returns 0, or EXIT_INTERNAL bits on failure. */
 int out_end(void);
 
-/* Set a key, stealing the value's reference (json_object_set_new, checked). */
+/*
+ * Set a key, stealing the value's reference (json_object_set_new, checked):
+ * a failure (out of memory) is said once and remembered for out_status(),
+ * never an exit from here.
+ */
 void jset(json_t *obj, const char *key, json_t *value);
+/* EXIT_INTERNAL when building any JSON value of this run failed, else 0. */
+int out_status(void);
 
 #endif

@@ -13,42 +13,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/batch.h"
 #include "cli/cmd.h"
 #include "cli/diag.h"
 #include "cli/escape.h"
+#include "cli/fields.h"
+#include "cli/fold.h"
 #include "cli/hint.h"
 #include "cli/output.h"
 #include "cli/report.h"
 #include "formats/io/safe_write.h"
 
-/* Names of struct kvm_vcpu_events.flags bits, for inspect. */
-static const struct {
-	uint32_t bit;
-	const char *name;
-} events_flag_names[] = {
-	{ 0x01, "nmi-pending" }, { 0x02, "sipi-vector" }, { 0x04, "shadow" },
-	{ 0x08, "smm" },         { 0x10, "payload" },     { 0x20, "triple-fault" },
-	{ 0x40, "nested-flag" },
-};
-
-static bool resolve_cap(const struct snapshot *s, const struct vcpu_state *v)
+/* The facts of r->snap the assessment of v needs (reconstruct/assess.h). */
+static struct assess_facts snapshot_facts(const struct snapshot *s, const struct vcpu_state *v)
 {
-	switch (plan_cli_opts.cap) {
-	case CAP_YES:
-		return true;
-	case CAP_NO:
-		return false;
-	case CAP_AUTO:
-		break;
-	}
-	return s->ops->dest_payload_cap(s, v);
+	/* The format is asked only when the operator left the choice to it. */
+	return (struct assess_facts){
+		.format_dest_cap = plan_cli_opts.cap == CAP_AUTO && s->ops->dest_payload_cap(s, v),
+	};
 }
 
-/* Findings and plans of every vCPU of the opened r->snap (plans given: the filter's). */
+/* Assess every vCPU of the opened r->snap (plans given: the filter's). */
 static bool analyse_vcpus(struct input_report *r, const struct vcpu_plan *plans)
 {
+	struct assess_counts counts = { 0 };
+
 	r->vcpus = calloc(r->snap.nvcpus ? r->snap.nvcpus : 1, sizeof(*r->vcpus));
 	if (!r->vcpus) {
 		fmt_syserr(&r->err, r->path, ENOMEM, "cannot analyse");
@@ -57,16 +48,16 @@ static bool analyse_vcpus(struct input_report *r, const struct vcpu_plan *plans)
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
 		const struct vcpu_state *v = &r->snap.vcpus[i];
-		struct vcpu_report *vr = &r->vcpus[i];
+		struct assess_facts facts = snapshot_facts(&r->snap, v);
 
-		vr->nfindings = vcpu_check(v, vr->findings);
-		vr->at_risk = vcpu_at_risk(v);
-		vr->dest_cap = resolve_cap(&r->snap, v);
-		vr->plan = plans ? plans[i] : plan_vcpu(v, &plan_cli_opts.plan, vr->dest_cap);
-		r->at_risk += vr->at_risk;
-		r->planned += plan_changes_state(&vr->plan);
-		r->left += vr->plan.action == ACTION_LEAVE;
+		vcpu_assess(v, &plan_cli_opts, &facts, &r->vcpus[i]);
+		if (plans)
+			assess_set_plan(&r->vcpus[i], &plan_cli_opts, &plans[i], false);
+		assess_count(&r->vcpus[i], &counts);
 	}
+	r->at_risk = counts.at_risk;
+	r->planned = counts.planned;
+	r->left = counts.left;
 	return true;
 }
 
@@ -88,8 +79,9 @@ bool report_analyse(struct input_report *r, const char *path)
 static struct vcpu_plan plan_streamed(const struct vcpu_state *v, void *ctx)
 {
 	const struct snapshot *s = ctx;
+	struct assess_facts facts = snapshot_facts(s, v);
 
-	return plan_vcpu(v, &plan_cli_opts.plan, resolve_cap(s, v));
+	return plan_vcpu(v, &plan_cli_opts.plan, assess_dest_cap(plan_cli_opts.cap, &facts));
 }
 
 bool report_filter(struct input_report *r, const char *path, int out_fd)
@@ -171,14 +163,19 @@ static const char *status_name(const struct input_report *r, enum report_mode mo
 
 bool report_can_recurse;
 
-void report_error(const struct fmt_error *e, bool can_recurse)
+void report_ferror(FILE *err, const struct fmt_error *e, bool can_recurse)
 {
 	char hint[512];
 
-	diag_fmt_error(e);
+	diag_ffmt_error(err, e);
 	hint_after_error(e->file, e, can_recurse, hint, sizeof(hint));
 	if (hint[0])
-		diag_hint("%s", hint);
+		diag_fhint(err, "%s", hint);
+}
+
+void report_error(const struct fmt_error *e, bool can_recurse)
+{
+	report_ferror(stderr, e, can_recurse);
 }
 
 /* ---- shared descriptions ---------------------------------------------- */
@@ -234,38 +231,20 @@ static void describe_plan(const struct vcpu_state *v, const struct vcpu_plan *p,
 		snprintf(buf, len, "nothing to do");
 		break;
 	case ACTION_PENDING:
-		snprintf(buf, len, "pending: %s becomes pending with payload 0x%016" PRIx64 "%s", vec,
+		snprintf(buf, len, "pending: %s becomes pending, payload 0x%016" PRIx64 "%s", vec,
 			 p->new_exc.payload,
 			 p->used_estimate ? " (--force: best estimate, doubtful bits cleared)" : "");
 		break;
 	case ACTION_DROP:
-		snprintf(buf, len,
-			 "drop: %s is cleared; re-executing the instruction raises it again "
-			 "(a fault KVM synthesised, e.g. an async page fault, is not regenerated)",
-			 vec);
+		/* The caveat is for -v and explain: a glance needs what and why. */
+		snprintf(buf, len, "drop: %s is cleared (re-executing the instruction raises it again%s)",
+			 vec, global_opts.verbose ? "; a fault KVM synthesised, e.g. an async page "
+						    "fault, is not regenerated" : "");
 		break;
 	case ACTION_LEAVE:
 		snprintf(buf, len, "none, left at risk: %s", leave_reason_text(p->reason));
 		break;
 	}
-}
-
-/* Why auto chose drop over pending, or NULL. */
-static const char *drop_rationale(const struct vcpu_state *v, const struct vcpu_report *vr)
-{
-	if (vr->plan.action != ACTION_DROP || plan_cli_opts.plan.strategy != STRATEGY_AUTO)
-		return NULL;
-	if (vr->kept_length)
-		return "in place, pending would insert the cpu/exception_info subsection and change "
-		       "the length of the state, which the image's tables fix";
-	if (!vr->dest_cap)
-		return plan_cli_opts.cap == CAP_NO ?
-			       "--dest-payload-cap=no: pending cannot carry the event data" :
-			       "the destination is taken not to enable KVM_CAP_EXCEPTION_PAYLOAD "
-			       "(the format's default); --dest-payload-cap=yes if it does";
-	if (vr->plan.ed.confidence == CONF_UNRECOVERABLE)
-		return "the event data cannot be rebuilt";
-	return "the format lost the error code; re-execution regenerates it";
 }
 
 static const char *severity_name(enum severity s)
@@ -298,75 +277,36 @@ static const char *verdict_text(const struct input_report *r, enum report_mode m
 }
 
 /* "PATH: kvm-dir (1 vCPU, ...)", with the verdict at its end but for inspect. */
-static void text_header(const struct input_report *r, enum report_mode mode)
+static void text_header(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
+	fprintf(out, "%s: %s (%s)", esc(r->path), r->snap.ops->name, esc(r->snap.detail));
 	if (mode != MODE_INSPECT)
-		printf(": %s", verdict_text(r, mode));
-	printf("\n");
+		fprintf(out, ": %s", verdict_text(r, mode));
+	fprintf(out, "\n");
 }
 
-static void text_flags(uint32_t flags)
+/* inspect: the vCPU's heading, then its lines from the field table (cli/fields.h). */
+static void text_inspect_vcpu(FILE *out, const struct vcpu_state *v)
 {
-	bool first = true;
-
-	/* KVM_VCPUEVENT_VALID_* bits: which fields were saved, not the vCPU's own state. */
-	printf("  %-12s 0x%08" PRIx32, "valid flags", flags);
-	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
-		if (flags & events_flag_names[i].bit) {
-			printf("%s%s", first ? " (KVM_VCPUEVENT_VALID_: " : ", ",
-			       events_flag_names[i].name);
-			first = false;
-		}
-	printf("%s\n", first ? "" : ")");
+	fprintf(out, "vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
+	fields_text(out, v, global_opts.verbose);
 }
 
-static void text_inspect_vcpu(const struct vcpu_state *v)
-{
-	char buf[256];
-
-	printf("vCPU %u%s\n", v->index, vcpu_fred_active(v) ? " (FRED enabled, IA-32e mode)" : "");
-	describe_exception(&v->exc, buf, sizeof(buf));
-	printf("  %-12s %s\n", "exception", buf);
-	if (v->intr.injected)
-		printf("  %-12s vector %u injected%s\n", "interrupt", v->intr.nr,
-		       v->intr.soft ? " (soft)" : "");
-	else
-		printf("  %-12s none\n", "interrupt");
-	printf("  %-12s %s, %u pending, %s\n", "nmi", v->nmi.injected ? "injected" : "not injected",
-	       v->nmi.pending, v->nmi.masked ? "masked" : "unmasked");
-	printf("  %-12s 0x%02x\n", "shadow", v->intr.shadow);
-	text_flags(v->events_flags);
-	printf("  %-12s %s\n", "nested",
-	       !v->nested_saved	     ? "not saved" :
-	       v->nested_guest_mode ? (v->nested_run_pending ? "guest mode, run pending" :
-							       "guest mode") :
-				      "not in guest mode");
-	for (int i = 0; i < VREG_COUNT; i++) {
-		const struct reg_desc *d = vcpu_reg_desc((enum vcpu_reg)i);
-
-		if (vcpu_has(v, (enum vcpu_reg)i))
-			printf("  %-12s 0x%016" PRIx64 "\n", d->name, v->reg[i]);
-		else if (global_opts.verbose || i < VREG_FRED_FIRST)
-			printf("  %-12s not saved\n", d->name);
-	}
-}
-
-static void text_event_data(const struct event_data *ed)
+static void text_event_data(FILE *out, const struct event_data *ed)
 {
 	char bits[64];
 
 	if (ed->confidence == CONF_UNRECOVERABLE) {
-		printf("    event data: unrecoverable (%s not saved)\n",
+		fprintf(out, "    event data: unrecoverable (%s not saved)\n",
 		       ed->missing < VREG_COUNT ? vcpu_reg_desc(ed->missing)->name : "?");
 		return;
 	}
-	printf("    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
+	fprintf(out, "    event data: 0x%016" PRIx64 " (%s) from %s: %s\n", ed->value,
 	       confidence_name(ed->confidence), provenance_name(ed->provenance),
 	       provenance_description(ed->provenance));
 	if (ed->confidence == CONF_AMBIGUOUS) {
 		dr6_bit_names(ed->doubtful, bits, sizeof(bits));
-		printf("    best estimate: 0x%016" PRIx64 " (without %s)\n", ed->best_estimate, bits);
+		fprintf(out, "    best estimate: 0x%016" PRIx64 " (without %s)\n", ed->best_estimate, bits);
 	}
 }
 
@@ -452,7 +392,7 @@ static void vcpu_ranges(const struct input_report *r, enum finding_code code, ch
 }
 
 /* Each shared note once: "  FK302 note (vCPUs 0-31): MESSAGE". */
-static void text_shared_notes(const struct input_report *r)
+static void text_shared_notes(FILE *out, const struct input_report *r)
 {
 	char msg[512], which[160];
 
@@ -466,7 +406,7 @@ static void text_shared_notes(const struct input_report *r)
 
 					finding_message(&r->vcpus[i].findings[k], msg, sizeof(msg));
 					vcpu_ranges(r, (enum finding_code)c, which, sizeof(which));
-					printf("  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
+					fprintf(out, "  %sFK%03d %s%s (vCPUs %s): %s\n", color_on(d->severity), c,
 					       severity_name(d->severity), global_opts.color ? COLOR_OFF : "",
 					       which, msg);
 					goto next_code;
@@ -475,7 +415,7 @@ next_code:;
 	}
 }
 
-static void text_findings(const struct vcpu_report *vr, enum severity which)
+static void text_findings(FILE *out, const struct vcpu_assessment *vr, enum severity which)
 {
 	char msg[512];
 
@@ -485,18 +425,18 @@ static void text_findings(const struct vcpu_report *vr, enum severity which)
 		if (d->severity != which || is_shared(&vr->findings[i]))
 			continue;
 		finding_message(&vr->findings[i], msg, sizeof(msg));
-		printf("    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
+		fprintf(out, "    %sFK%03d %s%s: %s\n", color_on(d->severity), (int)d->code,
 		       severity_name(d->severity), global_opts.color ? COLOR_OFF : "", msg);
 	}
 }
 
-static void text_changes(const struct vcpu_state *v, const struct vcpu_plan *p)
+static void text_changes(FILE *out, const struct vcpu_state *v, const struct vcpu_plan *p)
 {
 	struct field_change ch[FIELD_CHANGES_MAX];
 	size_t n = plan_field_changes(v, p, ch);
 
 	for (size_t i = 0; i < n; i++)
-		printf("      %s: 0x%" PRIx64 " -> 0x%" PRIx64 "\n", ch[i].field, ch[i].old_value,
+		fprintf(out, "      %s: 0x%" PRIx64 " -> 0x%" PRIx64 "\n", ch[i].field, ch[i].old_value,
 		       ch[i].new_value);
 }
 
@@ -513,7 +453,7 @@ static const char *plan_verb(enum report_mode mode)
 }
 
 /* Whether a vCPU deserves its own lines in check's text. */
-static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_report *vr)
+static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	if (!vcpu_selected(v->index))
 		return false;
@@ -530,67 +470,63 @@ static bool vcpu_worth_showing(const struct vcpu_state *v, const struct vcpu_rep
 	return false;
 }
 
-static void text_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr,
+static void text_check_vcpu(FILE *out, const struct vcpu_state *v, const struct vcpu_assessment *vr,
 			    enum report_mode mode)
 {
 	char buf[512];
 
 	describe_exception(&v->exc, buf, sizeof(buf));
-	printf("  vCPU %u: exception %s%s\n", v->index, buf,
-	       vcpu_fred_active(v) ? "; FRED enabled" : "");
-	text_findings(vr, SEV_PROBLEM);
+	fprintf(out, "  vCPU %u: %s%s\n", v->index, v->exc.state == EXC_NONE ? "no exception" : buf,
+		vcpu_fred_active(v) ? "; FRED enabled" : "");
+	text_findings(out, vr, SEV_PROBLEM);
 	if (vr->at_risk) {
-		printf("    why: %s\n", loss_cause_text(vcpu_loss_cause(v)));
-		text_event_data(&vr->plan.ed);
+		fprintf(out, "    why: %s\n", global_opts.verbose ? loss_cause_text(vr->cause) :
+								  loss_cause_summary(vr->cause));
+		text_event_data(out, &vr->plan.ed);
 		describe_plan(v, &vr->plan, buf, sizeof(buf));
-		printf("    %s: %s\n", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
-		       buf);
-		if (drop_rationale(v, vr))
-			printf("    drop, because %s\n", drop_rationale(v, vr));
+		fprintf(out, "    %s: %s", vr->plan.action == ACTION_LEAVE ? "repair" : plan_verb(mode),
+			buf);
+		if (vr->drop_why != DROP_WHY_NONE)
+			fprintf(out, ", because %s", drop_why_text(vr->drop_why));
+		fprintf(out, "\n");
 		if (global_opts.verbose)
-			text_changes(v, &vr->plan);
+			text_changes(out, v, &vr->plan);
 	}
 	if (!global_opts.quiet)
-		text_findings(vr, SEV_NOTE);
+		text_findings(out, vr, SEV_NOTE);
 }
 
-static void text_summary(const struct input_report *r, enum report_mode mode)
+static void text_summary(FILE *out, const struct input_report *r, enum report_mode mode)
 {
 	size_t shown_clean = r->snap.nvcpus - r->at_risk;
 
-	printf("  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
+	fprintf(out, "  %zu of %zu vCPU%s at risk", r->at_risk, r->snap.nvcpus,
 	       r->snap.nvcpus == 1 ? "" : "s");
 	if (mode == MODE_REPAIR)
-		printf("; %zu repaired, %zu left at risk",
+		fprintf(out, "; %zu repaired, %zu left at risk",
 		       r->wrote || r->up_to_date ? r->planned : 0, r->left);
 	else if (r->at_risk)
-		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+		fprintf(out, "; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (!r->at_risk && shown_clean && mode != MODE_REPAIR)
-		printf(": nothing to do");
-	printf("\n");
+		fprintf(out, ": nothing to do");
+	fprintf(out, "\n");
 	if (mode == MODE_REPAIR && r->wrote) {
-		printf("  wrote %s", esc(r->w.written));
+		fprintf(out, "  wrote %s", esc(r->w.written));
 		if (r->w.backup[0])
-			printf(" (original kept as %s)", esc(r->w.backup));
-		printf("\n");
+			fprintf(out, " (original kept as %s)", esc(r->w.backup));
+		fprintf(out, "\n");
 		if (global_opts.verbose && r->w.how[0])
-			printf("  %s\n", r->w.how);
+			fprintf(out, "  %s\n", r->w.how);
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
-		printf("  up to date: %s already holds this repair; nothing written\n",
+		fprintf(out, "  up to date: %s already holds this repair; nothing written\n",
 		       esc(r->w.out_path));
 	} else if (mode == MODE_REPAIR && !r->planned) {
-		printf("  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
+		fprintf(out, "  nothing written%s\n", r->not_copied ? " (nothing to repair: not copied)" : "");
 	}
 }
 
-/* -q: an input with nothing at risk and nothing written prints nothing. */
-static bool input_worth_showing(const struct input_report *r, enum report_mode mode)
-{
-	return !global_opts.quiet || mode == MODE_INSPECT || r->at_risk || r->wrote;
-}
-
 /* The container's facts, the keys as words ("device description"), aligned. */
-static void text_facts(const struct snapshot *s)
+static void text_facts(FILE *out, const struct snapshot *s)
 {
 	int width = 12;
 
@@ -603,139 +539,126 @@ static void text_facts(const struct snapshot *s)
 		snprintf(label, sizeof(label), "%s", s->facts[i].key);
 		for (char *c = label; *c; c++)
 			*c = *c == '_' ? ' ' : *c;
-		printf("%-*s %s\n", width, label, esc(s->facts[i].value));
+		fprintf(out, "%-*s %s\n", width, label, esc(s->facts[i].value));
 	}
 }
 
 /* The problems of the at-risk vCPUs: " (vCPU 1: FK101, vCPU 3: FK102)", the first few. */
-static void text_quiet_codes(const struct input_report *r)
+static void text_quiet_codes(FILE *out, const struct input_report *r)
 {
 	size_t shown = 0;
 
 	for (size_t i = 0; i < r->snap.nvcpus; i++) {
-		const struct vcpu_report *vr = &r->vcpus[i];
+		const struct vcpu_assessment *vr = &r->vcpus[i];
 
 		if (!vr->at_risk)
 			continue;
 		if (shown == 4) {
-			printf(", ...");
+			fprintf(out, ", ...");
 			break;
 		}
-		printf("%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
+		fprintf(out, "%svCPU %u:", shown++ ? ", " : " (", r->snap.vcpus[i].index);
 		for (size_t k = 0; k < vr->nfindings; k++)
 			if (finding_desc(vr->findings[k].code)->severity == SEV_PROBLEM)
-				printf(" FK%03d", (int)vr->findings[k].code);
+				fprintf(out, " FK%03d", (int)vr->findings[k].code);
 	}
 	if (shown)
-		printf(")");
+		fprintf(out, ")");
 }
 
 /*
- * -q: one line per input that has something at risk or was written (the
- * verdict, the counts, the path written); nothing for the others.
+ * -q: one line per input, a clean one too (a log shows every input
+ * judged): the verdict, the counts, the problems of the at-risk vCPUs,
+ * and what repair wrote.
  */
-static void text_quiet_line(const struct input_report *r, enum report_mode mode)
+static void text_quiet_line(FILE *out, const struct input_report *r, enum report_mode mode)
 {
-	printf("%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode), r->at_risk,
-	       r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
-	text_quiet_codes(r);
-	if (mode == MODE_REPAIR)
-		printf("; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
-	else
-		printf("; repair would fix %zu and leave %zu", r->planned, r->left);
+	fprintf(out, "%s: %s: %zu of %zu vCPU%s at risk", esc(r->path), verdict_text(r, mode),
+		r->at_risk, r->snap.nvcpus, r->snap.nvcpus == 1 ? "" : "s");
+	text_quiet_codes(out, r);
+	if (mode == MODE_REPAIR && (r->at_risk || r->wrote || r->up_to_date))
+		fprintf(out, "; %zu repaired, %zu left at risk", r->wrote ? r->planned : 0, r->left);
+	else if (mode != MODE_REPAIR && r->at_risk)
+		fprintf(out, "; repair would fix %zu and leave %zu", r->planned, r->left);
 	if (mode == MODE_REPAIR && r->wrote)
-		printf("; wrote %s", esc(r->w.written));
-	printf("\n");
+		fprintf(out, "; wrote %s", esc(r->w.written));
+	else if (mode == MODE_REPAIR && !r->at_risk && !r->up_to_date)
+		fprintf(out, "; nothing written%s", r->not_copied ? " (not copied)" : "");
+	fprintf(out, "\n");
 }
 
-static void text_report(const struct input_report *r, enum report_mode mode)
+/* The columns text is folded to: standard output's terminal, or 80 (fold.h). */
+static size_t text_width(void)
 {
-	if (!input_worth_showing(r, mode))
-		return;
-	if (global_opts.quiet && mode != MODE_INSPECT) {
-		text_quiet_line(r, mode);
-		return;
-	}
-	text_header(r, mode);
-	if (mode == MODE_INSPECT) {
-		text_facts(&r->snap);
-		for (size_t i = 0; i < r->snap.nvcpus; i++)
-			if (vcpu_selected(r->snap.vcpus[i].index))
-				text_inspect_vcpu(&r->snap.vcpus[i]);
-		return;
-	}
+	static size_t width;
+
+	if (!width)
+		width = fold_width(STDOUT_FILENO);
+	return width;
+}
+
+/*
+ * The vCPUs and the notes: prose of fredck's own words, folded to the
+ * width (fold.h).  The lines that carry a path (the first, "wrote ...")
+ * are never folded: a path stays whole on its line, to be copied.
+ */
+static void text_findings_folded(FILE *out, const struct input_report *r, enum report_mode mode)
+{
+	FILE *folded = fold_open(out, text_width());
+	FILE *f = folded ? folded : out;
+
 	find_shared_notes(r);
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_worth_showing(&r->snap.vcpus[i], &r->vcpus[i]))
-			text_check_vcpu(&r->snap.vcpus[i], &r->vcpus[i], mode);
-	text_shared_notes(r);
+			text_check_vcpu(f, &r->snap.vcpus[i], &r->vcpus[i], mode);
+	text_shared_notes(f, r);
+	if (folded)
+		fclose(folded);
+}
+
+static void text_report(FILE *out, const struct input_report *r, enum report_mode mode)
+{
+	if (global_opts.quiet && mode != MODE_INSPECT) {
+		text_quiet_line(out, r, mode);
+		return;
+	}
+	text_header(out, r, mode);
+	if (mode == MODE_INSPECT) {
+		text_facts(out, &r->snap);
+		for (size_t i = 0; i < r->snap.nvcpus; i++)
+			if (vcpu_selected(r->snap.vcpus[i].index))
+				text_inspect_vcpu(out, &r->snap.vcpus[i]);
+		return;
+	}
+	text_findings_folded(out, r, mode);
 	if (!global_opts.quiet)
-		text_summary(r, mode);
+		text_summary(out, r, mode);
 }
 
 
 /* ---- JSON -------------------------------------------------------------- */
 
 
-static json_t *json_exception(const struct vcpu_exception *x)
+/* The queued exception as one object: the exception.* rows of the field table. */
+static json_t *json_exception(const struct vcpu_state *v)
 {
 	json_t *o = json_object();
 
-	jset(o, "state", json_string(exc_state_name(x->state)));
-	jset(o, "vector", json_integer(x->nr));
-	jset(o, "name", x->state == EXC_NONE ? json_null() : json_string(vcpu_vector_name(x->nr)));
-	jset(o, "injected", json_boolean(x->injected));
-	jset(o, "pending", json_boolean(x->pending));
-	jset(o, "has_error_code", json_boolean(x->has_error_code));
-	jset(o, "error_code", json_hex32(x->error_code));
-	jset(o, "error_code_saved", json_boolean(x->error_code_saved));
-	jset(o, "has_payload", json_boolean(x->has_payload));
-	jset(o, "payload", json_hex64(x->payload));
-	jset(o, "is_nested", json_boolean(x->is_nested));
-	return o;
-}
-
-static json_t *json_registers(const struct vcpu_state *v)
-{
-	json_t *o = json_object();
-
-	for (int i = 0; i < VREG_COUNT; i++)
-		jset(o, vcpu_reg_desc((enum vcpu_reg)i)->name,
-		     vcpu_has(v, (enum vcpu_reg)i) ? json_hex64(v->reg[i]) : json_null());
+	fields_json(o, v, "exception.");
 	return o;
 }
 
 static json_t *json_inspect_vcpu(const struct vcpu_state *v)
 {
-	json_t *o = json_object(), *intr = json_object(), *nmi = json_object(),
-	       *nested = json_object(), *flags = json_array();
+	json_t *o = json_object();
 
 	jset(o, "index", json_integer(v->index));
 	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
-	jset(o, "exception", json_exception(&v->exc));
-	jset(intr, "injected", json_boolean(v->intr.injected));
-	jset(intr, "vector", json_integer(v->intr.nr));
-	jset(intr, "soft", json_boolean(v->intr.soft));
-	jset(intr, "shadow", json_integer(v->intr.shadow));
-	jset(o, "interrupt", intr);
-	jset(nmi, "injected", json_boolean(v->nmi.injected));
-	jset(nmi, "pending", json_integer(v->nmi.pending));
-	jset(nmi, "masked", json_boolean(v->nmi.masked));
-	jset(o, "nmi", nmi);
-	jset(o, "events_flags", json_hex32(v->events_flags));
-	for (size_t i = 0; i < sizeof(events_flag_names) / sizeof(events_flag_names[0]); i++)
-		if (v->events_flags & events_flag_names[i].bit)
-			json_array_append_new(flags, json_string(events_flag_names[i].name));
-	jset(o, "events_flag_names", flags);
-	jset(nested, "saved", json_boolean(v->nested_saved));
-	jset(nested, "guest_mode", json_boolean(v->nested_guest_mode));
-	jset(nested, "run_pending", json_boolean(v->nested_run_pending));
-	jset(o, "nested", nested);
-	jset(o, "registers", json_registers(v));
+	fields_json(o, v, "");
 	return o;
 }
 
-static json_t *json_findings(const struct vcpu_report *vr)
+static json_t *json_findings(const struct vcpu_assessment *vr)
 {
 	json_t *a = json_array();
 	char msg[512], code[16];
@@ -797,63 +720,52 @@ static json_t *json_event_data(const struct event_data *ed)
 }
 
 /*
- * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) in
- * the vocabulary of diff and inspect, each value in its own type.
+ * The plan's fields (struct kvm_vcpu_events names, reconstruct/plan.c) by
+ * their names in the field table (cli/fields.h), whose kinds type the values.
  */
-enum change_kind { CH_BOOL, CH_INT, CH_HEX32, CH_HEX64 };
 static const struct {
 	const char *kvm, *name;
-	enum change_kind kind;
 } change_names[] = {
-	{ "exception.injected", "exception.injected", CH_BOOL },
-	{ "exception.nr", "exception.vector", CH_INT },
-	{ "exception.has_error_code", "exception.has_error_code", CH_BOOL },
-	{ "exception.pending", "exception.pending", CH_BOOL },
-	{ "exception.error_code", "exception.error_code", CH_HEX32 },
-	{ "flags", "events_flags", CH_HEX32 },
-	{ "exception_has_payload", "exception.has_payload", CH_BOOL },
-	{ "exception_payload", "exception.payload", CH_HEX64 },
+	{ "exception.injected", "exception.injected" },
+	{ "exception.nr", "exception.vector" },
+	{ "exception.has_error_code", "exception.has_error_code" },
+	{ "exception.pending", "exception.pending" },
+	{ "exception.error_code", "exception.error_code" },
+	{ "flags", "events_flags" },
+	{ "exception_has_payload", "exception.has_payload" },
+	{ "exception_payload", "exception.payload" },
 };
 
-static json_t *change_value(enum change_kind kind, uint64_t v)
+static const struct field *change_field(const char *kvm)
 {
-	switch (kind) {
-	case CH_BOOL:
-		return json_boolean(v != 0);
-	case CH_INT:
-		return json_integer((json_int_t)v);
-	case CH_HEX32:
-		return json_hex32((uint32_t)v);
-	case CH_HEX64:
-		break;
-	}
-	return json_hex64(v);
+	for (size_t i = 0; i < sizeof(change_names) / sizeof(change_names[0]); i++)
+		if (strcmp(change_names[i].kvm, kvm) == 0)
+			return field_by_name(change_names[i].name);
+	return NULL;
 }
 
 static json_t *json_change(const struct field_change *ch)
 {
 	json_t *c = json_object();
-	size_t i = 0;
+	const struct field *f = change_field(ch->field);
+	struct field_value old = { .n = ch->old_value }, new = { .n = ch->new_value };
 
-	while (i < sizeof(change_names) / sizeof(change_names[0]) - 1 &&
-	       strcmp(change_names[i].kvm, ch->field) != 0)
-		i++;
-	if (strcmp(change_names[i].kvm, ch->field) != 0) {
-		/* A field this table does not know yet: its KVM name, as a register-sized value. */
+	if (!f) {
+		/* A field the table does not know yet: its KVM name, as a register-sized value. */
 		jset(c, "field", json_string(ch->field));
 		jset(c, "kvm_field", json_string(ch->field));
 		jset(c, "old", json_hex64(ch->old_value));
 		jset(c, "new", json_hex64(ch->new_value));
 		return c;
 	}
-	jset(c, "field", json_string(change_names[i].name));
+	jset(c, "field", json_string(f->name));
 	jset(c, "kvm_field", json_string(ch->field));
-	jset(c, "old", change_value(change_names[i].kind, ch->old_value));
-	jset(c, "new", change_value(change_names[i].kind, ch->new_value));
+	jset(c, "old", field_json_value(f, true, &old));
+	jset(c, "new", field_json_value(f, true, &new));
 	return c;
 }
 
-static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *vr)
+static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	json_t *o = json_object(), *changes = json_array();
 	struct field_change ch[FIELD_CHANGES_MAX];
@@ -874,7 +786,7 @@ static json_t *json_plan(const struct vcpu_state *v, const struct vcpu_report *v
 	return o;
 }
 
-static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_report *vr)
+static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_assessment *vr)
 {
 	json_t *o = json_object();
 
@@ -882,9 +794,9 @@ static json_t *json_check_vcpu(const struct vcpu_state *v, const struct vcpu_rep
 	jset(o, "fred", json_boolean(vcpu_fred_active(v)));
 	jset(o, "at_risk", json_boolean(vr->at_risk));
 	jset(o, "nested_guest_mode", json_boolean(v->nested_guest_mode));
-	jset(o, "exception", json_exception(&v->exc));
+	jset(o, "exception", json_exception(v));
 	jset(o, "findings", json_findings(vr));
-	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vcpu_loss_cause(v))) :
+	jset(o, "cause", vr->at_risk ? json_string(loss_cause_name(vr->cause)) :
 				       json_null());
 	jset(o, "event_data", vr->at_risk ? json_event_data(&vr->plan.ed) : json_null());
 	jset(o, "repair", json_plan(v, vr));
@@ -985,49 +897,51 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 	return o;
 }
 
+/* ctx: the stream the input's warnings go to. */
 static void warn_leftover(const char *path, void *ctx)
 {
-	diag_warn("%s: left by a fredck run that was killed (or is still running); nothing needs it: "
+	diag_fwarn(ctx, "%s: left by a fredck run that was killed (or is still running); nothing needs it: "
 		  "remove it", path);
 }
 
 /* --vcpu that selects none of an input's vCPUs: say so rather than show an empty report. */
-static void warn_unselected(const struct input_report *r)
+static void warn_unselected(FILE *err, const struct input_report *r)
 {
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_selected(r->snap.vcpus[i].index))
 			return;
-	diag_warn("%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
+	diag_fwarn(err, "%s: none of its %zu vCPU%s is among --vcpu", r->path, r->snap.nvcpus,
 		  r->snap.nvcpus == 1 ? "" : "s");
 }
 
-void report_emit(const struct input_report *r, enum report_mode mode)
+void report_emit(const struct input_report *r, enum report_mode mode,
+		 const struct out_streams *io)
 {
 	diag_progress_clear();
 	if (r->failed)
-		report_error(&r->err, report_can_recurse);
+		report_ferror(io->err, &r->err, report_can_recurse);
 	else if (vcpu_filtering())
-		warn_unselected(r);
+		warn_unselected(io->err, r);
 	if (global_opts.json)
 		out_add_input(json_report(r, mode));
 	else if (!r->failed)
-		text_report(r, mode);
+		text_report(io->out, r, mode);
 	/* A repair killed midway leaves its temporary file: say so, never remove it here. */
 	if (r->snap.real[0] && strcmp(r->snap.real, "-") != 0)
-		sw_leftovers(r->snap.real, warn_leftover, NULL);
+		sw_leftovers(r->snap.real, warn_leftover, io->err);
 	if (mode == MODE_REPAIR && r->w.out_path && strcmp(r->w.out_path, "-") != 0)
-		sw_leftovers(r->w.out_path, warn_leftover, NULL);
+		sw_leftovers(r->w.out_path, warn_leftover, io->err);
 }
 
 /* One input of inspect or check (ctx: the mode). */
-static int read_only_work(const struct batch_input *in, void *ctx)
+static int read_only_work(const struct batch_input *in, void *ctx, const struct out_streams *io)
 {
 	enum report_mode mode = *(const enum report_mode *)ctx;
 	struct input_report r;
 	int status;
 
 	report_analyse(&r, in->path);
-	report_emit(&r, mode);
+	report_emit(&r, mode, io);
 	status = report_exit_bits(&r, mode);
 	report_free(&r);
 	return status;
@@ -1043,7 +957,10 @@ int run_read_only(const struct argp *argp, int argc, char **argv, const char *co
 	if (!in.paths)
 		return EXIT_INTERNAL;
 	report_can_recurse = true;
-	hint_check_long_options(argp, argc, argv);
+	if (hint_check_long_options(argp, argc, argv) != 0) {
+		free(in.paths);
+		return EXIT_USAGE;
+	}
 	argp_parse(argp, argc, argv, 0, NULL, &in);
 	status = batch_expand(&in, &list);
 	out_begin(command);

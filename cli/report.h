@@ -7,8 +7,12 @@
 #define FRED_REPORT_H
 
 #include <jansson.h>
+#include <stdio.h>
+
+#include "cli/cmd.h"
 
 #include "formats/format.h"
+#include "reconstruct/assess.h"
 #include "reconstruct/findings.h"
 #include "reconstruct/plan.h"
 
@@ -19,15 +23,6 @@ enum report_mode {
 	MODE_REPAIR,  /* what repair did */
 };
 
-struct vcpu_report {
-	struct finding findings[FINDINGS_MAX];
-	size_t nfindings;
-	bool at_risk;
-	bool dest_cap;
-	struct vcpu_plan plan;
-	/* repair --in-place: auto's pending became drop, to keep the state's length (qcow2) */
-	bool kept_length;
-};
 
 struct input_report {
 	const char *path;
@@ -35,7 +30,7 @@ struct input_report {
 	bool opened;
 	bool failed;
 	struct fmt_error err;
-	struct vcpu_report *vcpus;
+	struct vcpu_assessment *vcpus; /* reconstruct/assess.h, one per vCPU */
 	size_t at_risk, planned, left;
 	/* Repair only. */
 	struct write_request w;
@@ -66,11 +61,17 @@ json_t *report_json_error(const struct fmt_error *e);
 
 /* The error on standard error, and the hint that says what to do next, if any. */
 void report_error(const struct fmt_error *e, bool can_recurse);
+/* The same on the stream err. */
+void report_ferror(FILE *err, const struct fmt_error *e, bool can_recurse);
 /* The command being run takes -r (inspect, check, repair): hints may suggest it. */
 extern bool report_can_recurse;
 
-/* Print the input as text, or add it to the JSON document. */
-void report_emit(const struct input_report *r, enum report_mode mode);
+/*
+ * Print the input as text on io->out (its errors and warnings on io->err),
+ * or add it to the JSON document.
+ */
+void report_emit(const struct input_report *r, enum report_mode mode,
+		 const struct out_streams *io);
 
 /* "injected", "pending", "none". */
 const char *exc_state_name(enum exc_state s);

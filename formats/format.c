@@ -86,11 +86,15 @@ static const struct format_ops *detect(const char *path, const struct stat *st,
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "not a snapshot directory: no vcpu0/ subdirectory (kvm-dir), "
 			 "no state.json (Cloud Hypervisor)");
+	else if (S_ISREG(st->st_mode) && st->st_size == 0)
+		/* A save that never happened (a full disk, a killed VMM): say it plainly. */
+		fmt_fail(e, FMT_ERR_UNSUPPORTED, path, "empty file (0 bytes): no saved state");
 	else
 		fmt_fail(e, FMT_ERR_UNSUPPORTED, path,
 			 "no known format (this version reads kvm-dir snapshot directories, "
-			 "QEMU migration streams, libvirt save images, Firecracker "
-			 "snapshot files and Cloud Hypervisor snapshots)");
+			 "QEMU migration streams, libvirt save images, qcow2 images with "
+			 "internal snapshots, Firecracker snapshot files and Cloud "
+			 "Hypervisor snapshots)");
 	return NULL;
 }
 

@@ -16,7 +16,7 @@ static const struct finding_desc table[] = {
 		.code = FK_PF_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "pf-event-data-lost",
-		.summary = "#PF event data lost: a FRED guest would get the wrong fault address",
+		.summary = "#PF event data lost: the guest gets a wrong fault address",
 		.explanation =
 			"The vCPU has FRED enabled (CR4.FRED, IA-32e mode) and a page fault queued "
 			"without its event data: saved as injected (KVM re-queued it after a VM exit "
@@ -37,7 +37,7 @@ static const struct finding_desc table[] = {
 		.code = FK_DB_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "db-event-data-lost",
-		.summary = "#DB event data lost: a FRED guest would get the wrong debug conditions",
+		.summary = "#DB event data lost: the guest gets wrong debug conditions",
 		.explanation =
 			"The vCPU has FRED enabled and a debug exception queued without its event "
 			"data (saved as injected, or pending without a payload). FRED #DB event data "
@@ -55,7 +55,7 @@ static const struct finding_desc table[] = {
 		.code = FK_NM_EVENT_DATA_LOST,
 		.severity = SEV_PROBLEM,
 		.name = "nm-event-data-lost",
-		.summary = "#NM event data lost: a FRED guest would get the wrong XFD_ERR",
+		.summary = "#NM event data lost: the guest gets a wrong XFD_ERR",
 		.explanation =
 			"The vCPU has FRED enabled and a device-not-available exception queued "
 			"without its event data (saved as injected, or pending without a payload). "
@@ -248,24 +248,32 @@ enum loss_cause vcpu_loss_cause(const struct vcpu_state *v)
 	return CAUSE_INJECTED;
 }
 
-/* Keys and sentences for enum loss_cause, in enum order. */
+/*
+ * Keys, one-line summaries (a report's "why:", within 80 columns) and
+ * whole sentences (-v, JSON) for enum loss_cause, in enum order.
+ */
 static const struct {
 	const char *name;
+	const char *summary;
 	const char *text;
 } causes[] = {
-	[CAUSE_NONE] = { "none", "" },
+	[CAUSE_NONE] = { "none", "", "" },
 	[CAUSE_INJECTED] = { "saved-injected",
+			     "saved as injected: the restore drops an injected exception's payload",
 			     "saved as injected (KVM re-queues an exception as injected after a VM "
 			     "exit during its delivery, or the VMM converted it); "
 			     "KVM_SET_VCPU_EVENTS drops the payload of an injected exception" },
 	[CAUSE_NO_PAYLOAD_CAP] = { "no-payload-cap-at-save",
+				   "saved without KVM_CAP_EXCEPTION_PAYLOAD: the payload is not saved",
 				   "saved without KVM_CAP_EXCEPTION_PAYLOAD (flags lack 0x10): KVM "
 				   "reports any queued exception as injected and its payload is "
 				   "dropped on restore" },
 	[CAUSE_PENDING_NO_PAYLOAD] = { "pending-without-payload",
+				       "saved as pending without a payload",
 				       "saved as pending without a payload: nothing carries the "
 				       "event data" },
 	[CAUSE_QEMU_INJECTED] = { "qemu-pre-save",
+				  "QEMU saved it as injected (its pre-save hook): the payload is lost",
 				  "QEMU saved it as injected: its pre-save hook turns a pending "
 				  "exception into an injected one outside nested guest mode (a #PF "
 				  "payload goes to CR2, a #DB payload raw into DR6, an #NM payload is "
@@ -277,6 +285,13 @@ const char *loss_cause_name(enum loss_cause c)
 	if ((unsigned int)c >= sizeof(causes) / sizeof(causes[0]))
 		return "?";
 	return causes[c].name;
+}
+
+const char *loss_cause_summary(enum loss_cause c)
+{
+	if ((unsigned int)c >= sizeof(causes) / sizeof(causes[0]))
+		return "?";
+	return causes[c].summary;
 }
 
 const char *loss_cause_text(enum loss_cause c)

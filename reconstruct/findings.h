@@ -79,8 +79,11 @@ enum loss_cause {
 
 enum loss_cause vcpu_loss_cause(const struct vcpu_state *v);
 const char *loss_cause_name(enum loss_cause c);
-/* One sentence for the operator. */
+/* The whole sentence for the operator (-v, JSON). */
 const char *loss_cause_text(enum loss_cause c);
+/* The same in one short line (a report's "why:"), at most LOSS_CAUSE_SUMMARY_MAX columns. */
+#define LOSS_CAUSE_SUMMARY_MAX 71
+const char *loss_cause_summary(enum loss_cause c);
 
 /*
  * Detect the findings of one vCPU into out[] (at most FINDINGS_MAX);

@@ -138,20 +138,23 @@ const char *confidence_name(enum confidence c)
 	return "?";
 }
 
-/* Keys and sentences for enum provenance, in enum order. */
+/*
+ * Keys and short descriptions for enum provenance, in enum order: a
+ * report's "event data: VALUE (exact) from KEY: DESCRIPTION" fits 80 columns.
+ */
 static const struct {
 	const char *name;
 	const char *description;
 } provenance_table[] = {
 	[PROV_NONE] = { "none", "no saved register gives it" },
-	[PROV_CR2] = { "cr2", "the faulting address, from the saved CR2" },
-	[PROV_DR6] = { "dr6", "the debug conditions, from the saved DR6 (inverted active-low bits)" },
+	[PROV_CR2] = { "cr2", "the faulting address" },
+	[PROV_DR6] = { "dr6", "the debug conditions (DR6's active-low bits inverted)" },
 	[PROV_DR6_RAW] = { "dr6-raw-payload",
-			   "DR6 holds this #DB's raw payload (QEMU's pre-save wrote it there)" },
-	[PROV_XFD_ERR] = { "xfd_err", "the faulting feature, from the saved IA32_XFD_ERR" },
-	[PROV_CR0_TS] = { "cr0.ts", "0: CR0.TS is set, so the #NM was not caused by XFD" },
-	[PROV_XCR0] = { "xcr0", "0: XCR0 enables no XFD-capable component (no AMX tile data)" },
-	[PROV_XFD_ZERO] = { "xfd", "0: IA32_XFD is 0, so the #NM was not caused by XFD" },
+			   "this #DB's raw payload, which QEMU's pre-save put in DR6" },
+	[PROV_XFD_ERR] = { "xfd_err", "the faulting feature, from IA32_XFD_ERR" },
+	[PROV_CR0_TS] = { "cr0.ts", "0: CR0.TS is set, so not an XFD fault" },
+	[PROV_XCR0] = { "xcr0", "0: XCR0 enables no XFD component (no AMX)" },
+	[PROV_XFD_ZERO] = { "xfd", "0: IA32_XFD is 0, so not an XFD fault" },
 };
 
 const char *provenance_name(enum provenance p)

@@ -16,9 +16,9 @@ set -eu
 # gcc and make (build-essential); tests/cli/package.bats keeps them equal.
 BUILD_PACKAGES="gcc make autoconf automake pkgconf libjansson-dev linux-libc-dev \
 	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libxxhash-dev"
-# The test suite.
+# The test suite (zsh and fish: tests/cli/completion.bats completes in them).
 TEST_PACKAGES="bats bats-support bats-assert jq groff-base python3-jsonschema \
-	gzip bzip2 xz-utils zstd lzop strace binutils python3 qemu-utils tmux"
+	gzip bzip2 xz-utils zstd lzop strace binutils python3 qemu-utils tmux zsh fish"
 
 PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 for arg in "$@"; do

@@ -401,6 +401,16 @@ static int read_vcpus(struct snapshot *s, struct firecracker *fc, const char *pa
 	return 0;
 }
 
+/* "bincode 2" of "bincode 2 (fixint, little-endian)", "bitcode 0.6" of "bitcode 0.6, serde mode". */
+static size_t serializer_name_len(const char *serializer)
+{
+	size_t n = strcspn(serializer, "(,");
+
+	while (n > 0 && serializer[n - 1] == ' ')
+		n--;
+	return n;
+}
+
 static int firecracker_open(struct snapshot *s, const char *path, struct fmt_error *e)
 {
 	struct firecracker *fc = calloc(1, sizeof(*fc));
@@ -413,10 +423,12 @@ static int firecracker_open(struct snapshot *s, const char *path, struct fmt_err
 		return -1;
 	snapshot_add_fact(s, "crc64", "0x%016llx (valid)",
 			  (unsigned long long)le_get(fc->buf + fc->len - FC_CRC_SIZE, 8));
-	snprintf(s->detail, sizeof(s->detail), "%s snapshot, %zu vCPU%s, vCPU states %s %llu",
-		 fc->serializer, s->nvcpus, s->nvcpus == 1 ? "" : "s",
-		 fc->bitcode ? "column at byte" : "at byte",
-		 (unsigned long long)fc->walk.vcpus_off);
+	snapshot_add_fact(s, "vcpu_states", "%s %llu", fc->bitcode ? "column at byte" : "at byte",
+			  (unsigned long long)fc->walk.vcpus_off);
+	/* The first line of a report stays short: the serializer's details are a fact. */
+	snprintf(s->detail, sizeof(s->detail), "%.*s snapshot, %zu vCPU%s",
+		 (int)serializer_name_len(fc->serializer), fc->serializer, s->nvcpus,
+		 s->nvcpus == 1 ? "" : "s");
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "formats/io/le.h"
+#include "formats/io/safe_write.h"
 #include "formats/qcow2/qcow2_inplace.h"
 
 #define UNDO_MAGIC "fredck-undo-q2\n"
@@ -339,11 +340,9 @@ static int write_undo(const struct qcow2_image *img, const struct stat *st, cons
 
 	if (!realpath(img->path, real))
 		return fmt_syserr(e, img->path, errno, "cannot resolve");
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", undo_path, (long)getpid()) >= (int)sizeof(tmp))
-		return fmt_fail(e, FMT_ERR_SYSTEM, undo_path, "the undo file's name is too long");
-	o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (o.fd < 0)
-		return fmt_syserr(e, tmp, errno, "cannot create the undo file");
+	/* A temporary the signal handler removes (safe_write.h), mode 0600. */
+	if (sw_temp_file(undo_path, undo_path, tmp, sizeof(tmp), &o.fd, e) != 0)
+		return -1;
 	rc = write_undo_body(&o, img, st, real, p, e);
 	if (rc == 0 && fsync(o.fd) != 0)
 		rc = fmt_syserr(e, tmp, errno, "cannot write the undo file");
@@ -356,7 +355,7 @@ static int write_undo(const struct qcow2_image *img, const struct stat *st, cons
 				      "an undo file of an earlier repair exists: restore it "
 				      "(fredck undo) or move it away first") :
 			     fmt_syserr(e, undo_path, errno, "cannot create the undo file");
-	unlink(tmp);
+	sw_discard_temp(tmp);
 	if (rc == 0)
 		rc = fsync_dir_of(undo_path, e);
 	return rc;

@@ -494,10 +494,10 @@ db_with_dr6() {
 	cr2=$(peek_u64 "$dir/vcpu0/sregs2" 232)
 	run -4 "$FREDCK" check "$dir"
 	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): at risk"
-	assert_line --regexp '^  vCPU 0: exception #PF \(14\) injected'
+	assert_line --regexp '^  vCPU 0: #PF \(14\) injected'
 	assert_line --regexp '^    FK101 problem: '
 	assert_line --regexp "^    event data: $cr2 \\(exact\\) from cr2"
-	assert_line --regexp "^    repair would do: pending: #PF becomes pending with payload $cr2\$"
+	assert_line --regexp "^    repair would do: pending: #PF becomes pending, payload $cr2\$"
 	assert_line '  1 of 1 vCPU at risk; repair would fix 1 and leave 0'
 }
 
@@ -513,8 +513,27 @@ db_with_dr6() {
 @test "check: text says why drop was chosen without the cap" {
 	dir=$(fixture pf-lost-nocap)
 	run -4 "$FREDCK" check "$dir"
-	assert_line --regexp '^    repair would do: drop: #PF is cleared'
-	assert_line --regexp '^    drop, because '
+	assert_line --regexp '^    repair would do: drop: #PF is cleared \(re-executing the instruction raises$'
+	assert_line --regexp '^ {21}it again\), because the destination is taken to lack$'
+	assert_line --regexp '^ {21}KVM_CAP_EXCEPTION_PAYLOAD \(else --dest-payload-cap=yes\)$'
+}
+
+@test "check: prose folds to 80 columns when not a terminal, with a hanging indent; the path's line never folds" {
+	dir=$(fixture pf-lost-nocap "a-long-directory-name-that-makes-the-first-line-wider-than-eighty-columns")
+	run -4 "$FREDCK" check "$dir"
+	assert_line --index 0 "$dir: kvm-dir (1 vCPU, struct kvm_sregs2): at risk"
+	local line
+	for line in "${lines[@]:1}"; do
+		[ "${#line}" -le 80 ] || fail "${#line} columns: $line"
+	done
+	# -v's long why folds under its label.
+	run -4 "$FREDCK" check -v "$dir"
+	assert_line --regexp '^    why: saved without KVM_CAP_EXCEPTION_PAYLOAD \(flags lack 0x10\): KVM reports$'
+	assert_line --regexp '^         any queued exception as injected'
+	# A terminal's own width: folded to it, here wide enough for no fold.
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	run -4 env COLUMNS=250 script -qec "stty cols 250; '$FREDCK' check '$dir'" /dev/null
+	assert_line --regexp '^    repair would do: drop: #PF is cleared \(re-executing the instruction raises it again\), because the destination is taken to lack KVM_CAP_EXCEPTION_PAYLOAD \(else --dest-payload-cap=yes\)'
 }
 
 @test "check: text of an unrecoverable #NM names the missing register" {
@@ -527,7 +546,7 @@ db_with_dr6() {
 @test "check: text of multi shows vcpu1 and not the clean vCPUs" {
 	dir=$(fixture multi)
 	run -4 "$FREDCK" check "$dir"
-	assert_line --regexp '^  vCPU 1: exception #PF \(14\)'
+	assert_line --regexp '^  vCPU 1: #PF \(14\)'
 	refute_line --regexp '^  vCPU [023]:'
 	assert_line '  1 of 4 vCPUs at risk; repair would fix 1 and leave 0'
 }
@@ -535,8 +554,8 @@ db_with_dr6() {
 @test "check -v: text shows every vCPU of multi" {
 	dir=$(fixture multi)
 	run -4 "$FREDCK" check -v "$dir"
-	assert_line --regexp '^  vCPU 0: exception none'
-	assert_line --regexp '^  vCPU 3: exception none'
+	assert_line --regexp '^  vCPU 0: no exception'
+	assert_line --regexp '^  vCPU 3: no exception'
 }
 
 @test "check: text of a clean input says there is nothing to do, exit 0" {
@@ -546,17 +565,20 @@ db_with_dr6() {
   0 of 1 vCPU at risk: nothing to do"
 }
 
-@test "check -q: prints nothing at all for a clean input" {
+@test "check -q: one line for a clean input too: its verdict and counts" {
 	dir=$(fixture clean)
 	run --separate-stderr -0 "$FREDCK" check -q "$dir"
-	assert_output ''
+	assert_output "$dir: ok: 0 of 1 vCPU at risk"
 	assert_equal "$stderr" ''
 }
 
-@test "check -q: prints nothing for several inputs with nothing at risk" {
+@test "check -q: one line per input with nothing at risk" {
 	a=$(fixture clean) b=$(fixture nofred) c=$(fixture gp-injected)
 	run --separate-stderr -0 "$FREDCK" check -q "$a" "$b" "$c"
-	assert_output ''
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 "$a: ok: 0 of 1 vCPU at risk"
+	assert_line --index 1 "$b: ok: 0 of 1 vCPU at risk"
+	assert_line --index 2 "$c: ok: 0 of 1 vCPU at risk"
 	assert_equal "$stderr" ''
 }
 
@@ -567,12 +589,13 @@ db_with_dr6() {
 	refute_output --partial 'FK302'
 }
 
-@test "repair -q: one line per repaired input, with the path written" {
+@test "repair -q: one line per input, with the path written or nothing written" {
 	a=$(fixture pf-lost-cap) b=$(fixture clean) c=$(fixture multi)
 	run -1 "$FREDCK" repair -q -O out "$a" "$b" "$c"
-	assert_equal "${#lines[@]}" 2
+	assert_equal "${#lines[@]}" 3
 	assert_line --index 0 "$a: repaired: 1 of 1 vCPU at risk (vCPU 0: FK101); 1 repaired, 0 left at risk; wrote out/pf-lost-cap"
-	assert_line --index 1 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
+	assert_line --index 1 "$b: ok: 0 of 1 vCPU at risk; nothing written (not copied)"
+	assert_line --index 2 "$c: repaired: 1 of 4 vCPUs at risk (vCPU 1: FK101); 1 repaired, 0 left at risk; wrote out/multi"
 }
 
 @test "check -q: an error is still reported on stderr, exit 8" {
@@ -586,7 +609,7 @@ db_with_dr6() {
 @test "check: -q before the command works too" {
 	dir=$(fixture clean)
 	run -0 "$FREDCK" -q check "$dir"
-	assert_output ''
+	assert_output "$dir: ok: 0 of 1 vCPU at risk"
 }
 
 # ---- several inputs --------------------------------------------------------------
@@ -648,8 +671,9 @@ db_with_dr6() {
 	run -4 "$FREDCK" check fc32.snap
 	[ "${#lines[@]}" -le 12 ] || fail "${#lines[@]} lines: $output"
 	assert_equal "$(grep -c FK302 <<<"$output")" 1
-	assert_line "  FK302 note (vCPUs 0-31): FRED MSRs not saved by the format (none of the 9 is saved): the restore loses them"
-	assert_line --regexp '^  vCPU 5: exception #PF'
+	assert_line "  FK302 note (vCPUs 0-31): FRED MSRs not saved by the format (none of the 9 is"
+	assert_line "                           saved): the restore loses them"
+	assert_line --regexp '^  vCPU 5: #PF'
 	refute_line --regexp '^  vCPU [0-46-9]'
 	# JSON keeps the note on each vCPU.
 	run -4 "$FREDCK" check -j fc32.snap

@@ -18,14 +18,7 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-	export TOP_SRCDIR
-	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
-	# shellcheck source=../qemu/qemu-peer.sh
-	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
-	QEMU_SKIP=$(qemu_peer_skip_reason debian12)
-	export QEMU_SKIP
-	[ -z "$QEMU_SKIP" ] || return 0
+	qemu_setup_file debian12 || return 0
 	S="$BATS_FILE_TMPDIR"
 	qemu_make_stream debian12 "$S/pc.bin" --machine pc --smp 2 --mem 64
 	at_risk "$S/pc.bin" "$S/pf.bin"

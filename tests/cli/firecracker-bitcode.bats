@@ -217,7 +217,7 @@ events_column() {
 	assert_stderr_contains "byte $col (vcpu_states[].vcpu_events[])" "packing byte 11"
 	# The vCPU count (the only length of vcpu_states' column, one raw byte): 200 vCPUs.
 	cp "$WORK/v1.16-pf-2.snap" "$WORK/n"
-	col=$("$FREDCK" check "$WORK/n" | sed -n 's/.*vCPU states column at byte \([0-9]*\).*/\1/p')
+	col=$("$FREDCK" inspect "$WORK/n" | sed -n 's/^vcpu states *column at byte \([0-9]*\)$/\1/p')
 	[ "$(peek_u8 "$WORK/n" "$col")" = 2 ] || fail "byte $col is not the vCPU count"
 	poke "$WORK/n" "$col" c8
 	recrc "$WORK/n"

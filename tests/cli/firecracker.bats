@@ -269,7 +269,7 @@ assert_unchanged() {
 	snap c v1.9 -e 14
 	run "$FREDCK" inspect "$WORK/c"
 	local at
-	at=$(sed -n 's/.*vCPU states at byte \([0-9]*\).*/\1/p' <<<"$output")
+	at=$(sed -n 's/^vcpu states *at byte \([0-9]*\)$/\1/p' <<<"$output")
 	[ -n "$at" ] || fail "no offset in: $output"
 	poke_u64 "$WORK/c" "$at" $((0x7fffffffffff))
 	"$MKFCSNAP" recrc "$WORK/c"

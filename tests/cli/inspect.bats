@@ -190,8 +190,8 @@ load test_helper
 @test "check --vcpu and diff --vcpu: the vCPUs shown are those asked for; check's verdict stays the input's" {
 	dir=$(fixture multi) clean=$(fixture clean)
 	run -4 "$FREDCK" check --vcpu 0,2 "$dir"
-	assert_line --regexp '^  vCPU 0: exception none'
-	assert_line --regexp '^  vCPU 2: exception none'
+	assert_line --regexp '^  vCPU 0: no exception'
+	assert_line --regexp '^  vCPU 2: no exception'
 	refute_line --regexp '^  vCPU 1'
 	assert_line "  1 of 4 vCPUs at risk; repair would fix 1 and leave 0"
 	run -4 "$FREDCK" check -j --vcpu 1 "$dir"

@@ -28,3 +28,13 @@ BUILDDIR=${TOP_BUILDDIR:-$TOP_SRCDIR/_build}
 	assert_output --partial "circle in formats/demo"
 	assert_output --partial "formats/demo/x.c names an offset of a KVM structure"
 }
+
+@test "layout: cli/ passes its output streams down (never assigns stdout or stderr) and exits only at the top" {
+	# Issue 16: batch workers captured output by assigning the global streams,
+	# and output.c and hint.c exited from below the command layer.
+	run grep -nE '(^|[^.>_[:alnum:]])(stdout|stderr)[[:space:]]*=[^=]' "$TOP_SRCDIR"/cli/*.c
+	[ "$status" -eq 1 ] || fail "assigned: $output"
+	# No exit(): main() returns the status (_exit() ends a batch worker or the signal handler).
+	run grep -nE '(^|[^_[:alnum:]])exit[[:space:]]*\(' "$TOP_SRCDIR"/cli/*.c
+	[ "$status" -eq 1 ] || fail "exit below main: $output"
+}

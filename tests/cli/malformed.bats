@@ -254,7 +254,7 @@ assert_repair_writes_nothing() {
 @test "malformed: a regular file in no known format: exit 8" {
 	printf 'NOPE, not a snapshot\n' >"$WORK/file"
 	run --separate-stderr -8 "$FREDCK" check "$WORK/file"
-	assert_stderr_contains "$WORK/file" 'no known format'
+	assert_stderr_contains "$WORK/file" 'no known format' 'qcow2 images'
 }
 
 @test "malformed: QEVM magic with a bad version: exit 8, byte 4 (version)" {
@@ -266,7 +266,7 @@ assert_repair_writes_nothing() {
 @test "malformed: an empty regular file: exit 8" {
 	: >"$WORK/file"
 	run --separate-stderr -8 "$FREDCK" check "$WORK/file"
-	assert_stderr_contains "$WORK/file"
+	assert_stderr_contains "$WORK/file" "empty file (0 bytes)"
 }
 
 @test "malformed: a nonexistent input: exit 8, named" {

@@ -98,7 +98,7 @@ build_deb() {
 	local tests="example installed qemu"
 	[ "${FREDCK_TEST_PACKAGE:-0}" = 1 ] && tests=""
 	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u FREDCK -u TOP_SRCDIR -u TOP_BUILDDIR \
-		-u BASH_COMPLETION_DIR -u GROFF FREDCK_DEB_OUT="$WORK/deb" FREDCK_DEB_TESTS="$tests" \
+		-u BASH_COMPLETION_DIR -u ZSH_COMPLETION_DIR -u FISH_COMPLETION_DIR -u GROFF FREDCK_DEB_OUT="$WORK/deb" FREDCK_DEB_TESTS="$tests" \
 		DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" "$@" sh "$TOP_SRCDIR/scripts/build-deb.sh"
 	echo "$output"
 	# Each step's time, in the TAP stream (as comments) even when the test
@@ -136,6 +136,8 @@ package_is_complete() {
 	assert_line /usr/share/man/man1/fredck.1.gz
 	assert_line /usr/share/man/man5/fredck-formats.5.gz
 	assert_line /usr/share/bash-completion/completions/fredck
+	assert_line /usr/share/zsh/vendor-completions/_fredck
+	assert_line /usr/share/fish/vendor_completions.d/fredck.fish
 	assert_line /usr/share/doc/fredck/copyright
 	assert_line /usr/share/doc/fredck/changelog.gz
 	assert_line /usr/share/doc/fredck/README.md.gz
@@ -146,6 +148,8 @@ package_is_complete() {
 	dpkg-deb -x "$deb" "$WORK/root"
 	run -0 diff -r "$TOP_SRCDIR/examples/broken-vm" "$WORK/root/usr/share/doc/fredck/examples/broken-vm"
 	run -0 cmp "$TOP_SRCDIR/examples/libvirt-hook/qemu" "$WORK/root/usr/share/doc/fredck/examples/libvirt-hook/qemu"
+	run -0 cmp "$TOP_SRCDIR/cli/_fredck" "$WORK/root/usr/share/zsh/vendor-completions/_fredck"
+	run -0 cmp "$TOP_SRCDIR/cli/fredck.fish" "$WORK/root/usr/share/fish/vendor_completions.d/fredck.fish"
 	command -v man >/dev/null || return 0
 	for page in "$WORK"/root/usr/share/man/man1/fredck.1.gz "$WORK"/root/usr/share/man/man5/fredck-formats.5.gz; do
 		warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)

@@ -367,6 +367,27 @@ untouched() {
 	untouched c4k
 }
 
+@test "qcow2: --in-place --dry-run previews the in-place plan (drop where pending would grow the state) and writes nothing" {
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_stderr_contains "vCPU 1: in place, auto chose drop" "cpu/exception_info"
+	assert_output --partial "would repair (dry run): drop: #PF"
+	untouched c4k
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run --strategy=pending "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_stderr_contains "vCPU 1: in place, this plan would be refused"
+	untouched c4k
+	# the plain preview is -o's plan: pending
+	run --separate-stderr "$FREDCK" repair --dry-run "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 4
+	assert_output --partial "would repair (dry run): pending: #PF"
+	run --separate-stderr "$FREDCK" repair --in-place --dry-run --no-backup "$W/c4k.qcow2@at-risk"
+	assert_equal "$status" 16
+	assert_stderr_contains "--dry-run writes nothing"
+	untouched c4k
+}
+
 @test "qcow2: in place, an image QEMU holds open (its image locks) is refused, as qemu-img refuses it" {
 	local pid i
 	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
@@ -395,6 +416,27 @@ untouched() {
 	assert_stderr_contains "has refcount 2" "another snapshot or the active image shares it"
 	cmp "$W/c4k.qcow2" "$W/c4k.before"
 	assert_equal "$(ls -a "$W" | grep -c fredck)" 0
+}
+
+@test "qcow2: SIGTERM while the undo file is being written leaves no temporary, no undo file and the image untouched (exit 32)" {
+	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps.sh installs it)"
+	cp "$S/c4k.qcow2" "$W/c4k.qcow2"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" # traced: no LSan
+	# The first fsync is the undo file's: held 3 s, so the signal finds it being written.
+	env --default-signal=TERM strace -f -qq -o /dev/null -e trace=fsync \
+		-e inject=fsync:delay_enter=3000000:when=1 \
+		"$FREDCK" repair --in-place "$W/c4k.qcow2@at-risk" >"$W/out" 2>"$W/err" &
+	local pid=$! st=0 i
+	for i in $(seq 50); do
+		[ -n "$(find "$W" -name '*fredck*')" ] && break
+		sleep 0.1
+	done
+	[ -n "$(find "$W" -name '*fredck*')" ] || fail "the undo file's temporary never appeared"
+	pkill -TERM -P "$pid" -x fredck || true
+	wait "$pid" || st=$?
+	[ "$st" -eq 32 ] || fail "status $st: $(cat "$W/err")"
+	grep -q 'interrupted by SIGTERM' "$W/err" || fail "$(cat "$W/err")"
+	untouched c4k
 }
 
 @test "qcow2: in place, an earlier undo file is never replaced" {

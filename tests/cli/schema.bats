@@ -16,14 +16,7 @@ CHV_GEN=${CHV_GEN:-$TOP_SRCDIR/_build/tests/chv/chv-gen}
 SCHEMA=$TOP_SRCDIR/schema/fredck.schema.json
 
 setup_file() {
-	TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
-	export TOP_SRCDIR
-	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
-	# shellcheck source=../qemu/qemu-peer.sh
-	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
-	QEMU_SKIP=$(qemu_peer_skip_reason debian12)
-	export QEMU_SKIP
-	[ -z "$QEMU_SKIP" ] || return 0
+	qemu_setup_file debian12 || return 0
 	S="$BATS_FILE_TMPDIR"
 	qemu_make_stream debian12 "$S/clean.bin" --machine pc --smp 2 --mem 64
 	"$QEMU_PATCH" "$S/clean.bin" "$S/pf.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \

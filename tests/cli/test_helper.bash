@@ -17,6 +17,19 @@ FREDCK=${FREDCK:-$TOP_SRCDIR/_build/fredck}
 FIXTURES=${FIXTURES:-$TOP_SRCDIR/tests/fixtures/kvm}
 export TOP_SRCDIR FREDCK FIXTURES
 
+# setup_file's start in a file that makes QEMU streams: QEMU_PATCH and the
+# peer functions (tests/qemu/qemu-peer.sh) for every test; QEMU_SKIP says
+# why PEER's QEMU cannot run (empty when it can), and the status is then 1,
+# so that setup_file stops making streams: qemu_setup_file debian12 || return 0
+qemu_setup_file() { # PEER
+	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	QEMU_SKIP=$(qemu_peer_skip_reason "$1")
+	export QEMU_SKIP
+	[ -z "$QEMU_SKIP" ]
+}
+
 # Every fixture the suite knows (tests/fixtures/kvm/NAME).
 ALL_FIXTURES=(pf-lost-cap pf-lost-nocap pf-pending-nopayload pf-pending-payload
 	db-exact db-exact-nocap db-bs-tf db-stale-bs db-bd db-bt db-raw-payload

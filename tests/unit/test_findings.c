@@ -570,8 +570,24 @@ static void test_all_rows_seen(void)
 		   "FK%03d (%s) was produced by some test vCPU", (int)t[i].code, t[i].name);
 }
 
+/* Every cause has a key, a sentence and a summary short enough for a "why:" line. */
+static void test_cause_texts(void)
+{
+	for (enum loss_cause c = CAUSE_INJECTED; c <= CAUSE_QEMU_INJECTED; c++) {
+		const char *summary = loss_cause_summary(c);
+
+		ok(*loss_cause_name(c) && *loss_cause_text(c) && *summary, "cause %s has its texts",
+		   loss_cause_name(c));
+		ok(strlen(summary) <= LOSS_CAUSE_SUMMARY_MAX && strlen(summary) < strlen(loss_cause_text(c)),
+		   "cause %s: the summary (%zu characters) fits a why: line and is shorter than the "
+		   "sentence", loss_cause_name(c), strlen(summary));
+	}
+	is_str(loss_cause_summary((enum loss_cause)99), "?", "an unknown cause");
+}
+
 int main(void)
 {
+	test_cause_texts();
 	test_table();
 	test_lookup();
 	test_at_risk();
