@@ -11,7 +11,7 @@
 # or of the trixie chroot, which stays as it was).
 #
 # Measured on two cores shared with other work (load 4-9): the file takes
-# 6 min 50 s to 9 min, 2 min 40 s of it CPU time (Debian 12: build 47 s,
+# 6 min 20 s to 9 min, 2 min 40 s of it CPU time (Debian 12: build 47 s,
 # lintian 16 s, autopkgtests 89 s; Debian 13: build dependencies and
 # lintian 48 s, build 42 s, lintian 13 s, autopkgtests 95 s); each
 # build-deb.sh step prints its time into the log.  A fresh machine also pays once for the Debian 12 root
