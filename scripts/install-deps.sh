@@ -26,7 +26,7 @@ PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 for arg in "$@"; do
 	case $arg in
 	--fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
-	--deb) PACKAGES="$PACKAGES dpkg-dev debhelper lintian autopkgtest" ;;
+	--deb) PACKAGES="$PACKAGES dpkg-dev debhelper lintian autopkgtest debootstrap" ;;
 	--list-build)
 		# shellcheck disable=SC2086 # a list of words
 		printf '%s\n' $BUILD_PACKAGES

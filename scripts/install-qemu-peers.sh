@@ -36,39 +36,11 @@ set -u
 CHROOTS=${FREDCK_CHROOTS:-/var/cache/fredck/chroots}
 SUITES=${FREDCK_QEMU_CHROOTS-trixie sid}
 REBUILD=${FREDCK_CHROOT_REBUILD:-}
-# The Debian archive this machine's apt installs from: the first URI of a
-# "deb" source (deb822 .sources, or one-line .list) one of whose suites is
-# not a security suite.  Nothing when apt names none.
-apt_debian_mirror() {
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk 'function flush() {
-			     if (deb && uri != "" && main) { print uri; found = 1; exit }
-			     deb = 0; uri = ""; main = 0
-		     }
-		     /^[ \t]*$/ { flush(); next }
-		     /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-		     /^URIs:/ { uri = $2 }
-		     /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) main = 1 }
-		     /^Enabled:[ \t]*no/ { deb = 0 }
-		     END { if (!found) flush() }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		awk '$1 == "deb" {
-			i = 2
-			if ($i ~ /^\[/) while (i <= NF && $i !~ /\]$/) i++
-			if ($i ~ /\]$/) i++
-			if ($(i + 1) !~ /security/) { print $i; exit }
-		}' "$f"
-	done
-}
+# The Debian archive this machine's apt uses, and apt's proxy.
+# shellcheck source=debian-mirror.sh
+. "$(dirname "$0")/debian-mirror.sh"
 MIRROR=${FREDCK_DEBIAN_MIRROR:-$(apt_debian_mirror | head -n 1)}
-# apt's proxy, for debootstrap (which reads http_proxy), unless one is set.
-if [ -z "${http_proxy:-}" ] && command -v apt-config >/dev/null 2>&1; then
-	eval "$(apt-config shell http_proxy Acquire::http::Proxy)"
-	[ -z "${http_proxy:-}" ] || export http_proxy
-fi
+apt_proxy_for_debootstrap
 DEBS=${FREDCK_DEB_CACHE:-/var/cache/fredck/debs}
 TIMEOUT=${FREDCK_CHROOT_TIMEOUT:-600}
 LIB=$(cd "$(dirname "$0")/.." && pwd)/tests/qemu/qemu-peer.sh

@@ -13,7 +13,9 @@ setup_file() {
 	export QEMU_PATCH=${QEMU_PATCH:-$TOP_SRCDIR/_build/tests/qemu/qemu-patch}
 	# shellcheck source=../qemu/qemu-peer.sh
 	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
-	export PEER=debian12
+	# FREDCK_QEMU_PEER=host: the autopkgtest "qemu" runs the tests meant
+	# for Debian 12's QEMU with the QEMU of its testbed (Debian 13's too).
+	export PEER=${FREDCK_QEMU_PEER:-debian12}
 	SKIP_REASON=$(qemu_peer_skip_reason "$PEER")
 	export SKIP_REASON
 	[ -z "$SKIP_REASON" ] || return 0
