@@ -142,3 +142,20 @@ fc_snap() {
 	assert_stderr_contains "--ndjson prints one line per input, which -p cannot indent"
 	run --separate-stderr -16 "$FREDCK" -p check --ndjson clean
 }
+
+@test "guidance: an input's error with -j: the error object on standard output and the message on standard error, in every command (redact too)" {
+	fixture clean >/dev/null
+	for cmd in inspect check "repair --dry-run" "diff clean" "redact -o out.bin" "redact --format=kvm-dir -o out2"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr -8 "$FREDCK" -j $cmd missing.bin
+		assert_valid_json
+		assert_equal "$(jq -r '[.inputs[] | select(.status == "error") | .error.errno] | join(",")' <<<"$output")" ENOENT
+		assert_stderr_contains "fredck: missing.bin: cannot open: No such file or directory (ENOENT)"
+	done
+	# An error of the command's own (a kvm-dir holds no memory to redact): said on both.
+	run --separate-stderr -8 "$FREDCK" redact -j clean -o out3
+	assert_valid_json
+	assert_equal "$(jq -r '.inputs[0].error.kind' <<<"$output")" unsupported
+	assert_stderr_contains "fredck: clean: a kvm-dir snapshot holds no guest memory to redact"
+	[ ! -e out3 ] || fail "redact wrote out3"
+}
