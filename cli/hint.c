@@ -140,18 +140,55 @@ struct long_set {
 	const char *name[LONG_MAX_OPTIONS + 1];
 	bool takes_arg[LONG_MAX_OPTIONS];
 	size_t n;
+	/* Short options: 1 a flag, 2 one that takes a value; argp's own -? and -V too. */
+	unsigned char short_kind[128];
 };
 
-/* The long options of argp and its children, argp's own --help, --usage, --version too. */
+/* A key getopt takes as a short option: a printable ASCII character. */
+static bool short_key(int key)
+{
+	return key > ' ' && key < 0x7f;
+}
+
+/* The long and short options of argp and its children, argp's own --help, --usage, --version too. */
 static void collect(const struct argp *argp, struct long_set *s)
 {
-	for (const struct argp_option *o = argp->options; o && (o->name || o->key || o->doc); o++)
+	for (const struct argp_option *o = argp->options; o && (o->name || o->key || o->doc); o++) {
+		bool takes_arg = o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
+
 		if (o->name && s->n < LONG_MAX_OPTIONS) {
-			s->takes_arg[s->n] = o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
+			s->takes_arg[s->n] = takes_arg;
 			s->name[s->n++] = o->name;
 		}
+		if (short_key(o->key) && !(o->flags & OPTION_DOC))
+			s->short_kind[o->key] = takes_arg ? 2 : 1;
+	}
 	for (const struct argp_child *c = argp->children; c && c->argp; c++)
 		collect(c->argp, s);
+}
+
+/*
+ * A cluster of short options ("-jq", "-oOUT", "-o"): each letter known, or
+ * a usage error here, where the letter is escaped -- getopt would print it
+ * raw ("invalid option -- '<ESC>'").  The letters end at one that takes a
+ * value: 1 when that value is the next word, 0 when not; -1 (said on
+ * standard error) for a letter that is no option.
+ */
+static int check_short_cluster(const struct long_set *s, const char *a, const char *prog)
+{
+	for (const char *c = a + 1; *c; c++) {
+		unsigned char k = (unsigned char)*c;
+		char letter[2] = { *c, '\0' };
+
+		if (k >= 128 || !s->short_kind[k]) {
+			diag_error("invalid option '-%s' in '%s'; '%s --help' lists the options", letter,
+				   a, prog);
+			return -1;
+		}
+		if (s->short_kind[k] == 2)
+			return c[1] == '\0';
+	}
+	return 0;
 }
 
 static bool starts_any(const struct long_set *s, const char *name, size_t len)
@@ -193,6 +230,7 @@ static int check_long_options(const struct argp *argp, int argc, char **argv, bo
 	for (size_t i = 0; i < sizeof(argp_own) / sizeof(argp_own[0]) && s.n < LONG_MAX_OPTIONS; i++)
 		s.name[s.n++] = argp_own[i];
 	s.name[s.n] = NULL;
+	s.short_kind['?'] = s.short_kind['V'] = 1; /* argp's --help and --version */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *name = a + 2;
 		size_t len;
@@ -205,8 +243,11 @@ static int check_long_options(const struct argp *argp, int argc, char **argv, bo
 			return 0; /* the command: what follows is its own */
 		if (strncmp(a, "--", 2) != 0) {
 			/* -o OUT, -O DIR, -P N: the next word is a value, not an option. */
-			if (a[0] == '-' && a[1] && strchr("oOP", a[strlen(a) - 1]) && !a[2])
-				i++;
+			int value_next = a[0] == '-' && a[1] ? check_short_cluster(&s, a, argv[0]) : 0;
+
+			if (value_next < 0)
+				return EXIT_USAGE;
+			i += value_next;
 			continue;
 		}
 		len = strcspn(name, "=");
