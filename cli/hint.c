@@ -208,6 +208,43 @@ static bool long_takes_arg(const struct long_set *s, const char *name, size_t le
 	return false;
 }
 
+/*
+ * A name that abbreviates two options or more and is none of them: argp
+ * would print it raw with its value ("--d=<ESC>..."); here, escaped, on
+ * standard error: true then.
+ */
+static bool check_ambiguous(const struct long_set *s, const char *name, size_t len,
+			    const char *prog)
+{
+	char list[512] = "", want[80];
+	size_t used = 0, matches = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		bool seen = false;
+
+		if (strncmp(s->name[i], name, len) != 0)
+			continue;
+		if (strlen(s->name[i]) == len)
+			return false; /* the exact name wins */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(s->name[j], s->name[i]) == 0; /* one option in two children */
+		if (seen)
+			continue;
+		matches++;
+		if (used < sizeof(list)) {
+			int n = snprintf(list + used, sizeof(list) - used, " '--%s'", s->name[i]);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (matches < 2)
+		return false;
+	snprintf(want, sizeof(want), "%.*s", (int)(len < 60 ? len : 60), name);
+	diag_error("option '--%s' is ambiguous; possibilities:%s ('%s --help' lists them)", want,
+		   list, prog);
+	return true;
+}
+
 static int check_long_options(const struct argp *argp, int argc, char **argv, bool top);
 
 int hint_check_long_options(const struct argp *argp, int argc, char **argv)
@@ -252,6 +289,8 @@ static int check_long_options(const struct argp *argp, int argc, char **argv, bo
 		}
 		len = strcspn(name, "=");
 		if (starts_any(&s, name, len)) {
+			if (check_ambiguous(&s, name, len, argv[0]))
+				return EXIT_USAGE;
 			if (!name[len] && long_takes_arg(&s, name, len))
 				i++;
 			continue;

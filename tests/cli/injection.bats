@@ -171,3 +171,13 @@ assert_clean_run() {
 	run --separate-stderr -0 "$FREDCK" repair -qo out clean
 	[ -d out ] || fail "-qo out wrote nothing"
 }
+
+@test "injection: an ambiguous long option with a value is named escaped, its possibilities listed" {
+	fixture clean >/dev/null
+	run --separate-stderr "$FREDCK" repair $'--d=\e[2J\n  0 of 1 vCPU at risk' clean
+	assert_equal "$status" 16
+	assert_clean_run
+	assert_stderr_contains "option '--d' is ambiguous; possibilities: '--dry-run' '--dest-payload-cap'"
+	# An abbreviation that is one option's still works.
+	run --separate-stderr -0 "$FREDCK" repair --dr clean
+}
