@@ -36,6 +36,8 @@ struct snapshot {
 	char detail[128];     /* what inspect shows about the container */
 	struct snapshot_fact facts[SNAPSHOT_FACTS_MAX];
 	size_t nfacts;
+	/* The devices fact names only some of the saved devices (inspect says so). */
+	bool devices_partial;
 	void *priv;           /* the format's own state */
 };
 
