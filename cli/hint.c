@@ -51,6 +51,37 @@ bool hint_stdin_refused(const char *path, const char *format_name, struct fmt_er
 	return true;
 }
 
+/*
+ * The device state of a pipe or a compressed image is held in memory up to
+ * a bound (io/bsrc.c): past it, the way on.  True when e is that error.
+ */
+static bool hint_hold(const char *path, const struct fmt_error *e, char *buf, size_t len)
+{
+	if (e->kind != FMT_ERR_UNSUPPORTED || !strstr(e->msg, "holds in memory"))
+		return false;
+	snprintf(buf, len, "FREDCK_HOLD_MAX raises the bound (fredck(1), ENVIRONMENT)%s",
+		 strcmp(path, "-") == 0 ? "; or give the stream by its path: a file's description "
+					  "is read from its end" : "");
+	return true;
+}
+
+/*
+ * Standard input: which formats it takes, when its first bytes are none of
+ * theirs -- not after a stream that was recognised, then found damaged or
+ * longer than fredck holds, where that would send the operator the wrong way.
+ */
+static void hint_stdin(const struct fmt_error *e, char *buf, size_t len)
+{
+	char known[128];
+
+	/* A forced format said so already (hint_stdin_refused), or was chosen knowingly. */
+	if (global_opts.format || strcmp(e->field, "magic") != 0)
+		return;
+	hint_format_list(known, sizeof(known), true);
+	snprintf(buf, len, "standard input is read only as one of: %s; give any other snapshot by "
+		 "its path", known);
+}
+
 void hint_after_error(const char *path, const struct fmt_error *e, bool can_recurse, char *buf,
 		      size_t len)
 {
@@ -61,13 +92,10 @@ void hint_after_error(const char *path, const struct fmt_error *e, bool can_recu
 	buf[0] = '\0';
 	if (e->kind != FMT_ERR_MALFORMED && e->kind != FMT_ERR_UNSUPPORTED)
 		return;
+	if (hint_hold(path, e, buf, len))
+		return;
 	if (strcmp(path, "-") == 0) {
-		/* A forced format said so already (hint_stdin_refused), or was chosen knowingly. */
-		if (global_opts.format)
-			return;
-		hint_format_list(known, sizeof(known), true);
-		snprintf(buf, len, "standard input is read only as one of: %s; give any other "
-			 "snapshot by its path", known);
+		hint_stdin(e, buf, len);
 		return;
 	}
 	if (stat(path, &st) != 0)

@@ -159,3 +159,24 @@ fc_snap() {
 	assert_stderr_contains "fredck: clean: a kvm-dir snapshot holds no guest memory to redact"
 	[ ! -e out3 ] || fail "redact wrote out3"
 }
+
+@test "guidance: standard input's hint fits the error: the formats it takes only when its first bytes are none of theirs; FREDCK_HOLD_MAX past the bound" {
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	why=$(qemu_peer_skip_reason debian12)
+	[ -z "$why" ] || skip "$why"
+	qemu_make_stream debian12 "$WORK/pc.bin" --machine pc --smp 2 --mem 64 || fail "qemu_make_stream failed"
+	# A QEMU stream past the bound (from a pipe: a file on standard input is read as a file): raise it, or give the file; it is a stream, so no list of formats.
+	run --separate-stderr -8 bash -c 'cat pc.bin | FREDCK_HOLD_MAX=1K "$1" check -' _ "$FREDCK"
+	assert_stderr_contains "the most fredck holds in memory" \
+		"hint: FREDCK_HOLD_MAX raises the bound (fredck(1), ENVIRONMENT); or give the stream by its path"
+	[[ "$stderr" != *"read only as one of"* ]] || fail "a QEMU stream told standard input takes QEMU streams: $stderr"
+	run --separate-stderr -8 bash -c 'cat pc.bin | FREDCK_HOLD_MAX=1K "$1" -j check -' _ "$FREDCK"
+	assert_equal "$(jq -r '.inputs[0].error.hint' <<<"$output")" \
+		"FREDCK_HOLD_MAX raises the bound (fredck(1), ENVIRONMENT); or give the stream by its path: a file's description is read from its end"
+	# A stream cut short: the error says where; which formats standard input takes is beside the point.
+	head -c 200000 pc.bin >cut.bin
+	run --separate-stderr -8 bash -c 'cat cut.bin | "$1" check -' _ "$FREDCK"
+	assert_stderr_contains "-: byte "
+	[[ "$stderr" != *"hint:"* ]] || fail "a hint for a damaged stream: $stderr"
+}
