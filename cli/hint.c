@@ -15,10 +15,14 @@
 #include "cli/hint.h"
 #include "formats/format.h"
 
-/* Standard input is read once, front to back: only a format that streams can be read from it. */
+/*
+ * Standard input is read once, front to back: a format that streams is
+ * found by its first bytes; one small file is read whole, when --format
+ * names it.
+ */
 static bool reads_stdin(const struct format_ops *ops)
 {
-	return ops->filter != NULL;
+	return ops->filter != NULL || ops->stdin_whole_max;
 }
 
 void hint_format_list(char *buf, size_t len, bool stdin_only)
@@ -29,9 +33,20 @@ void hint_format_list(char *buf, size_t len, bool stdin_only)
 	for (size_t i = 0; format_list[i] && used < len; i++) {
 		int n;
 
-		if (stdin_only && !reads_stdin(format_list[i]))
+		if (stdin_only && !format_list[i]->filter)
 			continue;
 		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", format_list[i]->name);
+		if (n > 0)
+			used += (size_t)n;
+	}
+	/* "qemu, libvirt, or firecracker given --format=firecracker" */
+	for (size_t i = 0; stdin_only && format_list[i] && used < len; i++) {
+		int n;
+
+		if (!format_list[i]->stdin_whole_max)
+			continue;
+		n = snprintf(buf + used, len - used, ", or %s given --format=%s",
+			     format_list[i]->name, format_list[i]->name);
 		if (n > 0)
 			used += (size_t)n;
 	}
@@ -78,8 +93,8 @@ static void hint_stdin(const struct fmt_error *e, char *buf, size_t len)
 	if (global_opts.format || strcmp(e->field, "magic") != 0)
 		return;
 	hint_format_list(known, sizeof(known), true);
-	snprintf(buf, len, "standard input is read only as one of: %s; give any other snapshot by "
-		 "its path", known);
+	snprintf(buf, len, "standard input is read as %s; give any other snapshot by its path",
+		 known);
 }
 
 void hint_after_error(const char *path, const struct fmt_error *e, bool can_recurse, char *buf,

@@ -111,6 +111,12 @@ struct format_ops {
 	 */
 	bool (*in_place_grows)(const struct snapshot *s, const struct vcpu_state *v,
 			       const struct vcpu_plan *p);
+	/*
+	 * A format that does not stream but is one small file: read whole
+	 * from standard input ("-", named by --format: its content cannot be
+	 * probed before it is read), at most this many bytes.  0: never.
+	 */
+	size_t stdin_whole_max;
 };
 
 /*

@@ -45,15 +45,34 @@ fc_snap() {
 
 @test "guidance: '-' with a format standard input cannot take says which formats it takes" {
 	fc_snap
-	run --separate-stderr -8 "$FREDCK" check --format=firecracker - <fc.snap
-	assert_stderr_contains "-: a firecracker snapshot cannot be read from standard input (it takes qemu, libvirt): give its path"
-	[[ "$stderr" != *"No such file"* ]] || fail "standard input taken for a file named '-': $stderr"
 	run --separate-stderr -8 "$FREDCK" -j check --format=kvm-dir - </dev/null
 	assert_equal "$(jq -r '.inputs[0].error.message' <<<"$output")" \
-		"-: a kvm-dir snapshot cannot be read from standard input (it takes qemu, libvirt): give its path"
+		"-: a kvm-dir snapshot cannot be read from standard input (it takes qemu, libvirt, or firecracker given --format=firecracker): give its path"
+	run --separate-stderr -8 "$FREDCK" check --format=cloud-hypervisor - </dev/null
+	assert_stderr_contains "-: a cloud-hypervisor snapshot cannot be read from standard input"
+	[[ "$stderr" != *"No such file"* ]] || fail "standard input taken for a file named '-': $stderr"
 	# Undeclared: read as a stream, and told which formats standard input is read as.
 	run --separate-stderr -8 "$FREDCK" check - <fc.snap
-	assert_stderr_contains "hint: standard input is read only as one of: qemu, libvirt; give any other snapshot by its path"
+	assert_stderr_contains "hint: standard input is read as qemu, libvirt, or firecracker given --format=firecracker; give any other snapshot by its path"
+}
+
+@test "guidance: '-' with --format=firecracker reads the snapshot whole from a pipe (bounded), as from its path; repair asks for the path" {
+	fc_snap
+	run --separate-stderr -4 "$FREDCK" -j check fc.snap
+	from_path=$(jq -c '.inputs[0] | del(.path)' <<<"$output")
+	run --separate-stderr -4 bash -c 'cat fc.snap | "$1" -j check --format=firecracker -' _ "$FREDCK"
+	assert_valid_json
+	assert_equal "$(jq -c '.inputs[0] | del(.path)' <<<"$output")" "$from_path"
+	run --separate-stderr -0 bash -c 'cat fc.snap | "$1" inspect --format=firecracker -' _ "$FREDCK"
+	assert_line --index 0 --regexp '^-: firecracker \('
+	run --separate-stderr -0 bash -c 'cat fc.snap | "$1" diff --format=firecracker - fc.snap' _ "$FREDCK"
+	# Nothing is written from standard input: the repair is verified against a file.
+	run --separate-stderr -12 bash -c 'cat fc.snap | "$1" repair --format=firecracker - -o out.snap' _ "$FREDCK"
+	assert_stderr_contains "-: a firecracker snapshot read from standard input is checked, not repaired: give its path"
+	[ ! -e out.snap ] || fail "a repair written from standard input"
+	# Bounded: no state file is 64 MiB; more is refused, not held.
+	run --separate-stderr -8 bash -c 'head -c 70000000 /dev/zero | "$1" check --format=firecracker -' _ "$FREDCK"
+	assert_stderr_contains "-: byte 67108864 (file size): more than any Firecracker state file"
 }
 
 @test "guidance: did you mean, for a command" {
@@ -170,7 +189,7 @@ fc_snap() {
 	run --separate-stderr -8 bash -c 'cat pc.bin | FREDCK_HOLD_MAX=1K "$1" check -' _ "$FREDCK"
 	assert_stderr_contains "the most fredck holds in memory" \
 		"hint: FREDCK_HOLD_MAX raises the bound (fredck(1), ENVIRONMENT); or give the stream by its path"
-	[[ "$stderr" != *"read only as one of"* ]] || fail "a QEMU stream told standard input takes QEMU streams: $stderr"
+	[[ "$stderr" != *"standard input is read as"* ]] || fail "a QEMU stream told standard input takes QEMU streams: $stderr"
 	run --separate-stderr -8 bash -c 'cat pc.bin | FREDCK_HOLD_MAX=1K "$1" -j check -' _ "$FREDCK"
 	assert_equal "$(jq -r '.inputs[0].error.hint' <<<"$output")" \
 		"FREDCK_HOLD_MAX raises the bound (fredck(1), ENVIRONMENT); or give the stream by its path: a file's description is read from its end"
