@@ -47,13 +47,13 @@ fc_snap() {
 	fc_snap
 	run --separate-stderr -8 "$FREDCK" -j check --format=kvm-dir - </dev/null
 	assert_equal "$(jq -r '.inputs[0].error.message' <<<"$output")" \
-		"-: a kvm-dir snapshot cannot be read from standard input (it takes qemu, libvirt, or firecracker given --format=firecracker): give its path"
-	run --separate-stderr -8 "$FREDCK" check --format=cloud-hypervisor - </dev/null
-	assert_stderr_contains "-: a cloud-hypervisor snapshot cannot be read from standard input"
+		"-: a kvm-dir snapshot cannot be read from standard input (it takes qemu, libvirt, or firecracker given --format=firecracker, or cloud-hypervisor given --format=cloud-hypervisor): give its path"
+	run --separate-stderr -8 "$FREDCK" check --format=qcow2 - </dev/null
+	assert_stderr_contains "-: a qcow2 snapshot cannot be read from standard input"
 	[[ "$stderr" != *"No such file"* ]] || fail "standard input taken for a file named '-': $stderr"
 	# Undeclared: read as a stream, and told which formats standard input is read as.
 	run --separate-stderr -8 "$FREDCK" check - <fc.snap
-	assert_stderr_contains "hint: standard input is read as qemu, libvirt, or firecracker given --format=firecracker; give any other snapshot by its path"
+	assert_stderr_contains "hint: standard input is read as qemu, libvirt, or firecracker given --format=firecracker, or cloud-hypervisor given --format=cloud-hypervisor; give any other snapshot by its path"
 }
 
 @test "guidance: '-' with --format=firecracker reads the snapshot whole from a pipe (bounded), as from its path; repair asks for the path" {
@@ -73,6 +73,22 @@ fc_snap() {
 	# Bounded: no state file is 64 MiB; more is refused, not held.
 	run --separate-stderr -8 bash -c 'head -c 70000000 /dev/zero | "$1" check --format=firecracker -' _ "$FREDCK"
 	assert_stderr_contains "-: byte 67108864 (file size): more than any Firecracker state file"
+}
+
+@test "guidance: '-' with --format=cloud-hypervisor reads a state.json from a pipe, as from its directory; repair asks for the path" {
+	gen=${CHV_GEN:-${TOP_BUILDDIR:-$TOP_SRCDIR/_build}/tests/chv/chv-gen}
+	[ -x "$gen" ] || fail "CHV_GEN=$gen is not built (make check builds it)"
+	"$gen" --layout=v39 chv pf >/dev/null || fail "chv-gen failed"
+	run --separate-stderr -4 "$FREDCK" -j check chv
+	from_dir=$(jq -c '.inputs[0] | del(.path)' <<<"$output")
+	run --separate-stderr -4 bash -c 'cat chv/state.json | "$1" -j check --format=cloud-hypervisor -' _ "$FREDCK"
+	assert_valid_json
+	assert_equal "$(jq -c '.inputs[0] | del(.path)' <<<"$output")" "$from_dir"
+	cp -R chv before
+	run --separate-stderr -12 bash -c 'cat chv/state.json | "$1" repair --format=cloud-hypervisor - -o out' _ "$FREDCK"
+	assert_stderr_contains "-: a cloud-hypervisor state.json read from standard input is checked, not repaired: give its path"
+	[ ! -e out ] || fail "a repair written from standard input"
+	diff -r before chv || fail "the snapshot changed"
 }
 
 @test "guidance: did you mean, for a command" {
