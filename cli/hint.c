@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,15 +99,45 @@ static void hint_stdin(const struct fmt_error *e, char *buf, size_t len)
 		 known);
 }
 
+/*
+ * A forced --format whose reader met a directory where it wanted a file,
+ * or the other way round, or lacked a file its format has (kvm-dir given
+ * to a stream, a stream's format to a directory): a system error, and yet
+ * the input is simply not of that format.
+ */
+static bool wrong_shape(const struct fmt_error *e)
+{
+	return global_opts.format && e->kind == FMT_ERR_SYSTEM &&
+	       (e->sys_errno == EISDIR || e->sys_errno == ENOTDIR || e->sys_errno == ENOENT);
+}
+
+/*
+ * The error names a file inside the input ("DIR/state.json"), which does
+ * not exist: the input is DIR, into dir with *st, when it is a directory.
+ */
+static bool input_of(const char *file, char *dir, size_t len, struct stat *st)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (!slash || slash == file || (size_t)(slash - file) >= len)
+		return false;
+	memcpy(dir, file, (size_t)(slash - file));
+	dir[slash - file] = '\0';
+	if (stat(dir, st) == 0 && S_ISDIR(st->st_mode))
+		return true;
+	dir[0] = '\0';
+	return false;
+}
+
 void hint_after_error(const char *path, const struct fmt_error *e, bool can_recurse, char *buf,
 		      size_t len)
 {
 	const struct format_ops *looks_like;
 	struct stat st;
-	char known[128];
+	char known[128], dir[PATH_MAX] = "";
 
 	buf[0] = '\0';
-	if (e->kind != FMT_ERR_MALFORMED && e->kind != FMT_ERR_UNSUPPORTED)
+	if (e->kind != FMT_ERR_MALFORMED && e->kind != FMT_ERR_UNSUPPORTED && !wrong_shape(e))
 		return;
 	if (hint_hold(path, e, buf, len))
 		return;
@@ -113,8 +145,10 @@ void hint_after_error(const char *path, const struct fmt_error *e, bool can_recu
 		hint_stdin(e, buf, len);
 		return;
 	}
-	if (stat(path, &st) != 0)
+	if (stat(path, &st) != 0 && !(wrong_shape(e) && input_of(path, dir, sizeof(dir), &st)))
 		return;
+	if (dir[0])
+		path = dir;
 	looks_like = format_probe(path, &st, NULL);
 	if (global_opts.format && looks_like && strcmp(looks_like->name, global_opts.format) != 0) {
 		snprintf(buf, len, "it looks like %s to fredck's probes: drop --format=%s, or give "

@@ -43,6 +43,23 @@ fc_snap() {
 	[[ "$stderr" != *hint:* ]] || fail "a hint for a damaged file of the right format: $stderr"
 }
 
+@test "guidance: a forced --format that meets a directory for a file, or a file for a directory, names what the probes recognise" {
+	fc_snap
+	fixture clean >/dev/null
+	run --separate-stderr -8 "$FREDCK" check --format=kvm-dir fc.snap
+	assert_stderr_contains "(ENOTDIR)" "hint: it looks like firecracker to fredck's probes: drop --format=kvm-dir, or give --format=firecracker"
+	run --separate-stderr -8 "$FREDCK" check --format=qemu clean
+	assert_stderr_contains "(EISDIR)" "hint: it looks like kvm-dir to fredck's probes: drop --format=qemu, or give --format=kvm-dir"
+	# The error names clean/state.json, which is not there: the hint is about clean.
+	run --separate-stderr -8 "$FREDCK" -j check --format=cloud-hypervisor clean
+	assert_equal "$(jq -r '.inputs[0].error.hint' <<<"$output")" \
+		"it looks like kvm-dir to fredck's probes: drop --format=cloud-hypervisor, or give --format=kvm-dir"
+	assert_stderr_contains "hint: it looks like kvm-dir"
+	# A path that is not there is that, whatever the format.
+	run --separate-stderr -8 "$FREDCK" check --format=kvm-dir missing
+	[[ "$stderr" != *hint:* ]] || fail "a hint for a missing path: $stderr"
+}
+
 @test "guidance: '-' with a format standard input cannot take says which formats it takes" {
 	fc_snap
 	run --separate-stderr -8 "$FREDCK" -j check --format=kvm-dir - </dev/null
