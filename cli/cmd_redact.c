@@ -170,11 +170,12 @@ static int redact_run(int argc, char **argv)
 	argp_parse(&redact_argp, argc, argv, 0, NULL, &o);
 	out_begin("redact");
 	ok = redact_one(&r, o.in.paths[0], o.output, &rm);
+	/* On standard error with -j too, as every other command does: a script sees it. */
+	if (!ok)
+		report_error(&r.err, false);
 	if (global_opts.json)
 		out_add_input(json_result(&r, &rm, ok));
-	else if (!ok)
-		report_error(&r.err, false);
-	else if (!global_opts.quiet)
+	else if (ok && !global_opts.quiet)
 		show_text(&r, &rm);
 	status = (ok ? EXIT_OK : EXIT_OPERATIONAL) | out_end();
 	report_free(&r);

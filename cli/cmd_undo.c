@@ -12,6 +12,7 @@
 
 #include "cli/cmd.h"
 #include "cli/diag.h"
+#include "cli/hint.h"
 #include "formats/format.h"
 
 struct undo_opts {
@@ -67,6 +68,8 @@ static int undo_run(int argc, char **argv)
 	char image[PATH_MAX];
 	size_t restored;
 
+	if (hint_check_long_options(&undo_argp, argc, argv) != 0)
+		return EXIT_USAGE;
 	argp_parse(&undo_argp, argc, argv, 0, NULL, &o);
 	if (format_undo(o.file, o.image, image, sizeof(image), &restored, &e) != 0) {
 		diag_fmt_error(&e);

@@ -36,8 +36,10 @@ const char *hint_closest(const char *word, const char *const *candidates);
 /*
  * Before argp parses argv for the command of argp: a long option no
  * option of argp (or its children) starts with is a usage error that
- * names the closest option, said on standard error: returns EXIT_USAGE
- * then (for the command to return, as argp would exit 16), else 0.
+ * names the closest option; so is a short option that is none of theirs,
+ * named escaped (getopt's own message would print its byte raw).  Said
+ * on standard error: returns EXIT_USAGE then (for the command to return,
+ * as argp would exit 16), else 0.
  */
 int hint_check_long_options(const struct argp *argp, int argc, char **argv);
 /* The same for the options before the command (argv up to its first non-option). */

@@ -873,6 +873,7 @@ static json_t *json_report(const struct input_report *r, enum report_mode mode)
 		for (size_t i = 0; i < r->snap.nfacts; i++)
 			jset(facts, r->snap.facts[i].key, json_input(r->snap.facts[i].value));
 		jset(o, "facts", facts);
+		jset(o, "devices_partial", json_boolean(r->snap.devices_partial));
 	}
 	for (size_t i = 0; i < r->snap.nvcpus; i++)
 		if (vcpu_selected(r->snap.vcpus[i].index))

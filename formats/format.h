@@ -36,6 +36,8 @@ struct snapshot {
 	char detail[128];     /* what inspect shows about the container */
 	struct snapshot_fact facts[SNAPSHOT_FACTS_MAX];
 	size_t nfacts;
+	/* The devices fact names only some of the saved devices (inspect says so). */
+	bool devices_partial;
 	void *priv;           /* the format's own state */
 };
 
@@ -109,6 +111,12 @@ struct format_ops {
 	 */
 	bool (*in_place_grows)(const struct snapshot *s, const struct vcpu_state *v,
 			       const struct vcpu_plan *p);
+	/*
+	 * A format that does not stream but is one small file: read whole
+	 * from standard input ("-", named by --format: its content cannot be
+	 * probed before it is read), at most this many bytes.  0: never.
+	 */
+	size_t stdin_whole_max;
 };
 
 /*

@@ -248,6 +248,12 @@ static int state_file(const char *path, char *file, size_t len, bool *is_dir,
 {
 	struct stat st;
 
+	/* Standard input, given --format: state.json itself, read whole (its size bounded). */
+	if (strcmp(path, "-") == 0) {
+		*is_dir = false;
+		snprintf(file, len, "-");
+		return 0;
+	}
 	if (stat(path, &st) != 0)
 		return fmt_syserr(e, path, errno, "cannot open");
 	*is_dir = S_ISDIR(st.st_mode);
@@ -341,4 +347,5 @@ const struct format_ops chv_format = {
 	.dest_payload_cap = chv_dest_cap,
 	.write = chv_write,
 	.close = chv_close,
+	.stdin_whole_max = CHV_MAX_STATE,
 };

@@ -252,6 +252,13 @@ int chv_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_re
 	size_t len = 0;
 	int rc = -1;
 
+	/* The repair is verified against the input, and committed only if that is unchanged. */
+	if (strcmp(s->real, "-") == 0) {
+		free(want);
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"a cloud-hypervisor state.json read from standard input is checked, "
+				"not repaired: give its path");
+	}
 	if (!want)
 		return fmt_syserr(e, s->path, ENOMEM, "cannot write");
 	if (build(s, plans, want, &buf, &len, e) != 0)

@@ -599,6 +599,11 @@ static int firecracker_write(struct snapshot *s, const struct vcpu_plan *plans,
 	size_t want_len;
 	int out, rc;
 
+	/* The repair is verified against the input, and committed only if that is unchanged. */
+	if (strcmp(s->real, "-") == 0)
+		return fmt_fail(e, FMT_ERR_UNSUPPORTED, s->path,
+				"a firecracker snapshot read from standard input is checked, not "
+				"repaired: give its path");
 	if (sw_prepare(s->real, w, target, sizeof(target), e) != 0)
 		return -1;
 	want = build_repair(s, plans, &want_len);
@@ -635,4 +640,5 @@ const struct format_ops firecracker_format = {
 	.dest_payload_cap = firecracker_dest_cap,
 	.write = firecracker_write,
 	.close = firecracker_close,
+	.stdin_whole_max = FC_MAX_FILE,
 };

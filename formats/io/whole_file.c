@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "formats/io/whole_file.h"
@@ -101,12 +102,73 @@ static int read_exactly(int fd, uint8_t *buf, size_t size, const char *path,
 	return 0;
 }
 
+/*
+ * Standard input ("-") whole, whatever it is (a pipe, a file), at most max
+ * bytes: the buffer grows as it is read, so what is allocated is bounded by
+ * what arrives.  *st is standard input's, its st_size the bytes read.
+ */
+static int read_stdin_whole(size_t max, const char *what, uint8_t **buf, size_t *len,
+			    struct stat *st, struct fmt_error *e)
+{
+	size_t got = 0, cap = 0;
+	uint8_t *p = NULL;
+
+	if (fstat(STDIN_FILENO, st) != 0)
+		return fmt_syserr(e, "-", errno, "cannot read");
+	for (;;) {
+		ssize_t n;
+
+		if (got == cap) {
+			size_t grown = cap ? cap * 2 : 65536;
+			uint8_t *q;
+
+			if (grown > max + 1)
+				grown = max + 1;
+			q = grown > cap ? realloc(p, grown + 1) : NULL;
+			if (!q) {
+				free(p);
+				if (grown > cap)
+					return fmt_syserr(e, "-", ENOMEM, "cannot read");
+				return fmt_malformed(e, "-", max, "file size",
+						     "more than any %s (%zu bytes)", what, max);
+			}
+			p = q;
+			cap = grown;
+		}
+		n = read(STDIN_FILENO, p + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+
+			free(p);
+			return fmt_syserr(e, "-", err, "cannot read");
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*buf = p;
+	*len = got;
+	st->st_size = (off_t)got;
+	return 0;
+}
+
 int read_whole_file(const char *path, size_t max, const char *what, unsigned int flags,
 		    uint8_t **buf, size_t *len, struct stat *stp, struct fmt_error *e)
 {
 	struct stat st;
 	uint8_t *p;
-	int fd = open_regular_file(path, flags, &st, e);
+	int fd;
+
+	if (strcmp(path, "-") == 0) {
+		int rc = read_stdin_whole(max, what, buf, len, &st, e);
+
+		if (rc == 0 && stp)
+			*stp = st;
+		return rc;
+	}
+	fd = open_regular_file(path, flags, &st, e);
 
 	if (fd == -2)
 		return 1;

@@ -20,7 +20,8 @@ enum {
 };
 
 /*
- * Read the regular file path whole, at most max bytes; what names the
+ * Read the regular file path whole (or, for "-", standard input, whatever
+ * it is: read until its end, the buffer bounded by max), at most max bytes; what names the
  * content for the size error ("KVM structure", "Firecracker state file").
  * Anything but a regular file (a FIFO, a socket, a device) is malformed
  * input, refused before it is read, so nothing blocks.  A read error is

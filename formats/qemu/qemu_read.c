@@ -44,7 +44,27 @@ void qemu_describe(struct snapshot *s, struct qemu_stream *q)
 			  q->vmdesc && json_object_get(q->vmdesc, "configuration") ?
 				  "; configuration described (QEMU 8 or later)" : "",
 			  q->cpu_has_error_code_sub ? "; cpu/error_code (QEMU 10.2 or later)" : "");
-	snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, q->devices ? q->devices : "");
+	qemu_describe_devices(s, q);
+}
+
+/*
+ * The devices fact, which says first when it is not the whole list: a
+ * scan for cpu sections steps over the sections between unread, unnamed
+ * and uncounted (a pipe is no different from a file here).
+ */
+void qemu_describe_devices(struct snapshot *s, const struct qemu_stream *q)
+{
+	const char *names = q->devices ? q->devices : "";
+
+	s->devices_partial = q->scanned || q->devices_cut;
+	if (q->scanned)
+		snapshot_add_fact(s, "devices", "partial, %zu named (a scan for the cpu sections "
+				  "stepped over the others unread): %s", q->ndevices, names);
+	else if (q->devices_cut)
+		snapshot_add_fact(s, "devices", "%zu, partial: the names stop at 1 MiB: %s",
+				  q->ndevices, names);
+	else
+		snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, names);
 }
 
 /* A vCPU's index and its place in stream order, sorted by the index. */

@@ -22,5 +22,7 @@ int qemu_take_vcpus(struct snapshot *s, struct qemu_stream *q, struct vcpu_plan 
 		    struct fmt_error *e);
 /* The container facts inspect shows. */
 void qemu_describe(struct snapshot *s, struct qemu_stream *q);
+/* The devices fact alone, and s->devices_partial (part of qemu_describe). */
+void qemu_describe_devices(struct snapshot *s, const struct qemu_stream *q);
 
 #endif

@@ -51,15 +51,19 @@ static void add_device(struct qemu_stream *q, const char *idstr, uint32_t instan
 	char *grown;
 
 	q->ndevices++;
-	if (n <= 0 || q->devices_len > (1U << 20))
+	if (n <= 0 || q->devices_len > (1U << 20)) {
+		q->devices_cut = true;
 		return; /* the list inspect shows stops at 1 MiB */
+	}
 	if (q->devices_len + (size_t)n + 1 > q->devices_cap) {
 		/* Doubling: a stream of a million tiny sections is not quadratic. */
 		size_t cap = q->devices_cap ? q->devices_cap * 2 : 4096;
 
 		grown = realloc(q->devices, cap);
-		if (!grown)
+		if (!grown) {
+			q->devices_cut = true;
 			return;
+		}
 		q->devices = grown;
 		q->devices_cap = cap;
 	}

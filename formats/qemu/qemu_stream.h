@@ -171,9 +171,14 @@ struct qemu_stream {
 	 */
 	bool held;
 	uint64_t held_from;
-	/* Devices, in stream order (bounded: names only, for inspect). */
+	/*
+	 * Devices, in stream order (bounded: names only, for inspect);
+	 * devices_cut: some were counted but not named (the names stop at
+	 * 1 MiB, or memory ran out).
+	 */
 	char *devices;
 	size_t devices_len, devices_cap, ndevices;
+	bool devices_cut;
 	/* The vCPUs, in stream order. */
 	struct qemu_cpu_loc *cpus;
 	size_t ncpus, cap_cpus;

@@ -152,3 +152,32 @@ assert_clean_run() {
 	run --separate-stderr "$FREDCK" check --ndjson $'a\xff.bin' 'a\xff.bin'
 	assert_equal "$(jq -r '.path' <<<"$output" | sort -u | wc -l)" 2
 }
+
+@test "injection: getopt's own errors (unknown short option, in a cluster, before the command, undo's options) escape the user's bytes" {
+	fixture clean >/dev/null
+	for args in "check -$'\e[2J' clean" "check -j$'\e]0;x\a' clean" "check -q$'\n'Z clean" \
+		"-$'\e[2J' check clean" "undo -$'\e[2J' x" "undo --$'\e[2J' x" "repair -j$'\xc2\x9b' clean"; do
+		eval "run --separate-stderr \"\$FREDCK\" $args"
+		assert_equal "$status" 16
+		assert_clean_run
+		[[ "$stderr" == *"invalid option"* || "$stderr" == *"unknown option"* ]] ||
+			fail "$args: no usage error: $stderr"
+	done
+	# The letters are checked up to -o; its value is a path, one like an option refused with a hint.
+	run --separate-stderr "$FREDCK" repair -jo $'-\e[2J' clean
+	assert_equal "$status" 16
+	assert_clean_run
+	assert_stderr_contains "-o takes a path"
+	run --separate-stderr -0 "$FREDCK" repair -qo out clean
+	[ -d out ] || fail "-qo out wrote nothing"
+}
+
+@test "injection: an ambiguous long option with a value is named escaped, its possibilities listed" {
+	fixture clean >/dev/null
+	run --separate-stderr "$FREDCK" repair $'--d=\e[2J\n  0 of 1 vCPU at risk' clean
+	assert_equal "$status" 16
+	assert_clean_run
+	assert_stderr_contains "option '--d' is ambiguous; possibilities: '--dry-run' '--dest-payload-cap'"
+	# An abbreviation that is one option's still works.
+	run --separate-stderr -0 "$FREDCK" repair --dr clean
+}

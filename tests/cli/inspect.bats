@@ -203,3 +203,58 @@ load test_helper
 	assert_line "vCPU 1: only in a"
 	refute_line --partial "vCPU 2"
 }
+
+# A real stream without device description (Debian 12's QEMU), $WORK/nodesc.bin,
+# and $WORK/scan.bin: the same with fw_cfg's section footer damaged, so that
+# no reading by the footers reaches the end and fredck scans for the cpu
+# sections, stepping over the devices between them unread.
+qemu_nodesc_streams() {
+	# shellcheck source=../qemu/qemu-peer.sh
+	. "$TOP_SRCDIR/tests/qemu/qemu-peer.sh"
+	local why
+	why=$(qemu_peer_skip_reason debian12)
+	[ -z "$why" ] || skip "$why"
+	qemu_make_stream debian12 "$WORK/nodesc.bin" --machine pc --smp 2 --mem 64 \
+		--suppress-vmdesc || fail "qemu_make_stream failed"
+	python3 - "$WORK/nodesc.bin" "$WORK/scan.bin" <<-'PY' || fail "no fw_cfg section to damage"
+		import sys
+		b = bytearray(open(sys.argv[1], "rb").read())
+		name = b.find(b"\x06fw_cfg")  # a FULL header: 04, section id, name length 6, name
+		sid = b[name - 4:name]
+		footer = b.find(b"\x7e" + sid, name)
+		assert name > 4 and footer > 0
+		b[footer] = 0x7d
+		open(sys.argv[2], "wb").write(b)
+	PY
+}
+
+@test "inspect: a device list a scan left partial says so, from a file and from a pipe, in text and JSON" {
+	qemu_nodesc_streams
+	for how in file pipe; do
+		if [ "$how" = file ]; then
+			run --separate-stderr -0 "$FREDCK" inspect scan.bin
+		else
+			run --separate-stderr -0 bash -c '"$1" inspect - <scan.bin' _ "$FREDCK"
+		fi
+		assert_line --regexp '^devices +partial, [0-9]+ named \(a scan for the cpu sections stepped over the others unread\): ram/0, '
+		if [ "$how" = file ]; then
+			run --separate-stderr -0 "$FREDCK" inspect -j scan.bin
+		else
+			run --separate-stderr -0 bash -c '"$1" inspect -j - <scan.bin' _ "$FREDCK"
+		fi
+		assert_valid_json
+		assert_equal "$(jqo '.inputs[0].devices_partial')" true
+		[[ "$(jqo '.inputs[0].facts.devices')" == "partial, "* ]] || fail "$how: $output"
+	done
+	# The whole list, read by the footers: not partial; --ndjson as -j.
+	run --separate-stderr -0 bash -c '"$1" inspect -j - <nodesc.bin' _ "$FREDCK"
+	assert_valid_json
+	assert_equal "$(jqo '.inputs[0].devices_partial')" false
+	[[ "$(jqo '.inputs[0].facts.devices')" == [0-9]*": ram/0, "* ]] || fail "$output"
+	run --separate-stderr -0 "$FREDCK" inspect --ndjson scan.bin nodesc.bin
+	assert_valid_json --ndjson
+	assert_equal "$(jq -r '.devices_partial' <<<"$output" | tr '\n' ' ')" "true false "
+	# A format that lists no devices: false.
+	run --separate-stderr -0 "$FREDCK" inspect -j "$(fixture clean)"
+	assert_equal "$(jqo '.inputs[0].devices_partial')" false
+}
