@@ -84,6 +84,12 @@ struct encoder_tail {
 	size_t close_pre_len, close_post_len;
 	int close_check;
 	uint64_t close_check_from;
+	/*
+	 * The check's value over the block's bytes before the first the
+	 * encoder gets (close_check_from 0 then): the first pass's, when the
+	 * block starts before what it still holds (bsrc_dropped_crc64).
+	 */
+	uint64_t close_check_seed;
 };
 struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
 				 size_t error_len);

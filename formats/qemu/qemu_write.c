@@ -167,8 +167,8 @@ static uint64_t first_edit_offset(struct snapshot *s, const struct vcpu_plan *pl
  * with the kept frame's; base must then be 0).
  */
 static struct encoder *tail_encoder(const struct snapshot *s, const struct splice_plan *sp,
-				    uint64_t base, bool hash, int out, const char *tmp,
-				    struct fmt_error *e)
+				    uint64_t base, bool hash, uint64_t check_seed, int out,
+				    const char *tmp, struct fmt_error *e)
 {
 	const struct qemu_stream *q = s->priv;
 	/* Offsets from base, the decompressed offset of the first byte the encoder gets. */
@@ -180,7 +180,8 @@ static struct encoder *tail_encoder(const struct snapshot *s, const struct splic
 				  .close_pre_len = sp->xz_pre_len, .close_check = sp->xz_check,
 				  .close_check_from = sp->xz_check_from > base ?
 							      sp->xz_check_from - base : 0,
-				  .close_post = sp->xz_post, .close_post_len = sp->xz_post_len };
+				  .close_post = sp->xz_post, .close_post_len = sp->xz_post_len,
+				  .close_check_seed = check_seed };
 	char error[200];
 	struct encoder *x;
 
@@ -213,37 +214,80 @@ static int finish_tail(struct encoder *x, int rc, bool *tail_mismatch, const cha
 }
 
 /*
+ * Where the tail made from memory starts (from) and, for an xz block cut
+ * inside, the check of that block's bytes before it (*seed): the block's
+ * own bytes when the first pass still holds them, else the CRC-64 it kept
+ * of the bytes it dropped, when the block is the stream's first (the one
+ * block of xz -3).  false, with why, when the first pass's state is not
+ * enough.
+ */
+static bool tail_start(const struct qemu_stream *q, const struct splice_plan *sp,
+		       uint64_t *from, uint64_t *seed, char *why, size_t why_len)
+{
+	uint64_t oldest = q->src.base; /* the oldest decompressed byte still held */
+
+	*from = sp->d_keep;
+	*seed = 0;
+	if (!q->held) {
+		snprintf(why, why_len, "the first pass did not hold the device state");
+		return false;
+	}
+	if (sp->d_keep < oldest) {
+		snprintf(why, why_len, "the cut lies %llu bytes before the decompressed bytes "
+			 "the first pass kept", (unsigned long long)(oldest - sp->d_keep));
+		return false;
+	}
+	if (sp->xz_check <= 0 || sp->xz_check_from >= oldest) {
+		if (sp->xz_check > 0)
+			*from = sp->xz_check_from;
+		return true;
+	}
+	if (sp->xz_check != 4 || sp->xz_check_from != 0 ||
+	    !bsrc_dropped_crc64(&q->src, seed)) {
+		snprintf(why, why_len, "the cut xz block starts before the bytes the first pass "
+			 "kept, and its check (%s) was not kept", sp->xz_check == 4 ? "CRC-64 of "
+			 "a block after the first" : "CRC-32");
+		return false;
+	}
+	*from = oldest;
+	return true;
+}
+
+/*
  * The first pass held the device state in memory (a decompressed stream
  * is read so), with up to BSRC_LOOKBEHIND bytes before it: when the cut
- * falls inside those (and, for an xz block cut inside, the block's kept
- * content too, for its check), the tail is those bytes with the edits
- * applied, and the input is not decompressed a second time.  1: not
- * possible here (nothing written).
+ * falls inside those (for an xz block cut inside, its check is made from
+ * the CRC-64 the first pass kept of the bytes it dropped), the tail is
+ * those bytes with the edits applied, and the input is not decompressed a
+ * second time.  1: not possible here (nothing written; why says why).
  */
 static int write_tail_from_held(struct snapshot *s, const struct vcpu_plan *plans, int out,
 				const char *tmp, const struct splice_plan *sp, bool *tail_mismatch,
-				struct fmt_error *e)
+				char *why, size_t why_len, struct fmt_error *e)
 {
 	struct qemu_stream *q = s->priv;
-	uint64_t end, from = sp->d_keep, pos;
+	uint64_t end, from, pos, seed;
 	const uint8_t *held;
 	struct edits ed = { 0 };
 	struct encoder *x;
 	int rc = -1;
 
-	if (sp->xz_check > 0 && sp->xz_check_from < from)
-		from = sp->xz_check_from;
-	/* What the first pass holds: the device state and the bytes just before it. */
-	if (!q->held || !bsrc_known_end(&q->src, &end) || end < from ||
-	    !(held = bsrc_at(&q->src, from, (size_t)(end - from))))
+	if (!tail_start(q, sp, &from, &seed, why, why_len))
 		return 1;
+	/* What the first pass holds: the device state and the bytes just before it. */
+	if (!bsrc_known_end(&q->src, &end) || end < from ||
+	    !(held = bsrc_at(&q->src, from, (size_t)(end - from)))) {
+		snprintf(why, why_len, "the first pass's bytes do not reach the cut");
+		return 1;
+	}
 	if (plan_edits(s, plans, end, &ed, e) != 0)
 		return -1;
 	if (!ed.n || ed.v[0].off < sp->d_keep) {
 		free_edits(&ed);
+		snprintf(why, why_len, "an edit before the cut");
 		return 1;
 	}
-	x = tail_encoder(s, sp, from, false, out, tmp, e);
+	x = tail_encoder(s, sp, from, false, seed, out, tmp, e);
 	if (!x) {
 		free_edits(&ed);
 		return -1;
@@ -288,7 +332,7 @@ static int write_stream(struct snapshot *s, const struct vcpu_plan *plans, int o
 	struct qemu_filter f = { .out_fd = out, .plan = replay_plan, .ctx = &rp };
 	int rc = -1;
 
-	if (sp && !(f.enc = tail_encoder(s, sp, 0, sp->d_hash_set, out, tmp, e)))
+	if (sp && !(f.enc = tail_encoder(s, sp, 0, sp->d_hash_set, 0, out, tmp, e)))
 		return -1;
 	/* The descriptor read the first time: the object at the path may have changed. */
 	r = qemu_stream_reopen(q, s->path, e);
@@ -324,6 +368,7 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	struct qemu_stream *q = s->priv;
 	struct splice_plan sp;
 	bool mismatch = false;
+	char again[200] = "";
 	size_t ncuts = 0;
 	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &ncuts) : NULL;
 	int rc = 1;
@@ -336,7 +381,8 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	if (lseek(out, (off_t)q->container_len, SEEK_SET) < 0)
 		return fmt_syserr(e, tmp, errno, "cannot write");
 	if (sp.found)
-		rc = write_tail_from_held(s, plans, out, tmp, &sp, &mismatch, e);
+		rc = write_tail_from_held(s, plans, out, tmp, &sp, &mismatch, again,
+					  sizeof(again), e);
 	if (rc == 1) /* the tail is not in memory: through the filter, as before */
 		rc = write_stream(s, plans, out, tmp, sp.found ? &sp : NULL, &mismatch, e);
 	else
@@ -353,10 +399,12 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
 	if (sp.found)
 		snprintf(w->how, sizeof(w->how),
 			 "kept the first %llu compressed bytes of the %s stream (%llu bytes "
-			 "decompressed, before the first edit); compressed the rest again%s",
+			 "decompressed, before the first edit); compressed the rest again%s%s",
 			 (unsigned long long)sp.c_keep, codec_name(q->codec),
 			 (unsigned long long)sp.d_keep,
-			 sp.from_memory ? ", from the device state read the first time" : "");
+			 sp.from_memory ? ", from the device state read the first time" :
+					  ", decompressing the input a second time: ",
+			 sp.from_memory ? "" : again);
 	else
 		snprintf(w->how, sizeof(w->how), "compressed the whole %s stream again: %.180s",
 			 codec_name(q->codec), sp.why);
