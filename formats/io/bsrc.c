@@ -370,6 +370,22 @@ int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e
 	return bsrc_start(b, path, e);
 }
 
+void bsrc_open_memory(struct bsrc *b, uint8_t *buf, size_t len, uint64_t base, uint64_t at,
+		      const char *path)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	b->path = path;
+	b->store = b->buf = buf;
+	b->store_cap = b->len = len;
+	b->base = base;
+	b->pos = (size_t)(at - base);
+	b->eof = true;
+	b->memory = true;
+	b->hold = UINT64_MAX;
+	b->emitted = base + len;
+}
+
 void bsrc_close(struct bsrc *b)
 {
 	decoder_free(b->dec);

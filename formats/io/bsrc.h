@@ -140,6 +140,15 @@ int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e
 void bsrc_close(struct bsrc *b);
 
 /*
+ * A source over bytes in memory: buf[len] (malloc'ed, freed by
+ * bsrc_close) are the input's bytes from offset base on, read from offset
+ * at; path names it in errors.  As after bsrc_hold_rest: nothing more is
+ * read, and bsrc_at reaches all of them.
+ */
+void bsrc_open_memory(struct bsrc *b, uint8_t *buf, size_t len, uint64_t base, uint64_t at,
+		      const char *path);
+
+/*
  * Open path as the input made of the pieces x[n] of it (struct
  * bsrc_extent; their end is the input's size), named label in errors
  * ("IMAGE (snapshot 'NAME' VM state)"): a seekable input whose offsets
