@@ -462,7 +462,10 @@ static int write_compressed(struct snapshot *s, const struct vcpu_plan *plans, i
  * size, modification and status-change times.  Any write to a file moves
  * both times, and setting the modification time back (touch -r) moves the
  * status-change time, which no call sets back: the kept compressed bytes
- * copied from it are those the first pass decompressed and checked.
+ * copied from it are those the first pass decompressed and checked.  A
+ * link made or removed moves the status-change time too (the file renamed
+ * over, which the commit sees at the path; the backup is linked only
+ * later): with a link count that moved, that time is not compared.
  */
 static int input_as_read(const struct qemu_stream *q, const char *path, struct fmt_error *e)
 {
@@ -474,7 +477,8 @@ static int input_as_read(const struct qemu_stream *q, const char *path, struct f
 	if (now.st_dev != was->st_dev || now.st_ino != was->st_ino ||
 	    now.st_size != was->st_size || now.st_mtim.tv_sec != was->st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != was->st_mtim.tv_nsec ||
-	    now.st_ctim.tv_sec != was->st_ctim.tv_sec || now.st_ctim.tv_nsec != was->st_ctim.tv_nsec)
+	    (now.st_nlink == was->st_nlink && (now.st_ctim.tv_sec != was->st_ctim.tv_sec ||
+					       now.st_ctim.tv_nsec != was->st_ctim.tv_nsec)))
 		return fmt_fail(e, FMT_ERR_REFUSED, path,
 				"changed while fredck repaired it (its size, modification or "
 				"status-change time moved since it was read): the compressed bytes "
