@@ -359,3 +359,42 @@ int splice_check_lzop(int fd, uint64_t off, const struct splice_plan *p, char *w
 	return pos == p->c_keep ? 0 :
 				  bad(why, why_len, "the kept lzop blocks do not end at the cut", pos);
 }
+
+int splice_xz_first_block(int fd, uint64_t c_start, uint64_t c_end, uint64_t *d_size,
+			  uint8_t check[8])
+{
+	uint64_t end = c_end, memlimit = UINT64_MAX;
+	uint8_t foot[12], *index = NULL;
+	lzma_stream_flags ff;
+	lzma_index *idx = NULL;
+	lzma_index_iter it;
+	size_t in_pos = 0;
+	int rc = -1;
+
+	/* Stream padding (zero bytes in fours) may follow the footer. */
+	while (end >= c_start + 4 && read_at(fd, foot, 4, end - 4) && le(foot, 4) == 0)
+		end -= 4;
+	if (end < c_start + 12 + 12 || !read_at(fd, foot, 12, end - 12) ||
+	    lzma_stream_footer_decode(&ff, foot) != LZMA_OK || ff.check != LZMA_CHECK_CRC64 ||
+	    ff.backward_size > end - 12 - c_start - 12 ||
+	    !(index = malloc((size_t)ff.backward_size)) ||
+	    !read_at(fd, index, (size_t)ff.backward_size, end - 12 - ff.backward_size) ||
+	    lzma_index_buffer_decode(&idx, &memlimit, NULL, index, &in_pos,
+				     (size_t)ff.backward_size) != LZMA_OK ||
+	    lzma_index_stream_flags(idx, &ff) != LZMA_OK)
+		goto out;
+	/* One stream, from the start of the compressed data: its first block. */
+	lzma_index_iter_init(&it, idx);
+	if (end - c_start != lzma_index_stream_size(idx) ||
+	    lzma_index_iter_next(&it, LZMA_INDEX_ITER_BLOCK) ||
+	    it.block.total_size < 8 + 8 || !read_at(fd, check, 8, c_start +
+						  it.block.compressed_stream_offset +
+						  it.block.total_size - 8))
+		goto out;
+	*d_size = it.block.uncompressed_size;
+	rc = 0;
+out:
+	lzma_index_end(idx, NULL);
+	free(index);
+	return rc;
+}

@@ -54,4 +54,15 @@ int splice_check_xz(int fd, uint64_t off, uint64_t end, const struct splice_plan
 int splice_check_lzop(int fd, uint64_t off, const struct splice_plan *p, char *why,
 		      size_t why_len);
 
+/*
+ * xz: the compressed data [c_start, c_end) of fd is one stream with a
+ * CRC-64 check (its index and footer decoded by liblzma): the decompressed
+ * size of its first block and the check stored after it.  The first pass
+ * decompressed the block and liblzma compared that check with its
+ * content, so a CRC-64 kept of the block's first bytes can be proven
+ * against it.  -1 when it is not so.
+ */
+int splice_xz_first_block(int fd, uint64_t c_start, uint64_t c_end, uint64_t *d_size,
+			  uint8_t check[8]);
+
 #endif

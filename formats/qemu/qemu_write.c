@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "formats/io/progress.h"
 #include "formats/io/safe_write.h"
@@ -221,6 +222,30 @@ static int finish_tail(struct encoder *x, int rc, bool *tail_mismatch, const cha
 }
 
 /*
+ * The CRC-64 the first pass kept of the bytes it dropped, extended over
+ * the bytes it holds to the end of the stream's one block, is the check
+ * stored after that block (which liblzma compared with the block's content
+ * in the first pass): the seed covers exactly the block's bytes before the
+ * held ones, whatever the bookkeeping that made it.
+ */
+static bool seed_proven(const struct qemu_stream *q, uint64_t seed)
+{
+	uint64_t d_size, end;
+	uint8_t stored[8], crc[8];
+	const uint8_t *held;
+
+	if (splice_xz_first_block(q->src.fd, q->container_len, (uint64_t)q->src.st.st_size,
+				  &d_size, stored) != 0 ||
+	    !bsrc_known_end(&q->src, &end) || d_size < q->src.base || d_size > end ||
+	    !(held = bsrc_at(&q->src, q->src.base, (size_t)(d_size - q->src.base))))
+		return false;
+	seed = lzma_crc64(held, (size_t)(d_size - q->src.base), seed);
+	for (size_t i = 0; i < 8; i++)
+		crc[i] = (uint8_t)(seed >> (8 * i));
+	return memcmp(crc, stored, 8) == 0;
+}
+
+/*
  * Where the tail made from memory starts (from) and, for an xz block cut
  * inside, the check of that block's bytes before it (*seed): the block's
  * own bytes when the first pass still holds them, else the CRC-64 it kept
@@ -254,6 +279,11 @@ static bool tail_start(const struct qemu_stream *q, const struct splice_plan *sp
 		snprintf(why, why_len, "the cut xz block starts before the bytes the first pass "
 			 "kept, and its check (%s) was not kept", sp->xz_check == 4 ? "CRC-64 of "
 			 "a block after the first" : "CRC-32");
+		return false;
+	}
+	if (!seed_proven(q, *seed)) {
+		snprintf(why, why_len, "the CRC-64 the first pass kept of the cut xz block's first "
+			 "bytes could not be proven against the block's stored check");
 		return false;
 	}
 	*from = oldest;
@@ -499,6 +529,37 @@ static uint64_t xz_cut_check(const struct spliced *f)
 }
 
 /*
+ * zstd: the checksum written for the cut frame is XXH64 of its kept
+ * content as the decoder's tracking computed it (decode.c); computed
+ * again here from other bookkeeping (the byte source's, over the bytes it
+ * dropped, then the bytes it holds), they must agree.
+ */
+static bool zstd_hash_proven(const struct qemu_stream *q, const struct spliced *f)
+{
+	const struct splice_plan *sp = &f->sp;
+	uint64_t h;
+
+	if (!sp->npatch || !sp->trailer_len)
+		return true; /* whole frames kept, or no checksum: nothing computed */
+	if (sp->hash_from >= f->rep_base)
+		h = XXH64(f->rep + (sp->hash_from - f->rep_base),
+			  (size_t)(sp->d_keep - sp->hash_from), 0);
+	else if (sp->hash_from != 0 ||
+		 !bsrc_dropped_xxh64(&q->src, f->rep, (size_t)(sp->d_keep - f->rep_base), &h))
+		return false;
+	return h == sp->d_hash;
+}
+
+/* zstd_hash_proven can compute the hash again (else the read-back is whole). */
+static bool zstd_hash_computable(const struct qemu_stream *q, const struct spliced *f)
+{
+	const struct splice_plan *sp = &f->sp;
+
+	return !sp->npatch || !sp->trailer_len || sp->hash_from >= f->rep_base ||
+	       (sp->hash_from == 0 && q->src.xxh64);
+}
+
+/*
  * What closes the kept bytes in out (at its compressed data, off), checked
  * for the codec; *tail_at: where the tail's compressed data starts.
  */
@@ -511,6 +572,11 @@ static int check_cut(const struct qemu_stream *q, const struct spliced *f, int o
 	switch (q->codec) {
 	case CODEC_ZSTD:
 		*tail_at = off + sp->c_keep + sp->trailer_len;
+		if (!zstd_hash_proven(q, f)) {
+			snprintf(why, why_len, "XXH64 of the cut zstd frame's kept content, computed "
+				 "again, is not the one its checksum was made from");
+			return -1;
+		}
 		return splice_check_zstd(out, off, sp, why, why_len);
 	case CODEC_XZ:
 		*tail_at = off + sp->c_keep + sp->xz_pre_len + check_len + sp->xz_post_len;
@@ -671,6 +737,11 @@ static bool quick_read_back(const struct qemu_stream *q, const struct spliced *f
 	}
 	if (q->codec != CODEC_ZSTD && q->codec != CODEC_XZ && q->codec != CODEC_LZOP) {
 		snprintf(why, why_len, "no quick read-back for %s", codec_name(q->codec));
+		return false;
+	}
+	if (q->codec == CODEC_ZSTD && !zstd_hash_computable(q, f)) {
+		snprintf(why, why_len, "the cut zstd frame starts before the bytes the first pass "
+			 "kept, after another: its checksum cannot be computed again");
 		return false;
 	}
 	return true;
