@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "formats/io/bsrc.h"
 
@@ -391,8 +390,6 @@ void bsrc_close(struct bsrc *b)
 {
 	decoder_free(b->dec);
 	b->dec = NULL;
-	XXH64_freeState(b->xxh64);
-	b->xxh64 = NULL;
 	free(b->label);
 	b->label = NULL;
 	if (b->own_fd && b->fd >= 0)
@@ -510,21 +507,6 @@ static void drop(struct bsrc *b, size_t n)
 {
 	if (b->crc64_on)
 		b->crc64 = lzma_crc64(b->buf, n, b->crc64);
-	if (b->xxh64)
-		XXH64_update(b->xxh64, b->buf, n);
-}
-
-bool bsrc_dropped_xxh64(const struct bsrc *b, const uint8_t *more, size_t n, uint64_t *digest)
-{
-	XXH64_state_t *s = b->xxh64 ? XXH64_createState() : NULL;
-
-	if (!s)
-		return false;
-	XXH64_copyState(s, b->xxh64);
-	XXH64_update(s, more, n);
-	*digest = XXH64_digest(s);
-	XXH64_freeState(s);
-	return true;
 }
 
 bool bsrc_dropped_crc64(const struct bsrc *b, uint64_t *crc)
@@ -805,9 +787,6 @@ int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 	}
 	b->crc64_on = c == CODEC_XZ;
 	b->crc64 = 0;
-	/* Without the state (no memory), the quick read-back is not taken. */
-	if (c == CODEC_ZSTD && (b->xxh64 = XXH64_createState()))
-		XXH64_reset(b->xxh64, 0);
 	if (asprintf(&b->label, "%s (%s-decompressed stream)", b->path, codec_name(c)) < 0)
 		b->label = NULL;
 	if (b->label)

@@ -99,8 +99,6 @@ struct bsrc {
 	 */
 	bool crc64_on;
 	uint64_t crc64;
-	/* zstd: XXH64 of the same bytes, as a frame's content checksum is made. */
-	struct XXH64_state_s *xxh64;
 	char *label;         /* the path as errors then name it */
 	/*
 	 * bsrc_open_extents: the input is these pieces of the file (sorted,
@@ -257,11 +255,7 @@ static inline bool bsrc_known_end(const struct bsrc *b, uint64_t *end)
  * which the buffer no longer holds; false when it was not kept.
  */
 bool bsrc_dropped_crc64(const struct bsrc *b, uint64_t *crc);
-/*
- * Through a zstd decoder: XXH64 (seed 0) of the decompressed bytes [0,
- * b->base) followed by more[n]; false when it was not kept.
- */
-bool bsrc_dropped_xxh64(const struct bsrc *b, const uint8_t *more, size_t n, uint64_t *digest);
+
 
 /* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
 const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);

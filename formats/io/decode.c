@@ -220,6 +220,7 @@ struct zstd_track {
 	 * repair take the rest from the bytes it still holds (qemu_write.c).
 	 */
 	struct zstd_cut recent[ZSTD_RECENT];
+	XXH64_state_t *recent_state[ZSTD_RECENT]; /* the hash's state at each (or NULL) */
 	size_t nrecent, recent_at;
 	struct zstd_cut *merged; /* decoder_zstd_cuts's answer */
 };
@@ -240,6 +241,10 @@ static void zt_record(struct zstd_track *t, bool frame_end)
 	c.frame_hash = XXH64_digest(t->hash);
 	c.frame_end = frame_end;
 	t->recent[t->recent_at] = c;
+	if (!t->recent_state[t->recent_at])
+		t->recent_state[t->recent_at] = XXH64_createState();
+	if (t->recent_state[t->recent_at])
+		XXH64_copyState(t->recent_state[t->recent_at], t->hash);
 	t->recent_at = (t->recent_at + 1) % ZSTD_RECENT;
 	if (t->nrecent < ZSTD_RECENT)
 		t->nrecent++;
@@ -442,6 +447,18 @@ const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n)
 		t->merged[m++] = t->recent[(first + i) % ZSTD_RECENT];
 	*n = m;
 	return t->merged;
+}
+
+bool decoder_zstd_cut_state(const struct decoder *d, uint64_t c_end, struct XXH64_state_s *out)
+{
+	const struct zstd_track *t = d->zt;
+
+	for (size_t i = 0; t && i < t->nrecent; i++)
+		if (t->recent[i].c_end == c_end && t->recent_state[i]) {
+			XXH64_copyState(out, t->recent_state[i]);
+			return true;
+		}
+	return false;
 }
 
 /* ---- the lzop program ---------------------------------------------------- */
@@ -693,6 +710,8 @@ void decoder_free(struct decoder *d)
 			XXH64_freeState(d->zt->hash);
 			free(d->zt->cuts);
 			free(d->zt->merged);
+			for (size_t i = 0; i < ZSTD_RECENT; i++)
+				XXH64_freeState(d->zt->recent_state[i]);
 			free(d->zt);
 		}
 		break;

@@ -43,6 +43,14 @@ struct zstd_cut {
 	bool checksum, frame_end;
 };
 const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n);
+/*
+ * The state of XXH64 of the frame's content at one of the last cuts (the
+ * one ending at c_end), copied into out, so that the hash can be carried
+ * on to the frame's end and compared with its stored checksum; false when
+ * that cut's is not kept.
+ */
+struct XXH64_state_s;
+bool decoder_zstd_cut_state(const struct decoder *d, uint64_t c_end, struct XXH64_state_s *out);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 /*

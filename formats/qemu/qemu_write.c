@@ -302,6 +302,7 @@ struct spliced {
 	size_t rep_len;
 	uint64_t rep_base; /* the oldest decompressed byte the first pass held */
 	uint64_t seed;     /* xz: the cut block's check over its bytes before rep_base */
+	int zstd_proof;    /* zstd_hash_proof's answer */
 };
 
 /* The held bytes [from, end) with the edits applied, into a new buffer. */
@@ -530,33 +531,44 @@ static uint64_t xz_cut_check(const struct spliced *f)
 
 /*
  * zstd: the checksum written for the cut frame is XXH64 of its kept
- * content as the decoder's tracking computed it (decode.c); computed
- * again here from other bookkeeping (the byte source's, over the bytes it
- * dropped, then the bytes it holds), they must agree.
+ * content, as the decoder's tracking computed it (decode.c).  The hash's
+ * state at the cut, carried on over the rest of the frame (which the
+ * first pass holds, unchanged), must give the checksum the input stores
+ * at the frame's end, which libzstd compared with the frame's content in
+ * the first pass: then the state covered exactly the kept content.  1
+ * proven (or nothing to prove: whole frames kept, no checksum), 0 not
+ * provable here (the cut frame is not the input's last, or its state was
+ * not kept: the read-back is then whole), -1 disproven.
  */
-static bool zstd_hash_proven(const struct qemu_stream *q, const struct spliced *f)
+static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan *sp)
 {
-	const struct splice_plan *sp = &f->sp;
-	uint64_t h;
+	size_t n = 0;
+	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &n) : NULL;
+	const struct zstd_cut *last = n ? &cuts[n - 1] : NULL;
+	uint64_t end, file_end = q->container_len + (last ? last->c_end : 0);
+	const uint8_t *rest;
+	XXH64_state_t *st;
+	uint8_t stored[4];
+	int rc = 0;
 
 	if (!sp->npatch || !sp->trailer_len)
-		return true; /* whole frames kept, or no checksum: nothing computed */
-	if (sp->hash_from >= f->rep_base)
-		h = XXH64(f->rep + (sp->hash_from - f->rep_base),
-			  (size_t)(sp->d_keep - sp->hash_from), 0);
-	else if (sp->hash_from != 0 ||
-		 !bsrc_dropped_xxh64(&q->src, f->rep, (size_t)(sp->d_keep - f->rep_base), &h))
-		return false;
-	return h == sp->d_hash;
-}
-
-/* zstd_hash_proven can compute the hash again (else the read-back is whole). */
-static bool zstd_hash_computable(const struct qemu_stream *q, const struct spliced *f)
-{
-	const struct splice_plan *sp = &f->sp;
-
-	return !sp->npatch || !sp->trailer_len || sp->hash_from >= f->rep_base ||
-	       (sp->hash_from == 0 && q->src.xxh64);
+		return 1;
+	if (!last || !last->frame_end || !last->checksum || last->frame_d_start != sp->hash_from ||
+	    file_end != (uint64_t)q->src.st.st_size || !bsrc_known_end(&q->src, &end) ||
+	    last->d_end != end || sp->d_keep > end ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end - sp->d_keep))) ||
+	    pread(q->src.fd, stored, 4, (off_t)(file_end - 4)) != 4 || !(st = XXH64_createState()))
+		return 0;
+	if (decoder_zstd_cut_state(q->src.dec, sp->c_keep, st)) {
+		rc = XXH64_digest(st) == sp->d_hash ? 1 : -1;
+		XXH64_update(st, rest, (size_t)(end - sp->d_keep));
+		if ((XXH64_digest(st) & 0xFFFFFFFFU) !=
+		    ((uint32_t)stored[0] | (uint32_t)stored[1] << 8 | (uint32_t)stored[2] << 16 |
+		     (uint32_t)stored[3] << 24))
+			rc = -1;
+	}
+	XXH64_freeState(st);
+	return rc;
 }
 
 /*
@@ -572,7 +584,7 @@ static int check_cut(const struct qemu_stream *q, const struct spliced *f, int o
 	switch (q->codec) {
 	case CODEC_ZSTD:
 		*tail_at = off + sp->c_keep + sp->trailer_len;
-		if (!zstd_hash_proven(q, f)) {
+		if (f->zstd_proof != 1) {
 			snprintf(why, why_len, "XXH64 of the cut zstd frame's kept content, computed "
 				 "again, is not the one its checksum was made from");
 			return -1;
@@ -726,7 +738,7 @@ done:
  * reader's state at the device state was kept; else (why) the written
  * file is read back whole, decompressing everything.
  */
-static bool quick_read_back(const struct qemu_stream *q, const struct spliced *f, char *why,
+static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char *why,
 			    size_t why_len)
 {
 	if (!f->from_memory || !f->rep)
@@ -739,9 +751,9 @@ static bool quick_read_back(const struct qemu_stream *q, const struct spliced *f
 		snprintf(why, why_len, "no quick read-back for %s", codec_name(q->codec));
 		return false;
 	}
-	if (q->codec == CODEC_ZSTD && !zstd_hash_computable(q, f)) {
-		snprintf(why, why_len, "the cut zstd frame starts before the bytes the first pass "
-			 "kept, after another: its checksum cannot be computed again");
+	if (q->codec == CODEC_ZSTD && (f->zstd_proof = zstd_hash_proof(q, &f->sp)) == 0) {
+		snprintf(why, why_len, "the checksum of the cut zstd frame cannot be proven against "
+			 "the one stored at its end (not the image's last frame)");
 		return false;
 	}
 	return true;
