@@ -55,7 +55,7 @@ struct write_request {
 	bool backup_linked;     /* the backup already holds the input, by hard links */
 	char written[PATH_MAX]; /* the path that now holds the repair */
 	char backup[PATH_MAX];  /* the backup, "" when none */
-	char how[256];          /* how a compressed image was written, for -v; "" else */
+	char how[512];          /* how a compressed image was written, for -v; "" else */
 };
 
 /* What a redaction removed, and the firmware pages it kept (fredck redact). */

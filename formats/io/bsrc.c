@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -325,6 +326,7 @@ static int bsrc_start(struct bsrc *b, const char *path, struct fmt_error *e)
 	b->hold = UINT64_MAX;
 	/* Untouched until used: costs no memory while the file is mapped. */
 	b->store = b->buf = malloc(BSRC_BUFFER);
+	b->store_cap = BSRC_BUFFER;
 	if (!b->store) {
 		fmt_syserr(e, path, ENOMEM, "cannot read");
 		bsrc_close(b);
@@ -366,6 +368,22 @@ int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e
 		return -1;
 	}
 	return bsrc_start(b, path, e);
+}
+
+void bsrc_open_memory(struct bsrc *b, uint8_t *buf, size_t len, uint64_t base, uint64_t at,
+		      const char *path)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	b->path = path;
+	b->store = b->buf = buf;
+	b->store_cap = b->len = len;
+	b->base = base;
+	b->pos = (size_t)(at - base);
+	b->eof = true;
+	b->memory = true;
+	b->hold = UINT64_MAX;
+	b->emitted = base + len;
 }
 
 void bsrc_close(struct bsrc *b)
@@ -484,10 +502,23 @@ read:
 	return 1;
 }
 
+/* The buffer's first n bytes are dropped: their CRC-64 kept (through an xz decoder). */
+static void drop(struct bsrc *b, size_t n)
+{
+	if (b->crc64_on)
+		b->crc64 = lzma_crc64(b->buf, n, b->crc64);
+}
+
+bool bsrc_dropped_crc64(const struct bsrc *b, uint64_t *crc)
+{
+	*crc = b->crc64;
+	return b->crc64_on;
+}
+
 /* Read more input after the unread (and held) bytes until n are there or the input ends. */
 static int fill(struct bsrc *b, size_t n)
 {
-	size_t keep = kept_from(b);
+	size_t keep = kept_from(b), cap, want;
 
 	if (b->memory)
 		return 0; /* everything is there already */
@@ -509,19 +540,26 @@ static int fill(struct bsrc *b, size_t n)
 		leave_mapped(b);
 		return fill(b, n);
 	}
+	/* Through a decoder, the lookbehind stays too (and the buffer is larger). */
+	if (b->dec)
+		keep -= keep < BSRC_LOOKBEHIND ? keep : BSRC_LOOKBEHIND;
+	cap = b->dec ? b->store_cap : BSRC_BUFFER;
 	if (keep > 0) {
+		drop(b, keep);
 		memmove(b->buf, b->buf + keep, b->len - keep);
 		b->base += keep;
 		b->len -= keep;
 		b->pos -= keep;
 	}
-	if (n > BSRC_BUFFER - b->pos) {
+	if (n > cap - b->pos) {
 		errno = ENOBUFS; /* a held section larger than the buffer */
 		return -1;
 	}
 	n += b->pos;
-	while (b->len < n && !b->eof) {
-		ssize_t got = b->dec ? decoder_read(b->dec, b->buf + b->len, BSRC_BUFFER - b->len) :
+	/* A decoder fills the buffer, so that the lookbehind moves seldom. */
+	want = b->dec ? cap : n;
+	while (b->len < want && !b->eof) {
+		ssize_t got = b->dec ? decoder_read(b->dec, b->buf + b->len, cap - b->len) :
 			      b->ext ? extents_read(b, b->buf + b->len, BSRC_BUFFER - b->len,
 						    b->base + b->len) :
 				       read(b->fd, b->buf + b->len, BSRC_BUFFER - b->len);
@@ -739,6 +777,16 @@ int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 	b->dec = decoder_new(c, b->fd, b->buf + b->pos, have, error, sizeof(error));
 	if (!b->dec)
 		return fmt_fail(e, FMT_ERR_SYSTEM, b->path, "cannot decompress: %s", error);
+	{
+		uint8_t *m = realloc(b->store, BSRC_DEC_STORE);
+
+		if (!m)
+			return fmt_syserr(e, b->path, ENOMEM, "cannot read");
+		b->store = b->buf = m;
+		b->store_cap = BSRC_DEC_STORE;
+	}
+	b->crc64_on = c == CODEC_XZ;
+	b->crc64 = 0;
 	if (asprintf(&b->label, "%s (%s-decompressed stream)", b->path, codec_name(c)) < 0)
 		b->label = NULL;
 	if (b->label)
@@ -781,14 +829,14 @@ static int grow_store(struct bsrc *b, size_t *cap)
 	if (!m)
 		return -1;
 	b->store = b->buf = m;
-	*cap = (size_t)want;
+	b->store_cap = *cap = (size_t)want;
 	return 0;
 }
 
 int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
 {
 	uint64_t from = bsrc_offset(b);
-	size_t cap = BSRC_BUFFER, keep;
+	size_t cap = b->store_cap, keep;
 
 	if (b->memory)
 		return 0;
@@ -803,6 +851,7 @@ int bsrc_hold_rest(struct bsrc *b, const char *field, struct fmt_error *e)
 	 */
 	keep = b->dec && b->buf == b->store ?
 		       (b->pos < BSRC_LOOKBEHIND ? b->pos : BSRC_LOOKBEHIND) : 0;
+	drop(b, b->pos - keep);
 	memmove(b->store, b->buf + b->pos - keep, b->len - b->pos + keep);
 	b->buf = b->store;
 	b->len -= b->pos - keep;

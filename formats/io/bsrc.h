@@ -22,8 +22,17 @@
 
 /* The buffer: also the largest single read (a RAM page, a header, 1 MiB of JSON). */
 #define BSRC_BUFFER (4U << 20)
-/* What bsrc_hold_rest keeps before the held bytes, through a decoder. */
-#define BSRC_LOOKBEHIND (1U << 20)
+/*
+ * Through a decoder, the decompressed bytes the buffer keeps before the
+ * next unread one (and bsrc_hold_rest before the held bytes): a repair
+ * that keeps the compressed bytes up to a cut shortly before the device
+ * state compresses the rest from memory (formats/qemu/qemu_write.c).  4
+ * MiB: more than an LZMA2 chunk (2 MiB), a zstd block (128 KiB) or an
+ * lzop block (256 KiB) holds.
+ */
+#define BSRC_LOOKBEHIND (4U << 20)
+/* The buffer of a source read through a decoder: the lookbehind moves once in 24 MiB. */
+#define BSRC_DEC_STORE (32U << 20)
 
 /*
  * One piece of an input assembled from pieces of a file (a disk image's
@@ -81,6 +90,15 @@ struct bsrc {
 	 */
 	bool memory;
 	struct decoder *dec; /* from bsrc_decode on: bytes come decompressed */
+	size_t store_cap;    /* the malloc'ed buffer's size */
+	/*
+	 * xz: CRC-64 (liblzma's) of the decompressed bytes the buffer has
+	 * dropped, [0, base): with the bytes still held, a cut xz block's check
+	 * without decompressing again (qemu_write.c).  crc64_on from
+	 * bsrc_decode on.
+	 */
+	bool crc64_on;
+	uint64_t crc64;
 	char *label;         /* the path as errors then name it */
 	/*
 	 * bsrc_open_extents: the input is these pieces of the file (sorted,
@@ -120,6 +138,15 @@ int bsrc_open(struct bsrc *b, const char *path, struct fmt_error *e);
  */
 int bsrc_reopen_fd(struct bsrc *b, int fd, const char *path, struct fmt_error *e);
 void bsrc_close(struct bsrc *b);
+
+/*
+ * A source over bytes in memory: buf[len] (malloc'ed, freed by
+ * bsrc_close) are the input's bytes from offset base on, read from offset
+ * at; path names it in errors.  As after bsrc_hold_rest: nothing more is
+ * read, and bsrc_at reaches all of them.
+ */
+void bsrc_open_memory(struct bsrc *b, uint8_t *buf, size_t len, uint64_t base, uint64_t at,
+		      const char *path);
 
 /*
  * Open path as the input made of the pieces x[n] of it (struct
@@ -222,6 +249,13 @@ static inline bool bsrc_known_end(const struct bsrc *b, uint64_t *end)
 		*end = b->size;
 	return b->memory || b->seekable;
 }
+
+/*
+ * Through an xz decoder: CRC-64 of the decompressed bytes [0, b->base),
+ * which the buffer no longer holds; false when it was not kept.
+ */
+bool bsrc_dropped_crc64(const struct bsrc *b, uint64_t *crc);
+
 
 /* The bytes at input offset off..off+len, if still in the buffer; else NULL. */
 const uint8_t *bsrc_at(const struct bsrc *b, uint64_t off, size_t len);

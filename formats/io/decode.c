@@ -533,6 +533,8 @@ static ssize_t read_xz(struct decoder *d, uint8_t *out, size_t n)
  * stops the following (broken), never the decompression, which libzstd
  * checks.
  */
+#define ZSTD_RECENT 64
+
 enum zstd_unit { ZU_MAGIC, ZU_FRAME_HEADER, ZU_BLOCK_HEADER, ZU_BLOCK_BODY, ZU_CHECKSUM,
 		 ZU_SKIP_SIZE, ZU_SKIP_BODY };
 
@@ -548,6 +550,15 @@ struct zstd_track {
 	struct zstd_cut *cuts; /* ZSTD_CUTS_MAX at most, evenly thinned */
 	size_t ncuts;
 	uint64_t seen, stride; /* cuts seen; one in stride kept */
+	/*
+	 * The last ZSTD_RECENT cuts, none thinned out (a ring from recent_at):
+	 * the edits lie near the end, and a cut just before them lets the
+	 * repair take the rest from the bytes it still holds (qemu_write.c).
+	 */
+	struct zstd_cut recent[ZSTD_RECENT];
+	XXH64_state_t *recent_state[ZSTD_RECENT]; /* the hash's state at each (or NULL) */
+	size_t nrecent, recent_at;
+	struct zstd_cut *merged; /* decoder_zstd_cuts's answer */
 };
 
 /* Memory for the cuts is bounded: 4096 of them, 80 bytes each. */
@@ -559,7 +570,21 @@ static void zt_record(struct zstd_track *t, bool frame_end)
 
 	if (!frame_end && c.fcs_size == 2 && t->d - c.frame_d_start < 256)
 		return; /* that size field cannot say less than 256 */
-	if (t->d == 0 || t->seen++ % t->stride)
+	if (t->d == 0)
+		return;
+	c.c_end = t->c;
+	c.d_end = t->d;
+	c.frame_hash = XXH64_digest(t->hash);
+	c.frame_end = frame_end;
+	t->recent[t->recent_at] = c;
+	if (!t->recent_state[t->recent_at])
+		t->recent_state[t->recent_at] = XXH64_createState();
+	if (t->recent_state[t->recent_at])
+		XXH64_copyState(t->recent_state[t->recent_at], t->hash);
+	t->recent_at = (t->recent_at + 1) % ZSTD_RECENT;
+	if (t->nrecent < ZSTD_RECENT)
+		t->nrecent++;
+	if (t->seen++ % t->stride)
 		return;
 	if (!t->cuts && !(t->cuts = malloc(ZSTD_CUTS_MAX * sizeof(*t->cuts)))) {
 		t->broken = true;
@@ -572,10 +597,6 @@ static void zt_record(struct zstd_track *t, bool frame_end)
 		t->ncuts = ZSTD_CUTS_MAX / 2;
 		t->stride *= 2;
 	}
-	c.c_end = t->c;
-	c.d_end = t->d;
-	c.frame_hash = XXH64_digest(t->hash);
-	c.frame_end = frame_end;
 	t->cuts[t->ncuts++] = c;
 }
 
@@ -740,8 +761,40 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 
 const struct zstd_cut *decoder_zstd_cuts(const struct decoder *d, size_t *n)
 {
-	*n = d->zt ? d->zt->ncuts : 0;
-	return d->zt ? d->zt->cuts : NULL;
+	struct zstd_track *t = d->zt;
+	size_t first = 0, m = 0;
+
+	*n = 0;
+	if (!t || !t->ncuts)
+		return NULL;
+	/* The thinned cuts before the recent ones, then those: in order. */
+	free(t->merged);
+	t->merged = malloc((t->ncuts + t->nrecent) * sizeof(*t->merged));
+	if (!t->merged) {
+		*n = t->ncuts;
+		return t->cuts;
+	}
+	if (t->nrecent == ZSTD_RECENT)
+		first = t->recent_at;
+	for (size_t i = 0; i < t->ncuts && (!t->nrecent || t->cuts[i].d_end < t->recent[first].d_end);
+	     i++)
+		t->merged[m++] = t->cuts[i];
+	for (size_t i = 0; i < t->nrecent; i++)
+		t->merged[m++] = t->recent[(first + i) % ZSTD_RECENT];
+	*n = m;
+	return t->merged;
+}
+
+bool decoder_zstd_cut_state(const struct decoder *d, uint64_t c_end, struct XXH64_state_s *out)
+{
+	const struct zstd_track *t = d->zt;
+
+	for (size_t i = 0; t && i < t->nrecent; i++)
+		if (t->recent[i].c_end == c_end && t->recent_state[i]) {
+			XXH64_copyState(out, t->recent_state[i]);
+			return true;
+		}
+	return false;
 }
 
 /* ---- the lzop program ---------------------------------------------------- */
@@ -993,6 +1046,9 @@ void decoder_free(struct decoder *d)
 		if (d->zt) {
 			XXH64_freeState(d->zt->hash);
 			free(d->zt->cuts);
+			free(d->zt->merged);
+			for (size_t i = 0; i < ZSTD_RECENT; i++)
+				XXH64_freeState(d->zt->recent_state[i]);
 			free(d->zt);
 		}
 		break;
@@ -1316,6 +1372,8 @@ struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail
 	if (!x)
 		return NULL;
 	x->tail = *t;
+	x->close_crc32 = (uint32_t)t->close_check_seed;
+	x->close_crc64 = t->close_check_seed;
 	x->lzop_start = at;
 	x->skipped = XXH64_createState();
 	if (!x->skipped) {

@@ -67,6 +67,15 @@ struct bit_cut {
 	bool member_end;         /* after a whole member or stream, kept as it is */
 };
 const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n);
+
+/*
+ * The state of XXH64 of the frame's content at one of the last cuts (the
+ * one ending at c_end), copied into out, so that the hash can be carried
+ * on to the frame's end and compared with its stored checksum; false when
+ * that cut's is not kept.
+ */
+struct XXH64_state_s;
+bool decoder_zstd_cut_state(const struct decoder *d, uint64_t c_end, struct XXH64_state_s *out);
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 /*
@@ -108,6 +117,12 @@ struct encoder_tail {
 	size_t close_pre_len, close_post_len;
 	int close_check;
 	uint64_t close_check_from;
+	/*
+	 * The check's value over the block's bytes before the first the
+	 * encoder gets (close_check_from 0 then): the first pass's, when the
+	 * block starts before what it still holds (bsrc_dropped_crc64).
+	 */
+	uint64_t close_check_seed;
 };
 struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
 				 size_t error_len);

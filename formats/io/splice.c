@@ -60,6 +60,7 @@
 #include "formats/io/whole_file.h"
 
 #define READ_CAP (4U << 20)
+#define SCAN_READ (64U << 10) /* the least a read after a jump asks for */
 
 /* Reading the compressed data forward, in pieces of any size up to READ_CAP / 2. */
 struct reader {
@@ -83,7 +84,14 @@ static const uint8_t *take(struct reader *r, size_t n)
 		r->base += r->pos;
 		r->len -= r->pos;
 		r->pos = 0;
-		want = READ_CAP - r->len;
+		/*
+		 * What is asked for and a little more: the scan steps over the
+		 * data between headers (skip), so a whole buffer read for each
+		 * header would copy the compressed data many times over.
+		 */
+		want = n - r->len > SCAN_READ ? n - r->len : SCAN_READ;
+		if (want > READ_CAP - r->len)
+			want = READ_CAP - r->len;
 		if (r->base + r->len + want > r->end)
 			want = r->end - r->base - r->len;
 		do

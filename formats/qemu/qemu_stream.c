@@ -403,13 +403,40 @@ static int check_early_sections(struct qemu_stream *q, struct fmt_error *e)
  * first FULL section (off), and the description looked for at its end
  * exactly as in a file (vmdesc_find_tail), before any device is read.
  */
-static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
+/*
+ * The reader's state at the first FULL section, kept for
+ * qemu_stream_parse_held: what it owns left out (the source, the
+ * description, the chain, the names, the hooks).  Not kept when a vCPU was
+ * read already (it never is: cpu sections are not saved before the RAM).
+ */
+static void keep_hold_state(struct qemu_stream *q)
+{
+	struct qemu_stream *c;
+
+	if (q->at_hold || q->ncpus || q->nattached || !(c = malloc(sizeof(*c))))
+		return;
+	memcpy(c, q, sizeof(*c));
+	memset(&c->src, 0, sizeof(c->src));
+	c->src.fd = -1;
+	c->vmdesc = NULL;
+	memset(&c->chain, 0, sizeof(c->chain));
+	c->chain_tried = c->chained = false;
+	c->devices = NULL;
+	c->devices_len = c->devices_cap = 0;
+	c->cpus = NULL;
+	c->vcpus = NULL;
+	c->slot = NULL;
+	c->ncpus = c->cap_cpus = c->nslots = 0;
+	c->record_hooks = false;
+	q->at_hold = c;
+}
+
+/* The device state from off is in memory: the description at its end, looked for. */
+static int found_held(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
 {
 	uint64_t end = 0;
 	size_t len, tail, at;
 
-	if (bsrc_hold_rest(&q->src, "device state", e))
-		return -1;
 	q->held = true;
 	q->held_from = off;
 	bsrc_known_end(&q->src, &end);
@@ -421,6 +448,14 @@ static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_err
 	q->vmdesc_offset = end - tail + at;
 	q->vmdesc_trusted = true;
 	return check_vmdesc_page_size(q, e) || check_early_sections(q, e) ? -1 : 0;
+}
+
+static int hold_device_state(struct qemu_stream *q, uint64_t off, struct fmt_error *e)
+{
+	keep_hold_state(q);
+	if (bsrc_hold_rest(&q->src, "device state", e))
+		return -1;
+	return found_held(q, off, e);
 }
 
 /* ---- top level ----------------------------------------------------------- */
@@ -1126,6 +1161,7 @@ void qemu_stream_free(struct qemu_stream *q)
 {
 	if (!q)
 		return;
+	free(q->at_hold); /* it owns nothing */
 	bsrc_close(&q->src);
 	json_decref(q->vmdesc);
 	qemu_chain_free(&q->chain);
@@ -1156,6 +1192,38 @@ void qemu_stream_load_vmdesc(struct qemu_stream *q)
 		return;
 	/* Its page size is checked against the stream's once the header is read. */
 	q->vmdesc_trusted = true;
+}
+
+static int parse_done(struct qemu_stream *q, struct fmt_error *e)
+{
+	if (q->ncpus == 0)
+		return fmt_fail(e, FMT_ERR_MALFORMED, q->src.path, "no cpu section in the stream");
+	for (size_t i = 0; i < q->ncpus; i++)
+		if (q->cpus[i].error_code)
+			q->cpu_has_error_code_sub = true;
+	return 0;
+}
+
+struct qemu_stream *qemu_stream_parse_held(const struct qemu_stream *q, uint8_t *bytes,
+					   size_t len, uint64_t base, const char *path,
+					   struct fmt_error *e)
+{
+	struct qemu_stream *r;
+
+	if (!q->at_hold || base > q->held_from || q->held_from - base > len ||
+	    !(r = malloc(sizeof(*r)))) {
+		free(bytes);
+		fmt_fail(e, FMT_ERR_SYSTEM, path, "internal error: no reader state to parse the "
+			 "device state again from");
+		return NULL;
+	}
+	memcpy(r, q->at_hold, sizeof(*r));
+	bsrc_open_memory(&r->src, bytes, len, base, q->held_from, path);
+	if (found_held(r, q->held_from, e) || parse_sections(r, e) || parse_done(r, e)) {
+		qemu_stream_free(r);
+		return NULL;
+	}
+	return r;
 }
 
 int qemu_stream_parse(struct qemu_stream *q, struct fmt_error *e)

@@ -172,6 +172,12 @@ struct qemu_stream {
 	bool held;
 	uint64_t held_from;
 	/*
+	 * The reader's state as it was at held_from, before any device
+	 * (NULL when not kept): qemu_stream_parse_held parses a device state
+	 * from there again (the read-back of a compressed repair).
+	 */
+	struct qemu_stream *at_hold;
+	/*
 	 * Devices, in stream order (bounded: names only, for inspect);
 	 * devices_cut: some were counted but not named (the names stop at
 	 * 1 MiB, or memory ran out).
@@ -236,6 +242,17 @@ int qemu_stream_attach(struct qemu_stream *q, const struct qemu_hooks *hooks, vo
 void qemu_stream_load_vmdesc(struct qemu_stream *q);
 /* Walk the stream from its header to its end; at least one cpu section. */
 int qemu_stream_parse(struct qemu_stream *q, struct fmt_error *e);
+/*
+ * A stream whose bytes before q->held_from are q's (as the first pass
+ * read and checked them) and whose bytes from base on are bytes[len]
+ * (base <= q->held_from; malloc'ed, the result's, freed whatever
+ * happens): walked from held_from with the reader's state q kept there
+ * (q->at_hold), as qemu_stream_parse would walk the whole of it, its
+ * errors naming path.  NULL with e filled.
+ */
+struct qemu_stream *qemu_stream_parse_held(const struct qemu_stream *q, uint8_t *bytes,
+					   size_t len, uint64_t base, const char *path,
+					   struct fmt_error *e);
 /* The index in q->cpus of the vCPU with instance id instance, or SIZE_MAX: O(1). */
 size_t qemu_stream_find_cpu(const struct qemu_stream *q, uint32_t instance);
 

@@ -35,6 +35,15 @@ setup_file() {
 	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$S/hdr2" 2
 	{ cat "$S/hdr2"; bzip2 -c <"$S/pf.bin"; } >"$S/bzip2.img"
 	"$FREDCK" -v repair "$S/bzip2.img" -o "$S/bzip2.rep" >"$S/bzip2.out" || [ $? -eq 1 ]
+	# A stream larger than the 4 MiB of decompressed bytes the first pass keeps
+	# before the device state (16 MiB of guest RAM, half random, half text),
+	# and its bare stream repaired.
+	{ head -c $((8 << 20)) /dev/urandom; yes 'guest page cache text 0123456789' |
+		head -c $((8 << 20)); } >"$S/ram"
+	qemu_make_stream debian12 "$S/big.bin" --machine pc --smp 2 --mem 16 --ram-file "$S/ram"
+	"$QEMU_PATCH" "$S/big.bin" "$S/bigpf.bin" 1 'cr4=|0x1000000a0' efer=0xd01 cr0=0x80050033 \
+		exception_nr=14 cr2=0x7f3a1c2e5008
+	"$FREDCK" repair "$S/bigpf.bin" -o "$S/bigwhole.stream" >/dev/null || [ $? -eq 1 ]
 }
 
 setup() {
@@ -52,14 +61,15 @@ stream_start() {
 }
 
 # A libvirt image of format N whose stream is the output of COMMAND...
-# (reading the stream on standard input, or from the file named STREAM).
+# (reading the stream on standard input, or from the file named STREAM):
+# the small stream, or $STREAM_FILE.
 image() { # N OUT COMMAND...
-	local n=$1 out=$2
+	local n=$1 out=$2 in=${STREAM_FILE:-$S/pf.bin}
 	shift 2
 	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" "$n"
 	{
 		cat "$W/hdr"
-		"${@//STREAM/$S/pf.bin}" <"$S/pf.bin"
+		"${@//STREAM/$in}" <"$in"
 	} >"$out"
 }
 
@@ -78,7 +88,7 @@ differing() { # IMG REP N
 }
 
 # The stream part of REP through PROG -dc equals the whole recompression's
-# result, fredck check exits 0 on REP, and QEMU loads the stream.
+# result (of the small stream, or $WHOLE), fredck check exits 0 on REP.
 assert_repaired() { # PROG REP
 	local start
 	start=$(stream_start "$2")
@@ -86,7 +96,7 @@ assert_repaired() { # PROG REP
 	run "$1" -t "$W/rep.compressed"
 	assert_success
 	"$1" -dc <"$W/rep.compressed" >"$W/rep.stream"
-	run cmp "$S/whole.stream" "$W/rep.stream"
+	run cmp "${WHOLE:-$S/whole.stream}" "$W/rep.stream"
 	assert_success
 	run "$FREDCK" -j check "$2"
 	assert_equal "$status" 0
@@ -416,4 +426,146 @@ PY
 	assert_equal "$status" 8
 	[[ "$stderr" == *"bzip2 data: "* ]] || fail "$stderr"
 	[ ! -e "$W/b.rep" ]
+
+# ---- the quick path: the tail from memory, the read-back from the cut ----
+
+# The big stream's images and reference.
+big() {
+	export STREAM_FILE=$S/bigpf.bin WHOLE=$S/bigwhole.stream
+}
+
+QUICK="from the device state read the first time; read back: the kept bytes compared with the input's, the rest decompressed and parsed"
+
+@test "recompress, a stream larger than what the first pass keeps: zstd, xz -3 and lzop (as libvirt runs them) compress the tail from memory (xz: the cut block's check from the CRC-64 of the bytes dropped) and read back only from the cut; the real tools decompress the result; QEMU loads it" {
+	big
+	local z n
+	for z in zstd:5 xz:3 lzop:4; do
+		n=${z#*:} z=${z%:*}
+		rm -f "$W/b.rep"
+		if [ "$z" = xz ]; then image 3 "$W/b.img" xz -3 -c; else image "$n" "$W/b.img" "$z" -c; fi
+		repair_kept "$W/b.img" "$W/b.rep"
+		assert_output --partial "$QUICK"
+		start=$(stream_start "$W/b.img")
+		size=$(($(stat -c %s "$W/b.img") - start))
+		[ "$KEPT" -gt $((size * 9 / 10)) ] || fail "$z kept $KEPT of $size"
+		assert_repaired "$z" "$W/b.rep"
+	done
+	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 16
+	assert_success
+}
+
+@test "recompress, fallback: an xz block with a CRC-32 check that starts before what the first pass kept: the tail by decompressing again, the read-back whole, and -v says why" {
+	big
+	image 3 "$W/b.img" xz -3 --check=crc32 -c
+	repair_kept "$W/b.img" "$W/b.rep"
+	assert_output --partial "compressed the rest again, decompressing the input a second time: the cut xz block starts before the bytes the first pass kept, and its check (CRC-32) was not kept"
+	refute_output --partial "read back: the kept bytes"
+	assert_repaired xz "$W/b.rep"
+}
+
+# paused SYSCALL NAME CMD...: CMD run under strace with SYSCALL's first call
+# held 3 s on its way out; returns once the temporary copy of NAME exists,
+# the run's pid in $pid (as in identity.bats).
+paused() {
+	local call=$1 name=$2
+	shift 2
+	strace -f -qq -o /dev/null -e trace="$call" -e inject="$call":delay_exit=3000000:when=1 \
+		"$@" >"$W/out" 2>"$W/err" &
+	pid=$!
+	for _ in $(seq 300); do
+		tmp=$(find "$(dirname "$name")" -maxdepth 1 -name ".$(basename "$name").fredck-*")
+		[ -n "$tmp" ] && return 0
+		sleep 0.01
+	done
+	wait "$pid" || true
+	fail "fredck never made its temporary copy: $(cat "$W/err")"
+}
+
+# written SIZE: wait until the paused run's temporary holds SIZE bytes (all
+# written: the fsync that follows is held).
+written() {
+	for _ in $(seq 500); do
+		[ "$(stat -c %s "$tmp" 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.01
+	done
+	fail "the temporary never held $1 bytes"
+}
+
+finished() {
+	status=0
+	wait "$pid" || status=$?
+}
+
+need_strace() {
+	command -v strace >/dev/null || skip "strace is not installed"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+}
+
+# refused TEXT: exit 8 + 4 (the vCPU left at risk), TEXT said, nothing written at OUT.
+refused() { # TEXT OUT
+	[ "$status" -eq 12 ] || fail "status $status: $(cat "$W/out" "$W/err")"
+	grep -qF -- "$1" "$W/err" || fail "stderr does not say '$1': $(cat "$W/err")"
+	[ ! -e "$2" ] || fail "$2 was written"
+	[ -z "$(find "$W" -maxdepth 1 -name '.*.fredck-*')" ] || fail "a temporary was left"
+}
+
+@test "recompress: the input rewritten between the first pass and the tail, its size and modification time set back: refused (its status-change time moved), nothing written; and with the modification time moved" {
+	need_strace
+	big
+	image 5 "$W/b.img" zstd -c
+	start=$(stream_start "$W/b.img")
+	for restore in yes no; do
+		touch -r "$W/b.img" "$W/ref"
+		# Held once the header is copied, before the kept bytes are.
+		paused copy_file_range "$W/b.rep" "$FREDCK" repair "$W/b.img" -o "$W/b.rep"
+		printf '\125\125' | dd of="$W/b.img" bs=1 seek=$((start + 300000)) conv=notrunc status=none
+		[ "$restore" = no ] || touch -r "$W/ref" "$W/b.img"
+		finished
+		refused "b.img: changed while fredck repaired it" "$W/b.rep"
+		image 5 "$W/b.img" zstd -c
+	done
+}
+
+@test "recompress: a kept byte of the written file changed before the read-back: caught by the byte comparison, nothing written" {
+	need_strace
+	big
+	image 5 "$W/b.img" zstd -c
+	start=$(stream_start "$W/b.img")
+	repair_kept "$W/b.img" "$W/b.rep"
+	size=$(stat -c %s "$W/b.rep")
+	rm "$W/b.rep"
+	paused fsync "$W/b.rep" "$FREDCK" repair "$W/b.img" -o "$W/b.rep"
+	written "$size"
+	printf '\125' | dd of="$tmp" bs=1 seek=$((start + 300000)) conv=notrunc status=none
+	finished
+	refused "verification failed: the written file's byte $((start + 300000)) is not the kept byte of the input" "$W/b.rep"
+}
+
+@test "recompress: a wrong byte in what closes the kept bytes (zstd checksum, xz end marker, xz footer) is caught by the read-back, nothing written" {
+	need_strace
+	big
+	local z at what
+	for z in zstd xz xz-footer; do
+		rm -f "$W/b.rep"
+		if [ "$z" = zstd ]; then image 5 "$W/b.img" zstd -c; else image 3 "$W/b.img" xz -3 -c; fi
+		repair_kept "$W/b.img" "$W/b.rep"
+		size=$(stat -c %s "$W/b.rep")
+		rm -f "$W/b.rep"
+		start=$(stream_start "$W/b.img")
+		at=$((start + KEPT))
+		what="the cut zstd frame's checksum is not XXH64 of the kept content"
+		[ "$z" != xz ] || what="the cut xz block's end marker or padding"
+		if [ "$z" = xz-footer ]; then
+			# The footer's "YZ" ends the closed stream: the tail's stream header follows.
+			repair_kept "$W/b.img" "$W/b.rep"
+			at=$(($(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$W/b.rep" | sed -n 2p | cut -d: -f1) - 2))
+			rm -f "$W/b.rep"
+			what="the xz stream footer written at the cut"
+		fi
+		paused fsync "$W/b.rep" "$FREDCK" repair "$W/b.img" -o "$W/b.rep"
+		written "$size"
+		printf '\001' | dd of="$tmp" bs=1 seek="$at" conv=notrunc status=none
+		finished
+		refused "verification failed: $what" "$W/b.rep"
+	done
 }
