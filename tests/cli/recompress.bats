@@ -426,6 +426,7 @@ PY
 	assert_equal "$status" 8
 	[[ "$stderr" == *"bzip2 data: "* ]] || fail "$stderr"
 	[ ! -e "$W/b.rep" ]
+}
 
 # ---- the quick path: the tail from memory, the read-back from the cut ----
 
