@@ -99,7 +99,7 @@ static bool starts_column(unsigned char c)
  * end.  The break is at a space, which is dropped.
  */
 static size_t piece_end(const char *line, size_t len, size_t start, size_t col, size_t width,
-			size_t min_break)
+			size_t min_break, bool list)
 {
 	size_t last_space = 0, i = start;
 
@@ -110,7 +110,9 @@ static size_t piece_end(const char *line, size_t len, size_t start, size_t col, 
 			i += csi;
 			continue;
 		}
-		if (line[i] == ' ' && i > min_break) {
+		/* A list breaks only between its items, after ", " or "; ". */
+		if (line[i] == ' ' && i > min_break &&
+		    (!list || line[i - 1] == ',' || line[i - 1] == ';')) {
 			if (col > width && last_space)
 				return last_space;
 			last_space = i;
@@ -135,17 +137,14 @@ static int put_spaces(FILE *out, size_t n)
 	return 0;
 }
 
-int fold_line(FILE *out, const char *line, size_t len, size_t width)
+/* LINE in pieces of WIDTH columns, the pieces after the first indented by HANG. */
+static int fold_pieces(FILE *out, const char *line, size_t len, size_t width, size_t hang,
+		       size_t min_break, bool list)
 {
-	size_t min_break, hang = label_end(line, len, &min_break), start = 0, col = 0;
+	size_t start = 0, col = 0;
 
-	/* A hang too deep for the width would leave no room for the text. */
-	if (hang > width / 2)
-		hang = leading_spaces(line, len) + FOLD_NO_LABEL_HANG;
-	if (hang > width / 2)
-		hang = 0;
 	for (;;) {
-		size_t end = piece_end(line, len, start, col, width, min_break), shown = end;
+		size_t end = piece_end(line, len, start, col, width, min_break, list), shown = end;
 
 		/* A break in a run of spaces drops the whole run. */
 		while (shown > start && end < len && line[shown - 1] == ' ')
@@ -162,6 +161,26 @@ int fold_line(FILE *out, const char *line, size_t len, size_t width)
 		col = hang;
 		min_break = start;
 	}
+}
+
+int fold_line(FILE *out, const char *line, size_t len, size_t width)
+{
+	size_t min_break, hang = label_end(line, len, &min_break);
+
+	/* A hang too deep for the width would leave no room for the text. */
+	if (hang > width / 2)
+		hang = leading_spaces(line, len) + FOLD_NO_LABEL_HANG;
+	if (hang > width / 2)
+		hang = 0;
+	return fold_pieces(out, line, len, width, hang, min_break, false);
+}
+
+int fold_list_line(FILE *out, const char *line, size_t len, size_t width, size_t hang)
+{
+	/* Only ASCII labels come before HANG: fredck's own words. */
+	if (hang > len)
+		hang = len;
+	return fold_pieces(out, line, len, width, hang > width / 2 ? 0 : hang, hang, true);
 }
 
 size_t fold_width(int fd)

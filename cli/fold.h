@@ -33,6 +33,15 @@ size_t fold_hang(const char *line, size_t len);
 int fold_line(FILE *out, const char *line, size_t len, size_t width);
 
 /*
+ * fold_line for a line whose text from column HANG on is a list that
+ * quotes input (inspect's "devices  a, b, c"): broken only between its
+ * items, after ", " or "; ", and continued under column HANG, so that no
+ * words of the input begin a line of their own (where a forged line
+ * could pass for one of fredck's).
+ */
+int fold_list_line(FILE *out, const char *line, size_t len, size_t width, size_t hang);
+
+/*
  * The width for output to FD: the terminal's columns when FD is a terminal
  * ($COLUMNS when the terminal does not say), FOLD_DEFAULT_WIDTH otherwise;
  * never below FOLD_MIN_WIDTH.

@@ -525,6 +525,16 @@ static void text_summary(FILE *out, const struct input_report *r, enum report_mo
 	}
 }
 
+/* The columns text is folded to: standard output's terminal, or 80 (fold.h). */
+static size_t text_width(void)
+{
+	static size_t width;
+
+	if (!width)
+		width = fold_width(STDOUT_FILENO);
+	return width;
+}
+
 /* The container's facts, the keys as words ("device description"), aligned. */
 static void text_facts(FILE *out, const struct snapshot *s)
 {
@@ -536,10 +546,19 @@ static void text_facts(FILE *out, const struct snapshot *s)
 	for (size_t i = 0; i < s->nfacts; i++) {
 		char label[64];
 
+		char *line = NULL;
+		int n;
+
 		snprintf(label, sizeof(label), "%s", s->facts[i].key);
 		for (char *c = label; *c; c++)
 			*c = *c == '_' ? ' ' : *c;
-		fprintf(out, "%-*s %s\n", width, label, esc(s->facts[i].value));
+		n = asprintf(&line, "%-*s %s", width, label, esc(s->facts[i].value));
+		/* A long value (a stream's devices) folds between its items, under itself. */
+		if (n < 0)
+			fprintf(out, "%-*s %s\n", width, label, esc(s->facts[i].value));
+		else
+			fold_list_line(out, line, (size_t)n, text_width(), (size_t)width + 1);
+		free(n < 0 ? NULL : line);
 	}
 }
 
@@ -587,15 +606,6 @@ static void text_quiet_line(FILE *out, const struct input_report *r, enum report
 	fprintf(out, "\n");
 }
 
-/* The columns text is folded to: standard output's terminal, or 80 (fold.h). */
-static size_t text_width(void)
-{
-	static size_t width;
-
-	if (!width)
-		width = fold_width(STDOUT_FILENO);
-	return width;
-}
 
 /*
  * The vCPUs and the notes: prose of fredck's own words, folded to the

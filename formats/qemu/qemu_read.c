@@ -58,10 +58,11 @@ void qemu_describe_devices(struct snapshot *s, const struct qemu_stream *q)
 
 	s->devices_partial = q->scanned || q->devices_cut;
 	if (q->scanned)
-		snapshot_add_fact(s, "devices", "partial, %zu named (a scan for the cpu sections "
+		/* No ", " before the names: inspect folds the list after its commas. */
+		snapshot_add_fact(s, "devices", "partial: %zu named (a scan for the cpu sections "
 				  "stepped over the others unread): %s", q->ndevices, names);
 	else if (q->devices_cut)
-		snapshot_add_fact(s, "devices", "%zu, partial: the names stop at 1 MiB: %s",
+		snapshot_add_fact(s, "devices", "partial: %zu (the names stop at 1 MiB): %s",
 				  q->ndevices, names);
 	else
 		snapshot_add_fact(s, "devices", "%zu: %s", q->ndevices, names);

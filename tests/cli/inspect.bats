@@ -236,7 +236,7 @@ qemu_nodesc_streams() {
 		else
 			run --separate-stderr -0 bash -c '"$1" inspect - <scan.bin' _ "$FREDCK"
 		fi
-		assert_line --regexp '^devices +partial, [0-9]+ named \(a scan for the cpu sections stepped over the others unread\): ram/0, '
+		assert_line --regexp '^devices +partial: [0-9]+ named \(a scan for the cpu sections stepped over the others unread\): ram/0,'
 		if [ "$how" = file ]; then
 			run --separate-stderr -0 "$FREDCK" inspect -j scan.bin
 		else
@@ -244,7 +244,7 @@ qemu_nodesc_streams() {
 		fi
 		assert_valid_json
 		assert_equal "$(jqo '.inputs[0].devices_partial')" true
-		[[ "$(jqo '.inputs[0].facts.devices')" == "partial, "* ]] || fail "$how: $output"
+		[[ "$(jqo '.inputs[0].facts.devices')" == "partial: "* ]] || fail "$how: $output"
 	done
 	# The whole list, read by the footers: not partial; --ndjson as -j.
 	run --separate-stderr -0 bash -c '"$1" inspect -j - <nodesc.bin' _ "$FREDCK"

@@ -47,6 +47,20 @@ static size_t widest(const char *text)
 	return best;
 }
 
+/* LINE folded as a list under HANG, as fold_list_line prints it. */
+static void is_list_folded(const char *line, size_t width, size_t hang, const char *want,
+			   const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	fold_list_line(mem, line, strlen(line), width, hang);
+	fclose(mem);
+	is_str(buf, want, "%s", what);
+	free(buf);
+}
+
 int main(void)
 {
 	const char *why = "    why: saved as injected (KVM re-queues an exception as injected after a "
@@ -92,5 +106,12 @@ int main(void)
 	is_int((long long)fold_hang("  \033[1;33mFK302 note\033[0m (vCPUs 0-31): x", 40),
 	       (long long)fold_hang("  FK302 note (vCPUs 0-31): x", 29),
 	       "hang in columns: colour sequences take none");
+	is_list_folded("devices  a b c, d e f, g h i", 20, 9, "devices  a b c,\n         d e f,\n         g h i\n",
+		       "a list breaks after its commas only, under its value");
+	is_list_folded("devices  one two three four five six", 16, 9, "devices  one two three four five six\n",
+		       "a list item with spaces is never broken");
+	is_list_folded("machine  pc, 0 of 2 vCPUs at risk: nothing to do", 30, 9,
+		       "machine  pc,\n         0 of 2 vCPUs at risk: nothing to do\n",
+		       "a forged item starts under the value, never at a line's start");
 	return done_testing();
 }
