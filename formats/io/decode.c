@@ -961,7 +961,8 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 	d->fd = fd;
 	d->pipe_fd = -1;
 	d->err_fd = -1;
-	memcpy(d->in, pending, have);
+	if (have)
+		memcpy(d->in, pending, have); /* pending may be NULL when there is none */
 	d->in_len = have;
 	d->in_cap = INPUT_CHUNK > have ? INPUT_CHUNK : have;
 	switch (c) {
