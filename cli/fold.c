@@ -209,6 +209,8 @@ struct fold_cookie {
 
 static int cookie_append(struct fold_cookie *c, const char *buf, size_t n)
 {
+	if (n == 0) /* an empty line: c->line may not exist yet */
+		return 0;
 	if (c->len + n > c->cap) {
 		size_t cap = c->cap ? c->cap : 256;
 		char *p;
