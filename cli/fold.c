@@ -143,6 +143,9 @@ static int fold_pieces(FILE *out, const char *line, size_t len, size_t width, si
 {
 	size_t start = 0, col = 0;
 
+	if (len == 0) /* an empty line (line may be NULL) */
+		return putc('\n', out) == EOF ? -1 : 0;
+
 	for (;;) {
 		size_t end = piece_end(line, len, start, col, width, min_break, list), shown = end;
 
