@@ -759,7 +759,8 @@ static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char
 }
 
 /* Add to what -v says of the writing. */
-static void append_how(struct write_request *w, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+append_how(struct write_request *w, const char *fmt, ...)
 {
 	size_t used = strlen(w->how);
 	va_list ap;
