@@ -31,7 +31,9 @@ if [ ! -s "$STREAM" ]; then
 	echo "making a stream of $RAM_MIB MiB of realistic memory in $STREAM"
 	{ tar -cf - /usr 2>/dev/null | head -c "$REAL_BYTES"; head -c $((RAM_MIB << 20)) /dev/zero; } |
 		head -c $((RAM_MIB << 20)) >"$DIR/ram-real.img"
-	{ sleep 1; echo "migrate \"exec:cat > $STREAM\""; sleep 40; echo quit; } |
+	# QEMU limits a migration to 32 MiB/s unless told otherwise.
+	{ sleep 1; echo "migrate_set_parameter max-bandwidth 10G"; echo "migrate \"exec:cat > $STREAM\"";
+		sleep $((40 + RAM_MIB / 32)); echo quit; } |
 		qemu-system-x86_64 -accel tcg -machine pc,memory-backend=ram -smp 2 -m "${RAM_MIB}M" \
 			-object memory-backend-file,id=ram,size="${RAM_MIB}M",mem-path="$DIR/ram-real.img",share=on \
 			-nographic -nodefaults -S -monitor stdio >"$DIR/qemu-real.log" 2>&1 || true
