@@ -767,16 +767,10 @@ int bsrc_decode(struct bsrc *b, enum codec c, struct fmt_error *e)
 				"a compressed image cannot be filtered");
 	leave_mapped(b);
 	have = b->len - b->pos;
-	/* lzop reads the file itself, from where the compressed data starts. */
-	if (c == CODEC_LZOP) {
-		if (!b->seekable || lseek(b->fd, (off_t)start, SEEK_SET) < 0)
-			return fmt_fail(e, FMT_ERR_UNSUPPORTED, b->path,
-					"an lzop-compressed image must be read from a file");
-		have = 0;
-	}
 	b->dec = decoder_new(c, b->fd, b->buf + b->pos, have, error, sizeof(error));
 	if (!b->dec)
 		return fmt_fail(e, FMT_ERR_SYSTEM, b->path, "cannot decompress: %s", error);
+	decoder_set_origin(b->dec, start);
 	{
 		uint8_t *m = realloc(b->store, BSRC_DEC_STORE);
 

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * decode.c --- decompressors for compressed libvirt save images: gzip
- * (zlib), bzip2 (libbz2), xz (liblzma) and zstd (libzstd) as libraries;
- * lzop, which has no library in Debian, through the lzop program, as
- * libvirt itself runs it.  Concatenated members and frames are followed,
- * as the programs do.
+ * (zlib), bzip2 (libbz2), xz (liblzma), zstd (libzstd) and lzop (its file
+ * format read here, its blocks by liblzo2) as libraries; the lzop encoder
+ * is still the lzop program, as libvirt itself runs it.  Concatenated
+ * members, frames and files are followed, as the programs do.
  */
 #include "config.h"
 
 #include <bzlib.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <lzo/lzo1x.h>
 #include <lzma.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +45,7 @@ struct decoder {
 	size_t zstd_left; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
 	struct zstd_track *zt; /* zstd: frames and blocks followed, for the cuts */
 	struct bit_track *bt;  /* gzip, bzip2: blocks followed, for the cuts */
-	pid_t child; /* lzop */
-	int pipe_fd;
-	int err_fd;          /* lzop's standard error */
-	char child_err[120]; /* its first words, for the error message */
+	struct lzop_dec *lz;   /* lzop */
 };
 
 const char *codec_name(enum codec c)
@@ -74,7 +73,7 @@ const char *codec_provider(enum codec c, char *buf, size_t len)
 		snprintf(buf, len, "libzstd %s", ZSTD_versionString());
 		break;
 	default:
-		snprintf(buf, len, "the lzop program");
+		snprintf(buf, len, "liblzo2 %s", lzo_version_string());
 		break;
 	}
 	return buf;
@@ -886,60 +885,461 @@ static void drain_child_err(int fd, char *keep, size_t keep_len)
 	}
 }
 
+/* ---- the lzop file format (formats/io/splice.c continues lzop files) ----- */
+
+#define LZOP_BLOCK_FLAGS 0x303U  /* Adler-32 and CRC-32 of the data and of the compressed data */
+#define LZOP_H_EXTRA_FIELD 0x40U
+#define LZOP_MULTIPART 0x400U
+#define LZOP_H_FILTER 0x800U
+
+static uint32_t lzop_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
+
+int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
+		uint32_t *block_flags)
+{
+	size_t at = 9;
+	uint16_t version;
+	uint32_t flags;
+
+	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
+		return -1;
+	version = (uint16_t)(p[at] << 8 | p[at + 1]);
+	at += 4; /* version, library version */
+	if (version >= 0x0940)
+		at += 2; /* version needed to extract */
+	if (len < at + 6)
+		return -1;
+	*method = p[at++];
+	*level = version >= 0x0940 ? p[at++] : 0;
+	flags = lzop_be32(p + at);
+	at += 4;
+	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
+		return -1; /* filtered data, several parts, extra fields: not continued */
+	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
+	if (len < at + 1)
+		return -1;
+	at += 1 + p[at] + 4; /* name length, name, header checksum */
+	if (len < at)
+		return -1;
+	*hlen = at;
+	*block_flags = flags & LZOP_BLOCK_FLAGS;
+	return 0;
+}
+
+/* ---- lzop, decoded in process with liblzo2 --------------------------------- */
+
+/*
+ * lzop's file format has no library; its blocks are liblzo2's.  The rules
+ * are those lzop -d applies (lzop 1.04: src/lzop.c read_header and
+ * p_magic, src/p_lzo.c lzo_decompress): a header, its checksum; blocks of
+ * a u32 uncompressed length (0 ends the file), a u32 compressed length
+ * (1 to the uncompressed one: equal means stored as is), the checksums the
+ * header's flags ask for, the data; every checksum verified.  Files may
+ * follow one another (lzop -d decompresses them all); bytes after a file
+ * that do not start another are ignored, as lzop -d does (with a warning,
+ * which libvirt's lzop -dc --ignore-warn hushes), but a damaged magic is
+ * an error.  Errors name the byte, counted as bsrc_decode sets the origin
+ * (the image's offset), and the field.
+ */
+#define LZOP_ADLER32_D 0x1U
+#define LZOP_ADLER32_C 0x2U
+#define LZOP_CRC32_D 0x100U
+#define LZOP_CRC32_C 0x200U
+#define LZOP_H_CRC32 0x1000U
+/* Bits no lzop defines: lzop -d refuses a header with any (without -ff). */
+#define LZOP_F_RESERVED 0x000FC000U
+#define LZOP_BLOCK_MAX (64U << 20)     /* lzop's MAX_BLOCK_SIZE */
+#define LZOP_NEWEST_KNOWN 0x1040U      /* "version needed to extract" lzop 1.04 accepts */
+
+struct lzop_dec {
+	uint64_t origin;  /* the offset of the first compressed byte, for errors */
+	uint64_t in_at;   /* the offset of d->in[0] from the first compressed byte */
+	uint32_t flags;   /* the current file's header's */
+	bool in_file;     /* between a header and its end marker */
+	unsigned int files;
+	uint8_t *block;   /* a decompressed block the caller has not taken all of */
+	size_t block_cap, block_len, block_pos;
+};
+
+static uint16_t lzop_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The offset, counted from the origin, of the input byte k after the current one. */
+static uint64_t lz_off(const struct decoder *d, size_t k)
+{
+	return d->lz->origin + d->lz->in_at + d->in_pos + k;
+}
+
+static int lz_bad(struct decoder *d, uint64_t off, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int lz_bad(struct decoder *d, uint64_t off, const char *field, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(d->error, sizeof(d->error), "lzop data: byte %llu (%s): %s",
+		 (unsigned long long)off, field, what);
+	return -1;
+}
+
+/* n bytes were needed from the current one on (field at byte at of them); the input ended. */
+static int lz_short(struct decoder *d, size_t at, const char *field)
+{
+	if (d->error[0])
+		return -1; /* a read error, already said */
+	snprintf(d->error, sizeof(d->error),
+		 "lzop data: truncated at byte %llu (%s): the input ends at byte %llu",
+		 (unsigned long long)lz_off(d, at), field,
+		 (unsigned long long)lz_off(d, d->in_len - d->in_pos));
+	return -1;
+}
+
+/*
+ * n contiguous input bytes at d->in + d->in_pos, read as needed; false
+ * when the input ends first (or cannot be read: d->error).  The buffer
+ * grows only when it is full of bytes read, to twice that at most, so
+ * that a length field cannot make it bigger than the input.
+ */
+static bool lz_need(struct decoder *d, size_t n)
+{
+	while (d->in_len - d->in_pos < n) {
+		ssize_t got;
+
+		if (d->in_pos > 0) {
+			memmove(d->in, d->in + d->in_pos, d->in_len - d->in_pos);
+			d->lz->in_at += d->in_pos;
+			d->in_len -= d->in_pos;
+			d->in_pos = 0;
+		}
+		if (d->in_eof)
+			return false;
+		if (d->in_len == d->in_cap) {
+			size_t cap = d->in_cap * 2 < n ? d->in_cap * 2 : n;
+			uint8_t *m = realloc(d->in, cap);
+
+			if (!m) {
+				fail(d, "out of memory");
+				return false;
+			}
+			d->in = m;
+			d->in_cap = cap;
+		}
+		do
+			got = read(d->fd, d->in + d->in_len, d->in_cap - d->in_len);
+		while (got < 0 && errno == EINTR);
+		if (got < 0) {
+			snprintf(d->error, sizeof(d->error), "cannot read: %s", strerror(errno));
+			return false;
+		}
+		if (got == 0)
+			d->in_eof = true;
+		d->in_len += (size_t)got;
+	}
+	return true;
+}
+
+/* The header checksum's kind: CRC-32 when the flags say so, else Adler-32. */
+static uint32_t lz_header_sum(uint32_t flags, const uint8_t *p, size_t n)
+{
+	return flags & LZOP_H_CRC32 ? lzo_crc32(0, p, (lzo_uint)n) : lzo_adler32(1, p, (lzo_uint)n);
+}
+
+/* The extra field (lzop writes none, but reads past one): its length and checksum. */
+static int lz_extra_field(struct decoder *d, uint32_t flags)
+{
+	uint64_t start = lz_off(d, 0);
+	uint32_t len, sum, want;
+
+	if (!lz_need(d, 4))
+		return lz_short(d, 0, "the extra field's length");
+	len = lzop_be32(d->in + d->in_pos);
+	sum = flags & LZOP_H_CRC32 ? lzo_crc32(0, d->in + d->in_pos, 4) :
+				     lzo_adler32(1, d->in + d->in_pos, 4);
+	d->in_pos += 4;
+	/* Step through it as it comes: its length is not trusted for memory. */
+	while (len > 0) {
+		size_t take;
+
+		if (!lz_need(d, 1))
+			return lz_short(d, 0, "the extra field");
+		take = d->in_len - d->in_pos < len ? d->in_len - d->in_pos : len;
+		sum = flags & LZOP_H_CRC32 ? lzo_crc32(sum, d->in + d->in_pos, (lzo_uint)take) :
+					     lzo_adler32(sum, d->in + d->in_pos, (lzo_uint)take);
+		d->in_pos += take;
+		len -= (uint32_t)take;
+	}
+	if (!lz_need(d, 4))
+		return lz_short(d, 0, "the extra field's checksum");
+	want = lzop_be32(d->in + d->in_pos);
+	if (want != sum)
+		return lz_bad(d, lz_off(d, 0), "the extra field's checksum",
+			      "0x%08x, the extra field from byte %llu gives 0x%08x", want,
+			      (unsigned long long)start, sum);
+	d->in_pos += 4;
+	return 0;
+}
+
+/* A file's header, from its magic on: 0, or -1 with d->error. */
+static int lz_header(struct decoder *d)
+{
+	const uint8_t *p;
+	uint16_t version, needed = 0x0900;
+	uint32_t flags, sum, want;
+	uint8_t method, level = 0;
+	size_t at = 0;
+
+#define LZ_NEED(n, field)                               \
+	do {                                            \
+		if (!lz_need(d, (n)))                   \
+			return lz_short(d, at, (field)); \
+		p = d->in + d->in_pos;                  \
+	} while (0)
+
+	LZ_NEED(9, "the lzop magic");
+	if (memcmp(p, lzop_magic, 9) != 0)
+		return lz_bad(d, lz_off(d, 0), "the lzop magic", "not an lzop file");
+	at = 9;
+	LZ_NEED(13, "the header's version");
+	version = lzop_be16(p + 9);
+	if (version < 0x0900)
+		return lz_bad(d, lz_off(d, 9), "the header's version",
+			      "0x%04x, older than any lzop (0x0900)", version);
+	at = 13;
+	if (version >= 0x0940) {
+		LZ_NEED(15, "the version needed to extract");
+		needed = lzop_be16(p + 13);
+		if (needed > LZOP_NEWEST_KNOWN || needed < 0x0900)
+			return lz_bad(d, lz_off(d, 13), "the version needed to extract",
+				      "0x%04x, not a version lzop 1.04 extracts", needed);
+		at = 15;
+	}
+	LZ_NEED(at + (version >= 0x0940 ? 2 : 1) + 4, "the header's method and flags");
+	method = p[at++];
+	if (version >= 0x0940)
+		level = p[at++];
+	flags = lzop_be32(p + at);
+	at += 4;
+	if (flags & LZOP_H_FILTER)
+		at += 4;
+	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime (low, high) */
+	LZ_NEED(at + 1, "the header's name length");
+	at += 1 + p[at];
+	LZ_NEED(at + 4, "the header's name and checksum");
+	want = lzop_be32(p + at);
+	sum = lz_header_sum(flags, p + 9, at - 9);
+	if (want != sum)
+		return lz_bad(d, lz_off(d, at), "the header checksum",
+			      "0x%08x, the header's bytes give 0x%08x", want, sum);
+#undef LZ_NEED
+	/* In lzop -d's order, once the header is known whole. */
+	if (method < 1 || method > 3)
+		return lz_bad(d, lz_off(d, version >= 0x0940 ? 15 : 13), "the header's method",
+			      "%u, not one of lzop's LZO1X methods (1, 2, 3)", method);
+	if (level > 9)
+		return lz_bad(d, lz_off(d, 16), "the header's level", "%u, not 1 to 9", level);
+	if (flags & LZOP_F_RESERVED)
+		return lz_bad(d, lz_off(d, version >= 0x0940 ? 17 : 14), "the header's flags",
+			      "0x%08x sets bits lzop does not define", flags);
+	if (flags & LZOP_H_FILTER)
+		return lz_bad(d, lz_off(d, version >= 0x0940 ? 17 : 14), "the header's flags",
+			      "a filtered file (lzop --filter), which fredck does not undo");
+	d->in_pos += at + 4;
+	if ((flags & LZOP_H_EXTRA_FIELD) && lz_extra_field(d, flags) != 0)
+		return -1;
+	d->lz->flags = flags;
+	d->lz->in_file = true;
+	d->lz->files++;
+	return 0;
+}
+
+/*
+ * After a file's end marker: 1 when another file follows (its header
+ * read), 0 at the end (nothing, or bytes lzop -d ignores), -1 on error.
+ */
+static int lz_next_file(struct decoder *d)
+{
+	const uint8_t *p;
+
+	if (!lz_need(d, 9))
+		return d->error[0] ? -1 : 0; /* the end, or a few trailing bytes */
+	p = d->in + d->in_pos;
+	if (memcmp(p, lzop_magic, 9) != 0) {
+		/* lzop -d: "LZO" then a 0 is a magic damaged (by a text-mode copy). */
+		if (memcmp(p + 1, "LZO", 3) == 0 && p[4] == 0)
+			return lz_bad(d, lz_off(d, 0), "the lzop magic",
+				      "a damaged magic of a file after the first");
+		return 0;
+	}
+	return lz_header(d) == 0 ? 1 : -1;
+}
+
+/* A block's checksum that does not match. */
+static int lz_sum_bad(struct decoder *d, uint64_t data_off, uint64_t sum_off, const char *field,
+		      const char *kind, uint32_t want, uint32_t got)
+{
+	return lz_bad(d, data_off, field, "its %s is 0x%08x, the block's checksum at byte %llu says 0x%08x",
+		      kind, got, (unsigned long long)sum_off, want);
+}
+
+/* Check the checksums of flags adler and crc over p[n], stored at sums (each 0 when not stored). */
+static int lz_check(struct decoder *d, const uint8_t *p, size_t n, uint64_t data_off,
+		    const char *field, bool adler, uint32_t want_adler, uint64_t adler_off, bool crc,
+		    uint32_t want_crc, uint64_t crc_off)
+{
+	uint32_t got;
+
+	if (adler && (got = lzo_adler32(1, p, (lzo_uint)n)) != want_adler)
+		return lz_sum_bad(d, data_off, adler_off, field, "Adler-32", want_adler, got);
+	if (crc && (got = lzo_crc32(0, p, (lzo_uint)n)) != want_crc)
+		return lz_sum_bad(d, data_off, crc_off, field, "CRC-32", want_crc, got);
+	return 0;
+}
+
+/*
+ * One block: decompressed into out when it holds all of it (its length
+ * returned), else into d->lz->block (0 returned, as after an end marker).
+ */
+static ssize_t lz_block(struct decoder *d, uint8_t *out, size_t n)
+{
+	struct lzop_dec *z = d->lz;
+	uint32_t f = z->flags, dst, src, s[4] = { 1, 0, 1, 0 }; /* Adler-32 and CRC-32 of d, c */
+	uint64_t so[4] = { 0, 0, 0, 0 }, c_off;
+	const uint8_t *p, *c;
+	size_t at = 8;
+	uint8_t *to;
+
+	if (!lz_need(d, 4))
+		return lz_short(d, 0, "a block's uncompressed length");
+	dst = lzop_be32(d->in + d->in_pos);
+	if (dst == 0) {
+		d->in_pos += 4;
+		z->in_file = false;
+		return 0;
+	}
+	if (dst == 0xFFFFFFFFU)
+		return lz_bad(d, lz_off(d, 0), "a block's uncompressed length",
+			      "0xffffffff: a split lzop file, which lzop -d does not read either");
+	if (dst > LZOP_BLOCK_MAX)
+		return lz_bad(d, lz_off(d, 0), "a block's uncompressed length",
+			      "%u bytes, more than lzop's limit of 64 MiB", dst);
+	if (!lz_need(d, 8))
+		return lz_short(d, 4, "a block's compressed length");
+	src = lzop_be32(d->in + d->in_pos + 4);
+	if (src == 0 || src > dst)
+		return lz_bad(d, lz_off(d, 4), "a block's compressed length",
+			      "%u bytes for %u uncompressed (1 to that many)", src, dst);
+	/* The checksums in lzop's order; those of the compressed data only when it is compressed. */
+	for (int i = 0; i < 4; i++) {
+		static const uint32_t flag[4] = { LZOP_ADLER32_D, LZOP_CRC32_D, LZOP_ADLER32_C,
+						  LZOP_CRC32_C };
+
+		if (!(f & flag[i]))
+			continue;
+		if (i >= 2 && src == dst) {
+			s[i] = s[i - 2]; /* lzop -d: the data's own, as stored data is compressed data */
+			so[i] = so[i - 2];
+			continue;
+		}
+		if (!lz_need(d, at + 4))
+			return lz_short(d, at, "a block's checksum");
+		s[i] = lzop_be32(d->in + d->in_pos + at);
+		so[i] = lz_off(d, at);
+		at += 4;
+	}
+	if (!lz_need(d, at + src))
+		return lz_short(d, at, "a block's compressed data");
+	p = d->in + d->in_pos;
+	c = p + at;
+	c_off = lz_off(d, at);
+	if (lz_check(d, c, src, c_off, "a block's compressed data", f & LZOP_ADLER32_C, s[2], so[2],
+		     f & LZOP_CRC32_C, s[3], so[3]) != 0)
+		return -1;
+	to = out;
+	if (n < dst) {
+		if (z->block_cap < dst) {
+			uint8_t *m = realloc(z->block, dst);
+
+			if (!m)
+				return fail(d, "out of memory");
+			z->block = m;
+			z->block_cap = dst;
+		}
+		to = z->block;
+	}
+	if (src < dst) {
+		lzo_uint got = dst;
+		int rc = lzo1x_decompress_safe(c, src, to, &got, NULL);
+
+		if (rc != LZO_E_OK)
+			return lz_bad(d, c_off, "a block's compressed data",
+				      "LZO1X data that does not decompress (liblzo2 error %d)", rc);
+		if (got != dst)
+			return lz_bad(d, c_off, "a block's compressed data",
+				      "LZO1X data that decompresses to %lu bytes, not %u",
+				      (unsigned long)got, dst);
+	} else {
+		memcpy(to, c, dst);
+	}
+	if (lz_check(d, to, dst, c_off, "a block's data", f & LZOP_ADLER32_D, s[0], so[0],
+		     f & LZOP_CRC32_D, s[1], so[1]) != 0)
+		return -1;
+	d->in_pos += at + src;
+	if (to == out)
+		return (ssize_t)dst;
+	z->block_len = dst;
+	z->block_pos = 0;
+	return 0;
+}
+
 static ssize_t read_lzop(struct decoder *d, uint8_t *out, size_t n)
 {
-	ssize_t got;
-	int status;
+	struct lzop_dec *z = d->lz;
 
-	do
-		got = read(d->pipe_fd, out, n);
-	while (got < 0 && errno == EINTR);
-	drain_child_err(d->err_fd, d->child_err, sizeof(d->child_err));
-	if (got > 0)
-		return got;
-	if (got < 0)
-		return fail(d, strerror(errno));
-	/* The end: lzop must have succeeded, or the data was bad. */
-	if (d->child > 0 && waitpid(d->child, &status, 0) == d->child) {
-		d->child = 0;
-		drain_child_err(d->err_fd, d->child_err, sizeof(d->child_err));
-		/*
-		 * lzop exits 1 on an error (a checksum that does not match) and
-		 * 2 on a warning, which --ignore-warn turns into 0: anything but
-		 * 0 is bad data.
-		 */
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			char why[sizeof(d->child_err) + 64];
+	while (n > 0) {
+		if (z->block_pos < z->block_len) {
+			size_t k = z->block_len - z->block_pos < n ? z->block_len - z->block_pos : n;
 
-			snprintf(why, sizeof(why), "lzop -dc failed (corrupt or truncated)%s%s",
-				 d->child_err[0] ? ": " : "", d->child_err);
-			return fail(d, why);
+			memcpy(out, z->block + z->block_pos, k);
+			z->block_pos += k;
+			return (ssize_t)k;
+		}
+		if (d->done)
+			return 0;
+		if (!z->in_file) {
+			int r = z->files == 0 ? lz_header(d) : lz_next_file(d);
+
+			if (r < 0)
+				return -1;
+			if (!z->in_file)
+				d->done = true; /* no file after the last */
+			continue;
+		}
+		{
+			ssize_t got = lz_block(d, out, n);
+
+			if (got != 0)
+				return got;
 		}
 	}
 	return 0;
 }
 
-static int start_lzop(struct decoder *d)
+void decoder_set_origin(struct decoder *d, uint64_t off)
 {
-	static char *const argv[] = { "lzop", "-dc", "--ignore-warn", NULL };
-	char why[160];
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return fail(d, strerror(errno));
-	d->child = spawn_filter(argv, d->fd, p[1], &d->err_fd, why, sizeof(why));
-	close(p[1]);
-	if (d->child < 0) {
-		d->child = 0;
-		close(p[0]);
-		/* Not the data's fault: said without "lzop data:". */
-		snprintf(d->error, sizeof(d->error), "%s", why);
-		return -1;
-	}
-	d->pipe_fd = p[0];
-	return 0;
+	if (d->lz)
+		d->lz->origin = off;
 }
-
 /*
  * What an xz stream may make the decoder allocate: its header names the
  * dictionary size, up to 1.5 GiB, and a crafted image must not get that.
@@ -959,8 +1359,6 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 	}
 	d->codec = c;
 	d->fd = fd;
-	d->pipe_fd = -1;
-	d->err_fd = -1;
 	if (have)
 		memcpy(d->in, pending, have); /* pending may be NULL when there is none */
 	d->in_len = have;
@@ -993,7 +1391,8 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 			fail(d, "cannot start");
 		break;
 	case CODEC_LZOP:
-		start_lzop(d);
+		if (lzo_init() != LZO_E_OK || !(d->lz = calloc(1, sizeof(*d->lz))))
+			fail(d, "cannot start");
 		break;
 	}
 	if (d->error[0]) {
@@ -1054,65 +1453,14 @@ void decoder_free(struct decoder *d)
 		}
 		break;
 	case CODEC_LZOP:
-		if (d->pipe_fd >= 0)
-			close(d->pipe_fd);
-		if (d->err_fd >= 0)
-			close(d->err_fd);
-		if (d->child > 0) {
-			kill(d->child, SIGTERM);
-			waitpid(d->child, NULL, 0);
-		}
+		if (d->lz)
+			free(d->lz->block);
+		free(d->lz);
 		break;
 	}
 	bt_free(d->bt);
 	free(d->in);
 	free(d);
-}
-
-/* ---- the lzop file format (formats/io/splice.c continues lzop files) ----- */
-
-#define LZOP_BLOCK_FLAGS 0x303U  /* Adler-32 and CRC-32 of the data and of the compressed data */
-#define LZOP_H_EXTRA_FIELD 0x40U
-#define LZOP_MULTIPART 0x400U
-#define LZOP_H_FILTER 0x800U
-
-static uint32_t lzop_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a, '\n' };
-
-int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uint8_t *level,
-		uint32_t *block_flags)
-{
-	size_t at = 9;
-	uint16_t version;
-	uint32_t flags;
-
-	if (len < at + 4 || memcmp(p, lzop_magic, 9) != 0)
-		return -1;
-	version = (uint16_t)(p[at] << 8 | p[at + 1]);
-	at += 4; /* version, library version */
-	if (version >= 0x0940)
-		at += 2; /* version needed to extract */
-	if (len < at + 6)
-		return -1;
-	*method = p[at++];
-	*level = version >= 0x0940 ? p[at++] : 0;
-	flags = lzop_be32(p + at);
-	at += 4;
-	if (flags & (LZOP_H_FILTER | LZOP_MULTIPART | LZOP_H_EXTRA_FIELD))
-		return -1; /* filtered data, several parts, extra fields: not continued */
-	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime low (and high) */
-	if (len < at + 1)
-		return -1;
-	at += 1 + p[at] + 4; /* name length, name, header checksum */
-	if (len < at)
-		return -1;
-	*hlen = at;
-	*block_flags = flags & LZOP_BLOCK_FLAGS;
-	return 0;
 }
 
 /* ---- encoders ------------------------------------------------------------ */

@@ -17,14 +17,20 @@ struct decoder;
 
 /*
  * A decoder of the compressed bytes that follow on fd, starting with the
- * have bytes already read (pending); lzop reads fd itself, from its
- * current offset.  NULL with error filled when it cannot start.
+ * have bytes already read (pending).  NULL with error filled when it
+ * cannot start.
  */
 struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t have,
 			    char *error, size_t error_len);
 /* Up to n decompressed bytes; 0 at the end; -1 on bad data (decoder_error). */
 ssize_t decoder_read(struct decoder *d, uint8_t *out, size_t n);
 const char *decoder_error(const struct decoder *d);
+/*
+ * lzop: the offset of the first compressed byte (in the image), which its
+ * errors add to the offsets they name ("lzop data: byte N (field): ...");
+ * 0 unless set.
+ */
+void decoder_set_origin(struct decoder *d, uint64_t off);
 
 /*
  * zstd: where the compressed data could be cut, as the decoder went
@@ -79,9 +85,9 @@ bool decoder_zstd_cut_state(const struct decoder *d, uint64_t c_end, struct XXH6
 void decoder_free(struct decoder *d);
 const char *codec_name(enum codec c);
 /*
- * What does codec c, as linked or run: "zlib 1.2.13", "libbz2 1.0.8",
- * "liblzma 5.4.1", "libzstd 1.5.4", or "the lzop program" (run when an
- * image needs it); written into buf, which is returned.
+ * What decodes codec c, as linked: "zlib 1.2.13", "libbz2 1.0.8",
+ * "liblzma 5.4.1", "liblzo2 2.10" (lzop) or "libzstd 1.5.4"; written into
+ * buf, which is returned.
  */
 const char *codec_provider(enum codec c, char *buf, size_t len);
 
