@@ -150,7 +150,7 @@ assert_usage_error() {
 	run -0 "$FREDCK" --version
 	assert_line --index 0 --regexp '^fredck [0-9]+\.[0-9]+'
 	assert_line "formats: $formats"
-	assert_line --regexp '^compressed libvirt images: gzip \(zlib [0-9.]+\), bzip2 \(libbz2 [0-9.]+\), xz \(liblzma [0-9.]+\), lzop \(the lzop program\), zstd \(libzstd [0-9.]+\)$'
+	assert_line --regexp '^compressed libvirt images: gzip \(zlib [0-9.]+\), bzip2 \(libbz2 [0-9.]+\), xz \(liblzma [0-9.]+\), lzop \(liblzo2 [0-9.]+\), zstd \(libzstd [0-9.]+\)$'
 }
 
 @test "usage: --help names the exit status bits" {

@@ -3,7 +3,7 @@
  * test_lzop.c --- fredck's lzop decoder (formats/io/decode.c: the lzop file
  * format read in process, its blocks by liblzo2) against the real lzop
  * program: files lzop -c writes with each of its block formats (-1, -3,
- * -7, -9; --crc32; -F, no checksum; -C, checksums of the compressed data
+ * -7, -9; --crc32; -F, no checksum; -CC, checksums of the compressed data
  * too; a file name in the header), an empty one, files concatenated and
  * trailing zeros decode to what lzop -dc gives, byte for byte, read in
  * large and in small pieces, part of the input handed over as already
@@ -54,8 +54,8 @@ static uint8_t *make_data(void)
 				d[n++] = (uint8_t)(y >> 24);
 			}
 	}
-	/* 300 KB of random bytes: at least one 256 KiB block lzop stores as is. */
-	for (size_t i = 600000; d && i < 900000; i++) {
+	/* 580 KB of random bytes: 256 KiB blocks lzop stores as they are. */
+	for (size_t i = 520000; d && i < 1100000; i++) {
 		y = y * 1664525U + 1013904223U;
 		d[i] = (uint8_t)(y >> 24);
 	}
@@ -222,6 +222,15 @@ static void damaged(void)
 		ok(false, "lzop -c writes a header fredck reads, Adler-32 of the data only");
 		return;
 	}
+	{
+		size_t at = hlen, stored = 0;
+
+		while (at + 8 <= len && be32(f + at) != 0) {
+			stored += be32(f + at) == be32(f + at + 4);
+			at += 12 + be32(f + at + 4);
+		}
+		ok(stored >= 2, "the data makes lzop store some blocks as they are (%zu)", stored);
+	}
 	b = malloc(len);
 	/* The first block: lengths at hlen, hlen + 4; Adler-32 at hlen + 8; data at hlen + 12. */
 	src = be32(f + hlen + 4);
@@ -304,6 +313,54 @@ static void damaged(void)
 	free(f);
 }
 
+/* lzop -CC (Adler-32 of the compressed data too) and --crc32: those checksums are verified. */
+static void damaged_sums(void)
+{
+	char cmd[512], w[2][96];
+	uint8_t *f, method, level;
+	size_t len, hlen;
+	uint32_t flags, src;
+
+	snprintf(cmd, sizeof(cmd), "lzop -CC -c < %s > %s", path("data"), path("c.lzo"));
+	run(cmd);
+	f = slurp(path("c.lzo"), &len);
+	if (!f || lzop_header(f, len, &hlen, &method, &level, &flags) != 0 || flags != 3) {
+		ok(false, "lzop -CC writes Adler-32 of the data and of the compressed data");
+		free(f);
+		return;
+	}
+	/* Data at hlen + 16, after the two lengths and the two checksums. */
+	src = be32(f + hlen + 4);
+	f[hlen + 16 + src / 3] ^= 0x01;
+	snprintf(w[0], sizeof(w[0]), "byte %zu (a block's compressed data): its Adler-32 is",
+		 hlen + 16);
+	snprintf(w[1], sizeof(w[1]), "the block's checksum at byte %zu says", hlen + 12);
+	{
+		const char *const want[] = { w[0], w[1], NULL };
+
+		refused("lzop -CC, a flipped bit in compressed data", f, len, 0, want);
+	}
+	free(f);
+
+	snprintf(cmd, sizeof(cmd), "lzop --crc32 -c < %s > %s", path("data"), path("c.lzo"));
+	run(cmd);
+	f = slurp(path("c.lzo"), &len);
+	if (!f || lzop_header(f, len, &hlen, &method, &level, &flags) != 0 || flags != 0x100) {
+		ok(false, "lzop --crc32 writes CRC-32 of the data");
+		free(f);
+		return;
+	}
+	f[hlen + 11] ^= 0x80;
+	snprintf(w[0], sizeof(w[0]), "byte %zu (a block's data): its CRC-32 is", hlen + 12);
+	snprintf(w[1], sizeof(w[1]), "the block's checksum at byte %zu says", hlen + 8);
+	{
+		const char *const want[] = { w[0], w[1], NULL };
+
+		refused("lzop --crc32, a wrong checksum", f, len, 0, want);
+	}
+	free(f);
+}
+
 int main(void)
 {
 	static const struct {
@@ -311,7 +368,8 @@ int main(void)
 	} forms[] = {
 		{ "lzop -1", "-1" },       { "lzop -3 (the default)", "" }, { "lzop -7", "-7" },
 		{ "lzop -9", "-9" },       { "lzop --crc32", "--crc32" },   { "lzop -F (no checksum)", "-F" },
-		{ "lzop -C", "-C" },       { "lzop -C --crc32", "-C --crc32" },
+		{ "lzop -CC (checksums of the compressed data too)", "-CC" },
+		{ "lzop -CC --crc32", "-CC --crc32" },
 	};
 	uint8_t *data = make_data();
 	char cmd[512];
@@ -348,6 +406,7 @@ int main(void)
 	same_as_lzop("two files concatenated, trailing zeros", path("f.lzo"), data, DATA_LEN);
 
 	damaged();
+	damaged_sums();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run(cmd);
 	free(data);
