@@ -8,7 +8,7 @@
 #            at-risk by tests/qemu/qemu-patch (#PF, #DB, #NM with
 #            cpu/msr_xfd, a lost error code, cpu/error_code, nested, an
 #            unknown described subsection), with and without description;
-#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw, gzip and bzip2;
+#   libvirt  some of those wrapped by tests/qemu/mklibvirt.sh, raw, gzip, bzip2 and lzop;
 #   filter   the qemu seeds (file mode against the stream filter);
 #   firecracker  state files of tests/fc/mkfcsnap (it needs no QEMU);
 #   fc_bitcode   the Firecracker v1.15/v1.16 files of tests/fc/bitcode
@@ -102,6 +102,16 @@ bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf-sync.gz" "$out/libvirt/micro-pf-gzi
 { head -c 40000 "$out/qemu/micro-pf" | bzip2 -c; tail -c +40001 "$out/qemu/micro-pf" | bzip2 -c; } \
 	>"$tmp/pf.bz2"
 bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.bz2" "$out/libvirt/micro-pf-bzip2" 2
+# lzop as libvirt runs it (lzop -c), and two lzop files one after the other.
+if command -v lzop >/dev/null; then
+	lzop -c <"$out/qemu/micro-pf" >"$tmp/pf.lzo"
+	bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf.lzo" "$out/libvirt/micro-pf-lzop" 4
+	{ head -c 40000 "$out/qemu/micro-pf" | lzop -c; tail -c +40001 "$out/qemu/micro-pf" | lzop -c; } \
+		>"$tmp/pf2.lzo"
+	bash "$top/tests/qemu/mklibvirt.sh" "$tmp/pf2.lzo" "$out/libvirt/micro-pf-lzop2" 4
+else
+	echo "make-seeds: no lzop seeds: the lzop program is not installed" >&2
+fi
 cp "$out"/qemu/* "$out/filter/"
 
 command -v qemu-img >/dev/null || { echo "make-seeds: no qcow2 seeds: qemu-img is not installed" >&2; exit 0; }
