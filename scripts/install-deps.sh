@@ -15,7 +15,7 @@ set -eu
 # Building.  debian/control's Build-Depends lists the same packages, less
 # gcc and make (build-essential); tests/cli/package.bats keeps them equal.
 BUILD_PACKAGES="gcc make autoconf automake pkgconf libjansson-dev linux-libc-dev \
-	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libxxhash-dev"
+	zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libxxhash-dev liblzo2-dev"
 # The test suite (zsh and fish: tests/cli/completion.bats completes in them;
 # pigz and pbzip2: recompress.bats keeps the prefix of their multi-block output).
 TEST_PACKAGES="bats bats-support bats-assert jq groff-base python3-jsonschema \
