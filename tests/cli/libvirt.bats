@@ -128,6 +128,13 @@ compressed_image() { # N PROG OUT
 	assert_equal "$status" 4
 }
 
+@test "libvirt: an lzop image on standard input is read too (decoded in process, no longer by lzop from the file)" {
+	compressed_image 4 lzop "$W/lzop.img"
+	run bash -c 'cat "$2" | "$1" check -' _ "$FREDCK" "$W/lzop.img"
+	assert_equal "$status" 4
+	assert_output --partial FK101
+}
+
 @test "libvirt: compressed images are repaired with the same compressor; the standard tool decompresses a stream QEMU loads" {
 	local n=1 prog start
 	for prog in gzip bzip2 xz lzop zstd; do
