@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <lzo/lzo1x.h>
 #include <lzma.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
