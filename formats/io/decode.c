@@ -959,6 +959,8 @@ struct lzop_dec {
 	uint64_t origin;  /* the offset of the first compressed byte, for errors */
 	uint64_t in_at;   /* the offset of d->in[0] from the first compressed byte */
 	uint32_t flags;   /* the current file's header's */
+	uint32_t filter;  /* its filter (lzop --filter): 0 none, 1 to 16 a delta */
+	uint64_t filter_off;
 	bool in_file;     /* between a header and its end marker */
 	unsigned int files;
 	uint8_t *block;   /* a decompressed block the caller has not taken all of */
@@ -1096,7 +1098,7 @@ static int lz_header(struct decoder *d)
 	uint16_t version, needed = 0x0900;
 	uint32_t flags, sum, want;
 	uint8_t method, level = 0;
-	size_t at = 0;
+	size_t at = 0, filter_at;
 
 #define LZ_NEED(n, field)                               \
 	do {                                            \
@@ -1129,6 +1131,7 @@ static int lz_header(struct decoder *d)
 		level = p[at++];
 	flags = lzop_be32(p + at);
 	at += 4;
+	filter_at = at;
 	if (flags & LZOP_H_FILTER)
 		at += 4;
 	at += 8 + (version >= 0x0940 ? 4 : 0); /* mode, mtime (low, high) */
@@ -1150,9 +1153,8 @@ static int lz_header(struct decoder *d)
 	if (flags & LZOP_F_RESERVED)
 		return lz_bad(d, lz_off(d, version >= 0x0940 ? 17 : 14), "the header's flags",
 			      "0x%08x sets bits lzop does not define", flags);
-	if (flags & LZOP_H_FILTER)
-		return lz_bad(d, lz_off(d, version >= 0x0940 ? 17 : 14), "the header's flags",
-			      "a filtered file (lzop --filter), which fredck does not undo");
+	d->lz->filter = flags & LZOP_H_FILTER ? lzop_be32(p + filter_at) : 0;
+	d->lz->filter_off = lz_off(d, filter_at);
 	d->in_pos += at + 4;
 	if ((flags & LZOP_H_EXTRA_FIELD) && lz_extra_field(d, flags) != 0)
 		return -1;
@@ -1181,6 +1183,17 @@ static int lz_next_file(struct decoder *d)
 		return 0;
 	}
 	return lz_header(d) == 0 ? 1 : -1;
+}
+
+/*
+ * lzop --filter=N: each block's bytes were replaced by their differences
+ * from the byte N before (the first N kept), before compressing; undone
+ * here by adding them back, as lzop -d does before it checks the data.
+ */
+static void lz_undo_delta(uint8_t *p, size_t len, uint32_t stride)
+{
+	for (size_t k = stride; k < len; k++)
+		p[k] = (uint8_t)(p[k] + p[k - stride]);
 }
 
 /* A block's checksum that does not match. */
@@ -1290,6 +1303,11 @@ static ssize_t lz_block(struct decoder *d, uint8_t *out, size_t n)
 	} else {
 		memcpy(to, c, dst);
 	}
+	/* lzop -d: a filter past 16 is refused at the first block, not in the header. */
+	if (z->filter > 16)
+		return lz_bad(d, z->filter_off, "the header's filter", "%u, not 1 to 16", z->filter);
+	if (z->filter)
+		lz_undo_delta(to, dst, z->filter);
 	if (lz_check(d, to, dst, c_off, "a block's data", f & LZOP_ADLER32_D, s[0], so[0],
 		     f & LZOP_CRC32_D, s[1], so[1]) != 0)
 		return -1;

@@ -4,7 +4,7 @@
  * format read in process, its blocks by liblzo2) against the real lzop
  * program: files lzop -c writes with each of its block formats (-1, -3,
  * -7, -9; --crc32; -F, no checksum; -CC, checksums of the compressed data
- * too; a file name in the header), an empty one, files concatenated and
+ * too; --filter, a delta before compressing; a file name in the header), an empty one, files concatenated and
  * trailing zeros decode to what lzop -dc gives, byte for byte, read in
  * large and in small pieces, part of the input handed over as already
  * read (as bsrc_decode does).  Damaged files (a flipped bit in compressed
@@ -359,6 +359,25 @@ static void damaged_sums(void)
 		refused("lzop --crc32, a wrong checksum", f, len, 0, want);
 	}
 	free(f);
+
+	/* lzop --filter=4 made filter 17 (the header checksum made right): past lzop's 16. */
+	snprintf(cmd, sizeof(cmd), "lzop --filter=4 -c < %s > %s", path("data"), path("c.lzo"));
+	run(cmd);
+	f = slurp(path("c.lzo"), &len);
+	if (!f || len < 60 || be32(f + 21) != 4) {
+		ok(false, "lzop --filter=4 writes filter 4 at byte 21");
+		free(f);
+		return;
+	}
+	hlen = 38 + f[37] + 4; /* the name length after flags, filter, mode, mtime */
+	put_be32(f + 21, 17);
+	put_be32(f + hlen - 4, lzo_adler32(1, f + 9, (lzo_uint)(hlen - 13)));
+	{
+		const char *const want[] = { "byte 21 (the header's filter): 17, not 1 to 16", NULL };
+
+		refused("lzop --filter, a filter past 16", f, len, 0, want);
+	}
+	free(f);
 }
 
 int main(void)
@@ -370,6 +389,9 @@ int main(void)
 		{ "lzop -9", "-9" },       { "lzop --crc32", "--crc32" },   { "lzop -F (no checksum)", "-F" },
 		{ "lzop -CC (checksums of the compressed data too)", "-CC" },
 		{ "lzop -CC --crc32", "-CC --crc32" },
+		{ "lzop --filter=1 (a delta of 1 byte)", "--filter=1" },
+		{ "lzop --filter=4", "--filter=4" },
+		{ "lzop --filter=16", "--filter=16" },
 	};
 	uint8_t *data = make_data();
 	char cmd[512];
