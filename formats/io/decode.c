@@ -938,7 +938,8 @@ int lzop_header(const uint8_t *p, size_t len, size_t *hlen, uint8_t *method, uin
  * p_magic, src/p_lzo.c lzo_decompress): a header, its checksum; blocks of
  * a u32 uncompressed length (0 ends the file), a u32 compressed length
  * (1 to the uncompressed one: equal means stored as is), the checksums the
- * header's flags ask for, the data; every checksum verified.  Files may
+ * header's flags ask for, the data (lzop --filter's delta summed back
+ * before the data's checksums); every checksum verified.  Files may
  * follow one another (lzop -d decompresses them all); bytes after a file
  * that do not start another are ignored, as lzop -d does (with a warning,
  * which libvirt's lzop -dc --ignore-warn hushes), but a damaged magic is
