@@ -20,7 +20,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
+/* For ZSTD_d_forceIgnoreChecksum, a parameter of the stable setter since libzstd 1.4.7. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "formats/io/decode.h"
 #include "formats/io/whole_file.h"
@@ -545,6 +548,15 @@ struct zstd_track {
 	size_t hdr_len;
 	uint64_t c, d;     /* compressed bytes fed, decompressed bytes out */
 	bool broken, cut_pending, block_last;
+	/*
+	 * The tracker's hash of each frame is XXH64 of its content, which is
+	 * what libzstd would compute again to check the frame's checksum: it
+	 * checks it instead (libzstd is told to skip it), so that the content
+	 * is hashed once, not twice.  check_pending: a frame's stored checksum
+	 * read (check_want), to compare once all its content is out.
+	 */
+	bool own_checksum, check_pending, check_bad, oom;
+	uint32_t check_want;
 	struct zstd_cut frame; /* the frame's facts, as a cut after its blocks would be */
 	XXH64_state_t *hash;
 	struct zstd_cut *cuts; /* ZSTD_CUTS_MAX at most, evenly thinned */
@@ -587,7 +599,7 @@ static void zt_record(struct zstd_track *t, bool frame_end)
 	if (t->seen++ % t->stride)
 		return;
 	if (!t->cuts && !(t->cuts = malloc(ZSTD_CUTS_MAX * sizeof(*t->cuts)))) {
-		t->broken = true;
+		t->broken = t->oom = true;
 		return;
 	}
 	/* Full: every other cut goes, and from now on only every stride-th is kept. */
@@ -667,6 +679,9 @@ static void zt_next_unit(struct zstd_track *t)
 		}
 		return;
 	case ZU_CHECKSUM:
+		t->check_want = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+				(uint32_t)h[3] << 24;
+		t->check_pending = true;
 		t->cut_pending = true;
 		t->unit = ZU_MAGIC;
 		t->need = 4;
@@ -714,6 +729,36 @@ static void zt_fed(struct zstd_track *t, const uint8_t *p, size_t n)
 	}
 }
 
+/* A block's output is all out: a cut there, and at a frame's end its checksum compared. */
+static void zt_block_out(struct zstd_track *t)
+{
+	t->cut_pending = false;
+	if (t->check_pending && (XXH64_digest(t->hash) & 0xFFFFFFFFU) != t->check_want)
+		t->check_bad = true;
+	t->check_pending = false;
+	zt_record(t, t->unit == ZU_MAGIC);
+}
+
+/*
+ * With libzstd's own check off, a frame the tracker could not follow
+ * would go unchecked: an error, though libzstd itself refuses all the
+ * frames the tracker cannot follow that it knows (a dictionary it was not
+ * given, a reserved block type, a block over 128 KiB), with its message.
+ */
+static int zt_failed(struct decoder *d)
+{
+	const struct zstd_track *t = d->zt;
+
+	if (t && t->check_bad)
+		return fail(d, ZSTD_getErrorString(ZSTD_error_checksum_wrong));
+	if (t && t->own_checksum && t->oom)
+		return fail(d, "out of memory");
+	if (t && t->own_checksum && t->broken)
+		return fail(d, "a frame whose structure fredck cannot follow (its checksum would "
+			       "go unchecked)");
+	return 0;
+}
+
 static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 {
 	ZSTD_outBuffer ob = { out, n, 0 };
@@ -726,6 +771,8 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 		if (!refill(d) && !(t && !t->broken && t->cut_pending)) {
 			if (d->zstd_left)
 				return fail(d, "truncated");
+			if (zt_failed(d) != 0)
+				return -1;
 			d->done = true;
 			break;
 		}
@@ -745,16 +792,14 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 			XXH64_update(t->hash, out + was, ob.pos - was);
 		t->d += ob.pos - was;
 		/* A block's end: once the output was not cut short by the room, all of it is out. */
-		if (t->cut_pending && ob.pos < ob.size) {
-			t->cut_pending = false;
-			zt_record(t, t->unit == ZU_MAGIC);
-		}
+		if (t->cut_pending && ob.pos < ob.size)
+			zt_block_out(t);
 		zt_fed(t, (const uint8_t *)ib.src, ib.pos);
-		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed) {
-			/* The unit ended in this call and the output had room: all out. */
-			t->cut_pending = false;
-			zt_record(t, t->unit == ZU_MAGIC);
-		}
+		/* The unit ended in this call and the output had room: all out. */
+		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed)
+			zt_block_out(t);
+		if (zt_failed(d) != 0)
+			return -1;
 	}
 	return (ssize_t)ob.pos;
 }
@@ -991,6 +1036,10 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 		}
 		if (!d->zstd || !d->zt)
 			fail(d, "cannot start");
+		else if (!d->zt->broken &&
+			 !ZSTD_isError(ZSTD_DCtx_setParameter(d->zstd, ZSTD_d_forceIgnoreChecksum,
+							      ZSTD_d_ignoreChecksum)))
+			d->zt->own_checksum = true;
 		break;
 	case CODEC_LZOP:
 		start_lzop(d);
