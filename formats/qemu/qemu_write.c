@@ -528,23 +528,38 @@ static uint64_t xz_cut_check(const struct spliced *f)
 	return sp->xz_check == 1 ? lzma_crc32(p, n, (uint32_t)seed) : lzma_crc64(p, n, seed);
 }
 
+/* The cut zstd frame's end, as the decoder recorded it: NULL when that cut is not among its cuts. */
+static const struct zstd_cut *zstd_cut_frame_end(const struct qemu_stream *q,
+						 const struct splice_plan *sp)
+{
+	size_t n = 0;
+	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &n) : NULL;
+
+	for (size_t i = n; i-- > 0;) {
+		if (cuts[i].d_end <= sp->d_keep)
+			break;
+		if (cuts[i].frame_end && cuts[i].frame_d_start == sp->hash_from)
+			return &cuts[i];
+	}
+	return NULL;
+}
+
 /*
  * zstd: the checksum written for the cut frame is XXH64 of its kept
  * content, as the decoder's tracking computed it (decode.c).  The hash's
  * state at the cut, carried on over the rest of the frame (which the
  * first pass holds, unchanged), must give the checksum the input stores
- * at the frame's end, which libzstd compared with the frame's content in
- * the first pass: then the state covered exactly the kept content.  1
- * proven (or nothing to prove: whole frames kept, no checksum), 0 not
- * provable here (the cut frame is not the input's last, or its state was
- * not kept: the read-back is then whole), -1 disproven.
+ * at the frame's end, which the first pass compared with the frame's
+ * content: then the state covered exactly the kept content.  The cut
+ * frame need not be the image's last, only end within what the first
+ * pass holds.  1 proven (or nothing to prove: whole frames kept, no
+ * checksum), 0 not provable here (the frame's end or the hash's state at
+ * the cut not kept: the read-back is then whole), -1 disproven.
  */
 static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan *sp)
 {
-	size_t n = 0;
-	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &n) : NULL;
-	const struct zstd_cut *last = n ? &cuts[n - 1] : NULL;
-	uint64_t end, file_end = q->container_len + (last ? last->c_end : 0);
+	const struct zstd_cut *end = NULL;
+	uint64_t file_end = 0, held_end;
 	const uint8_t *rest;
 	XXH64_state_t *st;
 	uint8_t stored[4];
@@ -552,15 +567,15 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
 
 	if (!sp->npatch || !sp->trailer_len)
 		return 1;
-	if (!last || !last->frame_end || !last->checksum || last->frame_d_start != sp->hash_from ||
-	    file_end != (uint64_t)q->src.st.st_size || !bsrc_known_end(&q->src, &end) ||
-	    last->d_end != end || sp->d_keep > end ||
-	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end - sp->d_keep))) ||
+	if (!(end = zstd_cut_frame_end(q, sp)) || !end->checksum || !bsrc_known_end(&q->src, &held_end) ||
+	    end->d_end > held_end || sp->d_keep > end->d_end ||
+	    (file_end = q->container_len + end->c_end) > (uint64_t)q->src.st.st_size ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end->d_end - sp->d_keep))) ||
 	    pread(q->src.fd, stored, 4, (off_t)(file_end - 4)) != 4 || !(st = XXH64_createState()))
 		return 0;
 	if (decoder_zstd_cut_state(q->src.dec, sp->c_keep, st)) {
 		rc = XXH64_digest(st) == sp->d_hash ? 1 : -1;
-		XXH64_update(st, rest, (size_t)(end - sp->d_keep));
+		XXH64_update(st, rest, (size_t)(end->d_end - sp->d_keep));
 		if ((XXH64_digest(st) & 0xFFFFFFFFU) !=
 		    ((uint32_t)stored[0] | (uint32_t)stored[1] << 8 | (uint32_t)stored[2] << 16 |
 		     (uint32_t)stored[3] << 24))
@@ -752,7 +767,7 @@ static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char
 	}
 	if (q->codec == CODEC_ZSTD && (f->zstd_proof = zstd_hash_proof(q, &f->sp)) == 0) {
 		snprintf(why, why_len, "the checksum of the cut zstd frame cannot be proven against "
-			 "the one stored at its end (not the image's last frame)");
+			 "the one stored at its end (the frame ends past what the first pass holds)");
 		return false;
 	}
 	return true;

@@ -159,6 +159,26 @@ assert_repaired() { # PROG REP
 	assert_repaired zstd "$W/z.rep"
 }
 
+@test "recompress zstd: the cut frame is not the image's last (several frames, as pzstd makes): its checksum proven against the one stored at its end, the read-back from the cut" {
+	local size
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
+	size=$(stat -c %s "$S/pf.bin")
+	# The first edit lies in the first frame, whose end the first pass holds.
+	head -c $((size - 2000)) "$S/pf.bin" >"$W/a"
+	tail -c 2000 "$S/pf.bin" >"$W/b"
+	{ cat "$W/hdr"; zstd -c <"$W/a"; zstd -c <"$W/b"; } >"$W/z.img"
+	repair_kept "$W/z.img" "$W/z.rep"
+	assert_output --partial "$QUICK"
+	assert_repaired zstd "$W/z.rep"
+	# A wrong checksum at that frame's end: the proof fails, so does the read.
+	first=$(zstd -c <"$W/a" | wc -c)
+	start=$(stream_start "$W/z.img")
+	printf '\377\377' | dd of="$W/z.img" bs=1 seek=$((start + first - 2)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/z.img" -o "$W/z2.rep"
+	assert_equal "$status" 8
+	[ ! -e "$W/z2.rep" ]
+}
+
 # A byte of the image (FORMAT, made by COMMAND...) damaged 30000 bytes into
 # its compressed data, where the first pass keeps it: the repair fails
 # (exit 8) with an error that matches one of PATTERNS (|-separated globs)
