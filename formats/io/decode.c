@@ -113,7 +113,7 @@ static int fail(struct decoder *d, const char *what)
 /* ---- gzip and bzip2: where the compressed data may be cut ------------------ */
 
 /*
- * Memory for the cuts is bounded: 4096 of them, 48 bytes each, thinned
+ * Memory for the cuts is bounded: 4096 of them, 56 bytes each, thinned
  * evenly, and the last 256 as they came (the edits lie near the end: a
  * cut close before them lets the tail come from the device state the
  * first pass held, qemu_write.c).
@@ -137,6 +137,8 @@ struct bit_track {
 	uint64_t c;              /* compressed bytes the library took */
 	uint64_t d;              /* decompressed bytes out */
 	uint64_t member_d_start;
+	uint64_t member_c_bits;
+	uint32_t blocks;         /* bzip2: the stream's blocks proven so far */
 	XXH64_state_t *hash;     /* of the member's (stream's) content so far */
 	struct bit_cut *cuts;    /* BIT_CUTS_MAX at most, evenly thinned */
 	size_t ncuts;
@@ -189,8 +191,9 @@ static void bt_record(struct bit_track *t, uint64_t c_bits, uint32_t crc, bool m
 	if (t->d == t->member_d_start)
 		return;
 	c = (struct bit_cut){ .c_bits = c_bits, .d_end = t->d, .member_d_start = t->member_d_start,
-			      .member_hash = XXH64_digest(t->hash), .crc = crc,
-			      .member_end = member_end };
+			      .member_hash = XXH64_digest(t->hash),
+			      .member_c_bits = t->member_c_bits, .crc = crc,
+			      .blocks = member_end ? 0 : t->blocks, .member_end = member_end };
 	t->recent[t->nrecent++ % BIT_RECENT] = c;
 	if (t->seen++ % t->stride)
 		return;
@@ -220,6 +223,8 @@ static void bt_out(struct bit_track *t, const uint8_t *p, size_t n)
 static void bt_member_start(struct bit_track *t)
 {
 	t->member_d_start = t->d;
+	t->member_c_bits = t->c * 8;
+	t->blocks = 0;
 	XXH64_reset(t->hash, 0);
 }
 
@@ -343,10 +348,13 @@ static void bz_judge(struct bit_track *t)
 	if (c.bit == t->first_block) {
 		t->first_block = UINT64_MAX; /* the stream's first block, where the header says */
 		t->combined = 0;
+		t->blocks = c.eos ? 0 : 1;
 	} else if (t->in_block && c.bit >= t->proven_bit + 80 && t->d > t->proven_d) {
 		t->combined = (t->combined << 1 | t->combined >> 31) ^ t->block_crc;
-		if (!c.eos)
+		if (!c.eos) {
 			bt_record(t, c.bit, t->combined, false);
+			t->blocks++;
+		}
 	} else {
 		return; /* inside the block: a magic by chance */
 	}

@@ -303,6 +303,12 @@ struct spliced {
 	uint64_t rep_base; /* the oldest decompressed byte the first pass held */
 	uint64_t seed;     /* xz: the cut block's check over its bytes before rep_base */
 	int zstd_proof;    /* zstd_hash_proof's answer */
+	/* gzip: gzip_crc_proof's answer, and the cut member's CRC-32 and ISIZE it proved */
+	int gzip_proof;
+	uint32_t gzip_crc, gzip_isize;
+	/* bzip2: where the cut stream's kept blocks start (malloc'ed; bzip2_kept_blocks) */
+	uint64_t *bz_starts;
+	size_t bz_nstarts;
 };
 
 /* The held bytes [from, end) with the edits applied, into a new buffer. */
@@ -586,6 +592,65 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
 }
 
 /*
+ * gzip: the CRC-32 written for the cut member is zlib's over its kept
+ * content, as the decoder's tracking saw it (decode.c, gz_track).  Carried
+ * on over the rest of the member (which the first pass holds, unchanged),
+ * it must give the CRC-32 the input stores at the member's end, which zlib
+ * compared with the member's content in the first pass: then it is the
+ * CRC-32 of exactly the kept content (splice_gzip_crc_proof); the stored
+ * ISIZE less the rest's length is the kept content's length.  1 proven (or
+ * nothing to prove: whole members kept), 0 not provable here (the cut
+ * member is not the input's last: the read-back is then whole), -1
+ * disproven.
+ */
+static int gzip_crc_proof(const struct qemu_stream *q, const struct splice_plan *sp,
+			  uint32_t *crc, uint32_t *isize)
+{
+	size_t n = 0;
+	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+	const struct bit_cut *last = n ? &cuts[n - 1] : NULL;
+	uint64_t end, c_end = (uint64_t)q->src.st.st_size - q->container_len;
+	const uint8_t *rest;
+	uint8_t stored[8];
+
+	if (!sp->trailer_len)
+		return 1;
+	if (!last || !last->member_end || c_end < 8 || last->c_bits != 8 * c_end ||
+	    last->member_c_bits != sp->cut.member_c_bits ||
+	    last->member_d_start != sp->cut.member_d_start || !bsrc_known_end(&q->src, &end) ||
+	    last->d_end != end || sp->d_keep >= end ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end - sp->d_keep))) ||
+	    pread(q->src.fd, stored, 8, (off_t)(q->container_len + c_end - 8)) != 8)
+		return 0;
+	if (splice_gzip_crc_proof(sp->cut.crc, rest, (size_t)(end - sp->d_keep), stored, isize) != 0 ||
+	    *isize != (uint32_t)(sp->d_keep - sp->cut.member_d_start))
+		return -1;
+	*crc = sp->cut.crc;
+	return 1;
+}
+
+/*
+ * bzip2: where the blocks the cut stream keeps start, as the first pass
+ * proved them (splice_bzip2_kept_blocks), into f.  -1 when they are not
+ * all known (the decoder's list of cuts thinned): the read-back is then
+ * whole.
+ */
+static int bzip2_kept_blocks(const struct qemu_stream *q, struct spliced *f)
+{
+	size_t n = 0;
+	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+	const struct bit_cut *cut = &f->sp.cut;
+
+	if (!f->sp.trailer_len)
+		return 0;
+	if (!cuts || cut->blocks == 0 || cut->blocks > n + 1 ||
+	    !(f->bz_starts = malloc(cut->blocks * sizeof(*f->bz_starts))))
+		return -1;
+	f->bz_nstarts = cut->blocks;
+	return splice_bzip2_kept_blocks(cuts, n, cut, f->bz_starts);
+}
+
+/*
  * What closes the kept bytes in out (at its compressed data, off), checked
  * for the codec; *tail_at: where the tail's compressed data starts.
  */
@@ -594,8 +659,27 @@ static int check_cut(const struct qemu_stream *q, const struct spliced *f, int o
 {
 	const struct splice_plan *sp = &f->sp;
 	size_t check_len = sp->xz_check == 1 ? 4 : sp->xz_check == 4 ? 8 : 0;
+	uint64_t len = 0;
 
 	switch (q->codec) {
+	case CODEC_GZIP:
+		if (sp->trailer_len && f->gzip_proof != 1) {
+			snprintf(why, why_len, "the CRC-32 of the cut gzip member's kept content, "
+				 "carried over the rest of the member, is not the one stored at its "
+				 "end");
+			return -1;
+		}
+		if (sp->trailer_len && splice_check_gzip(out, q->src.fd, off, sp, f->gzip_crc,
+							 f->gzip_isize, &len, why, why_len) != 0)
+			return -1;
+		*tail_at = off + sp->c_keep + len;
+		return 0;
+	case CODEC_BZIP2:
+		if (sp->trailer_len && splice_check_bzip2(out, q->src.fd, off, sp, f->bz_starts,
+							  f->bz_nstarts, &len, why, why_len) != 0)
+			return -1;
+		*tail_at = off + sp->c_keep + len;
+		return 0;
 	case CODEC_ZSTD:
 		*tail_at = off + sp->c_keep + sp->trailer_len;
 		if (f->zstd_proof != 1) {
@@ -761,8 +845,15 @@ static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char
 		snprintf(why, why_len, "the reader's state at the device state was not kept");
 		return false;
 	}
-	if (q->codec != CODEC_ZSTD && q->codec != CODEC_XZ && q->codec != CODEC_LZOP) {
-		snprintf(why, why_len, "no quick read-back for %s", codec_name(q->codec));
+	if (q->codec == CODEC_GZIP &&
+	    (f->gzip_proof = gzip_crc_proof(q, &f->sp, &f->gzip_crc, &f->gzip_isize)) == 0) {
+		snprintf(why, why_len, "the CRC-32 of the cut gzip member cannot be proven against "
+			 "the one stored at its end (not the image's last member)");
+		return false;
+	}
+	if (q->codec == CODEC_BZIP2 && bzip2_kept_blocks(q, f) != 0) {
+		snprintf(why, why_len, "the starts of the cut bzip2 stream's blocks were not all "
+			 "kept by the first pass");
 		return false;
 	}
 	if (q->codec == CODEC_ZSTD && (f->zstd_proof = zstd_hash_proof(q, &f->sp)) == 0) {
@@ -839,6 +930,8 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 	splice_plan_free(&f.sp);
 	free(f.rep);
 	f.rep = NULL;
+	free(f.bz_starts);
+	f.bz_starts = NULL;
 	if (rc != 0) {
 		unlink(tmp);
 		sw_explain(e, target, w);
@@ -858,6 +951,7 @@ out:
 	}
 	splice_plan_free(&f.sp);
 	free(f.rep);
+	free(f.bz_starts);
 	free_edits(&ed);
 	return rc;
 }
