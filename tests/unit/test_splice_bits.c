@@ -136,7 +136,7 @@ static bool decompresses_to(enum codec c, const uint8_t *buf, size_t len, const 
 	return good;
 }
 
-/* The member's end (a member_end cut of the same member): its CRC-32 and ISIZE at c_bits / 8 - 8. */
+/* The end of k's member (a member_end cut): its CRC-32 and ISIZE at c_bits / 8 - 8. */
 static const struct bit_cut *member_end_of(const struct bit_cut *cuts, size_t n,
 					   const struct bit_cut *k)
 {
@@ -211,6 +211,15 @@ static bool read_back_checks(enum codec c, int in, int fd2, const uint8_t *comp,
 				less[m++] = cuts[i];
 		if (good && k->blocks > 1)
 			good = splice_bzip2_kept_blocks(less, m, k, starts) != 0;
+		/* All there, but one numbered out of order: not the decoder's list. */
+		for (size_t i = 0; good && k->blocks > 1 && i < n; i++) {
+			less[i] = cuts[i];
+			if (!cuts[i].member_end && cuts[i].member_c_bits == k->member_c_bits &&
+			    cuts[i].blocks == k->blocks - 1)
+				less[i].blocks = k->blocks;
+		}
+		if (good && k->blocks > 1)
+			good = splice_bzip2_kept_blocks(less, n, k, starts) != 0;
 		free(starts);
 		free(less);
 		return good;
@@ -269,7 +278,7 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 	}
 	ok(closed > 0 && checked == closed,
 	   "%s: the read-back's checks pass on all %zu of %zu closed cuts and refuse a wrong CRC, "
-	   "a wrong length, a block left out", codec_name(c), checked, closed);
+	   "a wrong length (gzip), a block left out (bzip2)", codec_name(c), checked, closed);
 	ok(good == tried && inside > 0,
 	   "%s: all %zu cuts tried (%zu inside a byte) close to what decompresses to the data "
 	   "before them", codec_name(c), good, inside);
