@@ -591,6 +591,20 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
 	return rc;
 }
 
+/* The end of the gzip member cut inside, as the decoder noted it: NULL when not among its cuts. */
+static const struct bit_cut *gzip_cut_member_end(const struct qemu_stream *q,
+						 const struct splice_plan *sp)
+{
+	size_t n = 0;
+	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+
+	for (size_t i = n; i-- > 0 && cuts[i].c_bits > sp->cut.c_bits;)
+		if (cuts[i].member_end && cuts[i].member_c_bits == sp->cut.member_c_bits &&
+		    cuts[i].member_d_start == sp->cut.member_d_start)
+			return &cuts[i];
+	return NULL;
+}
+
 /*
  * gzip: the CRC-32 written for the cut member is zlib's over its kept
  * content, as the decoder's tracking saw it (decode.c, gz_track).  Carried
@@ -598,31 +612,30 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
  * it must give the CRC-32 the input stores at the member's end, which zlib
  * compared with the member's content in the first pass: then it is the
  * CRC-32 of exactly the kept content (splice_gzip_crc_proof); the stored
- * ISIZE less the rest's length is the kept content's length.  1 proven (or
- * nothing to prove: whole members kept), 0 not provable here (the cut
- * member is not the input's last: the read-back is then whole), -1
- * disproven.
+ * ISIZE less the rest's length is the kept content's length.  The member
+ * need not be the image's last, only end within what the first pass
+ * holds.  1 proven (or nothing to prove: whole members kept), 0 not
+ * provable here (the member's end not among the decoder's cuts, or past
+ * the bytes held: the read-back is then whole), -1 disproven.
  */
 static int gzip_crc_proof(const struct qemu_stream *q, const struct splice_plan *sp,
 			  uint32_t *crc, uint32_t *isize)
 {
-	size_t n = 0;
-	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
-	const struct bit_cut *last = n ? &cuts[n - 1] : NULL;
-	uint64_t end, c_end = (uint64_t)q->src.st.st_size - q->container_len;
+	const struct bit_cut *e;
+	uint64_t held_end, c_end = 0;
 	const uint8_t *rest;
 	uint8_t stored[8];
 
 	if (!sp->trailer_len)
 		return 1;
-	if (!last || !last->member_end || c_end < 8 || last->c_bits != 8 * c_end ||
-	    last->member_c_bits != sp->cut.member_c_bits ||
-	    last->member_d_start != sp->cut.member_d_start || !bsrc_known_end(&q->src, &end) ||
-	    last->d_end != end || sp->d_keep >= end ||
-	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end - sp->d_keep))) ||
+	if (!(e = gzip_cut_member_end(q, sp)) || !bsrc_known_end(&q->src, &held_end) ||
+	    e->d_end > held_end || sp->d_keep >= e->d_end || (c_end = e->c_bits / 8) < 8 ||
+	    q->container_len + c_end > (uint64_t)q->src.st.st_size ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(e->d_end - sp->d_keep))) ||
 	    pread(q->src.fd, stored, 8, (off_t)(q->container_len + c_end - 8)) != 8)
 		return 0;
-	if (splice_gzip_crc_proof(sp->cut.crc, rest, (size_t)(end - sp->d_keep), stored, isize) != 0 ||
+	if (splice_gzip_crc_proof(sp->cut.crc, rest, (size_t)(e->d_end - sp->d_keep), stored,
+				  isize) != 0 ||
 	    *isize != (uint32_t)(sp->d_keep - sp->cut.member_d_start))
 		return -1;
 	*crc = sp->cut.crc;
@@ -848,7 +861,8 @@ static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char
 	if (q->codec == CODEC_GZIP &&
 	    (f->gzip_proof = gzip_crc_proof(q, &f->sp, &f->gzip_crc, &f->gzip_isize)) == 0) {
 		snprintf(why, why_len, "the CRC-32 of the cut gzip member cannot be proven against "
-			 "the one stored at its end (not the image's last member)");
+			 "the one stored at its end (its end not among the first pass's cuts, or "
+			 "past the bytes it holds)");
 		return false;
 	}
 	if (q->codec == CODEC_BZIP2 && bzip2_kept_blocks(q, f) != 0) {

@@ -606,7 +606,7 @@ refused() { # TEXT OUT
 	done
 }
 
-@test "recompress, fallback: a gzip member cut inside that is not the image's last (the device state's end in a member of its own): the read-back is whole, and -v says why" {
+@test "recompress: a gzip member cut inside that is not the image's last (the device state's end in a member of its own): its CRC-32 proven at its own end, the read-back from the cut; gzip gives the bare repair's stream" {
 	big
 	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
 	len=$(stat -c %s "$STREAM_FILE")
@@ -614,7 +614,8 @@ refused() { # TEXT OUT
 	tail -c 100 "$STREAM_FILE" >"$W/b"
 	{ cat "$W/hdr"; gzip -c <"$W/a"; gzip -c <"$W/b"; } >"$W/g.img"
 	repair_kept "$W/g.img" "$W/g.rep"
-	assert_output --partial "from the device state read the first time; read back whole: the CRC-32 of the cut gzip member cannot be proven against the one stored at its end (not the image's last member)"
+	assert_output --partial "$QUICK"
+	assert_prefix_kept "$W/g.img" "$W/g.rep"
 	assert_repaired gzip "$W/g.rep"
 }
 
