@@ -534,7 +534,7 @@ static uint64_t xz_cut_check(const struct spliced *f)
 	return sp->xz_check == 1 ? lzma_crc32(p, n, (uint32_t)seed) : lzma_crc64(p, n, seed);
 }
 
-/* The cut zstd frame's end, as the decoder recorded it: NULL when that cut is not among its cuts. */
+/* The cut zstd frame's end as the decoder recorded it; NULL when not among its cuts. */
 static const struct zstd_cut *zstd_cut_frame_end(const struct qemu_stream *q,
 						 const struct splice_plan *sp)
 {
