@@ -21,7 +21,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
+/* For ZSTD_d_forceIgnoreChecksum, a parameter of the stable setter since libzstd 1.4.7. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "formats/io/decode.h"
 #include "formats/io/whole_file.h"
@@ -108,7 +111,7 @@ static int fail(struct decoder *d, const char *what)
 /* ---- gzip and bzip2: where the compressed data may be cut ------------------ */
 
 /*
- * Memory for the cuts is bounded: 4096 of them, 48 bytes each, thinned
+ * Memory for the cuts is bounded: 4096 of them, 56 bytes each, thinned
  * evenly, and the last 256 as they came (the edits lie near the end: a
  * cut close before them lets the tail come from the device state the
  * first pass held, qemu_write.c).
@@ -132,6 +135,8 @@ struct bit_track {
 	uint64_t c;              /* compressed bytes the library took */
 	uint64_t d;              /* decompressed bytes out */
 	uint64_t member_d_start;
+	uint64_t member_c_bits;
+	uint32_t blocks;         /* bzip2: the stream's blocks proven so far */
 	XXH64_state_t *hash;     /* of the member's (stream's) content so far */
 	struct bit_cut *cuts;    /* BIT_CUTS_MAX at most, evenly thinned */
 	size_t ncuts;
@@ -184,8 +189,9 @@ static void bt_record(struct bit_track *t, uint64_t c_bits, uint32_t crc, bool m
 	if (t->d == t->member_d_start)
 		return;
 	c = (struct bit_cut){ .c_bits = c_bits, .d_end = t->d, .member_d_start = t->member_d_start,
-			      .member_hash = XXH64_digest(t->hash), .crc = crc,
-			      .member_end = member_end };
+			      .member_hash = XXH64_digest(t->hash),
+			      .member_c_bits = t->member_c_bits, .crc = crc,
+			      .blocks = member_end ? 0 : t->blocks, .member_end = member_end };
 	t->recent[t->nrecent++ % BIT_RECENT] = c;
 	if (t->seen++ % t->stride)
 		return;
@@ -215,6 +221,8 @@ static void bt_out(struct bit_track *t, const uint8_t *p, size_t n)
 static void bt_member_start(struct bit_track *t)
 {
 	t->member_d_start = t->d;
+	t->member_c_bits = t->c * 8;
+	t->blocks = 0;
 	XXH64_reset(t->hash, 0);
 }
 
@@ -338,10 +346,13 @@ static void bz_judge(struct bit_track *t)
 	if (c.bit == t->first_block) {
 		t->first_block = UINT64_MAX; /* the stream's first block, where the header says */
 		t->combined = 0;
+		t->blocks = c.eos ? 0 : 1;
 	} else if (t->in_block && c.bit >= t->proven_bit + 80 && t->d > t->proven_d) {
 		t->combined = (t->combined << 1 | t->combined >> 31) ^ t->block_crc;
-		if (!c.eos)
+		if (!c.eos) {
 			bt_record(t, c.bit, t->combined, false);
+			t->blocks++;
+		}
 	} else {
 		return; /* inside the block: a magic by chance */
 	}
@@ -543,6 +554,15 @@ struct zstd_track {
 	size_t hdr_len;
 	uint64_t c, d;     /* compressed bytes fed, decompressed bytes out */
 	bool broken, cut_pending, block_last;
+	/*
+	 * The tracker's hash of each frame is XXH64 of its content, which is
+	 * what libzstd would compute again to check the frame's checksum: it
+	 * checks it instead (libzstd is told to skip it), so that the content
+	 * is hashed once, not twice.  check_pending: a frame's stored checksum
+	 * read (check_want), to compare once all its content is out.
+	 */
+	bool own_checksum, check_pending, check_bad, oom;
+	uint32_t check_want;
 	struct zstd_cut frame; /* the frame's facts, as a cut after its blocks would be */
 	XXH64_state_t *hash;
 	struct zstd_cut *cuts; /* ZSTD_CUTS_MAX at most, evenly thinned */
@@ -585,7 +605,7 @@ static void zt_record(struct zstd_track *t, bool frame_end)
 	if (t->seen++ % t->stride)
 		return;
 	if (!t->cuts && !(t->cuts = malloc(ZSTD_CUTS_MAX * sizeof(*t->cuts)))) {
-		t->broken = true;
+		t->broken = t->oom = true;
 		return;
 	}
 	/* Full: every other cut goes, and from now on only every stride-th is kept. */
@@ -665,6 +685,9 @@ static void zt_next_unit(struct zstd_track *t)
 		}
 		return;
 	case ZU_CHECKSUM:
+		t->check_want = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+				(uint32_t)h[3] << 24;
+		t->check_pending = true;
 		t->cut_pending = true;
 		t->unit = ZU_MAGIC;
 		t->need = 4;
@@ -712,6 +735,36 @@ static void zt_fed(struct zstd_track *t, const uint8_t *p, size_t n)
 	}
 }
 
+/* A block's output is all out: a cut there, and at a frame's end its checksum compared. */
+static void zt_block_out(struct zstd_track *t)
+{
+	t->cut_pending = false;
+	if (t->check_pending && (XXH64_digest(t->hash) & 0xFFFFFFFFU) != t->check_want)
+		t->check_bad = true;
+	t->check_pending = false;
+	zt_record(t, t->unit == ZU_MAGIC);
+}
+
+/*
+ * With libzstd's own check off, a frame the tracker could not follow
+ * would go unchecked: an error, though libzstd itself refuses all the
+ * frames the tracker cannot follow that it knows (a dictionary it was not
+ * given, a reserved block type, a block over 128 KiB), with its message.
+ */
+static int zt_failed(struct decoder *d)
+{
+	const struct zstd_track *t = d->zt;
+
+	if (t && t->check_bad)
+		return fail(d, ZSTD_getErrorString(ZSTD_error_checksum_wrong));
+	if (t && t->own_checksum && t->oom)
+		return fail(d, "out of memory");
+	if (t && t->own_checksum && t->broken)
+		return fail(d, "a frame whose structure fredck cannot follow (its checksum would "
+			       "go unchecked)");
+	return 0;
+}
+
 static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 {
 	ZSTD_outBuffer ob = { out, n, 0 };
@@ -724,6 +777,8 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 		if (!refill(d) && !(t && !t->broken && t->cut_pending)) {
 			if (d->zstd_left)
 				return fail(d, "truncated");
+			if (zt_failed(d) != 0)
+				return -1;
 			d->done = true;
 			break;
 		}
@@ -743,16 +798,14 @@ static ssize_t read_zstd(struct decoder *d, uint8_t *out, size_t n)
 			XXH64_update(t->hash, out + was, ob.pos - was);
 		t->d += ob.pos - was;
 		/* A block's end: once the output was not cut short by the room, all of it is out. */
-		if (t->cut_pending && ob.pos < ob.size) {
-			t->cut_pending = false;
-			zt_record(t, t->unit == ZU_MAGIC);
-		}
+		if (t->cut_pending && ob.pos < ob.size)
+			zt_block_out(t);
 		zt_fed(t, (const uint8_t *)ib.src, ib.pos);
-		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed) {
-			/* The unit ended in this call and the output had room: all out. */
-			t->cut_pending = false;
-			zt_record(t, t->unit == ZU_MAGIC);
-		}
+		/* The unit ended in this call and the output had room: all out. */
+		if (t->cut_pending && ob.pos < ob.size && ib.pos == feed)
+			zt_block_out(t);
+		if (zt_failed(d) != 0)
+			return -1;
 	}
 	return (ssize_t)ob.pos;
 }
@@ -1407,6 +1460,10 @@ struct decoder *decoder_new(enum codec c, int fd, const uint8_t *pending, size_t
 		}
 		if (!d->zstd || !d->zt)
 			fail(d, "cannot start");
+		else if (!d->zt->broken &&
+			 !ZSTD_isError(ZSTD_DCtx_setParameter(d->zstd, ZSTD_d_forceIgnoreChecksum,
+							      ZSTD_d_ignoreChecksum)))
+			d->zt->own_checksum = true;
 		break;
 	case CODEC_LZOP:
 		if (lzo_init() != LZO_E_OK || !(d->lz = calloc(1, sizeof(*d->lz))))

@@ -67,9 +67,14 @@ struct bit_cut {
 	uint64_t d_end;          /* decompressed bytes up to the cut */
 	uint64_t member_d_start; /* where the member's (stream's) content starts */
 	uint64_t member_hash;    /* XXH64 of the member's content up to the cut */
+	uint64_t member_c_bits;  /* where the member's (stream's) compressed data starts */
 	/* gzip: CRC-32 of the member's content up to the cut; bzip2: the
 	   stream's combined CRC over the blocks before the cut. */
 	uint32_t crc;
+	/* bzip2: the stream's blocks before the cut (the first block's start is
+	   member_c_bits + 32, after "BZh" and the level; every later one is a
+	   cut numbered 1, 2, ...); gzip: 0. */
+	uint32_t blocks;
 	bool member_end;         /* after a whole member or stream, kept as it is */
 };
 const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n);

@@ -258,6 +258,7 @@ static void bits_from_cuts(enum codec c, int fd, uint64_t c_start, const struct 
 			 "no bzip2 block ends before the first edit");
 		return;
 	}
+	p->cut = *k;
 	p->c_keep = k->c_bits / 8;
 	p->d_keep = k->d_end;
 	p->hash_from = k->member_d_start;

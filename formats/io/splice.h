@@ -53,6 +53,11 @@ struct splice_plan {
 	uint64_t xz_check_from;
 	uint8_t *xz_post;
 	size_t xz_post_len;
+	/*
+	 * gzip and bzip2: the decoder's cut the kept bytes end at (c_bits,
+	 * the CRC and the blocks there), for the read-back.
+	 */
+	struct bit_cut cut;
 	/* lzop: the header's block format, which the tail's blocks must share. */
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;

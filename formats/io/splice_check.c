@@ -3,7 +3,9 @@
  * splice_check.c --- the read-back of a repair that kept an image's
  * compressed prefix: the kept bytes compared with the input's, and what
  * closes them (a zstd frame's last block, content size and checksum; an
- * xz block's end, check, index and footer) checked in the written file
+ * xz block's end, check, index and footer; a gzip member's empty final
+ * block, CRC-32 and ISIZE; a bzip2 stream's end magic and combined CRC)
+ * checked in the written file
  * against the format (RFC 8878; the .xz file format 1.1.0, through
  * liblzma's own index and footer decoders) and against what the first
  * pass computed over the decompressed bytes.  Nothing is decompressed
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "formats/io/splice_check.h"
 
@@ -325,6 +328,177 @@ out:
 	lzma_index_end(idx, NULL);
 	free(index);
 	return rc;
+}
+
+/* ---- gzip and bzip2 (RFC 1951, RFC 1952; bzip2 1.0.8) ---------------------- */
+
+#define BZ_BLOCK_MAGIC 0x314159265359ULL
+#define BZ_EOS_MAGIC 0x177245385090ULL
+
+/* n (at most 64) bits of p from bit at, the most significant first (bzip2's order). */
+static uint64_t bits_msb(const uint8_t *p, uint64_t at, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < n; i++, at++)
+		v = v << 1 | (uint64_t)(p[at / 8] >> (7 - at % 8) & 1);
+	return v;
+}
+
+int splice_check_deflate_close(const uint8_t *w, size_t len, uint8_t in_last, unsigned int bits,
+			       uint32_t crc, uint32_t isize, uint64_t at, char *why,
+			       size_t why_len)
+{
+	size_t n = (bits + 10 + 7) / 8;
+	uint32_t acc = 0, keep = (1U << (bits & 7)) - 1U;
+
+	if (bits > 7 || len < n + 8)
+		return bad(why, why_len, "what closes the cut gzip member is cut short", at);
+	/* Deflate's bits go from the least significant of each byte (RFC 1951 3.1.1). */
+	for (size_t i = 0; i < n; i++)
+		acc |= (uint32_t)w[i] << (8 * i);
+	if ((acc & keep) != ((uint32_t)in_last & keep))
+		return bad(why, why_len, "the kept bits of the cut gzip member's last byte are not "
+			   "the input's", at);
+	if ((acc >> bits & 0x3FFU) != 3U)
+		return bad(why, why_len, "the final block written at the cut gzip member is not an "
+			   "empty block with the fixed codes", at);
+	if (acc >> (bits + 10))
+		return bad(why, why_len, "the padding after the cut gzip member's final block is not "
+			   "zero", at + (bits + 10) / 8);
+	if ((uint32_t)le(w + n, 4) != crc)
+		return bad(why, why_len, "the cut gzip member's CRC-32 is not the CRC-32 of its kept "
+			   "content", at + n);
+	if ((uint32_t)le(w + n + 4, 4) != isize)
+		return bad(why, why_len, "the cut gzip member's ISIZE is not the length of its kept "
+			   "content", at + n + 4);
+	return (int)(n + 8);
+}
+
+int splice_check_bzip2_close(const uint8_t *w, size_t len, uint8_t in_last, unsigned int bits,
+			     uint32_t combined, uint64_t at, char *why, size_t why_len)
+{
+	size_t n = (bits + 80 + 7) / 8;
+
+	if (bits > 7 || len < n)
+		return bad(why, why_len, "what closes the cut bzip2 stream is cut short", at);
+	if (bits && w[0] >> (8 - bits) != in_last >> (8 - bits))
+		return bad(why, why_len, "the kept bits of the cut bzip2 stream's last byte are not "
+			   "the input's", at);
+	if (bits_msb(w, bits, 48) != BZ_EOS_MAGIC)
+		return bad(why, why_len, "the end-of-stream magic written at the cut bzip2 stream is "
+			   "not 0x177245385090", at);
+	if (bits_msb(w, bits + 48, 32) != combined)
+		return bad(why, why_len, "the cut bzip2 stream's combined CRC is not the one of its "
+			   "kept blocks' CRCs", at + (bits + 48) / 8);
+	if (n * 8 > bits + 80 && bits_msb(w, bits + 80, (unsigned int)(n * 8 - bits - 80)) != 0)
+		return bad(why, why_len, "the padding after the cut bzip2 stream's combined CRC is not "
+			   "zero", at + n - 1);
+	return (int)n;
+}
+
+bool splice_bzip2_block_at(const uint8_t p[11], unsigned int shift, uint32_t *crc)
+{
+	if (shift > 7 || bits_msb(p, shift, 48) != BZ_BLOCK_MAGIC)
+		return false;
+	*crc = (uint32_t)bits_msb(p, shift + 48, 32);
+	return true;
+}
+
+uint32_t splice_bzip2_combine(uint32_t combined, uint32_t block_crc)
+{
+	return (combined << 1 | combined >> 31) ^ block_crc;
+}
+
+int splice_bzip2_kept_blocks(const struct bit_cut *cuts, size_t n, const struct bit_cut *cut,
+			     uint64_t *starts)
+{
+	uint32_t next = 1;
+
+	if (cut->member_end || cut->blocks == 0)
+		return -1;
+	starts[0] = cut->member_c_bits + 32; /* "BZh" and the level */
+	for (size_t i = 0; i < n && next < cut->blocks; i++) {
+		const struct bit_cut *k = &cuts[i];
+
+		if (k->member_end || k->member_c_bits != cut->member_c_bits ||
+		    k->c_bits >= cut->c_bits)
+			continue;
+		/* In order, none left out: the list is the decoder's, thinned evenly. */
+		if (k->blocks != next || k->c_bits < starts[next - 1] + 80)
+			return -1;
+		starts[next++] = k->c_bits;
+	}
+	return next == cut->blocks && cut->c_bits >= starts[next - 1] + 80 ? 0 : -1;
+}
+
+int splice_gzip_crc_proof(uint32_t cut_crc, const uint8_t *rest, size_t n,
+			  const uint8_t stored[8], uint32_t *kept_isize)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	for (size_t at = 0; at < n;) {
+		size_t m = n - at < (1U << 30) ? n - at : (1U << 30);
+
+		crc = crc32(crc, rest + at, (uInt)m);
+		at += m;
+	}
+	*kept_isize = (uint32_t)le(stored + 4, 4) - (uint32_t)n;
+	return (uint32_t)crc32_combine(cut_crc, crc, (z_off_t)n) == (uint32_t)le(stored, 4) ? 0 : -1;
+}
+
+/* The input's byte holding the cut's kept bits (none when the cut is at a byte's start). */
+static bool cut_byte(int in, uint64_t off, const struct splice_plan *p, uint8_t *last)
+{
+	*last = 0;
+	return p->cut.c_bits / 8 == p->c_keep &&
+	       (p->cut.c_bits % 8 == 0 || read_at(in, last, 1, off + p->c_keep));
+}
+
+int splice_check_gzip(int fd, int in, uint64_t off, const struct splice_plan *p, uint32_t crc,
+		      uint32_t isize, uint64_t *len, char *why, size_t why_len)
+{
+	unsigned int bits = (unsigned int)(p->cut.c_bits % 8);
+	size_t n = (bits + 10 + 7) / 8 + 8;
+	uint8_t w[19], last;
+	int got;
+
+	if (!cut_byte(in, off, p, &last) || !read_at(fd, w, n, off + p->c_keep))
+		return bad(why, why_len, "what closes the cut gzip member is cut short", p->c_keep);
+	got = splice_check_deflate_close(w, n, last, bits, crc, isize, p->c_keep, why, why_len);
+	if (got < 0)
+		return -1;
+	*len = (uint64_t)got;
+	return 0;
+}
+
+int splice_check_bzip2(int fd, int in, uint64_t off, const struct splice_plan *p,
+		       const uint64_t *starts, size_t n, uint64_t *len, char *why, size_t why_len)
+{
+	unsigned int bits = (unsigned int)(p->cut.c_bits % 8);
+	size_t m = (bits + 80 + 7) / 8;
+	uint32_t combined = 0, crc;
+	uint8_t w[11], last;
+	int got;
+
+	/* The blocks' bits are the input's (splice_same_prefix), which libbz2 checked. */
+	for (size_t i = 0; i < n; i++) {
+		if (starts[i] + 80 > p->cut.c_bits || (i && starts[i] < starts[i - 1] + 80) ||
+		    !read_at(fd, w, 11, off + starts[i] / 8) ||
+		    !splice_bzip2_block_at(w, (unsigned int)(starts[i] % 8), &crc))
+			return bad(why, why_len, "no bzip2 block magic at a kept block's proven start",
+				   starts[i] / 8);
+		combined = splice_bzip2_combine(combined, crc);
+	}
+	if (!n)
+		return bad(why, why_len, "no kept block before the bzip2 cut", p->c_keep);
+	if (!cut_byte(in, off, p, &last) || !read_at(fd, w, m, off + p->c_keep))
+		return bad(why, why_len, "what closes the cut bzip2 stream is cut short", p->c_keep);
+	got = splice_check_bzip2_close(w, m, last, bits, combined, p->c_keep, why, why_len);
+	if (got < 0)
+		return -1;
+	*len = (uint64_t)got;
+	return 0;
 }
 
 /* ---- lzop ------------------------------------------------------------------ */

@@ -16,7 +16,9 @@
 #include "formats/io/splice.h"
 
 /*
- * Files a and b hold the same bytes in [0, n), except at p's patches (at
+ * Files a and b hold the same whole bytes in [0, n) (a gzip or bzip2 cut
+ * inside a byte: its kept bits are compared by splice_check_gzip and
+ * splice_check_bzip2, with what closes them), except at p's patches (at
  * off + patch offset in b, which holds the patch's bytes there).  -1 with
  * why filled when they differ or cannot be read.
  */
@@ -53,6 +55,76 @@ int splice_check_xz(int fd, uint64_t off, uint64_t end, const struct splice_plan
  */
 int splice_check_lzop(int fd, uint64_t off, const struct splice_plan *p, char *why,
 		      size_t why_len);
+
+/*
+ * gzip: what closes the cut member, w[len] (written at byte at of the
+ * compressed data, just after the kept whole bytes): the kept low bits
+ * (bits, 0-7) of its first byte those of the input's byte in_last; then
+ * exactly the empty final block splice_deflate_close writes (BFINAL 1,
+ * BTYPE 01, the end-of-block code: ten bits 1, 1, 0...0 from the least
+ * significant), zero bits to the byte's end, the CRC-32 crc and the ISIZE
+ * isize.  The closer's length (at most 19), or -1 with why filled.
+ */
+int splice_check_deflate_close(const uint8_t *w, size_t len, uint8_t in_last, unsigned int bits,
+			       uint32_t crc, uint32_t isize, uint64_t at, char *why,
+			       size_t why_len);
+
+/*
+ * bzip2: what closes the cut stream, w[len] (at byte at): the kept high
+ * bits (bits) of its first byte those of in_last; then the end-of-stream
+ * magic 0x177245385090, the combined CRC combined, zero bits to the
+ * byte's end.  The closer's length (at most 11), or -1 with why filled.
+ */
+int splice_check_bzip2_close(const uint8_t *w, size_t len, uint8_t in_last, unsigned int bits,
+			     uint32_t combined, uint64_t at, char *why, size_t why_len);
+
+/* bzip2: the block magic at bit shift (0-7) of p[11], and the block's CRC after it. */
+bool splice_bzip2_block_at(const uint8_t p[11], unsigned int shift, uint32_t *crc);
+
+/* bzip2: the stream's combined CRC after one more block (bzip2 1.0.8, compress.c). */
+uint32_t splice_bzip2_combine(uint32_t combined, uint32_t block_crc);
+
+/*
+ * bzip2: where the blocks of the stream the cut lies in start before the
+ * cut (in bits from the start of the compressed data; cut->blocks of
+ * them, into starts), from the decoder's cuts[n]: the first just after
+ * the stream's header, each later one at a proven start the decoder
+ * numbered in order.  -1 when one is missing (the list is thinned) or the
+ * cut is not inside a stream.
+ */
+int splice_bzip2_kept_blocks(const struct bit_cut *cuts, size_t n, const struct bit_cut *cut,
+			     uint64_t *starts);
+
+/*
+ * gzip: the CRC-32 cut_crc of a member's first bytes, carried over the
+ * rest of it, rest[n] (crc32_combine), is the CRC-32 stored in the
+ * member's trailer (stored: CRC-32 and ISIZE, little-endian): then, as
+ * the CRC of a fixed rest is a one-to-one function of the CRC before it,
+ * cut_crc is the CRC-32 of exactly the member's content before rest (the
+ * content zlib checked against stored).  *kept_isize: the stored ISIZE
+ * less n, the length of that content mod 2^32.  -1 when the CRC is not.
+ */
+int splice_gzip_crc_proof(uint32_t cut_crc, const uint8_t *rest, size_t n,
+			  const uint8_t stored[8], uint32_t *kept_isize);
+
+/*
+ * gzip, a member cut inside: the closer written in fd at off + c_keep
+ * (splice_check_deflate_close), against the input in (its compressed
+ * data at the same offset off) for the kept bits and the proven crc and
+ * isize; *len: the closer's length.  -1 with why filled.
+ */
+int splice_check_gzip(int fd, int in, uint64_t off, const struct splice_plan *p, uint32_t crc,
+		      uint32_t isize, uint64_t *len, char *why, size_t why_len);
+
+/*
+ * bzip2, a stream cut inside: the CRCs of its kept blocks read from fd at
+ * their starts[n] (each after a block magic), combined, are the combined
+ * CRC of the closer written at off + c_keep (splice_check_bzip2_close;
+ * the kept bits against the input in); *len: the closer's length.  -1
+ * with why filled.
+ */
+int splice_check_bzip2(int fd, int in, uint64_t off, const struct splice_plan *p,
+		       const uint64_t *starts, size_t n, uint64_t *len, char *why, size_t why_len);
 
 /*
  * xz: the compressed data [c_start, c_end) of fd is one stream with a

@@ -303,6 +303,12 @@ struct spliced {
 	uint64_t rep_base; /* the oldest decompressed byte the first pass held */
 	uint64_t seed;     /* xz: the cut block's check over its bytes before rep_base */
 	int zstd_proof;    /* zstd_hash_proof's answer */
+	/* gzip: gzip_crc_proof's answer, and the cut member's CRC-32 and ISIZE it proved */
+	int gzip_proof;
+	uint32_t gzip_crc, gzip_isize;
+	/* bzip2: where the cut stream's kept blocks start (malloc'ed; bzip2_kept_blocks) */
+	uint64_t *bz_starts;
+	size_t bz_nstarts;
 };
 
 /* The held bytes [from, end) with the edits applied, into a new buffer. */
@@ -528,23 +534,38 @@ static uint64_t xz_cut_check(const struct spliced *f)
 	return sp->xz_check == 1 ? lzma_crc32(p, n, (uint32_t)seed) : lzma_crc64(p, n, seed);
 }
 
+/* The cut zstd frame's end as the decoder recorded it; NULL when not among its cuts. */
+static const struct zstd_cut *zstd_cut_frame_end(const struct qemu_stream *q,
+						 const struct splice_plan *sp)
+{
+	size_t n = 0;
+	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &n) : NULL;
+
+	for (size_t i = n; i-- > 0;) {
+		if (cuts[i].d_end <= sp->d_keep)
+			break;
+		if (cuts[i].frame_end && cuts[i].frame_d_start == sp->hash_from)
+			return &cuts[i];
+	}
+	return NULL;
+}
+
 /*
  * zstd: the checksum written for the cut frame is XXH64 of its kept
  * content, as the decoder's tracking computed it (decode.c).  The hash's
  * state at the cut, carried on over the rest of the frame (which the
  * first pass holds, unchanged), must give the checksum the input stores
- * at the frame's end, which libzstd compared with the frame's content in
- * the first pass: then the state covered exactly the kept content.  1
- * proven (or nothing to prove: whole frames kept, no checksum), 0 not
- * provable here (the cut frame is not the input's last, or its state was
- * not kept: the read-back is then whole), -1 disproven.
+ * at the frame's end, which the first pass compared with the frame's
+ * content: then the state covered exactly the kept content.  The cut
+ * frame need not be the image's last, only end within what the first
+ * pass holds.  1 proven (or nothing to prove: whole frames kept, no
+ * checksum), 0 not provable here (the frame's end or the hash's state at
+ * the cut not kept: the read-back is then whole), -1 disproven.
  */
 static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan *sp)
 {
-	size_t n = 0;
-	const struct zstd_cut *cuts = q->src.dec ? decoder_zstd_cuts(q->src.dec, &n) : NULL;
-	const struct zstd_cut *last = n ? &cuts[n - 1] : NULL;
-	uint64_t end, file_end = q->container_len + (last ? last->c_end : 0);
+	const struct zstd_cut *end = NULL;
+	uint64_t file_end = 0, held_end;
 	const uint8_t *rest;
 	XXH64_state_t *st;
 	uint8_t stored[4];
@@ -552,15 +573,15 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
 
 	if (!sp->npatch || !sp->trailer_len)
 		return 1;
-	if (!last || !last->frame_end || !last->checksum || last->frame_d_start != sp->hash_from ||
-	    file_end != (uint64_t)q->src.st.st_size || !bsrc_known_end(&q->src, &end) ||
-	    last->d_end != end || sp->d_keep > end ||
-	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end - sp->d_keep))) ||
+	if (!(end = zstd_cut_frame_end(q, sp)) || !end->checksum || !bsrc_known_end(&q->src, &held_end) ||
+	    end->d_end > held_end || sp->d_keep > end->d_end ||
+	    (file_end = q->container_len + end->c_end) > (uint64_t)q->src.st.st_size ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(end->d_end - sp->d_keep))) ||
 	    pread(q->src.fd, stored, 4, (off_t)(file_end - 4)) != 4 || !(st = XXH64_createState()))
 		return 0;
 	if (decoder_zstd_cut_state(q->src.dec, sp->c_keep, st)) {
 		rc = XXH64_digest(st) == sp->d_hash ? 1 : -1;
-		XXH64_update(st, rest, (size_t)(end - sp->d_keep));
+		XXH64_update(st, rest, (size_t)(end->d_end - sp->d_keep));
 		if ((XXH64_digest(st) & 0xFFFFFFFFU) !=
 		    ((uint32_t)stored[0] | (uint32_t)stored[1] << 8 | (uint32_t)stored[2] << 16 |
 		     (uint32_t)stored[3] << 24))
@@ -568,6 +589,78 @@ static int zstd_hash_proof(const struct qemu_stream *q, const struct splice_plan
 	}
 	XXH64_freeState(st);
 	return rc;
+}
+
+/* The end of the gzip member cut inside, as the decoder noted it: NULL when not among its cuts. */
+static const struct bit_cut *gzip_cut_member_end(const struct qemu_stream *q,
+						 const struct splice_plan *sp)
+{
+	size_t n = 0;
+	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+
+	for (size_t i = n; i-- > 0 && cuts[i].c_bits > sp->cut.c_bits;)
+		if (cuts[i].member_end && cuts[i].member_c_bits == sp->cut.member_c_bits &&
+		    cuts[i].member_d_start == sp->cut.member_d_start)
+			return &cuts[i];
+	return NULL;
+}
+
+/*
+ * gzip: the CRC-32 written for the cut member is zlib's over its kept
+ * content, as the decoder's tracking saw it (decode.c, gz_track).  Carried
+ * on over the rest of the member (which the first pass holds, unchanged),
+ * it must give the CRC-32 the input stores at the member's end, which zlib
+ * compared with the member's content in the first pass: then it is the
+ * CRC-32 of exactly the kept content (splice_gzip_crc_proof); the stored
+ * ISIZE less the rest's length is the kept content's length.  The member
+ * need not be the image's last, only end within what the first pass
+ * holds.  1 proven (or nothing to prove: whole members kept), 0 not
+ * provable here (the member's end not among the decoder's cuts, or past
+ * the bytes held: the read-back is then whole), -1 disproven.
+ */
+static int gzip_crc_proof(const struct qemu_stream *q, const struct splice_plan *sp,
+			  uint32_t *crc, uint32_t *isize)
+{
+	const struct bit_cut *e;
+	uint64_t held_end, c_end = 0;
+	const uint8_t *rest;
+	uint8_t stored[8];
+
+	if (!sp->trailer_len)
+		return 1;
+	if (!(e = gzip_cut_member_end(q, sp)) || !bsrc_known_end(&q->src, &held_end) ||
+	    e->d_end > held_end || sp->d_keep >= e->d_end || (c_end = e->c_bits / 8) < 8 ||
+	    q->container_len + c_end > (uint64_t)q->src.st.st_size ||
+	    !(rest = bsrc_at(&q->src, sp->d_keep, (size_t)(e->d_end - sp->d_keep))) ||
+	    pread(q->src.fd, stored, 8, (off_t)(q->container_len + c_end - 8)) != 8)
+		return 0;
+	if (splice_gzip_crc_proof(sp->cut.crc, rest, (size_t)(e->d_end - sp->d_keep), stored,
+				  isize) != 0 ||
+	    *isize != (uint32_t)(sp->d_keep - sp->cut.member_d_start))
+		return -1;
+	*crc = sp->cut.crc;
+	return 1;
+}
+
+/*
+ * bzip2: where the blocks the cut stream keeps start, as the first pass
+ * proved them (splice_bzip2_kept_blocks), into f.  -1 when they are not
+ * all known (the decoder's list of cuts thinned): the read-back is then
+ * whole.
+ */
+static int bzip2_kept_blocks(const struct qemu_stream *q, struct spliced *f)
+{
+	size_t n = 0;
+	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+	const struct bit_cut *cut = &f->sp.cut;
+
+	if (!f->sp.trailer_len)
+		return 0;
+	if (!cuts || cut->blocks == 0 || cut->blocks > n + 1 ||
+	    !(f->bz_starts = malloc(cut->blocks * sizeof(*f->bz_starts))))
+		return -1;
+	f->bz_nstarts = cut->blocks;
+	return splice_bzip2_kept_blocks(cuts, n, cut, f->bz_starts);
 }
 
 /*
@@ -579,8 +672,27 @@ static int check_cut(const struct qemu_stream *q, const struct spliced *f, int o
 {
 	const struct splice_plan *sp = &f->sp;
 	size_t check_len = sp->xz_check == 1 ? 4 : sp->xz_check == 4 ? 8 : 0;
+	uint64_t len = 0;
 
 	switch (q->codec) {
+	case CODEC_GZIP:
+		if (sp->trailer_len && f->gzip_proof != 1) {
+			snprintf(why, why_len, "the CRC-32 of the cut gzip member's kept content, "
+				 "carried over the rest of the member, is not the one stored at its "
+				 "end");
+			return -1;
+		}
+		if (sp->trailer_len && splice_check_gzip(out, q->src.fd, off, sp, f->gzip_crc,
+							 f->gzip_isize, &len, why, why_len) != 0)
+			return -1;
+		*tail_at = off + sp->c_keep + len;
+		return 0;
+	case CODEC_BZIP2:
+		if (sp->trailer_len && splice_check_bzip2(out, q->src.fd, off, sp, f->bz_starts,
+							  f->bz_nstarts, &len, why, why_len) != 0)
+			return -1;
+		*tail_at = off + sp->c_keep + len;
+		return 0;
 	case CODEC_ZSTD:
 		*tail_at = off + sp->c_keep + sp->trailer_len;
 		if (f->zstd_proof != 1) {
@@ -746,13 +858,21 @@ static bool quick_read_back(const struct qemu_stream *q, struct spliced *f, char
 		snprintf(why, why_len, "the reader's state at the device state was not kept");
 		return false;
 	}
-	if (q->codec != CODEC_ZSTD && q->codec != CODEC_XZ && q->codec != CODEC_LZOP) {
-		snprintf(why, why_len, "no quick read-back for %s", codec_name(q->codec));
+	if (q->codec == CODEC_GZIP &&
+	    (f->gzip_proof = gzip_crc_proof(q, &f->sp, &f->gzip_crc, &f->gzip_isize)) == 0) {
+		snprintf(why, why_len, "the CRC-32 of the cut gzip member cannot be proven against "
+			 "the one stored at its end (its end not among the first pass's cuts, or "
+			 "past the bytes it holds)");
+		return false;
+	}
+	if (q->codec == CODEC_BZIP2 && bzip2_kept_blocks(q, f) != 0) {
+		snprintf(why, why_len, "the starts of the cut bzip2 stream's blocks were not all "
+			 "kept by the first pass");
 		return false;
 	}
 	if (q->codec == CODEC_ZSTD && (f->zstd_proof = zstd_hash_proof(q, &f->sp)) == 0) {
 		snprintf(why, why_len, "the checksum of the cut zstd frame cannot be proven against "
-			 "the one stored at its end (not the image's last frame)");
+			 "the one stored at its end (the frame ends past what the first pass holds)");
 		return false;
 	}
 	return true;
@@ -824,6 +944,8 @@ int qemu_write(struct snapshot *s, const struct vcpu_plan *plans, struct write_r
 	splice_plan_free(&f.sp);
 	free(f.rep);
 	f.rep = NULL;
+	free(f.bz_starts);
+	f.bz_starts = NULL;
 	if (rc != 0) {
 		unlink(tmp);
 		sw_explain(e, target, w);
@@ -843,6 +965,7 @@ out:
 	}
 	splice_plan_free(&f.sp);
 	free(f.rep);
+	free(f.bz_starts);
 	free_edits(&ed);
 	return rc;
 }

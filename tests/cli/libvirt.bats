@@ -178,6 +178,35 @@ compressed_image() { # N PROG OUT
 	done
 }
 
+# fredck checks each zstd frame's content checksum itself (libzstd is told
+# to skip it, so that the content is hashed once): a wrong one, in the last
+# frame or in an earlier one, is still refused.
+@test "libvirt zstd: a wrong content checksum, in the last frame or an earlier one, is malformed: exit 8" {
+	local half=$(($(stat -c %s "$S/pf.bin") / 2)) size
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
+	head -c "$half" "$S/pf.bin" | zstd -c >"$W/a.zst"
+	tail -c +$((half + 1)) "$S/pf.bin" | zstd -c >"$W/b.zst"
+	cat "$W/hdr" "$W/a.zst" "$W/b.zst" >"$W/good.img"
+	run "$FREDCK" check "$W/good.img"
+	assert_equal "$status" 4
+	for which in a b; do
+		cp "$W/$which.zst" "$W/bad.zst"
+		size=$(stat -c %s "$W/bad.zst")
+		# The frame's last byte is its checksum's highest.
+		printf "\\$(printf %o $((0x$(tail -c 1 "$W/bad.zst" | od -An -tx1 | tr -d ' ') ^ 0x40)))" |
+			dd of="$W/bad.zst" bs=1 seek=$((size - 1)) conv=notrunc status=none
+		if [ "$which" = a ]; then cat "$W/hdr" "$W/bad.zst" "$W/b.zst"; else cat "$W/hdr" "$W/a.zst" "$W/bad.zst"; fi >"$W/bad.img"
+		run zstd -t <(tail -c +$(($(stat -c %s "$W/hdr") + 1)) "$W/bad.img")
+		assert_failure
+		run --separate-stderr "$FREDCK" check "$W/bad.img"
+		assert_equal "$status" 8
+		[[ "$stderr" == *"zstd data: Restored data doesn't match checksum"* ]] || fail "$which: $stderr"
+		run "$FREDCK" repair "$W/bad.img" -o "$W/out.img"
+		assert_equal "$status" 8
+		[ ! -e "$W/out.img" ] || fail "$which: written"
+	done
+}
+
 @test "libvirt: data_len past the end of the file is malformed (exit 8, byte 20, data_len)" {
 	head -c 1000 "$S/pf.img" >"$W/short.img"
 	run --separate-stderr "$FREDCK" check "$W/short.img"

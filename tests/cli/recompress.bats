@@ -159,6 +159,26 @@ assert_repaired() { # PROG REP
 	assert_repaired zstd "$W/z.rep"
 }
 
+@test "recompress zstd: the cut frame is not the image's last (several frames, as pzstd makes): its checksum proven against the one stored at its end, the read-back from the cut" {
+	local size
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
+	size=$(stat -c %s "$S/pf.bin")
+	# The first edit lies in the first frame, whose end the first pass holds.
+	head -c $((size - 2000)) "$S/pf.bin" >"$W/a"
+	tail -c 2000 "$S/pf.bin" >"$W/b"
+	{ cat "$W/hdr"; zstd -c <"$W/a"; zstd -c <"$W/b"; } >"$W/z.img"
+	repair_kept "$W/z.img" "$W/z.rep"
+	assert_output --partial "$QUICK"
+	assert_repaired zstd "$W/z.rep"
+	# A wrong checksum at that frame's end: the proof fails, so does the read.
+	first=$(zstd -c <"$W/a" | wc -c)
+	start=$(stream_start "$W/z.img")
+	printf '\377\377' | dd of="$W/z.img" bs=1 seek=$((start + first - 2)) conv=notrunc status=none
+	run --separate-stderr "$FREDCK" repair "$W/z.img" -o "$W/z2.rep"
+	assert_equal "$status" 8
+	[ ! -e "$W/z2.rep" ]
+}
+
 # A byte of the image (FORMAT, made by COMMAND...) damaged 30000 bytes into
 # its compressed data, where the first pass keeps it: the repair fails
 # (exit 8) with an error that matches one of PATTERNS (|-separated globs)
@@ -565,5 +585,126 @@ refused() { # TEXT OUT
 		printf '\001' | dd of="$tmp" bs=1 seek="$at" conv=notrunc status=none
 		finished
 		refused "verification failed: $what" "$W/b.rep"
+	done
+}
+
+@test "recompress, a stream larger than what the first pass keeps: gzip and bzip2 (as libvirt runs them) compress the tail from memory and read back only from the cut (the member's CRC-32 proven against the stored one, the stream's combined CRC from the kept blocks' CRCs); the real tools decompress the result; QEMU loads it" {
+	big
+	local z n
+	for z in gzip:1 bzip2:2; do
+		n=${z#*:} z=${z%:*}
+		rm -f "$W/b.rep"
+		image "$n" "$W/b.img" "$z" -c
+		repair_kept "$W/b.img" "$W/b.rep"
+		assert_output --partial "$QUICK"
+		start=$(stream_start "$W/b.img")
+		size=$(($(stat -c %s "$W/b.img") - start))
+		[ "$KEPT" -gt $((size * 9 / 10)) ] || fail "$z kept $KEPT of $size"
+		assert_repaired "$z" "$W/b.rep"
+		run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 16
+		assert_success
+	done
+}
+
+@test "recompress: a gzip member cut inside that is not the image's last (the device state's end in a member of its own): its CRC-32 proven at its own end, the read-back from the cut; gzip gives the bare repair's stream" {
+	big
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
+	len=$(stat -c %s "$STREAM_FILE")
+	head -c $((len - 100)) "$STREAM_FILE" >"$W/a"
+	tail -c 100 "$STREAM_FILE" >"$W/b"
+	{ cat "$W/hdr"; gzip -c <"$W/a"; gzip -c <"$W/b"; } >"$W/g.img"
+	repair_kept "$W/g.img" "$W/g.rep"
+	assert_output --partial "$QUICK"
+	assert_prefix_kept "$W/g.img" "$W/g.rep"
+	assert_repaired gzip "$W/g.rep"
+}
+
+# The cut's bit in its byte (0-7) in the written file REP, whose compressed
+# data's KEPT-th byte is at AT: gzip's kept bits are the low ones, followed
+# by the empty final block (1, 1, seven 0s) and, after the padding, the
+# CRC-32 and the ISIZE D (the kept content's length, the member being the
+# first); bzip2's are the high ones, followed by the end-of-stream magic.
+cut_bit() { # gzip|bzip2 REP AT D
+	python3 - "$@" <<'PY'
+import sys
+z, path, at, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with open(path, 'rb') as f:
+    f.seek(at)
+    w = f.read(24)
+for b in range(8):
+    if z == 'gzip':
+        n = (b + 17) // 8
+        acc = int.from_bytes(w[:n], 'little')
+        if acc >> b & 0x3FF == 3 and acc >> (b + 10) == 0 and \
+                int.from_bytes(w[n + 4:n + 8], 'little') == d & 0xFFFFFFFF:
+            print(b)
+            break
+    elif int.from_bytes(w[:11], 'big') >> (40 - b) & (2**48 - 1) == 0x177245385090:
+        print(b)
+        break
+PY
+}
+
+# flip FILE AT MASK: byte AT of FILE xor MASK.
+flip() {
+	python3 - "$@" <<'PY'
+import sys
+path, at, mask = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, 'r+b') as f:
+    f.seek(at)
+    b = f.read(1)[0]
+    f.seek(at)
+    f.write(bytes([b ^ mask]))
+PY
+}
+
+@test "recompress: a wrong gzip or bzip2 closer (CRC-32, ISIZE, a final block that is not empty, combined CRC, end-of-stream magic) or a changed kept bit just before the cut is caught by the read-back, nothing written" {
+	need_strace
+	big
+	local z n lvl b at d what mask byte
+	for z in gzip:1 bzip2:2; do
+		n=${z#*:} z=${z%:*}
+		# A level whose cut falls inside a byte, so that a kept bit shares the closer's byte.
+		for lvl in 9 8 7 6 5 4 3; do
+			rm -f "$W/b.rep"
+			image "$n" "$W/b.img" "$z" -"$lvl" -c
+			repair_kept "$W/b.img" "$W/b.rep"
+			assert_output --partial "$QUICK"
+			[[ "$output" =~ \(([0-9]+)\ bytes\ decompressed ]] || fail "$output"
+			d=${BASH_REMATCH[1]}
+			start=$(stream_start "$W/b.img")
+			at=$((start + KEPT))
+			b=$(cut_bit "$z" "$W/b.rep" "$at" "$d")
+			[ -n "$b" ] || fail "$z -$lvl: no closer found at byte $at"
+			[ "$b" -eq 0 ] || break
+		done
+		[ "$b" -gt 0 ] || fail "$z: every level's cut is at a byte's start"
+		size=$(stat -c %s "$W/b.rep")
+		rm -f "$W/b.rep"
+		for what in crc isize-or-magic block kept; do
+			# byte, mask, and what the read-back must say
+			case $z:$what in
+			gzip:crc) byte=$((at + (b + 17) / 8)) mask=1
+				msg="the cut gzip member's CRC-32 is not the CRC-32 of its kept content" ;;
+			gzip:isize-or-magic) byte=$((at + (b + 17) / 8 + 4)) mask=1
+				msg="the cut gzip member's ISIZE is not the length of its kept content" ;;
+			gzip:block) byte=$((at + (b + 4) / 8)) mask=$((1 << ((b + 4) % 8)))
+				msg="the final block written at the cut gzip member is not an empty block" ;;
+			gzip:kept) byte=$at mask=$((1 << (b - 1)))
+				msg="the kept bits of the cut gzip member's last byte are not the input's" ;;
+			bzip2:crc) byte=$((at + (b + 53) / 8)) mask=$((128 >> ((b + 53) % 8)))
+				msg="the cut bzip2 stream's combined CRC is not the one of its kept blocks' CRCs" ;;
+			bzip2:isize-or-magic) byte=$at mask=$((128 >> b))
+				msg="the end-of-stream magic written at the cut bzip2 stream is not 0x177245385090" ;;
+			bzip2:block) continue ;;
+			bzip2:kept) byte=$at mask=$((128 >> (b - 1)))
+				msg="the kept bits of the cut bzip2 stream's last byte are not the input's" ;;
+			esac
+			paused fsync "$W/b.rep" "$FREDCK" repair "$W/b.img" -o "$W/b.rep"
+			written "$size"
+			flip "$tmp" "$byte" "$mask"
+			finished
+			refused "verification failed: $msg" "$W/b.rep"
+		done
 	done
 }

@@ -9,6 +9,10 @@
  * member or stream that zlib or libbz2 decompresses, checksums and all,
  * to exactly the data up to the cut.  The closers are also tried at every
  * bit offset, and a limit before the first block's end must find none.
+ * The read-back's checks (formats/io/splice_check.c) must pass on every
+ * such closed member or stream, with the CRC-32 computed here or the
+ * combined CRC from the kept blocks' starts, and refuse each bit of a
+ * closer flipped, a wrong CRC to prove, a block start left out.
  */
 #include "config.h"
 
@@ -21,6 +25,7 @@
 
 #include "formats/io/decode.h"
 #include "formats/io/splice.h"
+#include "formats/io/splice_check.h"
 #include "tests/unit/tap.h"
 
 #define DATA_LEN (1500U * 1000U)
@@ -131,21 +136,113 @@ static bool decompresses_to(enum codec c, const uint8_t *buf, size_t len, const 
 	return good;
 }
 
+/* The end of k's member (a member_end cut): its CRC-32 and ISIZE at c_bits / 8 - 8. */
+static const struct bit_cut *member_end_of(const struct bit_cut *cuts, size_t n,
+					   const struct bit_cut *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cuts[i].member_end && cuts[i].member_d_start == k->member_d_start)
+			return &cuts[i];
+	return NULL;
+}
+
+/*
+ * The read-back's checks on comp's kept bytes and p's closer (written in
+ * the file fd2 as the repair writes them), against the input in: gzip,
+ * the CRC-32 of the kept content computed here, and the proof of the
+ * decoder's against the member's stored one; bzip2, the kept blocks'
+ * starts from the cuts, and without one of them.  true when all pass and
+ * the wrong ones are refused.
+ */
+static bool read_back_checks(enum codec c, int in, int fd2, const uint8_t *comp,
+			     const uint8_t *data, const struct bit_cut *cuts, size_t n,
+			     const struct splice_plan *p)
+{
+	const struct bit_cut *k = &p->cut;
+	char why[200] = "";
+	uint64_t len = 0;
+
+	if (ftruncate(fd2, 0) != 0 || pwrite(fd2, comp, p->c_keep, 0) != (ssize_t)p->c_keep ||
+	    pwrite(fd2, p->trailer, p->trailer_len, (off_t)p->c_keep) != (ssize_t)p->trailer_len)
+		return false;
+	if (c == CODEC_GZIP) {
+		const struct bit_cut *e = member_end_of(cuts, n, k);
+		uint32_t crc = (uint32_t)crc32(0, data + k->member_d_start,
+					       (uInt)(k->d_end - k->member_d_start));
+		uint32_t isize = (uint32_t)(k->d_end - k->member_d_start), proven = 0;
+
+		if (!e || splice_check_gzip(fd2, in, 0, p, crc, isize, &len, why, sizeof(why)) != 0 ||
+		    len != p->trailer_len ||
+		    splice_check_gzip(fd2, in, 0, p, crc ^ 1, isize, &len, why, sizeof(why)) == 0 ||
+		    splice_check_gzip(fd2, in, 0, p, crc, isize + 1, &len, why, sizeof(why)) == 0)
+			return diag("gzip cut at bit %llu: %s", (unsigned long long)k->c_bits, why),
+			       false;
+		/* The decoder's CRC-32, carried over the rest, is the member's stored one. */
+		return splice_gzip_crc_proof(k->crc, data + k->d_end, (size_t)(e->d_end - k->d_end),
+					     comp + e->c_bits / 8 - 8, &proven) == 0 &&
+		       proven == isize && k->crc == crc &&
+		       splice_gzip_crc_proof(k->crc ^ 0x80, data + k->d_end,
+					     (size_t)(e->d_end - k->d_end), comp + e->c_bits / 8 - 8,
+					     &proven) != 0 &&
+		       splice_gzip_crc_proof(k->crc, data + k->d_end + 1,
+					     (size_t)(e->d_end - k->d_end - 1),
+					     comp + e->c_bits / 8 - 8, &proven) != 0;
+	}
+	{
+		uint64_t *starts = malloc((k->blocks + 1) * sizeof(*starts));
+		struct bit_cut *less = malloc(n * sizeof(*less));
+		size_t m = 0;
+		bool good = starts && less && k->blocks > 0 &&
+			    splice_bzip2_kept_blocks(cuts, n, k, starts) == 0 &&
+			    splice_check_bzip2(fd2, in, 0, p, starts, k->blocks, &len, why,
+					       sizeof(why)) == 0 &&
+			    len == p->trailer_len;
+
+		if (!good)
+			diag("bzip2 cut at bit %llu: %s", (unsigned long long)k->c_bits, why);
+		/* One block fewer: the combined CRC is not the written one. */
+		if (good && k->blocks > 1)
+			good = splice_check_bzip2(fd2, in, 0, p, starts, k->blocks - 1, &len, why,
+						  sizeof(why)) != 0;
+		/* A block's start left out of the decoder's list: not all known. */
+		for (size_t i = 0; good && i < n; i++)
+			if (!(cuts[i].blocks == k->blocks - 1 && !cuts[i].member_end &&
+			      cuts[i].member_c_bits == k->member_c_bits && k->blocks > 1))
+				less[m++] = cuts[i];
+		if (good && k->blocks > 1)
+			good = splice_bzip2_kept_blocks(less, m, k, starts) != 0;
+		/* All there, but one numbered out of order: not the decoder's list. */
+		for (size_t i = 0; good && k->blocks > 1 && i < n; i++) {
+			less[i] = cuts[i];
+			if (!cuts[i].member_end && cuts[i].member_c_bits == k->member_c_bits &&
+			    cuts[i].blocks == k->blocks - 1)
+				less[i].blocks = k->blocks;
+		}
+		if (good && k->blocks > 1)
+			good = splice_bzip2_kept_blocks(less, n, k, starts) != 0;
+		free(starts);
+		free(less);
+		return good;
+	}
+}
+
 static void check_codec(enum codec c, bool small, const uint8_t *data)
 {
-	char path[] = "/tmp/fredck-test-splice-XXXXXX", error[200];
-	size_t clen = 0, ncuts = 0, good = 0, inside = 0, tried = 0;
+	char path[] = "/tmp/fredck-test-splice-XXXXXX", path2[] = "/tmp/fredck-test-splice-XXXXXX",
+	     error[200];
+	size_t clen = 0, ncuts = 0, good = 0, inside = 0, tried = 0, checked = 0, closed = 0;
 	uint8_t *comp = compress_two(c, small, data, &clen), *got = malloc(DATA_LEN), *buf = NULL;
-	int fd = mkstemp(path);
+	int fd = mkstemp(path), fd2 = mkstemp(path2);
 	struct decoder *d;
 	const struct bit_cut *cuts;
 	size_t n = 0;
 	ssize_t r;
 
-	if (!ok(comp && got && fd >= 0 && write(fd, comp, clen) == (ssize_t)clen,
+	if (!ok(comp && got && fd >= 0 && fd2 >= 0 && write(fd, comp, clen) == (ssize_t)clen,
 		"%s: %zu bytes compressed into a file", codec_name(c), clen))
 		goto out;
 	unlink(path);
+	unlink(path2);
 	/* The first PENDING bytes handed over as already read. */
 	lseek(fd, PENDING, SEEK_SET);
 	d = decoder_new(c, fd, comp, PENDING, error, sizeof(error));
@@ -174,7 +271,14 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 		else
 			diag("cut %zu at bit %llu does not decompress", i,
 			     (unsigned long long)cuts[i].c_bits);
+		if (p.trailer_len) {
+			closed++;
+			checked += read_back_checks(c, fd, fd2, comp, data, cuts, ncuts, &p);
+		}
 	}
+	ok(closed > 0 && checked == closed,
+	   "%s: the read-back's checks pass on all %zu of %zu closed cuts and refuse a wrong CRC, "
+	   "a wrong length (gzip), a block left out (bzip2)", codec_name(c), checked, closed);
 	ok(good == tried && inside > 0,
 	   "%s: all %zu cuts tried (%zu inside a byte) close to what decompresses to the data "
 	   "before them", codec_name(c), good, inside);
@@ -192,6 +296,8 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 out:
 	if (fd >= 0)
 		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
 	free(buf);
 	free(comp);
 	free(got);
@@ -219,6 +325,72 @@ static void check_closers(void)
 	ok(good, "the closers at every bit offset");
 }
 
+/* The closer's bits one by one flipped: each is refused. */
+static bool every_flip_refused(enum codec c, const uint8_t *out, size_t n, uint8_t in_last,
+			       unsigned int bits, uint32_t crc, uint32_t isize)
+{
+	char why[200];
+
+	for (size_t i = 0; i < n * 8; i++) {
+		uint8_t w[16];
+
+		memcpy(w, out, n);
+		w[i / 8] ^= (uint8_t)(1U << (i % 8));
+		if ((c == CODEC_GZIP ?
+		     splice_check_deflate_close(w, n, in_last, bits, crc, isize, 0, why, sizeof(why)) :
+		     splice_check_bzip2_close(w, n, in_last, bits, crc, 0, why, sizeof(why))) >= 0) {
+			diag("%s closer, %u kept bits: bit %zu flipped is not refused", codec_name(c),
+			     bits, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The read-back's closer checks at every bit offset: the closers pass, any bit flipped does not. */
+static void check_closer_checks(void)
+{
+	static const uint8_t lasts[] = { 0x00, 0xFF, 0xA5, 0x5A };
+	bool pass = true, refuse = true, blocks = true;
+	char why[200];
+
+	for (unsigned int bits = 0; bits < 8; bits++)
+		for (size_t j = 0; j < sizeof(lasts); j++) {
+			uint8_t out[16], b[11] = { 0 };
+			size_t n = splice_deflate_close(lasts[j], bits, 0x11223344U, 0x55667788U, out);
+			uint32_t crc = 0;
+
+			pass = pass && splice_check_deflate_close(out, n, lasts[j], bits, 0x11223344U,
+								  0x55667788U, 7, why,
+								  sizeof(why)) == (int)n &&
+			       splice_check_deflate_close(out, n - 1, lasts[j], bits, 0x11223344U,
+							  0x55667788U, 7, why, sizeof(why)) < 0;
+			refuse = refuse && every_flip_refused(CODEC_GZIP, out, n, lasts[j], bits,
+							      0x11223344U, 0x55667788U);
+			n = splice_bzip2_close(lasts[j], bits, 0xA1B2C3D4U, out);
+			pass = pass && splice_check_bzip2_close(out, n, lasts[j], bits, 0xA1B2C3D4U, 7,
+								why, sizeof(why)) == (int)n;
+			refuse = refuse && every_flip_refused(CODEC_BZIP2, out, n, lasts[j], bits,
+							      0xA1B2C3D4U, 0);
+			/* A block magic and CRC at this shift (as the closer writes its magic). */
+			for (unsigned int i = 0; i < 80; i++) {
+				uint64_t v = i < 48 ? 0x314159265359ULL >> (47 - i) :
+						      0xCAFEF00DULL >> (79 - i);
+
+				if (v & 1)
+					b[(bits + i) / 8] |= (uint8_t)(0x80U >> ((bits + i) % 8));
+			}
+			blocks = blocks && splice_bzip2_block_at(b, bits, &crc) && crc == 0xCAFEF00DU;
+			b[(bits + 20) / 8] ^= (uint8_t)(0x80U >> ((bits + 20) % 8));
+			blocks = blocks && !splice_bzip2_block_at(b, bits, &crc);
+		}
+	ok(pass, "the read-back passes the closers at every bit offset, and not one cut short");
+	ok(refuse, "the read-back refuses every bit of a closer flipped, at every bit offset");
+	ok(blocks, "a bzip2 block's magic and CRC read at every bit offset, not with a bit flipped");
+	ok(splice_bzip2_combine(0x80000001U, 0x10U) == 0x00000013U,
+	   "the combined CRC is rotated left one bit, then xored with the block's");
+}
+
 int main(void)
 {
 	uint8_t *data = make_data();
@@ -226,6 +398,7 @@ int main(void)
 	if (!data)
 		return 1;
 	check_closers();
+	check_closer_checks();
 	check_codec(CODEC_GZIP, false, data);
 	check_codec(CODEC_GZIP, true, data);
 	check_codec(CODEC_BZIP2, false, data);
