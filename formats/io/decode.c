@@ -1610,7 +1610,9 @@ static int start_lzop_encoder(struct encoder *x)
 	return 0;
 }
 
-struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
+/* level: gzip's or bzip2's 1 to 9; 0 the default (gzip 6, bzip2 9, as the programs'). */
+static struct encoder *encoder_start(enum codec c, int fd, int level, char *error,
+				     size_t error_len)
 {
 	struct encoder *x = calloc(1, sizeof(*x));
 
@@ -1625,12 +1627,13 @@ struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
 	x->err_fd = -1;
 	switch (c) {
 	case CODEC_GZIP:
-		if (deflateInit2(&x->s.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+		if (deflateInit2(&x->s.z, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+				 16 + MAX_WBITS, 8,
 				 Z_DEFAULT_STRATEGY) != Z_OK)
 			efail(x, "cannot start");
 		break;
 	case CODEC_BZIP2:
-		if (BZ2_bzCompressInit(&x->s.bz, 9, 0, 0) != BZ_OK)
+		if (BZ2_bzCompressInit(&x->s.bz, level ? level : 9, 0, 0) != BZ_OK)
 			efail(x, "cannot start");
 		break;
 	case CODEC_XZ:
@@ -1782,6 +1785,11 @@ static void close_check_update(struct encoder *x, const uint8_t *data, size_t m)
 		x->close_crc64 = lzma_crc64(data, m, x->close_crc64);
 }
 
+struct encoder *encoder_new(enum codec c, int fd, char *error, size_t error_len)
+{
+	return encoder_start(c, fd, 0, error, error_len);
+}
+
 struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail *t, char *error,
 				 size_t error_len)
 {
@@ -1792,7 +1800,7 @@ struct encoder *encoder_new_tail(enum codec c, int fd, const struct encoder_tail
 		snprintf(error, error_len, "%s", strerror(errno));
 		return NULL;
 	}
-	x = encoder_new(c, fd, error, error_len);
+	x = encoder_start(c, fd, t->level >= 1 && t->level <= 9 ? t->level : 0, error, error_len);
 	if (!x)
 		return NULL;
 	x->tail = *t;

@@ -118,6 +118,7 @@ struct encoder_tail {
 	uint64_t hash, hash_from; /* of the skipped bytes from hash_from on */
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;
+	int level; /* gzip, bzip2: the input's level, 1 to 9, where known; 0 the default */
 	/*
 	 * xz: written once the skipped bytes are all in, before the tail's
 	 * own stream: close_pre, then (close_check 0, 1 or 4: none, CRC-32,

@@ -241,6 +241,29 @@ size_t splice_bzip2_close(uint8_t last, unsigned int bits, uint32_t combined, ui
  * the limit.  After a whole member or stream: kept as it is.  Inside one:
  * its last byte taken into the trailer with what closes it.
  */
+/*
+ * The level the member (stream) at member_at was made with, for the tail:
+ * bzip2's header names it ("BZh" and '1' to '9', the block size); gzip's
+ * XFL says 2 for the slowest (-9) and 4 for the fastest (-1), else
+ * nothing (0: the default, 6).
+ */
+static int level_of_member(enum codec c, int fd, uint64_t member_at)
+{
+	uint8_t h[9];
+	ssize_t got;
+
+	do
+		got = pread(fd, h, sizeof(h), (off_t)member_at);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(h))
+		return 0;
+	if (c == CODEC_BZIP2)
+		return memcmp(h, "BZh", 3) == 0 && h[3] >= '1' && h[3] <= '9' ? h[3] - '0' : 0;
+	if (h[0] != 0x1f || h[1] != 0x8b)
+		return 0;
+	return h[8] == 2 ? 9 : h[8] == 4 ? 1 : 0;
+}
+
 static void bits_from_cuts(enum codec c, int fd, uint64_t c_start, const struct bit_cut *cuts,
 			   size_t n, uint64_t limit, struct splice_plan *p)
 {
@@ -250,6 +273,7 @@ static void bits_from_cuts(enum codec c, int fd, uint64_t c_start, const struct 
 
 	for (size_t i = 0; i < n && cuts[i].d_end <= limit; i++)
 		k = &cuts[i];
+	p->level = level_of_member(c, fd, c_start + (k ? k->member_c_bits / 8 : 0));
 	if (!k) {
 		snprintf(p->why, sizeof(p->why), "%s", !n ? (c == CODEC_GZIP ?
 			 "the gzip data could not be followed (no deflate block ends in it)" :

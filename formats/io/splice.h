@@ -58,6 +58,8 @@ struct splice_plan {
 	 * the CRC and the blocks there), for the read-back.
 	 */
 	struct bit_cut cut;
+	/* gzip, bzip2: the level of the member (stream) cut, 1 to 9, for the tail; 0 unknown. */
+	int level;
 	/* lzop: the header's block format, which the tail's blocks must share. */
 	uint8_t lzop_method, lzop_level;
 	uint32_t lzop_block_flags;

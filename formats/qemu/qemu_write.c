@@ -184,7 +184,8 @@ static struct encoder *tail_encoder(const struct snapshot *s, const struct splic
 				  .hash = sp->d_hash,
 				  .hash_from = sp->hash_from > base ? sp->hash_from - base : 0,
 				  .lzop_method = sp->lzop_method, .lzop_level = sp->lzop_level,
-				  .lzop_block_flags = sp->lzop_block_flags, .close_pre = sp->xz_pre,
+				  .lzop_block_flags = sp->lzop_block_flags, .level = sp->level,
+				  .close_pre = sp->xz_pre,
 				  .close_pre_len = sp->xz_pre_len, .close_check = sp->xz_check,
 				  .close_check_from = sp->xz_check_from > base ?
 							      sp->xz_check_from - base : 0,

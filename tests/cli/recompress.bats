@@ -329,13 +329,19 @@ assert_prefix_kept() { # IMG REP
 
 @test "recompress gzip: -1, -9, and two members (the first kept whole): gzip -t passes and gives the bare repair's stream" {
 	local how
-	for how in "gzip -1 -c" "gzip -9 -c"; do
+	for how in "gzip -1 -c:4" "gzip -9 -c:2"; do
 		rm -f "$W/g.rep"
 		# shellcheck disable=SC2086
-		image 1 "$W/g.img" $how
+		image 1 "$W/g.img" ${how%:*}
 		repair_kept "$W/g.img" "$W/g.rep"
 		assert_prefix_kept "$W/g.img" "$W/g.rep"
 		assert_repaired gzip "$W/g.rep"
+		# The tail's member, just after the cut, made at the input's level:
+		# its XFL (4 fastest, 2 slowest) is the input's.
+		start=$(stream_start "$W/g.rep")
+		xfl=$(tail -c +$((start + KEPT + 1)) "$W/g.rep" | head -c 32 | od -An -v -tx1 | tr -d '\n' |
+			grep -o '1f 8b 08 .. .. .. .. .. ..' | tail -n 1 | awk '{print $9}')
+		assert_equal "$xfl" "0${how#*:}"
 	done
 	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
 	head -c 200000 "$S/pf.bin" >"$W/a"
@@ -410,10 +416,11 @@ PY
 	repair_kept "$W/b.img" "$W/b.rep"
 	assert_prefix_kept "$W/b.img" "$W/b.rep"
 	assert_repaired bzip2 "$W/b.rep"
-	# Two streams: the kept one, closed, and the tail's ("BZh9" just after the cut).
+	# Two streams: the kept one, closed, and the tail's just after the cut,
+	# at the input's level ("BZh1", 100k blocks, not bzip2's default 9).
 	start=$(stream_start "$W/b.rep")
-	[ "$(tail -c +$((start + KEPT + 1)) "$W/b.rep" | head -c 16 | LC_ALL=C grep -c -a 'BZh9')" -eq 1 ] ||
-		fail "no second bzip2 stream after the cut"
+	[ "$(tail -c +$((start + KEPT + 1)) "$W/b.rep" | head -c 16 | LC_ALL=C grep -c -a 'BZh1')" -eq 1 ] ||
+		fail "no second bzip2 stream of level 1 after the cut"
 	run qemu_load_stream debian12 "$W/rep.stream" --machine pc --smp 2 --mem 64
 	assert_success
 }
