@@ -155,7 +155,19 @@ struct bit_track {
 	uint64_t proven_bit, proven_d;
 	bool in_block, after_eos;
 	uint32_t block_crc, eos_crc, combined;
+	/*
+	 * Every proven block start, in order, streams one after another (8
+	 * bytes a block of up to 900 kB: 2 MiB for 200 GiB of bzip2 -9), so
+	 * that the read-back finds the cut stream's kept blocks however many
+	 * there are; starts_full past BZ_STARTS_MAX (a crafted stream of tiny
+	 * blocks), when the thinned cuts are all there is.
+	 */
+	uint64_t *starts;
+	size_t nstarts, starts_cap;
+	bool starts_full;
 };
+
+#define BZ_STARTS_MAX (1U << 20)
 
 static struct bit_track *bt_new(void)
 {
@@ -179,6 +191,7 @@ static void bt_free(struct bit_track *t)
 	XXH64_freeState(t->hash);
 	free(t->cuts);
 	free(t->merged);
+	free(t->starts);
 	free(t);
 }
 
@@ -337,6 +350,25 @@ static void bz_scan(struct bit_track *t, const uint8_t *p, size_t n)
 	}
 }
 
+/* A block start proven at bit. */
+static void bz_start(struct bit_track *t, uint64_t bit)
+{
+	if (t->starts_full)
+		return;
+	if (t->nstarts == t->starts_cap) {
+		size_t cap = t->starts_cap ? 2 * t->starts_cap : 1024;
+		uint64_t *m = cap <= BZ_STARTS_MAX ? realloc(t->starts, cap * sizeof(*m)) : NULL;
+
+		if (!m) {
+			t->starts_full = true;
+			return;
+		}
+		t->starts = m;
+		t->starts_cap = cap;
+	}
+	t->starts[t->nstarts++] = bit;
+}
+
 /* libbz2 took every byte up to the first candidate's and gave nothing more: judge it. */
 static void bz_judge(struct bit_track *t)
 {
@@ -347,11 +379,14 @@ static void bz_judge(struct bit_track *t)
 		t->first_block = UINT64_MAX; /* the stream's first block, where the header says */
 		t->combined = 0;
 		t->blocks = c.eos ? 0 : 1;
+		if (!c.eos)
+			bz_start(t, c.bit);
 	} else if (t->in_block && c.bit >= t->proven_bit + 80 && t->d > t->proven_d) {
 		t->combined = (t->combined << 1 | t->combined >> 31) ^ t->block_crc;
 		if (!c.eos) {
 			bt_record(t, c.bit, t->combined, false);
 			t->blocks++;
+			bz_start(t, c.bit);
 		}
 	} else {
 		return; /* inside the block: a magic by chance */
@@ -479,6 +514,17 @@ static ssize_t read_bzip2(struct decoder *d, uint8_t *out, size_t n)
 		}
 	}
 	return (ssize_t)(n - d->s.bz.avail_out);
+}
+
+const uint64_t *decoder_bzip2_starts(const struct decoder *d, size_t *n)
+{
+	const struct bit_track *t = d->bt;
+
+	*n = 0;
+	if (d->codec != CODEC_BZIP2 || !t || t->broken || t->starts_full)
+		return NULL;
+	*n = t->nstarts;
+	return t->starts;
 }
 
 const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n)

@@ -78,6 +78,11 @@ struct bit_cut {
 	bool member_end;         /* after a whole member or stream, kept as it is */
 };
 const struct bit_cut *decoder_bit_cuts(const struct decoder *d, size_t *n);
+/*
+ * bzip2: every block start libbz2 proved, in bits as the cuts count them,
+ * in order (all streams'); NULL when not all are known (more than 2^20).
+ */
+const uint64_t *decoder_bzip2_starts(const struct decoder *d, size_t *n);
 
 /*
  * The state of XXH64 of the frame's content at one of the last cuts (the

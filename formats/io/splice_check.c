@@ -410,6 +410,33 @@ uint32_t splice_bzip2_combine(uint32_t combined, uint32_t block_crc)
 	return (combined << 1 | combined >> 31) ^ block_crc;
 }
 
+int splice_bzip2_kept_starts(const uint64_t *all, size_t n, const struct bit_cut *cut,
+			     uint64_t *starts)
+{
+	uint64_t first = cut->member_c_bits + 32; /* "BZh" and the level */
+	size_t lo = 0, hi = n;
+
+	if (cut->member_end || cut->blocks == 0)
+		return -1;
+	while (lo < hi) { /* the first start at or after the stream's first block */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (all[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (n - lo < cut->blocks || all[lo] != first)
+		return -1;
+	for (uint32_t i = 0; i < cut->blocks; i++) {
+		starts[i] = all[lo + i];
+		if (starts[i] + 80 > cut->c_bits || (i && starts[i] < starts[i - 1] + 80))
+			return -1;
+	}
+	/* As many as the decoder counted before the cut: the next one (if any) is not before it. */
+	return lo + cut->blocks == n || all[lo + cut->blocks] >= cut->c_bits ? 0 : -1;
+}
+
 int splice_bzip2_kept_blocks(const struct bit_cut *cuts, size_t n, const struct bit_cut *cut,
 			     uint64_t *starts)
 {

@@ -85,6 +85,15 @@ bool splice_bzip2_block_at(const uint8_t p[11], unsigned int shift, uint32_t *cr
 uint32_t splice_bzip2_combine(uint32_t combined, uint32_t block_crc);
 
 /*
+ * The same from the decoder's list of every proven block start, all[n]
+ * (decoder_bzip2_starts), which no thinning shortens: cut->blocks of
+ * them from the stream's first block on, each before the cut, and the
+ * next (if any) not before it.  -1 when they are not there.
+ */
+int splice_bzip2_kept_starts(const uint64_t *all, size_t n, const struct bit_cut *cut,
+			     uint64_t *starts);
+
+/*
  * bzip2: where the blocks of the stream the cut lies in start before the
  * cut (in bits from the start of the compressed data; cut->blocks of
  * them, into starts), from the decoder's cuts[n]: the first just after

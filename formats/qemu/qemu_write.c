@@ -645,23 +645,27 @@ static int gzip_crc_proof(const struct qemu_stream *q, const struct splice_plan 
 
 /*
  * bzip2: where the blocks the cut stream keeps start, as the first pass
- * proved them (splice_bzip2_kept_blocks), into f.  -1 when they are not
- * all known (the decoder's list of cuts thinned): the read-back is then
- * whole.
+ * proved them, into f: from the decoder's list of every block start
+ * (splice_bzip2_kept_starts), or, where a crafted stream of tiny blocks
+ * outgrew it, from its cuts (splice_bzip2_kept_blocks).  -1 when they are
+ * not all known (the cuts thinned too): the read-back is then whole.
  */
 static int bzip2_kept_blocks(const struct qemu_stream *q, struct spliced *f)
 {
-	size_t n = 0;
+	size_t n = 0, nall = 0;
 	const struct bit_cut *cuts = q->src.dec ? decoder_bit_cuts(q->src.dec, &n) : NULL;
+	const uint64_t *all = q->src.dec ? decoder_bzip2_starts(q->src.dec, &nall) : NULL;
 	const struct bit_cut *cut = &f->sp.cut;
 
 	if (!f->sp.trailer_len)
 		return 0;
-	if (!cuts || cut->blocks == 0 || cut->blocks > n + 1 ||
+	if (cut->blocks == 0 || (!all && (!cuts || cut->blocks > n + 1)) ||
 	    !(f->bz_starts = malloc(cut->blocks * sizeof(*f->bz_starts))))
 		return -1;
 	f->bz_nstarts = cut->blocks;
-	return splice_bzip2_kept_blocks(cuts, n, cut, f->bz_starts);
+	if (all && splice_bzip2_kept_starts(all, nall, cut, f->bz_starts) == 0)
+		return 0;
+	return cuts ? splice_bzip2_kept_blocks(cuts, n, cut, f->bz_starts) : -1;
 }
 
 /*

@@ -56,10 +56,39 @@ static uint8_t *make_data(void)
 	return d;
 }
 
+/*
+ * A bzip2 stream of p[len] at out + *n, a block ended every 300 bytes
+ * (BZ_FLUSH): more blocks than the decoder keeps cuts for.
+ */
+static bool bzip2_small_blocks(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+	bz_stream b = { 0 };
+	bool good = BZ2_bzCompressInit(&b, 1, 0, 0) == BZ_OK;
+
+	b.next_out = (char *)out + *n;
+	b.avail_out = (unsigned int)(cap - *n);
+	for (size_t at = 0; good && at < len; at += 300) {
+		int rc;
+
+		b.next_in = (char *)p + at;
+		b.avail_in = (unsigned int)(len - at > 300 ? 300 : len - at);
+		do
+			rc = BZ2_bzCompress(&b, BZ_FLUSH);
+		while (rc == BZ_FLUSH_OK);
+		good = rc == BZ_RUN_OK;
+	}
+	while (good && BZ2_bzCompress(&b, BZ_FINISH) == BZ_FINISH_OK)
+		;
+	good = good && b.avail_in == 0;
+	*n = cap - b.avail_out;
+	BZ2_bzCompressEnd(&b);
+	return good;
+}
+
 /* Members (streams) of data[0..half) and data[half..len): gzip by zlib at level 6, bzip2 -1. */
 static uint8_t *compress_two(enum codec c, bool small, const uint8_t *data, size_t *len)
 {
-	size_t half = DATA_LEN / 3, cap = DATA_LEN + DATA_LEN / 2, n = 0;
+	size_t half = DATA_LEN / 3, cap = 3 * DATA_LEN, n = 0;
 	uint8_t *out = malloc(cap);
 
 	for (int part = 0; out && part < 2; part++) {
@@ -83,13 +112,15 @@ static uint8_t *compress_two(enum codec c, bool small, const uint8_t *data, size
 				return free(out), NULL;
 			n = cap - z.avail_out;
 			deflateEnd(&z);
-		} else {
+		} else if (!small) {
 			unsigned int olen = (unsigned int)(cap - n);
 
 			if (BZ2_bzBuffToBuffCompress((char *)out + n, &olen, (char *)p,
 						     (unsigned int)plen, 1, 0, 0) != BZ_OK)
 				return free(out), NULL;
 			n += olen;
+		} else if (!bzip2_small_blocks(p, plen, out, cap, &n)) {
+			return free(out), NULL;
 		}
 	}
 	*len = n;
@@ -156,6 +187,7 @@ static const struct bit_cut *member_end_of(const struct bit_cut *cuts, size_t n,
  */
 static bool read_back_checks(enum codec c, int in, int fd2, const uint8_t *comp,
 			     const uint8_t *data, const struct bit_cut *cuts, size_t n,
+			     const uint64_t *all, size_t nall, bool thinned,
 			     const struct splice_plan *p)
 {
 	const struct bit_cut *k = &p->cut;
@@ -190,16 +222,52 @@ static bool read_back_checks(enum codec c, int in, int fd2, const uint8_t *comp,
 	}
 	{
 		uint64_t *starts = malloc((k->blocks + 1) * sizeof(*starts));
+		uint64_t *from_cuts = malloc((k->blocks + 1) * sizeof(*from_cuts));
+		uint64_t *all2 = malloc((nall + 1) * sizeof(*all2));
 		struct bit_cut *less = malloc(n * sizeof(*less));
 		size_t m = 0;
-		bool good = starts && less && k->blocks > 0 &&
-			    splice_bzip2_kept_blocks(cuts, n, k, starts) == 0 &&
+		bool good = starts && from_cuts && all2 && less && k->blocks > 0 &&
+			    splice_bzip2_kept_starts(all, nall, k, starts) == 0 &&
 			    splice_check_bzip2(fd2, in, 0, p, starts, k->blocks, &len, why,
 					       sizeof(why)) == 0 &&
 			    len == p->trailer_len;
 
 		if (!good)
 			diag("bzip2 cut at bit %llu: %s", (unsigned long long)k->c_bits, why);
+		/* The cuts give the same starts where none were thinned out, and fail where some were. */
+		if (good && !thinned)
+			good = splice_bzip2_kept_blocks(cuts, n, k, from_cuts) == 0 &&
+			       memcmp(from_cuts, starts, k->blocks * sizeof(*starts)) == 0;
+		/* The list of every start with one left out, or one more before the cut: refused. */
+		if (good && k->blocks > 1) {
+			size_t j = 0;
+
+			for (size_t i = 0; i < nall; i++)
+				if (all[i] != starts[k->blocks - 1])
+					all2[j++] = all[i];
+			good = splice_bzip2_kept_starts(all2, j, k, from_cuts) != 0;
+		}
+		if (good) {
+			size_t j = 0;
+			bool added = false;
+
+			for (size_t i = 0; i < nall; i++) {
+				all2[j++] = all[i];
+				if (all[i] == starts[k->blocks - 1] && !added) {
+					all2[j++] = k->c_bits - 80; /* a start that is none */
+					added = true;
+				}
+			}
+			good = k->c_bits - 80 < starts[k->blocks - 1] + 80 || !added ||
+			       splice_bzip2_kept_starts(all2, j, k, from_cuts) != 0;
+		}
+		free(from_cuts);
+		free(all2);
+		if (thinned) {
+			free(starts);
+			free(less);
+			return good;
+		}
 		/* One block fewer: the combined CRC is not the written one. */
 		if (good && k->blocks > 1)
 			good = splice_check_bzip2(fd2, in, 0, p, starts, k->blocks - 1, &len, why,
@@ -235,7 +303,8 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 	int fd = mkstemp(path), fd2 = mkstemp(path2);
 	struct decoder *d;
 	const struct bit_cut *cuts;
-	size_t n = 0;
+	const uint64_t *all = NULL;
+	size_t n = 0, nall = 0;
 	ssize_t r;
 
 	if (!ok(comp && got && fd >= 0 && fd2 >= 0 && write(fd, comp, clen) == (ssize_t)clen,
@@ -251,10 +320,18 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 	ok(d && n == DATA_LEN && memcmp(got, data, DATA_LEN) == 0, "%s: the decoder gives the data",
 	   codec_name(c));
 	cuts = d ? decoder_bit_cuts(d, &ncuts) : NULL;
+	all = d ? decoder_bzip2_starts(d, &nall) : NULL;
 	ok(ncuts > 6, "%s: the decoder saw %zu cuts", codec_name(c), ncuts);
+	if (c == CODEC_BZIP2)
+		ok(all && nall >= (small ? 5000U : 10U),
+		   "bzip2: the decoder kept every block start: %zu", nall);
 	buf = malloc(clen + 16);
-	/* Many: one in 37, and the last 300 all (the thinned ones, then the last as they came). */
-	for (size_t i = 0; buf && i < ncuts; i += ncuts > 300 && i + 300 < ncuts ? 37 : 1) {
+	/* Many: one in 37, and the last 300 all (the thinned ones, then the last as they came);
+	   bzip2's small blocks, each cut decompressed again, one in 401 and the last 12. */
+	size_t step = c == CODEC_BZIP2 && small ? 401 : 37, last = c == CODEC_BZIP2 && small ? 12 : 300;
+
+	for (size_t i = 0; buf && i < ncuts;
+	     i = i + last >= ncuts ? i + 1 : i + step + last < ncuts ? i + step : ncuts - last) {
 		struct splice_plan p;
 
 		tried++;
@@ -273,7 +350,8 @@ static void check_codec(enum codec c, bool small, const uint8_t *data)
 			     (unsigned long long)cuts[i].c_bits);
 		if (p.trailer_len) {
 			closed++;
-			checked += read_back_checks(c, fd, fd2, comp, data, cuts, ncuts, &p);
+			checked += read_back_checks(c, fd, fd2, comp, data, cuts, ncuts, all, nall,
+						    small, &p);
 		}
 	}
 	ok(closed > 0 && checked == closed,
@@ -402,6 +480,7 @@ int main(void)
 	check_codec(CODEC_GZIP, false, data);
 	check_codec(CODEC_GZIP, true, data);
 	check_codec(CODEC_BZIP2, false, data);
+	check_codec(CODEC_BZIP2, true, data);
 	free(data);
 	return done_testing();
 }
