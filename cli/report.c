@@ -496,6 +496,22 @@ static void text_check_vcpu(FILE *out, const struct vcpu_state *v, const struct 
 		text_findings(out, vr, SEV_NOTE);
 }
 
+/*
+ * How -v says a repair was written (fredck's own words: which bytes were
+ * kept, how it was read back), folded like the findings; a path in it
+ * (none is, but an error's text may name one) has no space to break at.
+ */
+static size_t text_width(void);
+
+static void text_how(FILE *out, const char *how)
+{
+	FILE *folded = fold_open(out, text_width());
+
+	fprintf(folded ? folded : out, "  %s\n", how);
+	if (folded)
+		fclose(folded);
+}
+
 static void text_summary(FILE *out, const struct input_report *r, enum report_mode mode)
 {
 	size_t shown_clean = r->snap.nvcpus - r->at_risk;
@@ -516,7 +532,7 @@ static void text_summary(FILE *out, const struct input_report *r, enum report_mo
 			fprintf(out, " (original kept as %s)", esc(r->w.backup));
 		fprintf(out, "\n");
 		if (global_opts.verbose && r->w.how[0])
-			fprintf(out, "  %s\n", r->w.how);
+			text_how(out, r->w.how);
 	} else if (mode == MODE_REPAIR && r->up_to_date) {
 		fprintf(out, "  up to date: %s already holds this repair; nothing written\n",
 		       esc(r->w.out_path));
