@@ -61,13 +61,13 @@ for z in $CODECS; do
 		mv "$IMG.tmp" "$IMG"
 	fi
 	start=$((92 + $(od -An -tu4 -j20 -N4 "$IMG")))
-	tail -c +$((start + 1)) "$IMG" >"$DIR/real.$z.compressed"
+	tail -c +$((start + 1)) "$IMG" >"$DIR/real.$z.$$.compressed"
 	OUT="$DIR/recompress.$$.out"
 	declare -A t=([dc]= [A]= [B]=) c=([dc]= [A]= [B]=)
 	cat "$IMG" >/dev/null # warm the page cache
 	for _ in $(seq "$RUNS"); do
 		a=$(now)
-		/usr/bin/time -o "$DIR/cpu.$$" -f "%U + %S" "$z" -dc <"$DIR/real.$z.compressed" >/dev/null
+		/usr/bin/time -o "$DIR/cpu.$$" -f "%U + %S" "$z" -dc <"$DIR/real.$z.$$.compressed" >/dev/null
 		b=$(now)
 		t[dc]+="$(echo "$b - $a" | bc) "
 		c[dc]+="$(tail -1 "$DIR/cpu.$$" | bc) "
@@ -85,7 +85,7 @@ for z in $CODECS; do
 			c[$w]+="$(tail -1 "$DIR/cpu.$$" | bc) "
 		done
 	done
-	rm -f "$OUT" "$DIR/real.$z.compressed"
+	rm -f "$OUT" "$DIR/real.$z.$$.compressed"
 	mdc=$(printf '%s\n' ${t[dc]} | median)
 	ma=$(printf '%s\n' ${t[A]} | median)
 	mb=$(printf '%s\n' ${t[B]} | median)
