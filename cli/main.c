@@ -48,7 +48,7 @@ static void print_version(FILE *out, struct argp_state *state)
 }
 
 void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+/* No argp_program_bug_address: fredck has no public address for reports (debian/control). */
 
 static const struct cmd *const commands[] = {
 	&cmd_inspect,
