@@ -85,6 +85,16 @@ run_v() {
 	output=$(printf '%s\n' "$output" | unfold)
 }
 
+# A libvirt image of format N, OUT, whose stream IN is compressed by PROG
+# in two parts, the first FIRST bytes long ($W/a) and the rest ($W/b):
+# two frames, members or streams one after the other.
+two_part_image() { # N PROG IN FIRST OUT
+	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" "$1"
+	head -c "$4" "$3" >"$W/a"
+	tail -c +$(($4 + 1)) "$3" >"$W/b"
+	{ cat "$W/hdr"; "$2" -c <"$W/a"; "$2" -c <"$W/b"; } >"$5"
+}
+
 # repair -v IMG -o REP; the compressed bytes kept, from -v, into KEPT.
 repair_kept() { # IMG REP
 	run_v repair "$1" -o "$2"
@@ -158,10 +168,7 @@ assert_repaired() { # PROG REP
 }
 
 @test "recompress zstd: an image of several frames keeps the frames before the edit as they are" {
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
-	head -c 200000 "$S/pf.bin" >"$W/a"
-	tail -c +200001 "$S/pf.bin" >"$W/b"
-	{ cat "$W/hdr"; zstd -c <"$W/a"; zstd -c <"$W/b"; } >"$W/z.img"
+	two_part_image 5 zstd "$S/pf.bin" 200000 "$W/z.img"
 	repair_kept "$W/z.img" "$W/z.rep"
 	start=$(stream_start "$W/z.img")
 	first=$(zstd -c <"$W/a" | wc -c)
@@ -172,13 +179,8 @@ assert_repaired() { # PROG REP
 }
 
 @test "recompress zstd: the cut frame is not the image's last (several frames, as pzstd makes): its checksum proven against the one stored at its end, the read-back from the cut" {
-	local size
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 5
-	size=$(stat -c %s "$S/pf.bin")
 	# The first edit lies in the first frame, whose end the first pass holds.
-	head -c $((size - 2000)) "$S/pf.bin" >"$W/a"
-	tail -c 2000 "$S/pf.bin" >"$W/b"
-	{ cat "$W/hdr"; zstd -c <"$W/a"; zstd -c <"$W/b"; } >"$W/z.img"
+	two_part_image 5 zstd "$S/pf.bin" $(($(stat -c %s "$S/pf.bin") - 2000)) "$W/z.img"
 	repair_kept "$W/z.img" "$W/z.rep"
 	assert_output --partial "$QUICK"
 	assert_repaired zstd "$W/z.rep"
@@ -355,10 +357,7 @@ assert_prefix_kept() { # IMG REP
 			grep -o '1f 8b 08 .. .. .. .. .. ..' | tail -n 1 | awk '{print $9}')
 		assert_equal "$xfl" "0${how#*:}"
 	done
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
-	head -c 200000 "$S/pf.bin" >"$W/a"
-	tail -c +200001 "$S/pf.bin" >"$W/b"
-	{ cat "$W/hdr"; gzip -c <"$W/a"; gzip -c <"$W/b"; } >"$W/g.img"
+	two_part_image 1 gzip "$S/pf.bin" 200000 "$W/g.img"
 	rm -f "$W/g.rep"
 	repair_kept "$W/g.img" "$W/g.rep"
 	first=$(gzip -c <"$W/a" | wc -c)
@@ -442,10 +441,7 @@ PY
 	repair_kept "$W/b.img" "$W/b.rep"
 	assert_prefix_kept "$W/b.img" "$W/b.rep"
 	assert_repaired bzip2 "$W/b.rep"
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 2
-	head -c 200000 "$S/pf.bin" >"$W/a"
-	tail -c +200001 "$S/pf.bin" >"$W/b"
-	{ cat "$W/hdr"; bzip2 -c <"$W/a"; bzip2 -c <"$W/b"; } >"$W/b.img"
+	two_part_image 2 bzip2 "$S/pf.bin" 200000 "$W/b.img"
 	rm -f "$W/b.rep"
 	repair_kept "$W/b.img" "$W/b.rep"
 	first=$(bzip2 -c <"$W/a" | wc -c)
@@ -627,11 +623,7 @@ refused() { # TEXT OUT
 
 @test "recompress: a gzip member cut inside that is not the image's last (the device state's end in a member of its own): its CRC-32 proven at its own end, the read-back from the cut; gzip gives the bare repair's stream" {
 	big
-	bash "$TOP_SRCDIR/tests/qemu/mklibvirt.sh" /dev/null "$W/hdr" 1
-	len=$(stat -c %s "$STREAM_FILE")
-	head -c $((len - 100)) "$STREAM_FILE" >"$W/a"
-	tail -c 100 "$STREAM_FILE" >"$W/b"
-	{ cat "$W/hdr"; gzip -c <"$W/a"; gzip -c <"$W/b"; } >"$W/g.img"
+	two_part_image 1 gzip "$STREAM_FILE" $(($(stat -c %s "$STREAM_FILE") - 100)) "$W/g.img"
 	repair_kept "$W/g.img" "$W/g.rep"
 	assert_output --partial "$QUICK"
 	assert_prefix_kept "$W/g.img" "$W/g.rep"
